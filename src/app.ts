@@ -1,0 +1,139 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import fastifyApollo, { fastifyApolloDrainPlugin, type ApolloFastifyContextFunction } from '@as-integrations/fastify';
+import type { MikroORM } from '@mikro-orm/core';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { GraphQLError } from 'graphql';
+import pino, { type Logger } from 'pino';
+import { ulid } from 'ulid';
+import type { RequestMeta } from './audit/audit-recorder.js';
+import type { Config } from './config.js';
+import { AppError } from './errors/app-error.js';
+import type { GraphQLContext } from './graphql/context.js';
+import { createErrorFormatter } from './graphql/format-error.js';
+import { complexityPlugin, depthLimitRule } from './graphql/limits.js';
+import { createLoaders } from './graphql/loaders.js';
+import { getSchema } from './graphql/schema.js';
+import { authenticate } from './modules/api-key/api-key.service.js';
+
+export interface AppDeps {
+  config: Config;
+  orm: MikroORM;
+  logger?: Logger;
+}
+
+/** Paths that log and authenticate nothing: probes. */
+const PROBES = new Set(['/healthz', '/readyz']);
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export function requestMeta(request: FastifyRequest): RequestMeta {
+  const userAgent = request.headers['user-agent'];
+  return { requestId: request.id, ip: request.ip ?? null, userAgent: userAgent ? userAgent.slice(0, 512) : null };
+}
+
+/** Adds the request id to every error so a client report can be matched to the log. */
+function requestIdPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue }) {
+          const requestId = contextValue?.meta?.requestId;
+          if (response.body.kind === 'single' && response.body.singleResult.errors && requestId) {
+            for (const error of response.body.singleResult.errors) {
+              (error as { extensions: Record<string, unknown> }).extensions = { ...error.extensions, requestId };
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Builds the HTTP server: GraphQL at /graphql (GET and POST), probes. No side effects beyond
+ * the returned instance: the caller listens and closes.
+ */
+export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, orm } = deps;
+  const logger =
+    deps.logger ??
+    pino({
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[REDACTED]' },
+    });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    // Our own onResponse hook logs one line per request, without probes or headers.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${ulid().toLowerCase()}`;
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (PROBES.has(request.url)) return;
+    request.log.info(
+      { method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await orm.em.getConnection().execute('select 1');
+      return { status: 'ready' };
+    } catch (error) {
+      app.log.warn({ err: error }, 'database not ready');
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: await getSchema(),
+    introspection: config.introspection,
+    // Every request needs an `Authorization` header, which browsers never attach cross-site on
+    // their own, so the CSRF preflight rule adds nothing and would break GET clients.
+    csrfPrevention: false,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimitRule(config.maxQueryDepth)],
+    formatError: createErrorFormatter(logger),
+    plugins: [fastifyApolloDrainPlugin(app), requestIdPlugin(), complexityPlugin(config.maxQueryComplexity)],
+  });
+  await apollo.start();
+
+  const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {
+    const meta = requestMeta(request);
+    const em = orm.em.fork();
+    try {
+      const principal = await authenticate(em, request.headers.authorization, meta);
+      return {
+        principal,
+        meta,
+        em,
+        config,
+        loaders: createLoaders(em, { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize }),
+      };
+    } catch (error) {
+      if (error instanceof AppError && error.kind === 'UNAUTHENTICATED') {
+        throw new GraphQLError(error.message, {
+          extensions: {
+            code: 'UNAUTHENTICATED',
+            reason: error.code,
+            requestId: meta.requestId,
+            http: { status: 401, headers: new Map([['www-authenticate', 'Bearer realm="gatehouse"']]) },
+          },
+        });
+      }
+      throw error;
+    }
+  };
+
+  await app.register(fastifyApollo(apollo), { path: '/graphql', method: ['GET', 'POST', 'OPTIONS'], context });
+  return app;
+}

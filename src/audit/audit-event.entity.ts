@@ -1,0 +1,83 @@
+import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+
+export enum ActorType {
+  API_KEY = 'API_KEY',
+  SYSTEM = 'SYSTEM',
+  ANONYMOUS = 'ANONYMOUS',
+}
+
+export interface AuditTarget {
+  type: string;
+  id: string;
+  name?: string;
+}
+
+/**
+ * Append-only record of a change or security event. `seq` is the monotonic cursor that
+ * pagination and (later) live streaming resume from. Environment and workspace ids are
+ * plain columns, not foreign keys, so the trail outlives what it describes.
+ */
+@Entity({ tableName: 'audit_event' })
+@Index({ properties: ['environmentId', 'seq'] })
+@Index({ properties: ['workspaceId', 'seq'] })
+@Index({ properties: ['environmentId', 'occurredAt'] })
+@Index({ name: 'audit_event_target_ids_index', expression: 'create index "audit_event_target_ids_index" on "audit_event" using gin ("target_ids")' })
+export class AuditEvent {
+  [OptionalProps]?: 'seq';
+
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  seq!: string;
+
+  @Property({ type: 'text' })
+  @Unique()
+  id!: string;
+
+  /** Null only for failed authentications that no credential could be tied to. */
+  @Property({ type: 'text', nullable: true })
+  workspaceId!: string | null;
+
+  /** Null for workspace-level events (API keys, environments). */
+  @Property({ type: 'text', nullable: true })
+  environmentId!: string | null;
+
+  @Property({ type: 'text', nullable: true, index: true })
+  organizationId!: string | null;
+
+  /** `resource.past_verb`, e.g. `organization.created`. */
+  @Property({ type: 'text' })
+  action!: string;
+
+  @Property({ type: 'text' })
+  actorType!: ActorType;
+
+  @Property({ type: 'text', nullable: true })
+  actorId!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  actorName!: string | null;
+
+  @Property({ type: 'jsonb' })
+  targets!: AuditTarget[];
+
+  /** Ids of `targets`, for indexed filtering. */
+  @Property({ type: 'text[]' })
+  targetIds!: string[];
+
+  @Property({ type: 'jsonb', nullable: true })
+  before!: Record<string, unknown> | null;
+
+  @Property({ type: 'jsonb', nullable: true })
+  after!: Record<string, unknown> | null;
+
+  @Property({ type: 'text', nullable: true })
+  ip!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  userAgent!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  requestId!: string | null;
+
+  @Property({ type: 'datetime' })
+  occurredAt!: Date;
+}

@@ -1,0 +1,108 @@
+import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Connection, OrderDirection } from '../graphql/connection.js';
+import { Node } from '../graphql/node.js';
+import { JSONObjectScalar } from '../graphql/scalars.js';
+import { ActorType } from './audit-event.entity.js';
+
+registerEnumType(ActorType, {
+  name: 'AuditActorType',
+  description: 'Kind of actor behind an audit event.',
+  valuesConfig: {
+    API_KEY: { description: 'A management API key.' },
+    SYSTEM: { description: 'Gatehouse itself (bootstrap, scheduled jobs).' },
+    ANONYMOUS: { description: 'An unauthenticated caller.' },
+  },
+});
+
+@ObjectType('AuditActor', { description: 'Who caused an audit event.', simpleResolvers: true })
+export class AuditActorType {
+  @Field(() => ActorType, { description: 'Kind of actor.' })
+  type!: ActorType;
+
+  @Field(() => ID, { nullable: true, description: 'Id of the actor (e.g. the API key).' })
+  id!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Name of the actor at the time.' })
+  name!: string | null;
+}
+
+@ObjectType('AuditTarget', { description: 'An object an audit event is about.', simpleResolvers: true })
+export class AuditTargetType {
+  @Field({ description: 'Kind of object, e.g. `organization`.' })
+  type!: string;
+
+  @Field(() => ID, { description: 'Its id.' })
+  id!: string;
+
+  @Field(() => String, { nullable: true, description: 'Its name at the time.' })
+  name?: string | null;
+}
+
+@ObjectType('AuditEvent', { implements: Node, description: 'An append-only record of a change or security event.' })
+export class AuditEventType extends Node {
+  @Field({ description: 'Monotonic position in the log; resume after it.' })
+  sequence!: string;
+
+  @Field({ description: '`resource.past_verb`, e.g. `organization.created`.' })
+  action!: string;
+
+  @Field(() => AuditActorType, { description: 'Who did it.' })
+  actor!: AuditActorType;
+
+  @Field(() => [AuditTargetType], { description: 'What it was done to.' })
+  targets!: AuditTargetType[];
+
+  @Field(() => ID, { nullable: true, description: 'Environment, or null for workspace-level events.' })
+  environmentId!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'Organization the event concerns, if any.' })
+  organizationId!: string | null;
+
+  @Field(() => JSONObjectScalar, { nullable: true, description: 'State before the change, secrets redacted.' })
+  before!: Record<string, unknown> | null;
+
+  @Field(() => JSONObjectScalar, { nullable: true, description: 'State after the change, secrets redacted.' })
+  after!: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'Client IP address.' })
+  ip!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Client user agent.' })
+  userAgent!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Id of the request that caused it.' })
+  requestId!: string | null;
+
+  @Field({ description: 'When it happened.' })
+  occurredAt!: Date;
+}
+
+@ObjectType({ description: 'A page of audit events.' })
+export class AuditEventConnection extends Connection(AuditEventType, 'AuditEvent') {}
+
+@InputType({ description: 'Narrows a list of audit events; all given conditions must hold.' })
+export class AuditEventFilterInput {
+  @Field(() => [String], { nullable: true, description: 'Actions, exact or as a prefix like `organization.*`.' })
+  actions?: string[];
+
+  @Field(() => ID, { nullable: true, description: 'Events of this actor.' })
+  actorId?: string;
+
+  @Field(() => ID, { nullable: true, description: 'Events about this object.' })
+  targetId?: string;
+
+  @Field(() => ID, { nullable: true, description: 'Events concerning this organization.' })
+  organizationId?: string;
+
+  @Field(() => Date, { nullable: true, description: 'At or after this time.' })
+  occurredAfter?: Date;
+
+  @Field(() => Date, { nullable: true, description: 'Before this time.' })
+  occurredBefore?: Date;
+}
+
+@InputType({ description: 'Order of audit events (by sequence).' })
+export class AuditEventOrder {
+  @Field(() => OrderDirection, { description: 'DESC: newest first (default); ASC: oldest first.' })
+  direction!: OrderDirection;
+}

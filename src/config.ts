@@ -1,0 +1,76 @@
+import path from 'node:path';
+
+/**
+ * The only reader of `process.env`. Every variable is documented in the README's
+ * configuration table with the default given here.
+ */
+export interface Config {
+  /** TCP port of the HTTP server. @default 4000 */
+  port: number;
+  /** Interface to bind. @default '0.0.0.0' */
+  host: string;
+  /** PostgreSQL connection string; when unset the embedded PGlite database is used. */
+  databaseUrl: string | undefined;
+  /** Folder of the embedded database. @default './.data' */
+  dataDir: string;
+  /** pino log level. @default 'info' */
+  logLevel: string;
+  /** Largest accepted request body in bytes. @default 1 MiB */
+  bodyLimit: number;
+  /** Deepest accepted GraphQL selection. @default 10 */
+  maxQueryDepth: number;
+  /** Highest accepted GraphQL query cost (connection fields multiply by their page size). @default 20000 */
+  maxQueryComplexity: number;
+  /** Largest `first`/`last` of a connection. @default 100 */
+  maxPageSize: number;
+  /** Whether the GraphQL endpoint answers introspection. @default true */
+  introspection: boolean;
+  /**
+   * Batch relation loading with DataLoader. Only the benchmark turns this off, to measure
+   * what batching buys. @default true
+   */
+  dataLoaderBatching: boolean;
+  /** Milliseconds to wait for in-flight requests on SIGTERM before forcing exit. @default 10000 */
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  return {
+    port: int(env, 'PORT', 4000),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl,
+    dataDir: path.resolve(env.GATEHOUSE_DATA_DIR || '.data'),
+    logLevel: env.LOG_LEVEL || 'info',
+    bodyLimit: int(env, 'GATEHOUSE_BODY_LIMIT', 1024 * 1024, 1024),
+    maxQueryDepth: int(env, 'GATEHOUSE_MAX_QUERY_DEPTH', 10, 2),
+    maxQueryComplexity: int(env, 'GATEHOUSE_MAX_QUERY_COMPLEXITY', 20_000, 10),
+    maxPageSize: int(env, 'GATEHOUSE_MAX_PAGE_SIZE', 100, 1),
+    introspection: bool(env, 'GATEHOUSE_INTROSPECTION', true),
+    dataLoaderBatching: bool(env, 'GATEHOUSE_DATALOADER_BATCHING', true),
+    shutdownTimeoutMs: int(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 10_000),
+  };
+}

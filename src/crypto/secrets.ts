@@ -1,0 +1,23 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** A random token of `bytes` (≥ 32, i.e. 256 bits) in base64url. */
+export function randomToken(bytes = 32): string {
+  if (bytes < 32) throw new RangeError('secrets need at least 256 bits');
+  return randomBytes(bytes).toString('base64url');
+}
+
+/**
+ * SHA-256 of a high-entropy secret, hex. Slow password hashes buy nothing for 256-bit random
+ * secrets, and a fast hash lets the lookup be an indexed equality.
+ */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of two hex digests (or any equal-length strings). */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  if (left.length !== right.length) return false;
+  return timingSafeEqual(left, right);
+}

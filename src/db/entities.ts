@@ -1,0 +1,24 @@
+import { AuditEvent } from '../audit/audit-event.entity.js';
+import { ApiKey } from '../modules/api-key/api-key.entity.js';
+import { Environment } from '../modules/environment/environment.entity.js';
+import { Membership, MembershipRole } from '../modules/membership/membership.entity.js';
+import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
+import { Permission, Role, RolePermission } from '../modules/role/role.entity.js';
+import { CustomAttributeDefinition, User } from '../modules/user/user.entity.js';
+import { Workspace } from '../modules/workspace/workspace.entity.js';
+
+export const entities = [
+  Workspace,
+  Environment,
+  ApiKey,
+  Organization,
+  OrganizationDomain,
+  User,
+  CustomAttributeDefinition,
+  Role,
+  Permission,
+  RolePermission,
+  Membership,
+  MembershipRole,
+  AuditEvent,
+];

@@ -1,0 +1,103 @@
+import { ArgsType, Field, Int, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
+import type { Page } from '../db/pagination.js';
+
+export enum OrderDirection {
+  ASC = 'ASC',
+  DESC = 'DESC',
+}
+registerEnumType(OrderDirection, { name: 'OrderDirection', description: 'Sort direction.' });
+
+@ObjectType({ description: 'Relay page information.' })
+export class PageInfo {
+  @Field({ description: 'Whether more items follow this page.' })
+  hasNextPage!: boolean;
+
+  @Field({ description: 'Whether items precede this page.' })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the first item of the page.' })
+  startCursor!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the last item of the page.' })
+  endCursor!: string | null;
+}
+
+@ArgsType()
+export class PageArgsType {
+  @Field(() => Int, { nullable: true, description: 'Items after `after`, at most the page size cap (default 20).' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Cursor to continue after.' })
+  after?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Items before `before`, at most the page size cap.' })
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Cursor to continue before.' })
+  before?: string | null;
+}
+
+@ArgsType()
+export class ForwardPageArgsType {
+  @Field(() => Int, { nullable: true, description: 'Items after `after`, at most the page size cap (default 20).' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Cursor to continue after.' })
+  after?: string | null;
+}
+
+export interface ConnectionShape<T> {
+  edges: { cursor: string; node: T }[];
+  nodes: T[];
+  pageInfo: PageInfo;
+  readonly totalCount: Promise<number>;
+}
+
+/** Builds the `XConnection` and `XEdge` types of a node type. */
+export function Connection<T extends object>(nodeType: ClassType<T>, name: string) {
+  @ObjectType(`${name}Edge`, { description: `An edge of a ${name} connection.`, simpleResolvers: true })
+  class Edge {
+    @Field({ description: 'Opaque cursor of this item.' })
+    cursor!: string;
+
+    @Field(() => nodeType, { description: 'The item.' })
+    node!: T;
+  }
+
+  @ObjectType()
+  abstract class ConnectionType {
+    @Field(() => [Edge], { description: 'Items with their cursors.' })
+    edges!: Edge[];
+
+    @Field(() => [nodeType], { description: 'The items, without cursors.' })
+    nodes!: T[];
+
+    @Field(() => PageInfo, { description: 'Where this page sits.' })
+    pageInfo!: PageInfo;
+
+    @Field(() => Int, { description: 'Number of items matching the filter, across all pages.' })
+    totalCount!: number;
+  }
+  return ConnectionType;
+}
+
+/** Turns a service page into a connection; `totalCount` runs its query only when selected. */
+export function toConnection<T>(page: Omit<Page<T>, 'totalCount'>, count: () => Promise<number>): ConnectionShape<T> {
+  let counted: Promise<number> | undefined;
+  return {
+    edges: page.nodes.map((node, index) => ({ cursor: page.cursors[index], node })),
+    nodes: page.nodes,
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: page.cursors[0] ?? null,
+      endCursor: page.cursors[page.cursors.length - 1] ?? null,
+    },
+    get totalCount() {
+      counted ??= count();
+      return counted;
+    },
+  };
+}
+
+export const pageConnection = <T>(page: Page<T>) => toConnection(page, page.totalCount);

@@ -1,0 +1,88 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+} from 'graphql';
+// The CommonJS build: its ESM build imports graphql's .mjs files, a second copy of graphql
+// beside the one type-graphql (CommonJS) builds the schema with.
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity/cjs';
+import { DEFAULT_PAGE_SIZE } from '../db/pagination.js';
+
+/** Rejects selections nested deeper than `maxDepth` fields (fragments followed, cycles ignored). */
+export function depthLimitRule(maxDepth: number) {
+  return (context: ValidationContext): ASTVisitor => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const definition of context.getDocument().definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+    }
+    const depthOf = (set: SelectionSetNode | undefined, seen: Set<string>): number => {
+      if (!set) return 0;
+      let deepest = 0;
+      for (const selection of set.selections) {
+        if (selection.kind === Kind.FIELD) {
+          if (selection.name.value.startsWith('__')) continue;
+          deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet, seen));
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          deepest = Math.max(deepest, depthOf(selection.selectionSet, seen));
+        } else {
+          const name = selection.name.value;
+          const fragment = fragments.get(name);
+          if (!fragment || seen.has(name)) continue;
+          deepest = Math.max(deepest, depthOf(fragment.selectionSet, new Set([...seen, name])));
+        }
+      }
+      return deepest;
+    };
+    return {
+      OperationDefinition(operation) {
+        const depth = depthOf(operation.selectionSet, new Set());
+        if (depth > maxDepth) {
+          context.reportError(
+            new GraphQLError(`The query is ${depth} levels deep; the limit is ${maxDepth}`, {
+              nodes: [operation],
+              extensions: { code: 'QUERY_TOO_DEEP' },
+            }),
+          );
+        }
+      },
+    };
+  };
+}
+
+/** A field costs 1 plus its children; a connection's children count once per requested item. */
+const connectionEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
+  const size = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : null;
+  if (size === null && !('first' in args || 'last' in args || 'after' in args)) return 1 + childComplexity;
+  return 1 + childComplexity * Math.max(size ?? DEFAULT_PAGE_SIZE, 1);
+};
+
+/**
+ * Rejects operations whose estimated cost exceeds `maxComplexity`. Runs after variables are
+ * known, so `first: $n` is priced by its value.
+ */
+export function complexityPlugin(maxComplexity: number): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, schema }) {
+          const complexity = getComplexity({
+            schema,
+            query: document,
+            operationName: request.operationName,
+            variables: request.variables,
+            estimators: [connectionEstimator],
+          });
+          if (complexity > maxComplexity) {
+            throw new GraphQLError(`The query costs ${complexity}; the limit is ${maxComplexity}. Ask for smaller pages.`, {
+              extensions: { code: 'QUERY_TOO_COMPLEX', complexity, maxComplexity, http: { status: 400 } },
+            });
+          }
+        },
+      };
+    },
+  };
+}

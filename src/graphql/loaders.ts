@@ -1,0 +1,139 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
+import DataLoader from 'dataloader';
+import { countChildren, loadChildPages, type ChildPageArgs } from '../db/child-pages.js';
+import type { Page } from '../db/pagination.js';
+import { Environment } from '../modules/environment/environment.entity.js';
+import { Membership } from '../modules/membership/membership.entity.js';
+import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
+import { Permission, Role } from '../modules/role/role.entity.js';
+import { User } from '../modules/user/user.entity.js';
+
+/**
+ * Per-request batch loaders for every relation the schema exposes. Only reached from objects
+ * the caller was already allowed to see, so they need no tenant filter of their own.
+ */
+export interface Loaders {
+  environment: DataLoader<string, Environment | null>;
+  organization: DataLoader<string, Organization | null>;
+  user: DataLoader<string, User | null>;
+  domainsByOrganization: DataLoader<string, OrganizationDomain[]>;
+  rolesByMembership: DataLoader<string, Role[]>;
+  permissionsByRole: DataLoader<string, Permission[]>;
+  membershipPage: (parent: 'organizationId' | 'userId', parentId: string, args: ChildPageArgs) => Promise<ChildPage<Membership>>;
+  membershipCount: (parent: 'organizationId' | 'userId', parentId: string) => Promise<number>;
+}
+
+export type ChildPage<T> = Omit<Page<T>, 'totalCount'>;
+
+export interface LoaderOptions {
+  /** Batch loads (DataLoader); only the benchmark turns this off. */
+  batch: boolean;
+  maxPageSize: number;
+}
+
+type Row = Record<string, unknown>;
+
+function byId<T extends { id: string }>(em: EntityManager, entity: new (...args: never[]) => T, options: LoaderOptions) {
+  return new DataLoader<string, T | null>(
+    async (ids) => {
+      const rows = await em.find(entity, { id: { $in: [...ids] } } as never);
+      const found = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => found.get(id) ?? null);
+    },
+    { batch: options.batch },
+  );
+}
+
+/** Children reached through a link table, grouped by the parent id, in one join. */
+function viaLinkTable<T extends object>(
+  em: EntityManager,
+  entity: new (...args: never[]) => T,
+  sql: (placeholders: string) => string,
+  options: LoaderOptions,
+) {
+  return new DataLoader<string, T[]>(
+    async (parentIds) => {
+      const rows = await (em as SqlEntityManager).execute<Row[]>(sql(parentIds.map(() => '?').join(', ')), [...parentIds]);
+      const grouped = new Map<string, T[]>(parentIds.map((id) => [id, []]));
+      for (const { _parent, ...row } of rows) grouped.get(String(_parent))?.push(em.map(entity, row));
+      return parentIds.map((id) => grouped.get(id)!);
+    },
+    { batch: options.batch },
+  );
+}
+
+/** Pages of children per parent; loads that share page arguments are batched into one statement. */
+function childPages<T extends { id: string; createdAt: Date }>(
+  em: EntityManager,
+  entity: new (...args: never[]) => T,
+  options: LoaderOptions,
+) {
+  const loaders = new Map<string, DataLoader<string, ChildPage<T>>>();
+  return (parent: string, parentId: string, args: ChildPageArgs) => {
+    const key = JSON.stringify([parent, args.first ?? null, args.after ?? null]);
+    let loader = loaders.get(key);
+    if (!loader) {
+      loader = new DataLoader(
+        async (ids) => {
+          const pages = await loadChildPages(em, entity, parent, ids, args, options.maxPageSize);
+          return ids.map((id) => pages.get(id)!);
+        },
+        { batch: options.batch },
+      );
+      loaders.set(key, loader);
+    }
+    return loader.load(parentId);
+  };
+}
+
+function childCounts(em: EntityManager, entity: new (...args: never[]) => object, options: LoaderOptions) {
+  const loaders = new Map<string, DataLoader<string, number>>();
+  return (parent: string, parentId: string) => {
+    let loader = loaders.get(parent);
+    if (!loader) {
+      loader = new DataLoader(
+        async (ids) => {
+          const counts = await countChildren(em, entity, parent, ids);
+          return ids.map((id) => counts.get(id) ?? 0);
+        },
+        { batch: options.batch },
+      );
+      loaders.set(parent, loader);
+    }
+    return loader.load(parentId);
+  };
+}
+
+export function createLoaders(em: EntityManager, options: LoaderOptions): Loaders {
+  return {
+    environment: byId(em, Environment, options),
+    organization: byId(em, Organization, options),
+    user: byId(em, User, options),
+    domainsByOrganization: new DataLoader(
+      async (ids) => {
+        const rows = await em.find(OrganizationDomain, { organizationId: { $in: [...ids] } }, { orderBy: { domain: 'ASC' } });
+        return ids.map((id) => rows.filter((row) => row.organizationId === id));
+      },
+      { batch: options.batch },
+    ),
+    rolesByMembership: viaLinkTable(
+      em,
+      Role,
+      (ids) =>
+        `select r.*, mr."membership_id" as "_parent" from "role" r join "membership_role" mr on mr."role_id" = r."id"` +
+        ` where mr."membership_id" in (${ids}) order by r."key"`,
+      options,
+    ),
+    permissionsByRole: viaLinkTable(
+      em,
+      Permission,
+      (ids) =>
+        `select p.*, rp."role_id" as "_parent" from "permission" p join "role_permission" rp on rp."permission_id" = p."id"` +
+        ` where rp."role_id" in (${ids}) order by p."key"`,
+      options,
+    ),
+    membershipPage: childPages(em, Membership, options),
+    membershipCount: childCounts(em, Membership, options),
+  };
+}

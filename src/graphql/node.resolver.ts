@@ -1,0 +1,54 @@
+import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { getAuditEvent } from '../audit/audit.service.js';
+import { kindOfId, type IdKind } from '../db/id.js';
+import { invalid, notFound } from '../errors/app-error.js';
+import { getApiKey } from '../modules/api-key/api-key.service.js';
+import { getEnvironment } from '../modules/environment/environment.service.js';
+import { getMembership } from '../modules/membership/membership.service.js';
+import { getOrganization, getOrganizationDomain } from '../modules/organization/organization.service.js';
+import { getPermission, getRole } from '../modules/role/role.service.js';
+import type { ServiceContext } from '../modules/service-context.js';
+import { getCustomAttributeDefinition, getUser } from '../modules/user/user.service.js';
+import { getWorkspace } from '../modules/workspace/workspace.service.js';
+import { services, type GraphQLContext } from './context.js';
+import { Node } from './node.js';
+
+const MAX_NODES = 100;
+
+/** One fetcher per id kind; each applies the same scope and tenant checks as its own query. */
+const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<object>> = {
+  workspace: async (ctx, id) => {
+    if (id !== ctx.principal.workspaceId) throw notFound('workspace', id);
+    return getWorkspace(ctx);
+  },
+  environment: getEnvironment,
+  apiKey: getApiKey,
+  organization: getOrganization,
+  domain: getOrganizationDomain,
+  user: getUser,
+  membership: getMembership,
+  role: getRole,
+  permission: getPermission,
+  customAttribute: getCustomAttributeDefinition,
+  auditEvent: getAuditEvent,
+};
+
+function fetchNode(ctx: GraphQLContext, id: string): Promise<object> {
+  const kind = kindOfId(id);
+  if (!kind) throw invalid('node.invalid_id', `"${id}" is not a Gatehouse id`, ['id']);
+  return FETCHERS[kind](services(ctx), id);
+}
+
+@Resolver()
+export class NodeResolver {
+  @Query(() => Node, { description: 'Any object by its id. Needs the read scope of its type.' })
+  node(@Arg('id', () => ID, { description: 'A prefixed id such as `org_…`.' }) id: string, @Ctx() ctx: GraphQLContext) {
+    return fetchNode(ctx, id);
+  }
+
+  @Query(() => [Node], { description: `Several objects by id (at most ${MAX_NODES}), in the order asked.` })
+  nodes(@Arg('ids', () => [ID], { description: 'Prefixed ids.' }) ids: string[], @Ctx() ctx: GraphQLContext) {
+    if (ids.length > MAX_NODES) throw invalid('node.too_many', `Ask for at most ${MAX_NODES} ids at once`, ['ids']);
+    return Promise.all(ids.map((id) => fetchNode(ctx, id)));
+  }
+}

@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { AuditResolver } from '../audit/audit.resolver.js';
+import { ApiKeyResolver } from '../modules/api-key/api-key.resolver.js';
+import { EnvironmentResolver } from '../modules/environment/environment.resolver.js';
+import {
+  MembershipResolver,
+  OrganizationMembershipsResolver,
+  UserMembershipsResolver,
+} from '../modules/membership/membership.resolver.js';
+import { OrganizationResolver } from '../modules/organization/organization.resolver.js';
+import { RoleRelationsResolver, RoleResolver } from '../modules/role/role.resolver.js';
+import { UserResolver } from '../modules/user/user.resolver.js';
+import { WorkspaceResolver } from '../modules/workspace/workspace.resolver.js';
+import { NodeResolver } from './node.resolver.js';
+import { DateTimeScalar } from './scalars.js';
+
+let built: Promise<GraphQLSchema> | undefined;
+
+/** The schema is built once per process: type-graphql's metadata is global anyway. */
+export function getSchema(): Promise<GraphQLSchema> {
+  built ??= buildSchema({
+    resolvers: [
+      NodeResolver,
+      WorkspaceResolver,
+      EnvironmentResolver,
+      ApiKeyResolver,
+      OrganizationResolver,
+      OrganizationMembershipsResolver,
+      UserResolver,
+      UserMembershipsResolver,
+      MembershipResolver,
+      RoleResolver,
+      RoleRelationsResolver,
+      AuditResolver,
+    ],
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    validate: false,
+    emitSchemaFile: false,
+  });
+  return built;
+}

@@ -1,0 +1,191 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
+import { requireScope, type Principal } from '../../auth/principal.js';
+import { ALL_SCOPES, isKnownScope, scopesCovered } from '../../auth/scopes.js';
+import { hashSecret, randomToken } from '../../crypto/secrets.js';
+import { newId } from '../../db/id.js';
+import { paginate, type PageArgs } from '../../db/pagination.js';
+import { forbidden, invalid, notFound, unauthenticated } from '../../errors/app-error.js';
+import { Environment, EnvironmentKind } from '../environment/environment.entity.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
+import { checkName } from '../validation.js';
+import { ApiKey } from './api-key.entity.js';
+
+/** Characters of a key kept in clear so people can tell keys apart (`gh_live_AbCd1234`). */
+const VISIBLE_PREFIX_LENGTH = 16;
+/** How stale `lastUsedAt` may get before a request refreshes it; saves a write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export const snapshotApiKey = (key: ApiKey) => ({
+  id: key.id,
+  name: key.name,
+  prefix: key.prefix,
+  environmentId: key.environmentId,
+  scopes: key.scopes,
+  expiresAt: key.expiresAt,
+  revokedAt: key.revokedAt,
+});
+
+export interface IssuedApiKey {
+  apiKey: ApiKey;
+  /** The full key: returned once, never stored. */
+  secret: string;
+}
+
+/** Creates a key inside the caller's transaction. `gh_test_` marks keys pinned to a development environment. */
+export function issueApiKey(
+  em: EntityManager,
+  values: {
+    workspaceId: string;
+    environmentId: string | null;
+    environmentKind: EnvironmentKind | null;
+    name: string;
+    scopes: string[];
+    expiresAt?: Date | null;
+    createdBy?: string | null;
+  },
+): IssuedApiKey {
+  const mode = values.environmentKind === EnvironmentKind.DEVELOPMENT ? 'test' : 'live';
+  const secret = `gh_${mode}_${randomToken(32)}`;
+  const apiKey = em.create(ApiKey, {
+    id: newId('apiKey'),
+    workspaceId: values.workspaceId,
+    environmentId: values.environmentId,
+    name: values.name,
+    prefix: secret.slice(0, VISIBLE_PREFIX_LENGTH),
+    secretHash: hashSecret(secret),
+    scopes: values.scopes,
+    expiresAt: values.expiresAt ?? null,
+    createdBy: values.createdBy ?? null,
+  });
+  em.persist(apiKey);
+  return { apiKey, secret };
+}
+
+function checkScopes(ctx: ServiceContext, scopes: string[]): string[] {
+  const unique = [...new Set(scopes)];
+  if (unique.length === 0) throw invalid('api_key.scopes_required', 'Give the key at least one scope', ['input', 'scopes']);
+  const unknown = unique.filter((scope) => !isKnownScope(scope));
+  if (unknown.length) {
+    throw invalid('api_key.unknown_scope', `Unknown scopes: ${unknown.join(', ')}`, ['input', 'scopes']);
+  }
+  if (!scopesCovered(ctx.principal.scopes, unique)) {
+    throw forbidden('api_key.scope_escalation', 'A key can only grant scopes its creator holds');
+  }
+  return unique.includes(ALL_SCOPES) ? [ALL_SCOPES] : unique.sort();
+}
+
+export async function createApiKey(
+  ctx: ServiceContext,
+  input: { name: string; environmentId?: string | null; scopes: string[]; expiresAt?: Date | null },
+): Promise<IssuedApiKey> {
+  requireScope(ctx.principal, 'api_keys:write');
+  const name = checkName(input.name, ['input', 'name']);
+  // A pinned key can only mint keys pinned to its own environment.
+  const environmentId = input.environmentId || ctx.principal.environmentId ? environmentFor(ctx, input.environmentId) : null;
+  const scopes = checkScopes(ctx, input.scopes);
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+    throw invalid('api_key.expiry_in_past', 'expiresAt must be in the future', ['input', 'expiresAt']);
+  }
+  const environment = environmentId ? await ctx.em.findOne(Environment, { id: environmentId }) : null;
+  return inTransaction(ctx, async (em) => {
+    const issued = issueApiKey(em, {
+      workspaceId: ctx.principal.workspaceId,
+      environmentId,
+      environmentKind: environment?.kind ?? null,
+      name,
+      scopes,
+      expiresAt: input.expiresAt,
+      createdBy: ctx.principal.apiKeyId,
+    });
+    audit(ctx, em, {
+      action: 'api_key.created',
+      environmentId,
+      targets: [{ type: 'api_key', id: issued.apiKey.id, name }],
+      after: snapshotApiKey(issued.apiKey),
+    });
+    return issued;
+  });
+}
+
+/** Keys the caller may see: all of the workspace, or only those pinned to the caller's environment. */
+function visibleKeys(ctx: ServiceContext) {
+  return ctx.principal.environmentId
+    ? { workspaceId: ctx.principal.workspaceId, environmentId: ctx.principal.environmentId }
+    : { workspaceId: ctx.principal.workspaceId };
+}
+
+export async function getApiKey(ctx: ServiceContext, id: string): Promise<ApiKey> {
+  requireScope(ctx.principal, 'api_keys:read');
+  const key = await ctx.em.findOne(ApiKey, { id, ...visibleKeys(ctx) });
+  if (!key) throw notFound('api_key', id);
+  return key;
+}
+
+export async function listApiKeys(ctx: ServiceContext, args: PageArgs, maxPageSize: number) {
+  requireScope(ctx.principal, 'api_keys:read');
+  return paginate(ctx.em, ApiKey, visibleKeys(ctx), { field: 'createdAt', direction: 'DESC' }, args, maxPageSize);
+}
+
+export async function revokeApiKey(ctx: ServiceContext, input: { id: string }): Promise<ApiKey> {
+  requireScope(ctx.principal, 'api_keys:write');
+  const key = await getApiKey(ctx, input.id);
+  if (key.revokedAt) return key;
+  return inTransaction(ctx, async (em) => {
+    key.revokedAt = new Date();
+    em.persist(key);
+    audit(ctx, em, {
+      action: 'api_key.revoked',
+      environmentId: key.environmentId,
+      targets: [{ type: 'api_key', id: key.id, name: key.name }],
+      after: snapshotApiKey(key),
+    });
+    return key;
+  });
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/]+=*)$/;
+
+/**
+ * Resolves the `Authorization` header to a principal. The lookup is by SHA-256 of the key
+ * (an indexed equality, so no timing signal about partial matches). Every rejection is audited:
+ * in the key's workspace when the key is known (revoked, expired), unattributed otherwise.
+ */
+export async function authenticate(em: EntityManager, header: string | undefined, meta: RequestMeta): Promise<Principal> {
+  const match = header ? BEARER.exec(header.trim()) : null;
+  if (!match) {
+    throw unauthenticated('auth.missing_credentials', 'Send an API key as "Authorization: Bearer <key>"');
+  }
+  const key = await em.findOne(ApiKey, { secretHash: hashSecret(match[1]) });
+  const now = new Date();
+  const reason = !key ? 'unknown_key' : key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= now ? 'expired' : null;
+  if (reason || !key) {
+    await em.fork().transactional(async (tx) => {
+      recordAudit(tx, { principal: null, meta }, {
+        action: 'api_key.authentication_failed',
+        workspaceId: key?.workspaceId ?? null,
+        environmentId: key?.environmentId ?? null,
+        targets: key ? [{ type: 'api_key', id: key.id, name: key.name }] : [],
+        after: { reason, prefix: match[1].slice(0, VISIBLE_PREFIX_LENGTH) },
+      });
+    });
+    throw unauthenticated(`auth.${reason}`, 'The API key is not valid');
+  }
+  const environments = await em.find(
+    Environment,
+    key.environmentId ? { id: key.environmentId, workspaceId: key.workspaceId } : { workspaceId: key.workspaceId },
+    { fields: ['id'] },
+  );
+  if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now });
+  }
+  return {
+    type: 'API_KEY',
+    apiKeyId: key.id,
+    name: key.name,
+    workspaceId: key.workspaceId,
+    environmentId: key.environmentId,
+    scopes: key.scopes,
+    environmentIds: environments.map((env) => env.id),
+  };
+}

@@ -1,0 +1,44 @@
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { pageConnection, PageArgsType } from '../../graphql/connection.js';
+import { services, type GraphQLContext } from '../../graphql/context.js';
+import { mutationPayload } from '../../graphql/user-error.js';
+import {
+  CreateEnvironmentInput,
+  DeleteEnvironmentInput,
+  DeleteEnvironmentPayload,
+  EnvironmentConnection,
+  EnvironmentPayload,
+  EnvironmentType,
+  UpdateEnvironmentInput,
+} from './environment.types.js';
+import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, updateEnvironment } from './environment.service.js';
+
+@Resolver(() => EnvironmentType)
+export class EnvironmentResolver {
+  @Query(() => EnvironmentType, { description: 'One environment the key reaches. Needs `environments:read`.' })
+  environment(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return getEnvironment(services(ctx), id);
+  }
+
+  @Query(() => EnvironmentConnection, { description: 'Environments the key reaches, oldest first. Needs `environments:read`.' })
+  async environments(@Args() page: PageArgsType, @Ctx() ctx: GraphQLContext) {
+    return pageConnection(await listEnvironments(services(ctx), page, ctx.config.maxPageSize));
+  }
+
+  @Mutation(() => EnvironmentPayload, { description: 'Creates an environment with the built-in roles. Needs a workspace-wide key with `environments:write`.' })
+  createEnvironment(@Arg('input') input: CreateEnvironmentInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ environment: await createEnvironment(services(ctx), input) }));
+  }
+
+  @Mutation(() => EnvironmentPayload, { description: 'Renames an environment. Needs a workspace-wide key with `environments:write`.' })
+  updateEnvironment(@Arg('input') input: UpdateEnvironmentInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ environment: await updateEnvironment(services(ctx), input) }));
+  }
+
+  @Mutation(() => DeleteEnvironmentPayload, {
+    description: 'Deletes an environment and all of its data; its audit trail stays. Needs a workspace-wide key with `environments:write`.',
+  })
+  deleteEnvironment(@Arg('input') input: DeleteEnvironmentInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ deletedId: await deleteEnvironment(services(ctx), input) }));
+  }
+}

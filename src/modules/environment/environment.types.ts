@@ -1,0 +1,79 @@
+import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Connection } from '../../graphql/connection.js';
+import { Node } from '../../graphql/node.js';
+import { UserError } from '../../graphql/user-error.js';
+import { EnvironmentKind } from './environment.entity.js';
+
+registerEnumType(EnvironmentKind, { name: 'EnvironmentKind', description: 'Whether an environment holds test or live data.' });
+
+@ObjectType('Environment', {
+  implements: Node,
+  description: 'An isolated set of tenant data (organizations, users, roles) with its own keys and settings.',
+})
+export class EnvironmentType extends Node {
+  @Field(() => ID, { description: 'Workspace this environment belongs to.' })
+  workspaceId!: string;
+
+  @Field({ description: 'Display name.' })
+  name!: string;
+
+  @Field({ description: 'URL-safe name, unique in the workspace.' })
+  slug!: string;
+
+  @Field(() => EnvironmentKind, { description: 'Development or production.' })
+  kind!: EnvironmentKind;
+
+  @Field({ description: 'When it was created.' })
+  createdAt!: Date;
+
+  @Field({ description: 'When it last changed.' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ description: 'A page of environments.' })
+export class EnvironmentConnection extends Connection(EnvironmentType, 'Environment') {}
+
+@InputType({ description: 'A new environment.' })
+export class CreateEnvironmentInput {
+  @Field({ description: 'Display name.' })
+  name!: string;
+
+  @Field({ description: 'URL-safe name, unique in the workspace.' })
+  slug!: string;
+
+  @Field(() => EnvironmentKind, { description: 'Development or production.' })
+  kind!: EnvironmentKind;
+}
+
+@InputType({ description: 'Changes to an environment; omitted fields stay as they are.' })
+export class UpdateEnvironmentInput {
+  @Field(() => ID, { description: 'The environment to change.' })
+  id!: string;
+
+  @Field({ nullable: true, description: 'New display name.' })
+  name?: string;
+}
+
+@InputType({ description: 'The environment to delete, with all of its data.' })
+export class DeleteEnvironmentInput {
+  @Field(() => ID, { description: 'The environment to delete.' })
+  id!: string;
+}
+
+@ObjectType({ description: 'Result of creating or updating an environment.' })
+export class EnvironmentPayload {
+  @Field(() => EnvironmentType, { nullable: true, description: 'The environment after the change.' })
+  environment?: EnvironmentType;
+
+  @Field(() => [UserError], { description: 'Why the change was refused, if it was.' })
+  userErrors!: UserError[];
+}
+
+@ObjectType({ description: 'Result of `deleteEnvironment`.' })
+export class DeleteEnvironmentPayload {
+  @Field(() => ID, { nullable: true, description: 'Id of the deleted environment.' })
+  deletedId?: string;
+
+  @Field(() => [UserError], { description: 'Why the deletion was refused, if it was.' })
+  userErrors!: UserError[];
+}

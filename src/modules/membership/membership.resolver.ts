@@ -1,0 +1,89 @@
+import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { ForwardPageArgsType, toConnection } from '../../graphql/connection.js';
+import { services, type GraphQLContext } from '../../graphql/context.js';
+import { mutationPayload } from '../../graphql/user-error.js';
+import type { Organization } from '../organization/organization.entity.js';
+import { DeleteInput, DeletePayload, OrganizationType } from '../organization/organization.types.js';
+import { RoleType } from '../role/role.types.js';
+import type { User } from '../user/user.entity.js';
+import { UserType } from '../user/user.types.js';
+import type { Membership } from './membership.entity.js';
+import { changeMembershipRoles, createMembership, deleteMembership, updateMembership } from './membership.service.js';
+import {
+  CreateMembershipInput,
+  MembershipConnection,
+  MembershipPayload,
+  MembershipRolesInput,
+  MembershipType,
+  UpdateMembershipInput,
+} from './membership.types.js';
+
+function membershipsOf(ctx: GraphQLContext, parent: 'organizationId' | 'userId', parentId: string, page: ForwardPageArgsType) {
+  return ctx.loaders
+    .membershipPage(parent, parentId, page)
+    .then((result) => toConnection(result, () => ctx.loaders.membershipCount(parent, parentId)));
+}
+
+@Resolver(() => MembershipType)
+export class MembershipResolver {
+  @FieldResolver(() => UserType, { description: 'The member.' })
+  async user(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.user.load(membership.userId);
+  }
+
+  @FieldResolver(() => OrganizationType, { description: 'The organization.' })
+  async organization(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.organization.load(membership.organizationId);
+  }
+
+  @FieldResolver(() => [RoleType], { description: 'Roles granted by the membership, by key.' })
+  roles(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.rolesByMembership.load(membership.id);
+  }
+
+  @Mutation(() => MembershipPayload, { description: 'Adds a user to an organization. Needs `organizations:write`.' })
+  createMembership(@Arg('input') input: CreateMembershipInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ membership: await createMembership(services(ctx), input) }));
+  }
+
+  @Mutation(() => MembershipPayload, { description: 'Changes the state of a membership. Needs `organizations:write`.' })
+  updateMembership(@Arg('input') input: UpdateMembershipInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ membership: await updateMembership(services(ctx), input) }));
+  }
+
+  @Mutation(() => DeletePayload, { description: 'Removes a user from an organization. Needs `organizations:write`.' })
+  deleteMembership(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ deletedId: await deleteMembership(services(ctx), input) }));
+  }
+
+  @Mutation(() => MembershipPayload, { description: 'Grants more roles through a membership. Needs `organizations:write`.' })
+  addMembershipRoles(@Arg('input') input: MembershipRolesInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ membership: await changeMembershipRoles(services(ctx), 'add', input) }));
+  }
+
+  @Mutation(() => MembershipPayload, { description: 'Takes roles away from a membership. Needs `organizations:write`.' })
+  removeMembershipRoles(@Arg('input') input: MembershipRolesInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ membership: await changeMembershipRoles(services(ctx), 'remove', input) }));
+  }
+
+  @Mutation(() => MembershipPayload, { description: 'Replaces the roles of a membership. Needs `organizations:write`.' })
+  setMembershipRoles(@Arg('input') input: MembershipRolesInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ membership: await changeMembershipRoles(services(ctx), 'set', input) }));
+  }
+}
+
+@Resolver(() => OrganizationType)
+export class OrganizationMembershipsResolver {
+  @FieldResolver(() => MembershipConnection, { description: 'Memberships of the organization, oldest first.' })
+  memberships(@Root() organization: Organization, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext) {
+    return membershipsOf(ctx, 'organizationId', organization.id, page);
+  }
+}
+
+@Resolver(() => UserType)
+export class UserMembershipsResolver {
+  @FieldResolver(() => MembershipConnection, { description: 'Memberships of the user, oldest first.' })
+  memberships(@Root() user: User, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext) {
+    return membershipsOf(ctx, 'userId', user.id, page);
+  }
+}

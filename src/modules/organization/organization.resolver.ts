@@ -1,0 +1,94 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { OrderDirection, pageConnection, PageArgsType } from '../../graphql/connection.js';
+import { services, type GraphQLContext } from '../../graphql/context.js';
+import { mutationPayload } from '../../graphql/user-error.js';
+import { invalid } from '../../errors/app-error.js';
+import type { Organization } from './organization.entity.js';
+import {
+  addOrganizationDomain,
+  createOrganization,
+  deleteOrganization,
+  getOrganization,
+  getOrganizationByExternalId,
+  listOrganizations,
+  removeOrganizationDomain,
+  updateOrganization,
+} from './organization.service.js';
+import {
+  AddOrganizationDomainInput,
+  CreateOrganizationInput,
+  DeleteInput,
+  DeletePayload,
+  OrganizationConnection,
+  OrganizationDomainPayload,
+  OrganizationDomainType,
+  OrganizationFilter,
+  OrganizationOrder,
+  OrganizationOrderField,
+  OrganizationPayload,
+  OrganizationType,
+  UpdateOrganizationInput,
+} from './organization.types.js';
+
+@Resolver(() => OrganizationType)
+export class OrganizationResolver {
+  @Query(() => OrganizationType, {
+    nullable: true,
+    description: 'An organization by id, or by external id within an environment. Needs `organizations:read`.',
+  })
+  async organization(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('id', () => ID, { nullable: true, description: 'Id of the organization.' }) id?: string,
+    @Arg('externalId', () => String, { nullable: true, description: 'External id of the organization.' }) externalId?: string,
+    @Arg('environmentId', () => ID, { nullable: true, description: 'Environment for `externalId`; defaults to the key\'s.' })
+    environmentId?: string,
+  ) {
+    if (id) return getOrganization(services(ctx), id);
+    if (externalId) return getOrganizationByExternalId(services(ctx), environmentId, externalId);
+    throw invalid('organization.lookup', 'Pass "id" or "externalId"', ['id']);
+  }
+
+  @Query(() => OrganizationConnection, { description: 'Organizations of an environment. Needs `organizations:read`.' })
+  async organizations(
+    @Args() page: PageArgsType,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('environmentId', () => ID, { nullable: true, description: 'Environment to list; defaults to the key\'s.' })
+    environmentId?: string,
+    @Arg('filter', () => OrganizationFilter, { nullable: true, description: 'Conditions to match.' }) filter?: OrganizationFilter,
+    @Arg('orderBy', () => OrganizationOrder, { nullable: true, description: 'Order; newest first by default.' })
+    orderBy?: OrganizationOrder,
+  ) {
+    const sort = { field: orderBy?.field ?? OrganizationOrderField.CREATED_AT, direction: orderBy?.direction ?? OrderDirection.DESC };
+    return pageConnection(await listOrganizations(services(ctx), { environmentId, filter, sort }, page, ctx.config.maxPageSize));
+  }
+
+  @FieldResolver(() => [OrganizationDomainType], { description: 'Domains of the organization, alphabetically.' })
+  domains(@Root() organization: Organization, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.domainsByOrganization.load(organization.id);
+  }
+
+  @Mutation(() => OrganizationPayload, { description: 'Creates an organization. Needs `organizations:write`.' })
+  createOrganization(@Arg('input') input: CreateOrganizationInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ organization: await createOrganization(services(ctx), input) }));
+  }
+
+  @Mutation(() => OrganizationPayload, { description: 'Changes an organization. Needs `organizations:write`.' })
+  updateOrganization(@Arg('input') input: UpdateOrganizationInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ organization: await updateOrganization(services(ctx), input) }));
+  }
+
+  @Mutation(() => DeletePayload, { description: 'Deletes an organization with its domains and memberships. Needs `organizations:write`.' })
+  deleteOrganization(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ deletedId: await deleteOrganization(services(ctx), input) }));
+  }
+
+  @Mutation(() => OrganizationDomainPayload, { description: 'Adds a domain to an organization. Needs `organizations:write`.' })
+  addOrganizationDomain(@Arg('input') input: AddOrganizationDomainInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ domain: await addOrganizationDomain(services(ctx), input) }));
+  }
+
+  @Mutation(() => OrganizationDomainPayload, { description: 'Removes a domain. Needs `organizations:write`.' })
+  removeOrganizationDomain(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(async () => ({ domain: await removeOrganizationDomain(services(ctx), input) }));
+  }
+}

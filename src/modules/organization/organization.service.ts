@@ -1,0 +1,221 @@
+import { raw, type FilterQuery } from '@mikro-orm/core';
+import { requireScope } from '../../auth/principal.js';
+import { randomToken } from '../../crypto/secrets.js';
+import { newId } from '../../db/id.js';
+import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
+import { invalid } from '../../errors/app-error.js';
+import { audit, environmentFor, findScoped, inTransaction, type ServiceContext } from '../service-context.js';
+import { checkDomain, checkExternalId, checkMetadata, checkName } from '../validation.js';
+import { DomainState, Organization, OrganizationDomain } from './organization.entity.js';
+
+export const MAX_DOMAINS_PER_ORGANIZATION = 100;
+
+export const snapshotOrganization = (org: Organization) => ({
+  id: org.id,
+  name: org.name,
+  externalId: org.externalId,
+  metadata: org.metadata,
+});
+
+const snapshotDomain = (domain: OrganizationDomain) => ({
+  id: domain.id,
+  organizationId: domain.organizationId,
+  domain: domain.domain,
+  state: domain.state,
+});
+
+const orgTarget = (org: Organization) => ({ type: 'organization', id: org.id, name: org.name });
+
+export interface OrganizationFilter {
+  namePrefix?: string | null;
+  externalId?: string | null;
+  domain?: string | null;
+}
+
+/** Escapes LIKE wildcards so a prefix matches literally. */
+const likePrefix = (prefix: string) => `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export async function getOrganization(ctx: ServiceContext, id: string): Promise<Organization> {
+  requireScope(ctx.principal, 'organizations:read');
+  return findScoped(ctx, Organization, 'organization', id);
+}
+
+export async function getOrganizationByExternalId(
+  ctx: ServiceContext,
+  environmentId: string | null | undefined,
+  externalId: string,
+): Promise<Organization | null> {
+  requireScope(ctx.principal, 'organizations:read');
+  return ctx.em.findOne(Organization, { environmentId: environmentFor(ctx, environmentId), externalId });
+}
+
+export async function listOrganizations(
+  ctx: ServiceContext,
+  query: { environmentId?: string | null; filter?: OrganizationFilter | null; sort: Sort },
+  args: PageArgs,
+  maxPageSize: number,
+) {
+  requireScope(ctx.principal, 'organizations:read');
+  const environmentId = environmentFor(ctx, query.environmentId);
+  const where: FilterQuery<Organization>[] = [{ environmentId }];
+  const filter = query.filter ?? {};
+  if (filter.namePrefix) where.push({ [raw((alias) => `lower(${alias}.name)`)]: { $like: likePrefix(filter.namePrefix) } });
+  if (filter.externalId != null) where.push({ externalId: filter.externalId });
+  if (filter.domain != null) {
+    const domain = filter.domain.trim().toLowerCase().replace(/\.$/, '');
+    const owners = await ctx.em.find(OrganizationDomain, { environmentId, domain }, { fields: ['organizationId'] });
+    where.push({ id: { $in: owners.map((row) => row.organizationId) } });
+  }
+  return paginate(ctx.em, Organization, { $and: where }, query.sort, args, maxPageSize);
+}
+
+export interface DomainInput {
+  domain: string;
+  state?: DomainState | null;
+}
+
+function newDomain(environmentId: string, organizationId: string, input: DomainInput, field: string[]) {
+  const state = input.state ?? DomainState.PENDING;
+  return {
+    id: newId('domain'),
+    environmentId,
+    organizationId,
+    domain: checkDomain(input.domain, field),
+    state,
+    verificationToken: `gatehouse-verification=${randomToken(32)}`,
+    verifiedAt: state === DomainState.VERIFIED ? new Date() : null,
+  };
+}
+
+export async function createOrganization(
+  ctx: ServiceContext,
+  input: {
+    environmentId?: string | null;
+    name: string;
+    externalId?: string | null;
+    metadata?: unknown;
+    domains?: DomainInput[] | null;
+  },
+): Promise<Organization> {
+  requireScope(ctx.principal, 'organizations:write');
+  const environmentId = environmentFor(ctx, input.environmentId);
+  const values = {
+    id: newId('organization'),
+    environmentId,
+    name: checkName(input.name, ['input', 'name']),
+    externalId: checkExternalId(input.externalId, ['input', 'externalId']),
+    metadata: checkMetadata(input.metadata, ['input', 'metadata']),
+  };
+  const domains = (input.domains ?? []).map((domain, index) =>
+    newDomain(environmentId, values.id, domain, ['input', 'domains', String(index), 'domain']),
+  );
+  if (domains.length > MAX_DOMAINS_PER_ORGANIZATION) {
+    throw invalid('organization.too_many_domains', `At most ${MAX_DOMAINS_PER_ORGANIZATION} domains`, ['input', 'domains']);
+  }
+  if (new Set(domains.map((d) => d.domain)).size !== domains.length) {
+    throw invalid('organization.duplicate_domain', 'A domain is listed twice', ['input', 'domains']);
+  }
+  return inTransaction(ctx, async (em) => {
+    const organization = em.create(Organization, values);
+    em.persist(organization);
+    for (const domain of domains) em.persist(em.create(OrganizationDomain, domain));
+    audit(ctx, em, {
+      action: 'organization.created',
+      environmentId,
+      organizationId: organization.id,
+      targets: [orgTarget(organization)],
+      after: { ...snapshotOrganization(organization), domains: domains.map((d) => d.domain) },
+    });
+    return organization;
+  });
+}
+
+export async function updateOrganization(
+  ctx: ServiceContext,
+  input: { id: string; name?: string | null; externalId?: string | null; metadata?: unknown },
+): Promise<Organization> {
+  requireScope(ctx.principal, 'organizations:write');
+  const organization = await getOrganization(ctx, input.id);
+  const before = snapshotOrganization(organization);
+  if (input.name != null) organization.name = checkName(input.name, ['input', 'name']);
+  // `externalId: null` clears it; leaving it out keeps it.
+  if (input.externalId !== undefined) organization.externalId = checkExternalId(input.externalId, ['input', 'externalId']);
+  if (input.metadata !== undefined) organization.metadata = checkMetadata(input.metadata, ['input', 'metadata']);
+  return inTransaction(ctx, async (em) => {
+    em.persist(organization);
+    audit(ctx, em, {
+      action: 'organization.updated',
+      environmentId: organization.environmentId,
+      organizationId: organization.id,
+      targets: [orgTarget(organization)],
+      before,
+      after: snapshotOrganization(organization),
+    });
+    return organization;
+  });
+}
+
+export async function deleteOrganization(ctx: ServiceContext, input: { id: string }): Promise<string> {
+  requireScope(ctx.principal, 'organizations:write');
+  const organization = await getOrganization(ctx, input.id);
+  return inTransaction(ctx, async (em) => {
+    await em.nativeDelete(Organization, { id: organization.id });
+    audit(ctx, em, {
+      action: 'organization.deleted',
+      environmentId: organization.environmentId,
+      organizationId: organization.id,
+      targets: [orgTarget(organization)],
+      before: snapshotOrganization(organization),
+    });
+    return organization.id;
+  });
+}
+
+export async function addOrganizationDomain(
+  ctx: ServiceContext,
+  input: { organizationId: string } & DomainInput,
+): Promise<OrganizationDomain> {
+  requireScope(ctx.principal, 'organizations:write');
+  const organization = await getOrganization(ctx, input.organizationId);
+  const values = newDomain(organization.environmentId, organization.id, input, ['input', 'domain']);
+  const count = await ctx.em.count(OrganizationDomain, { organizationId: organization.id });
+  if (count >= MAX_DOMAINS_PER_ORGANIZATION) {
+    throw invalid('organization.too_many_domains', `At most ${MAX_DOMAINS_PER_ORGANIZATION} domains`, ['input', 'domain']);
+  }
+  return inTransaction(ctx, async (em) => {
+    const domain = em.create(OrganizationDomain, values);
+    em.persist(domain);
+    audit(ctx, em, {
+      action: 'organization.domain_added',
+      environmentId: organization.environmentId,
+      organizationId: organization.id,
+      targets: [orgTarget(organization), { type: 'organization_domain', id: domain.id, name: domain.domain }],
+      after: snapshotDomain(domain),
+    });
+    return domain;
+  });
+}
+
+export async function removeOrganizationDomain(ctx: ServiceContext, input: { id: string }): Promise<OrganizationDomain> {
+  requireScope(ctx.principal, 'organizations:write');
+  const domain = await findScoped(ctx, OrganizationDomain, 'organization_domain', input.id);
+  return inTransaction(ctx, async (em) => {
+    await em.nativeDelete(OrganizationDomain, { id: domain.id });
+    audit(ctx, em, {
+      action: 'organization.domain_removed',
+      environmentId: domain.environmentId,
+      organizationId: domain.organizationId,
+      targets: [
+        { type: 'organization', id: domain.organizationId },
+        { type: 'organization_domain', id: domain.id, name: domain.domain },
+      ],
+      before: snapshotDomain(domain),
+    });
+    return domain;
+  });
+}
+
+export async function getOrganizationDomain(ctx: ServiceContext, id: string): Promise<OrganizationDomain> {
+  requireScope(ctx.principal, 'organizations:read');
+  return findScoped(ctx, OrganizationDomain, 'organization_domain', id);
+}

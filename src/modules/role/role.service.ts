@@ -1,0 +1,230 @@
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { requireScope } from '../../auth/principal.js';
+import { newId } from '../../db/id.js';
+import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
+import { invalid } from '../../errors/app-error.js';
+import { audit, environmentFor, findScoped, inTransaction, type ServiceContext } from '../service-context.js';
+import { checkKey, checkName, checkOptionalText } from '../validation.js';
+import { Permission, Role, RolePermission } from './role.entity.js';
+
+const PERMISSION_KEY = /^[a-z][a-z0-9_.-]{0,49}:[a-z0-9_.*-]{1,50}$/;
+const MAX_KEYS = 100;
+
+const roleTarget = (role: Role) => ({ type: 'role', id: role.id, name: role.key });
+const permissionTarget = (permission: Permission) => ({ type: 'permission', id: permission.id, name: permission.key });
+const snapshotRole = (role: Role, permissions: string[]) => ({
+  id: role.id,
+  key: role.key,
+  name: role.name,
+  description: role.description,
+  permissions,
+});
+const snapshotPermission = (permission: Permission) => ({
+  id: permission.id,
+  key: permission.key,
+  description: permission.description,
+});
+
+function checkKeyList(keys: string[], field: string[]): string[] {
+  const unique = [...new Set(keys)];
+  if (unique.length > MAX_KEYS) throw invalid('validation.too_many', `At most ${MAX_KEYS} keys`, field);
+  return unique;
+}
+
+/** Ids of the given roles of an environment; an unknown key is a user error naming it. */
+export async function resolveRoleIds(em: EntityManager, environmentId: string, keys: string[], field: string[]) {
+  const unique = checkKeyList(keys, field);
+  if (unique.length === 0) return [];
+  const roles = await em.find(Role, { environmentId, key: { $in: unique } }, { fields: ['id', 'key'] });
+  const missing = unique.filter((key) => !roles.some((role) => role.key === key));
+  if (missing.length) throw invalid('role.unknown', `No role with key ${missing.map((k) => `"${k}"`).join(', ')}`, field);
+  return roles.map((role) => role.id);
+}
+
+async function resolvePermissions(em: EntityManager, environmentId: string, keys: string[], field: string[]) {
+  const unique = checkKeyList(keys, field);
+  if (unique.length === 0) return [];
+  const permissions = await em.find(Permission, { environmentId, key: { $in: unique } });
+  const missing = unique.filter((key) => !permissions.some((p) => p.key === key));
+  if (missing.length) {
+    throw invalid('role.unknown_permission', `No permission with key ${missing.map((k) => `"${k}"`).join(', ')}`, field);
+  }
+  return permissions;
+}
+
+async function permissionKeysOf(em: EntityManager, roleId: string): Promise<string[]> {
+  const links = await em.find(RolePermission, { roleId });
+  if (!links.length) return [];
+  const permissions = await em.find(Permission, { id: { $in: links.map((l) => l.permissionId) } }, { orderBy: { key: 'ASC' } });
+  return permissions.map((p) => p.key);
+}
+
+export async function getRole(ctx: ServiceContext, id: string): Promise<Role> {
+  requireScope(ctx.principal, 'roles:read');
+  return findScoped(ctx, Role, 'role', id);
+}
+
+export async function getRoleByKey(ctx: ServiceContext, environmentId: string | null | undefined, key: string) {
+  requireScope(ctx.principal, 'roles:read');
+  return ctx.em.findOne(Role, { environmentId: environmentFor(ctx, environmentId), key });
+}
+
+export async function listRoles(
+  ctx: ServiceContext,
+  query: { environmentId?: string | null; builtIn?: boolean | null; sort: Sort },
+  args: PageArgs,
+  maxPageSize: number,
+) {
+  requireScope(ctx.principal, 'roles:read');
+  const where: FilterQuery<Role> = { environmentId: environmentFor(ctx, query.environmentId) };
+  if (query.builtIn != null) where.builtIn = query.builtIn;
+  return paginate(ctx.em, Role, where, query.sort, args, maxPageSize);
+}
+
+export async function createRole(
+  ctx: ServiceContext,
+  input: { environmentId?: string | null; key: string; name: string; description?: string | null; permissionKeys?: string[] | null },
+): Promise<Role> {
+  requireScope(ctx.principal, 'roles:write');
+  const environmentId = environmentFor(ctx, input.environmentId);
+  const values = {
+    id: newId('role'),
+    environmentId,
+    key: checkKey(input.key, ['input', 'key']),
+    name: checkName(input.name, ['input', 'name']),
+    description: checkOptionalText(input.description, ['input', 'description']),
+  };
+  const permissions = await resolvePermissions(ctx.em, environmentId, input.permissionKeys ?? [], ['input', 'permissionKeys']);
+  return inTransaction(ctx, async (em) => {
+    const role = em.create(Role, values);
+    em.persist(role);
+    for (const permission of permissions) em.persist(em.create(RolePermission, { roleId: role.id, permissionId: permission.id }));
+    audit(ctx, em, {
+      action: 'role.created',
+      environmentId,
+      targets: [roleTarget(role)],
+      after: snapshotRole(role, permissions.map((p) => p.key).sort()),
+    });
+    return role;
+  });
+}
+
+export async function updateRole(
+  ctx: ServiceContext,
+  input: { id: string; name?: string | null; description?: string | null; permissionKeys?: string[] | null },
+): Promise<Role> {
+  requireScope(ctx.principal, 'roles:write');
+  const role = await getRole(ctx, input.id);
+  const beforeKeys = await permissionKeysOf(ctx.em, role.id);
+  const before = snapshotRole(role, beforeKeys);
+  if (input.name != null) role.name = checkName(input.name, ['input', 'name']);
+  if (input.description !== undefined) role.description = checkOptionalText(input.description, ['input', 'description']);
+  const permissions =
+    input.permissionKeys == null
+      ? null
+      : await resolvePermissions(ctx.em, role.environmentId, input.permissionKeys, ['input', 'permissionKeys']);
+  return inTransaction(ctx, async (em) => {
+    em.persist(role);
+    if (permissions) {
+      await em.nativeDelete(RolePermission, { roleId: role.id });
+      for (const permission of permissions) em.persist(em.create(RolePermission, { roleId: role.id, permissionId: permission.id }));
+    }
+    audit(ctx, em, {
+      action: 'role.updated',
+      environmentId: role.environmentId,
+      targets: [roleTarget(role)],
+      before,
+      after: snapshotRole(role, permissions ? permissions.map((p) => p.key).sort() : beforeKeys),
+    });
+    return role;
+  });
+}
+
+export async function deleteRole(ctx: ServiceContext, input: { id: string }): Promise<string> {
+  requireScope(ctx.principal, 'roles:write');
+  const role = await getRole(ctx, input.id);
+  if (role.builtIn) throw invalid('role.built_in', `The built-in role "${role.key}" cannot be deleted`, ['input', 'id']);
+  const before = snapshotRole(role, await permissionKeysOf(ctx.em, role.id));
+  return inTransaction(ctx, async (em) => {
+    await em.nativeDelete(Role, { id: role.id });
+    audit(ctx, em, { action: 'role.deleted', environmentId: role.environmentId, targets: [roleTarget(role)], before });
+    return role.id;
+  });
+}
+
+export async function getPermission(ctx: ServiceContext, id: string): Promise<Permission> {
+  requireScope(ctx.principal, 'roles:read');
+  return findScoped(ctx, Permission, 'permission', id);
+}
+
+export async function listPermissions(
+  ctx: ServiceContext,
+  query: { environmentId?: string | null; sort: Sort },
+  args: PageArgs,
+  maxPageSize: number,
+) {
+  requireScope(ctx.principal, 'roles:read');
+  return paginate(ctx.em, Permission, { environmentId: environmentFor(ctx, query.environmentId) }, query.sort, args, maxPageSize);
+}
+
+export async function createPermission(
+  ctx: ServiceContext,
+  input: { environmentId?: string | null; key: string; description?: string | null },
+): Promise<Permission> {
+  requireScope(ctx.principal, 'roles:write');
+  const environmentId = environmentFor(ctx, input.environmentId);
+  if (!PERMISSION_KEY.test(input.key)) {
+    throw invalid('permission.invalid_key', 'Permission keys look like "resource:action", e.g. "invoices:read"', ['input', 'key']);
+  }
+  const values = {
+    id: newId('permission'),
+    environmentId,
+    key: input.key,
+    description: checkOptionalText(input.description, ['input', 'description']),
+  };
+  return inTransaction(ctx, async (em) => {
+    const permission = em.create(Permission, values);
+    em.persist(permission);
+    audit(ctx, em, {
+      action: 'permission.created',
+      environmentId,
+      targets: [permissionTarget(permission)],
+      after: snapshotPermission(permission),
+    });
+    return permission;
+  });
+}
+
+export async function updatePermission(ctx: ServiceContext, input: { id: string; description?: string | null }) {
+  requireScope(ctx.principal, 'roles:write');
+  const permission = await getPermission(ctx, input.id);
+  const before = snapshotPermission(permission);
+  if (input.description !== undefined) permission.description = checkOptionalText(input.description, ['input', 'description']);
+  return inTransaction(ctx, async (em) => {
+    em.persist(permission);
+    audit(ctx, em, {
+      action: 'permission.updated',
+      environmentId: permission.environmentId,
+      targets: [permissionTarget(permission)],
+      before,
+      after: snapshotPermission(permission),
+    });
+    return permission;
+  });
+}
+
+/** Deleting a permission removes it from every role that granted it. */
+export async function deletePermission(ctx: ServiceContext, input: { id: string }): Promise<string> {
+  requireScope(ctx.principal, 'roles:write');
+  const permission = await getPermission(ctx, input.id);
+  return inTransaction(ctx, async (em) => {
+    await em.nativeDelete(Permission, { id: permission.id });
+    audit(ctx, em, {
+      action: 'permission.deleted',
+      environmentId: permission.environmentId,
+      targets: [permissionTarget(permission)],
+      before: snapshotPermission(permission),
+    });
+    return permission.id;
+  });
+}
