@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { AppError } from './errors/app-error.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
-import { complexityPlugin, depthLimitRule } from './graphql/limits.js';
+import { queryLimitsPlugin } from './graphql/limits.js';
 import { createLoaders } from './graphql/loaders.js';
 import { getSchema } from './graphql/schema.js';
 import { authenticate } from './modules/api-key/api-key.service.js';
@@ -101,9 +101,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // their own, so the CSRF preflight rule adds nothing and would break GET clients.
     csrfPrevention: false,
     includeStacktraceInErrorResponses: false,
-    validationRules: [depthLimitRule(config.maxQueryDepth)],
     formatError: createErrorFormatter(logger),
-    plugins: [fastifyApolloDrainPlugin(app), requestIdPlugin(), complexityPlugin(config.maxQueryComplexity)],
+    plugins: [fastifyApolloDrainPlugin(app), requestIdPlugin(), queryLimitsPlugin(config.maxQueryDepth, config.maxQueryComplexity)],
   });
   await apollo.start();
 

@@ -2,55 +2,41 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import {
   GraphQLError,
   Kind,
-  type ASTVisitor,
+  type DocumentNode,
   type FragmentDefinitionNode,
+  type OperationDefinitionNode,
   type SelectionSetNode,
-  type ValidationContext,
 } from 'graphql';
 // The CommonJS build: its ESM build imports graphql's .mjs files, a second copy of graphql
 // beside the one type-graphql (CommonJS) builds the schema with.
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity/cjs';
 import { DEFAULT_PAGE_SIZE } from '../db/pagination.js';
 
-/** Rejects selections nested deeper than `maxDepth` fields (fragments followed, cycles ignored). */
-export function depthLimitRule(maxDepth: number) {
-  return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of context.getDocument().definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
-    const depthOf = (set: SelectionSetNode | undefined, seen: Set<string>): number => {
-      if (!set) return 0;
-      let deepest = 0;
-      for (const selection of set.selections) {
-        if (selection.kind === Kind.FIELD) {
-          if (selection.name.value.startsWith('__')) continue;
-          deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet, seen));
-        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          deepest = Math.max(deepest, depthOf(selection.selectionSet, seen));
-        } else {
-          const name = selection.name.value;
-          const fragment = fragments.get(name);
-          if (!fragment || seen.has(name)) continue;
-          deepest = Math.max(deepest, depthOf(fragment.selectionSet, new Set([...seen, name])));
-        }
+/** Depth of the deepest field selection of an operation, following fragments (cycles ignored). */
+export function operationDepth(document: DocumentNode, operation: OperationDefinitionNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const depthOf = (set: SelectionSetNode | undefined, seen: Set<string>): number => {
+    if (!set) return 0;
+    let deepest = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value.startsWith('__')) continue;
+        deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet, seen));
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        deepest = Math.max(deepest, depthOf(selection.selectionSet, seen));
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || seen.has(name)) continue;
+        deepest = Math.max(deepest, depthOf(fragment.selectionSet, new Set([...seen, name])));
       }
-      return deepest;
-    };
-    return {
-      OperationDefinition(operation) {
-        const depth = depthOf(operation.selectionSet, new Set());
-        if (depth > maxDepth) {
-          context.reportError(
-            new GraphQLError(`The query is ${depth} levels deep; the limit is ${maxDepth}`, {
-              nodes: [operation],
-              extensions: { code: 'QUERY_TOO_DEEP' },
-            }),
-          );
-        }
-      },
-    };
+    }
+    return deepest;
   };
+  return depthOf(operation.selectionSet, new Set());
 }
 
 /** A field costs 1 plus its children; a connection's children count once per requested item. */
@@ -61,14 +47,21 @@ const connectionEstimator: ComplexityEstimator = ({ args, childComplexity }) => 
 };
 
 /**
- * Rejects operations whose estimated cost exceeds `maxComplexity`. Runs after variables are
- * known, so `first: $n` is priced by its value.
+ * Rejects operations nested deeper than `maxDepth` or whose estimated cost exceeds
+ * `maxComplexity`, before anything runs. Runs after variables are known, so `first: $n` is
+ * priced by its value.
  */
-export function complexityPlugin(maxComplexity: number): ApolloServerPlugin {
+export function queryLimitsPlugin(maxDepth: number, maxComplexity: number): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ request, document, schema }) {
+        async didResolveOperation({ request, document, schema, operation }) {
+          const depth = operation ? operationDepth(document, operation) : 0;
+          if (depth > maxDepth) {
+            throw new GraphQLError(`The query is ${depth} levels deep; the limit is ${maxDepth}`, {
+              extensions: { code: 'QUERY_TOO_DEEP', depth, maxDepth, http: { status: 400 } },
+            });
+          }
           const complexity = getComplexity({
             schema,
             query: document,
