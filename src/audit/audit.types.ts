@@ -14,7 +14,7 @@ registerEnumType(ActorType, {
   },
 });
 
-@ObjectType('AuditActor', { description: 'Who caused an audit event.', simpleResolvers: true })
+@ObjectType('AuditActor', { simpleResolvers: true, description: 'Who caused an audit event.' })
 export class AuditActorType {
   @Field(() => ActorType, { description: 'Kind of actor.' })
   type!: ActorType;
@@ -26,7 +26,7 @@ export class AuditActorType {
   name!: string | null;
 }
 
-@ObjectType('AuditTarget', { description: 'An object an audit event is about.', simpleResolvers: true })
+@ObjectType('AuditTarget', { simpleResolvers: true, description: 'An object an audit event is about.' })
 export class AuditTargetType {
   @Field({ description: 'Kind of object, e.g. `organization`.' })
   type!: string;
@@ -38,7 +38,7 @@ export class AuditTargetType {
   name?: string | null;
 }
 
-@ObjectType('AuditEvent', { implements: Node, description: 'An append-only record of a change or security event.' })
+@ObjectType('AuditEvent', { simpleResolvers: true, implements: Node, description: 'An append-only record of a change or security event.' })
 export class AuditEventType extends Node {
   @Field({ description: 'Monotonic position in the log; resume after it.' })
   sequence!: string;
@@ -77,7 +77,7 @@ export class AuditEventType extends Node {
   occurredAt!: Date;
 }
 
-@ObjectType({ description: 'A page of audit events.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of audit events.' })
 export class AuditEventConnection extends Connection(AuditEventType, 'AuditEvent') {}
 
 @InputType({ description: 'Narrows a list of audit events; all given conditions must hold.' })

@@ -76,17 +76,22 @@ export function pageWindow(args: PageArgs, maxPageSize: number): { size: number;
 /**
  * Keyset pagination over (sort field, id): stable under inserts, index-friendly, and the cost
  * of page N does not grow with N.
+ *
+ * `where` may be a function that builds the condition: pass one when it holds `raw()`
+ * fragments, which MikroORM consumes on first use, so the page query and the count query each
+ * get their own.
  */
 export async function paginate<T extends { id: string }>(
   em: EntityManager,
   entity: new (...args: never[]) => T,
-  where: FilterQuery<T>,
+  where: FilterQuery<T> | (() => FilterQuery<T>),
   sort: Sort,
   args: PageArgs,
   maxPageSize: number,
 ): Promise<Page<T>> {
   const { size, backward } = pageWindow(args, maxPageSize);
-  const conditions: object[] = [where as object];
+  const condition = (): FilterQuery<T> => (typeof where === 'function' ? (where as () => FilterQuery<T>)() : where);
+  const conditions: object[] = [condition() as object];
   const keyset = (cursor: string, argument: string, forwardOfCursor: boolean) => {
     const [value, id] = decodeCursor(cursor, argument);
     const ascending = (sort.direction === 'ASC') === forwardOfCursor;
@@ -114,6 +119,6 @@ export async function paginate<T extends { id: string }>(
     cursors: nodes.map((node) => encodeCursor(cursorValueOf(node, sort.field), node.id)),
     hasNextPage: backward ? Boolean(args.before) : more,
     hasPreviousPage: backward ? more : Boolean(args.after),
-    totalCount: () => em.count(entity, where),
+    totalCount: () => em.count(entity, condition()),
   };
 }

@@ -62,13 +62,26 @@ export function queryLimitsPlugin(maxDepth: number, maxComplexity: number): Apol
               extensions: { code: 'QUERY_TOO_DEEP', depth, maxDepth, http: { status: 400 } },
             });
           }
-          const complexity = getComplexity({
-            schema,
-            query: document,
-            operationName: request.operationName,
-            variables: request.variables,
-            estimators: [connectionEstimator],
-          });
+          let complexity: number;
+          try {
+            complexity = getComplexity({
+              schema,
+              query: document,
+              operationName: request.operationName,
+              variables: request.variables,
+              estimators: [connectionEstimator],
+            });
+          } catch (error) {
+            // getComplexity coerces the variables first; a value of the wrong type is the
+            // caller's input (BAD_USER_INPUT, 400), not a server error.
+            if (error instanceof GraphQLError) {
+              throw new GraphQLError(error.message, {
+                nodes: error.nodes,
+                extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+              });
+            }
+            throw error;
+          }
           if (complexity > maxComplexity) {
             throw new GraphQLError(`The query costs ${complexity}; the limit is ${maxComplexity}. Ask for smaller pages.`, {
               extensions: { code: 'QUERY_TOO_COMPLEX', complexity, maxComplexity, http: { status: 400 } },

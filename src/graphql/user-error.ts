@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 import { AppError } from '../errors/app-error.js';
 
-@ObjectType({ description: 'An expected failure of a mutation: invalid input or a conflict with existing data.' })
+@ObjectType({ simpleResolvers: true, description: 'An expected failure of a mutation: invalid input or a conflict with existing data.' })
 export class UserError {
   @Field(() => [String], { nullable: true, description: 'Path of the offending input field, e.g. `["input", "email"]`.' })
   field!: string[] | null;

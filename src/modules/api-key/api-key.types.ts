@@ -3,7 +3,7 @@ import { Connection } from '../../graphql/connection.js';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
 
-@ObjectType('ApiKey', { implements: Node, description: 'A management API credential. The key itself is shown only once, at creation.' })
+@ObjectType('ApiKey', { simpleResolvers: true, implements: Node, description: 'A management API credential. The key itself is shown only once, at creation.' })
 export class ApiKeyType extends Node {
   @Field({ description: 'What the key is for.' })
   name!: string;
@@ -30,7 +30,7 @@ export class ApiKeyType extends Node {
   createdAt!: Date;
 }
 
-@ObjectType({ description: 'A page of API keys.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of API keys.' })
 export class ApiKeyConnection extends Connection(ApiKeyType, 'ApiKey') {}
 
 @InputType({ description: 'A new API key.' })
@@ -57,7 +57,7 @@ export class RevokeApiKeyInput {
   id!: string;
 }
 
-@ObjectType({ description: 'Result of `createApiKey`.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of `createApiKey`.' })
 export class CreateApiKeyPayload {
   @Field(() => ApiKeyType, { nullable: true, description: 'The new key\'s record.' })
   apiKey?: ApiKeyType;
@@ -69,7 +69,7 @@ export class CreateApiKeyPayload {
   userErrors!: UserError[];
 }
 
-@ObjectType({ description: 'Result of `revokeApiKey`.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of `revokeApiKey`.' })
 export class RevokeApiKeyPayload {
   @Field(() => ApiKeyType, { nullable: true, description: 'The revoked key.' })
   apiKey?: ApiKeyType;
@@ -78,7 +78,7 @@ export class RevokeApiKeyPayload {
   userErrors!: UserError[];
 }
 
-@ObjectType('Viewer', { description: 'The caller: an API key and what it may do.' })
+@ObjectType('Viewer', { simpleResolvers: true, description: 'The caller: an API key and what it may do.' })
 export class ViewerType {
   @Field(() => ApiKeyType, { description: 'The calling API key.' })
   apiKey!: ApiKeyType;

@@ -6,7 +6,7 @@ import { EnvironmentKind } from './environment.entity.js';
 
 registerEnumType(EnvironmentKind, { name: 'EnvironmentKind', description: 'Whether an environment holds test or live data.' });
 
-@ObjectType('Environment', {
+@ObjectType('Environment', { simpleResolvers: true,
   implements: Node,
   description: 'An isolated set of tenant data (organizations, users, roles) with its own keys and settings.',
 })
@@ -30,7 +30,7 @@ export class EnvironmentType extends Node {
   updatedAt!: Date;
 }
 
-@ObjectType({ description: 'A page of environments.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of environments.' })
 export class EnvironmentConnection extends Connection(EnvironmentType, 'Environment') {}
 
 @InputType({ description: 'A new environment.' })
@@ -60,7 +60,7 @@ export class DeleteEnvironmentInput {
   id!: string;
 }
 
-@ObjectType({ description: 'Result of creating or updating an environment.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of creating or updating an environment.' })
 export class EnvironmentPayload {
   @Field(() => EnvironmentType, { nullable: true, description: 'The environment after the change.' })
   environment?: EnvironmentType;
@@ -69,7 +69,7 @@ export class EnvironmentPayload {
   userErrors!: UserError[];
 }
 
-@ObjectType({ description: 'Result of `deleteEnvironment`.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of `deleteEnvironment`.' })
 export class DeleteEnvironmentPayload {
   @Field(() => ID, { nullable: true, description: 'Id of the deleted environment.' })
   deletedId?: string;

@@ -14,7 +14,7 @@ registerEnumType(MembershipStatus, {
   },
 });
 
-@ObjectType('Membership', { implements: Node, description: 'A user\'s membership of an organization, with the roles it grants.' })
+@ObjectType('Membership', { simpleResolvers: true, implements: Node, description: 'A user\'s membership of an organization, with the roles it grants.' })
 export class MembershipType extends Node {
   @Field(() => ID, { description: 'The organization.' })
   organizationId!: string;
@@ -32,7 +32,7 @@ export class MembershipType extends Node {
   updatedAt!: Date;
 }
 
-@ObjectType({ description: 'A page of memberships.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of memberships.' })
 export class MembershipConnection extends Connection(MembershipType, 'Membership') {}
 
 @InputType({ description: 'A new membership.' })
@@ -68,7 +68,7 @@ export class MembershipRolesInput {
   roleKeys!: string[];
 }
 
-@ObjectType({ description: 'Result of a change to a membership.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of a change to a membership.' })
 export class MembershipPayload {
   @Field(() => MembershipType, { nullable: true, description: 'The membership after the change.' })
   membership?: MembershipType;

@@ -59,14 +59,19 @@ export async function listOrganizations(
   const environmentId = environmentFor(ctx, query.environmentId);
   const where: FilterQuery<Organization>[] = [{ environmentId }];
   const filter = query.filter ?? {};
-  if (filter.namePrefix) where.push({ [raw((alias) => `lower(${alias}.name)`)]: { $like: likePrefix(filter.namePrefix) } });
   if (filter.externalId != null) where.push({ externalId: filter.externalId });
   if (filter.domain != null) {
     const domain = filter.domain.trim().toLowerCase().replace(/\.$/, '');
     const owners = await ctx.em.find(OrganizationDomain, { environmentId, domain }, { fields: ['organizationId'] });
     where.push({ id: { $in: owners.map((row) => row.organizationId) } });
   }
-  return paginate(ctx.em, Organization, { $and: where }, query.sort, args, maxPageSize);
+  const { namePrefix } = filter;
+  // A raw() fragment is consumed by the query that uses it: build a fresh one per query
+  // (the page and, when asked, the count).
+  const conditions = (): FilterQuery<Organization> => ({
+    $and: namePrefix ? [...where, { [raw((alias) => `lower(${alias}.name)`)]: { $like: likePrefix(namePrefix) } }] : where,
+  });
+  return paginate(ctx.em, Organization, conditions, query.sort, args, maxPageSize);
 }
 
 export interface DomainInput {

@@ -22,7 +22,7 @@ export enum OrganizationOrderField {
 }
 registerEnumType(OrganizationOrderField, { name: 'OrganizationOrderField', description: 'Fields organizations can be ordered by.' });
 
-@ObjectType('OrganizationDomain', { implements: Node, description: 'An email domain of an organization.' })
+@ObjectType('OrganizationDomain', { simpleResolvers: true, implements: Node, description: 'An email domain of an organization.' })
 export class OrganizationDomainType extends Node {
   @Field(() => ID, { description: 'The organization owning the domain.' })
   organizationId!: string;
@@ -43,7 +43,7 @@ export class OrganizationDomainType extends Node {
   createdAt!: Date;
 }
 
-@ObjectType('Organization', { implements: Node, description: 'A customer of the builder\'s app: a tenant with its own members, domains and connections.' })
+@ObjectType('Organization', { simpleResolvers: true, implements: Node, description: 'A customer of the builder\'s app: a tenant with its own members, domains and connections.' })
 export class OrganizationType extends Node {
   @Field(() => ID, { description: 'Environment of the organization.' })
   environmentId!: string;
@@ -64,7 +64,7 @@ export class OrganizationType extends Node {
   updatedAt!: Date;
 }
 
-@ObjectType({ description: 'A page of organizations.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of organizations.' })
 export class OrganizationConnection extends Connection(OrganizationType, 'Organization') {}
 
 @InputType({ description: 'Narrows a list of organizations; all given conditions must hold.' })
@@ -142,7 +142,7 @@ export class AddOrganizationDomainInput extends DomainInput {
   organizationId!: string;
 }
 
-@ObjectType({ description: 'Result of creating or updating an organization.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of creating or updating an organization.' })
 export class OrganizationPayload {
   @Field(() => OrganizationType, { nullable: true, description: 'The organization after the change.' })
   organization?: OrganizationType;
@@ -151,7 +151,7 @@ export class OrganizationPayload {
   userErrors!: UserError[];
 }
 
-@ObjectType({ description: 'Result of adding or removing a domain.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of adding or removing a domain.' })
 export class OrganizationDomainPayload {
   @Field(() => OrganizationDomainType, { nullable: true, description: 'The domain.' })
   domain?: OrganizationDomainType;
@@ -160,7 +160,7 @@ export class OrganizationDomainPayload {
   userErrors!: UserError[];
 }
 
-@ObjectType({ description: 'Result of a deletion.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of a deletion.' })
 export class DeletePayload {
   @Field(() => ID, { nullable: true, description: 'Id of the deleted object.' })
   deletedId?: string;

@@ -10,7 +10,7 @@ export enum RoleOrderField {
 }
 registerEnumType(RoleOrderField, { name: 'RoleOrderField', description: 'Fields roles can be ordered by.' });
 
-@ObjectType('Permission', { implements: Node, description: 'Something a role allows, named `resource:action` (e.g. `invoices:read`).' })
+@ObjectType('Permission', { simpleResolvers: true, implements: Node, description: 'Something a role allows, named `resource:action` (e.g. `invoices:read`).' })
 export class PermissionType extends Node {
   @Field({ description: 'Unique key in the environment.' })
   key!: string;
@@ -22,10 +22,10 @@ export class PermissionType extends Node {
   createdAt!: Date;
 }
 
-@ObjectType({ description: 'A page of permissions.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of permissions.' })
 export class PermissionConnection extends Connection(PermissionType, 'Permission') {}
 
-@ObjectType('Role', { implements: Node, description: 'A named set of permissions, granted through memberships.' })
+@ObjectType('Role', { simpleResolvers: true, implements: Node, description: 'A named set of permissions, granted through memberships.' })
 export class RoleType extends Node {
   @Field(() => ID, { description: 'Environment of the role.' })
   environmentId!: string;
@@ -49,7 +49,7 @@ export class RoleType extends Node {
   updatedAt!: Date;
 }
 
-@ObjectType({ description: 'A page of roles.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of roles.' })
 export class RoleConnection extends Connection(RoleType, 'Role') {}
 
 @InputType({ description: 'Order of a list of roles.' })
@@ -115,7 +115,7 @@ export class UpdatePermissionInput {
   description?: string | null;
 }
 
-@ObjectType({ description: 'Result of a change to a role.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of a change to a role.' })
 export class RolePayload {
   @Field(() => RoleType, { nullable: true, description: 'The role after the change.' })
   role?: RoleType;
@@ -124,7 +124,7 @@ export class RolePayload {
   userErrors!: UserError[];
 }
 
-@ObjectType({ description: 'Result of a change to a permission.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of a change to a permission.' })
 export class PermissionPayload {
   @Field(() => PermissionType, { nullable: true, description: 'The permission after the change.' })
   permission?: PermissionType;

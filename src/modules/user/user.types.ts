@@ -23,7 +23,7 @@ export enum UserOrderField {
 }
 registerEnumType(UserOrderField, { name: 'UserOrderField', description: 'Fields users can be ordered by.' });
 
-@ObjectType('User', { implements: Node, description: 'A person who signs in to the builder\'s app, in one environment.' })
+@ObjectType('User', { simpleResolvers: true, implements: Node, description: 'A person who signs in to the builder\'s app, in one environment.' })
 export class UserType extends Node {
   @Field(() => ID, { description: 'Environment of the user.' })
   environmentId!: string;
@@ -56,10 +56,10 @@ export class UserType extends Node {
   updatedAt!: Date;
 }
 
-@ObjectType({ description: 'A page of users.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of users.' })
 export class UserConnection extends Connection(UserType, 'User') {}
 
-@ObjectType('CustomAttributeDefinition', { implements: Node, description: 'A typed extra field that users of an environment may or must have.' })
+@ObjectType('CustomAttributeDefinition', { simpleResolvers: true, implements: Node, description: 'A typed extra field that users of an environment may or must have.' })
 export class CustomAttributeDefinitionType extends Node {
   @Field({ description: 'Key in `customAttributes`.' })
   key!: string;
@@ -185,7 +185,7 @@ export class UpdateCustomAttributeDefinitionInput {
   description?: string | null;
 }
 
-@ObjectType({ description: 'Result of a change to a user.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of a change to a user.' })
 export class UserPayload {
   @Field(() => UserType, { nullable: true, description: 'The user after the change.' })
   user?: UserType;
@@ -194,7 +194,7 @@ export class UserPayload {
   userErrors!: UserError[];
 }
 
-@ObjectType({ description: 'Result of a change to a custom attribute definition.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of a change to a custom attribute definition.' })
 export class CustomAttributeDefinitionPayload {
   @Field(() => CustomAttributeDefinitionType, { nullable: true, description: 'The definition after the change.' })
   customAttributeDefinition?: CustomAttributeDefinitionType;

@@ -2,7 +2,7 @@ import { Field, InputType, ObjectType } from 'type-graphql';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
 
-@ObjectType('Workspace', { implements: Node, description: 'The builder\'s company: owns environments and API keys.' })
+@ObjectType('Workspace', { simpleResolvers: true, implements: Node, description: 'The builder\'s company: owns environments and API keys.' })
 export class WorkspaceType extends Node {
   @Field({ description: 'Display name.' })
   name!: string;
@@ -23,7 +23,7 @@ export class UpdateWorkspaceInput {
   name?: string;
 }
 
-@ObjectType({ description: 'Result of `updateWorkspace`.' })
+@ObjectType({ simpleResolvers: true, description: 'Result of `updateWorkspace`.' })
 export class UpdateWorkspacePayload {
   @Field(() => WorkspaceType, { nullable: true, description: 'The workspace after the change.' })
   workspace?: WorkspaceType;
