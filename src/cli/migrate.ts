@@ -1,0 +1,12 @@
+/** `npm run migrate`: applies pending migrations to the configured database and exits. */
+import 'reflect-metadata';
+import { migrate } from '../db/database.js';
+import { openConfiguredDatabase } from './open-configured-database.js';
+
+const db = await openConfiguredDatabase();
+try {
+  const applied = await migrate(db.orm);
+  console.log(applied.length ? `applied: ${applied.join(', ')}` : 'the database schema is up to date');
+} finally {
+  await db.close();
+}
