@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import { ulid } from 'ulid';
 import type { RequestMeta } from './audit/audit-recorder.js';
 import type { Config } from './config.js';
+import { FailedAuthLimiter } from './auth/failed-auth-limiter.js';
 import { AppError } from './errors/app-error.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
@@ -106,11 +107,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await apollo.start();
 
+  const failedAuthLimiter = new FailedAuthLimiter(config.authFailuresPerMinute);
   const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {
     const meta = requestMeta(request);
     const em = orm.em.fork();
     try {
-      const principal = await authenticate(em, request.headers.authorization, meta);
+      const principal = await authenticate(em, request.headers.authorization, meta, failedAuthLimiter);
       return {
         principal,
         meta,
@@ -126,6 +128,17 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
             reason: error.code,
             requestId: meta.requestId,
             http: { status: 401, headers: new Map([['www-authenticate', 'Bearer realm="gatehouse"']]) },
+          },
+        });
+      }
+      if (error instanceof AppError && error.kind === 'RATE_LIMITED') {
+        const retryAfter = String((error.detail as { retryAfter: number }).retryAfter);
+        throw new GraphQLError(error.message, {
+          extensions: {
+            code: 'RATE_LIMITED',
+            reason: error.code,
+            requestId: meta.requestId,
+            http: { status: 429, headers: new Map([['retry-after', retryAfter]]) },
           },
         });
       }

@@ -30,6 +30,8 @@ export interface Config {
    * what batching buys. @default true
    */
   dataLoaderBatching: boolean;
+  /** Failed authentications per client IP per minute before 429 (and no more audit rows). @default 30 */
+  authFailuresPerMinute: number;
   /** Milliseconds to wait for in-flight requests on SIGTERM before forcing exit. @default 10000 */
   shutdownTimeoutMs: number;
 }
@@ -71,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPageSize: int(env, 'GATEHOUSE_MAX_PAGE_SIZE', 100, 1),
     introspection: bool(env, 'GATEHOUSE_INTROSPECTION', true),
     dataLoaderBatching: bool(env, 'GATEHOUSE_DATALOADER_BATCHING', true),
+    authFailuresPerMinute: int(env, 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE', 30, 1),
     shutdownTimeoutMs: int(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 10_000),
   };
 }

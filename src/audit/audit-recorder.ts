@@ -22,8 +22,10 @@ export interface AuditInput {
 }
 
 export interface AuditActor {
+  /** Null for Gatehouse itself, or for an unauthenticated caller when `anonymous` is set. */
   principal: Principal | null;
   meta: RequestMeta;
+  anonymous?: boolean;
 }
 
 /**
@@ -37,7 +39,7 @@ export function recordAudit(em: EntityManager, actor: AuditActor, input: AuditIn
     environmentId: input.environmentId ?? null,
     organizationId: input.organizationId ?? null,
     action: input.action,
-    actorType: actor.principal ? ActorType.API_KEY : ActorType.SYSTEM,
+    actorType: actor.principal ? ActorType.API_KEY : actor.anonymous ? ActorType.ANONYMOUS : ActorType.SYSTEM,
     actorId: actor.principal?.apiKeyId ?? null,
     actorName: actor.principal?.name ?? null,
     targets: input.targets,

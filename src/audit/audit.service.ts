@@ -19,7 +19,8 @@ const ACTION_PATTERN = /^[a-z_]+(\.[a-z_]+)?(\.\*)?$|^\*$/;
 
 function actionCondition(actions: string[]): FilterQuery<AuditEvent> {
   const bad = actions.find((action) => !ACTION_PATTERN.test(action));
-  if (bad) throw invalid('audit.invalid_action', `"${bad}" is not an action or an "x.*" prefix`, ['filter', 'actions']);
+  // `!== undefined`: an empty string is a bad action too, not a pass.
+  if (bad !== undefined) throw invalid('audit.invalid_action', `"${bad}" is not an action or an "x.*" prefix`, ['filter', 'actions']);
   if (actions.includes('*')) return {};
   const exact = actions.filter((action) => !action.endsWith('.*'));
   const prefixes = actions.filter((action) => action.endsWith('.*')).map((action) => action.slice(0, -1));

@@ -104,13 +104,11 @@ export async function paginate<T extends { id: string }>(
 
   const flip = (direction: SortDirection): SortDirection => (direction === 'ASC' ? 'DESC' : 'ASC');
   const direction = backward ? flip(sort.direction) : sort.direction;
-  const rows =
-    size === 0
-      ? []
-      : await em.find(entity, { $and: conditions } as FilterQuery<T>, {
-          orderBy: [{ [sort.field]: direction }, { id: direction }] as never,
-          limit: size + 1,
-        });
+  // One row more than asked tells whether another page follows (also for `first: 0`).
+  const rows = await em.find(entity, { $and: conditions } as FilterQuery<T>, {
+    orderBy: [{ [sort.field]: direction }, { id: direction }] as never,
+    limit: size + 1,
+  });
   const more = rows.length > size;
   const nodes = rows.slice(0, size);
   if (backward) nodes.reverse();

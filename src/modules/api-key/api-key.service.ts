@@ -5,7 +5,8 @@ import { ALL_SCOPES, isKnownScope, scopesCovered } from '../../auth/scopes.js';
 import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
-import { forbidden, invalid, notFound, unauthenticated } from '../../errors/app-error.js';
+import { AppError, forbidden, invalid, notFound, unauthenticated } from '../../errors/app-error.js';
+import type { FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import { Environment, EnvironmentKind } from '../environment/environment.entity.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName } from '../validation.js';
@@ -131,6 +132,7 @@ export async function revokeApiKey(ctx: ServiceContext, input: { id: string }): 
   requireScope(ctx.principal, 'api_keys:write');
   const key = await getApiKey(ctx, input.id);
   if (key.revokedAt) return key;
+  const before = snapshotApiKey(key);
   return inTransaction(ctx, async (em) => {
     key.revokedAt = new Date();
     em.persist(key);
@@ -138,20 +140,30 @@ export async function revokeApiKey(ctx: ServiceContext, input: { id: string }): 
       action: 'api_key.revoked',
       environmentId: key.environmentId,
       targets: [{ type: 'api_key', id: key.id, name: key.name }],
+      before,
       after: snapshotApiKey(key),
     });
     return key;
   });
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/]+=*)$/;
+/** RFC 6750 §2.1 credentials; the scheme name is case-insensitive (RFC 7235 §2.1). */
+const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/]+=*)$/i;
 
 /**
  * Resolves the `Authorization` header to a principal. The lookup is by SHA-256 of the key
- * (an indexed equality, so no timing signal about partial matches). Every rejection is audited:
- * in the key's workspace when the key is known (revoked, expired), unattributed otherwise.
+ * (an indexed equality, so no timing signal about partial matches). Every rejection is audited
+ * with its precise reason: in the key's workspace when the key is known (revoked, expired),
+ * unattributed otherwise. The caller only learns `auth.invalid_key`, whatever the reason, so
+ * a leaked old key does not reveal that it once existed. Past the per-IP failure budget the
+ * caller gets RATE_LIMITED and nothing is written; valid keys are never throttled here.
  */
-export async function authenticate(em: EntityManager, header: string | undefined, meta: RequestMeta): Promise<Principal> {
+export async function authenticate(
+  em: EntityManager,
+  header: string | undefined,
+  meta: RequestMeta,
+  limiter: FailedAuthLimiter,
+): Promise<Principal> {
   const match = header ? BEARER.exec(header.trim()) : null;
   if (!match) {
     throw unauthenticated('auth.missing_credentials', 'Send an API key as "Authorization: Bearer <key>"');
@@ -160,8 +172,14 @@ export async function authenticate(em: EntityManager, header: string | undefined
   const now = new Date();
   const reason = !key ? 'unknown_key' : key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= now ? 'expired' : null;
   if (reason || !key) {
+    const retryAfter = await limiter.recordFailure(meta.ip ?? 'unknown');
+    if (retryAfter > 0) {
+      throw new AppError('RATE_LIMITED', 'auth.too_many_failures', 'Too many failed authentications; try again later', {
+        detail: { retryAfter },
+      });
+    }
     await em.fork().transactional(async (tx) => {
-      recordAudit(tx, { principal: null, meta }, {
+      recordAudit(tx, { principal: null, meta, anonymous: true }, {
         action: 'api_key.authentication_failed',
         workspaceId: key?.workspaceId ?? null,
         environmentId: key?.environmentId ?? null,
@@ -169,7 +187,7 @@ export async function authenticate(em: EntityManager, header: string | undefined
         after: { reason, prefix: match[1].slice(0, VISIBLE_PREFIX_LENGTH) },
       });
     });
-    throw unauthenticated(`auth.${reason}`, 'The API key is not valid');
+    throw unauthenticated('auth.invalid_key', 'The API key is not valid');
   }
   const environments = await em.find(
     Environment,

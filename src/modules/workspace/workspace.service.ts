@@ -4,7 +4,7 @@ import { requireScope } from '../../auth/principal.js';
 import { ALL_SCOPES } from '../../auth/scopes.js';
 import { mapDbError } from '../../db/db-errors.js';
 import { newId } from '../../db/id.js';
-import { AppError, notFound } from '../../errors/app-error.js';
+import { AppError, forbidden, notFound } from '../../errors/app-error.js';
 import { snapshotApiKey, issueApiKey } from '../api-key/api-key.service.js';
 import { Environment, EnvironmentKind } from '../environment/environment.entity.js';
 import { createEnvironmentRecord, snapshotEnvironment } from '../environment/environment.service.js';
@@ -23,6 +23,9 @@ export async function getWorkspace(ctx: ServiceContext): Promise<Workspace> {
 
 export async function updateWorkspace(ctx: ServiceContext, input: { name?: string | null }): Promise<Workspace> {
   requireScope(ctx.principal, 'workspace:write');
+  if (ctx.principal.environmentId) {
+    throw forbidden('workspace.workspace_key_required', 'Only a workspace-wide API key can change the workspace');
+  }
   const workspace = await getWorkspace(ctx);
   const before = snapshotWorkspace(workspace);
   if (input.name != null) workspace.name = checkName(input.name, ['input', 'name']);

@@ -1,0 +1,26 @@
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+
+/**
+ * Bounds failed authentications per client IP. Every failure is audited, and an audit row is
+ * a write an anonymous caller could otherwise make at will: past the budget the caller gets
+ * 429 and nothing is written. Counted per process (with N processes the budget is N times
+ * larger), which bounds the write rate all the same.
+ */
+export class FailedAuthLimiter {
+  private readonly limiter: RateLimiterMemory;
+
+  constructor(readonly failuresPerMinute: number) {
+    this.limiter = new RateLimiterMemory({ points: Math.max(failuresPerMinute, 1), duration: 60 });
+  }
+
+  /** Counts one failure; returns 0 while within the budget, else the seconds until it refills. */
+  async recordFailure(ip: string): Promise<number> {
+    try {
+      await this.limiter.consume(ip);
+      return 0;
+    } catch (rejection) {
+      const msBeforeNext = (rejection as { msBeforeNext?: number }).msBeforeNext ?? 60_000;
+      return Math.max(1, Math.ceil(msBeforeNext / 1000));
+    }
+  }
+}

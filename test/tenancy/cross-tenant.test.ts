@@ -1,0 +1,1221 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildSchema, Kind, parse, type OperationDefinitionNode } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ID_PREFIXES, type IdKind } from '../../src/db/id.js';
+import type { GraphQLClient, GraphQLResponse } from '../helpers/graphql.js';
+import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
+
+/**
+ * Tenant isolation, table-driven. Two attackers:
+ *  - `ownerA`: the owner key (`*`) of workspace A, aimed at workspace B's development data;
+ *  - `pinnedA`: a `*` key of workspace A pinned to A's development environment, aimed at
+ *    A's production data.
+ * Every query and mutation of schema.graphql has at least one row per attacker (a test below
+ * parses the schema and fails on any operation without one). Each row checks the exact error
+ * (or, for operations that cannot name a foreign object, that the answer stays within the
+ * caller's reach), that the response carries no id or value of the victim that the request did
+ * not itself contain, and that the victim's data, read back with the victim's own key, is
+ * exactly as it was before.
+ */
+
+type Attacker = 'ownerA' | 'pinnedA';
+const ATTACKERS: Attacker[] = ['ownerA', 'pinnedA'];
+
+/** The seeded data of one environment; every string carries the environment's tag. */
+interface EnvData {
+  tag: string;
+  environmentId: string;
+  orgId: string;
+  orgName: string;
+  orgExternalId: string;
+  domainId: string;
+  domain: string;
+  verificationToken: string;
+  userId: string;
+  userEmail: string;
+  suspendedUserId: string;
+  membershipId: string;
+  roleId: string;
+  roleKey: string;
+  adminRoleId: string;
+  permissionId: string;
+  permissionKey: string;
+  attributeId: string;
+  attributeKey: string;
+  attributeValue: string;
+  apiKeyId: string;
+  apiKeyPrefix: string;
+  apiKeyName: string;
+  /** Ids of every audit event of the environment. */
+  auditEventIds: string[];
+}
+
+/** What an attacker aims at: the victim environment's data plus workspace-level objects around it. */
+interface Target extends EnvData {
+  workspaceId: string;
+  /** The victim workspace's owner key (workspace-wide, not pinned). */
+  ownerKeyId: string;
+  /** A workspace-level audit event (no environment) of the victim's workspace. */
+  workspaceEventId: string;
+}
+
+interface Victim {
+  label: string;
+  /** A key that legitimately reaches the victim's data. */
+  client: GraphQLClient;
+  target: Target;
+  /** Whether the whole workspace is the victim (B) or only one environment of it (A's production). */
+  workspaceWide: boolean;
+  /** Strings of the victim that must never appear in an attacker's response unless the attacker sent them. */
+  sentinels: string[];
+  baseline: unknown;
+}
+
+interface Fixture {
+  server: TestServer;
+  A: TestWorkspace;
+  B: TestWorkspace;
+  ownerA: GraphQLClient;
+  pinnedA: GraphQLClient;
+  ownerKeyIdA: string;
+  pinnedKeyId: string;
+  aDev: EnvData;
+  victims: Record<Attacker, Victim>;
+}
+
+type Expectation =
+  /** A GraphQL error with this `extensions.code` (and `reason`), no data for the field. */
+  | { error: 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_USER_INPUT'; reason?: string }
+  /** The payload carries exactly this user error and no object. */
+  | { userError: string }
+  /** The operation is allowed; it must stay within the caller's own reach. */
+  | { check: (data: any, f: Fixture, attacker: Attacker) => void | Promise<void> };
+
+interface Row {
+  operation: string;
+  name: string;
+  document: string;
+  variables?: (t: Target, f: Fixture, attacker: Attacker) => Record<string, unknown>;
+  expect: Partial<Record<Attacker, Expectation>>;
+}
+
+interface Case extends Row {
+  attacker: Attacker;
+  expectation: Expectation;
+}
+
+const notFound = (resource: string): Expectation => ({ error: 'NOT_FOUND', reason: `${resource}.not_found` });
+const forbidden = (reason: string): Expectation => ({ error: 'FORBIDDEN', reason });
+const environmentRequired: Expectation = { error: 'BAD_USER_INPUT', reason: 'environment.required' };
+const both = (expectation: Expectation) => ({ ownerA: expectation, pinnedA: expectation });
+
+// Selections that pull in every relation, so a leak through a nested field would show.
+const ORG = 'id name externalId metadata environmentId domains { id domain verificationToken } memberships { totalCount nodes { id user { id email } roles { id key } } }';
+const USER = 'id email givenName externalId status customAttributes environmentId memberships { nodes { id organization { id name } } }';
+const ROLE = 'id key name description environmentId permissions { id key }';
+const PERMISSION = 'id key description';
+const ATTRIBUTE = 'id key type required description';
+const MEMBERSHIP = 'id status organization { id name } user { id email } roles { id key name }';
+const DOMAIN = 'id domain verificationToken organizationId';
+const API_KEY = 'id name prefix environmentId scopes';
+const ENVIRONMENT = 'id name slug kind workspaceId';
+const AUDIT = 'id action environmentId organizationId actor { id name } targets { id name type } before after';
+const NODE = `id __typename
+  ... on Organization { name externalId }
+  ... on User { email }
+  ... on OrganizationDomain { domain verificationToken }
+  ... on Membership { organizationId userId }
+  ... on Role { key name }
+  ... on Permission { key }
+  ... on CustomAttributeDefinition { key }
+  ... on ApiKey { name prefix }
+  ... on Environment { name workspaceId }
+  ... on Workspace { name slug }
+  ... on AuditEvent { action targets { id name } }`;
+
+const mutation = (operation: string, inputType: string, selection: string) =>
+  `mutation($input: ${inputType}!) { ${operation}(input: $input) { ${selection} userErrors { code field message } } }`;
+
+function checkOwnEnvironment(field: string, environmentOf: (node: any) => string) {
+  return (data: any, f: Fixture) => {
+    const value = data[field];
+    const nodes = Array.isArray(value) ? value : (value.nodes ?? [value]);
+    for (const node of nodes) expect(environmentOf(node)).toBe(f.aDev.environmentId);
+  };
+}
+
+/** The table. Rows for the same operation sit together; rows run in this order. */
+const ROWS: Row[] = [
+  // ───────────────────────────── queries ─────────────────────────────
+  {
+    operation: 'apiKeys',
+    name: 'lists only keys the caller reaches',
+    document: `query { apiKeys(first: 100) { totalCount pageInfo { hasNextPage } nodes { ${API_KEY} } } }`,
+    expect: {
+      ownerA: {
+        check: (data, f) => {
+          const ids = data.apiKeys.nodes.map((key: any) => key.id);
+          expect(ids).toContain(f.ownerKeyIdA);
+          expect(ids).toContain(f.pinnedKeyId);
+          expect(data.apiKeys.pageInfo.hasNextPage).toBe(false);
+        },
+      },
+      pinnedA: {
+        check: (data, f) => {
+          const ids = data.apiKeys.nodes.map((key: any) => key.id);
+          expect(ids).toContain(f.pinnedKeyId);
+          expect(ids).not.toContain(f.ownerKeyIdA);
+          for (const key of data.apiKeys.nodes) expect(key.environmentId).toBe(f.aDev.environmentId);
+        },
+      },
+    },
+  },
+  {
+    operation: 'auditEvents',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { auditEvents(environmentId: $env, first: 100) { nodes { ${AUDIT} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'auditEvents',
+    name: "without environmentId returns only the caller's events",
+    document: `query { auditEvents(first: 100) { totalCount pageInfo { hasNextPage } nodes { ${AUDIT} } } }`,
+    expect: {
+      ownerA: {
+        check: (data, f) => {
+          expect(data.auditEvents.pageInfo.hasNextPage).toBe(false);
+          expect(data.auditEvents.nodes.length).toBeGreaterThan(10);
+          const own = [f.A.development.id, f.A.production.id, null];
+          for (const event of data.auditEvents.nodes) expect(own).toContain(event.environmentId);
+        },
+      },
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.auditEvents.nodes.length).toBeGreaterThan(5);
+          for (const event of data.auditEvents.nodes) expect(event.environmentId).toBe(f.aDev.environmentId);
+        },
+      },
+    },
+  },
+  {
+    operation: 'auditEvents',
+    name: "filtered by the victim's organization as target",
+    document: `query($id: ID) { auditEvents(first: 100, filter: { targetId: $id }) { totalCount nodes { ${AUDIT} } } }`,
+    variables: (t) => ({ id: t.orgId }),
+    expect: both({ check: (data) => expect(data.auditEvents).toEqual({ totalCount: 0, nodes: [] }) }),
+  },
+  {
+    operation: 'auditEvents',
+    name: "filtered by the victim's organizationId",
+    document: `query($id: ID) { auditEvents(first: 100, filter: { organizationId: $id }) { totalCount nodes { ${AUDIT} } } }`,
+    variables: (t) => ({ id: t.orgId }),
+    expect: both({ check: (data) => expect(data.auditEvents).toEqual({ totalCount: 0, nodes: [] }) }),
+  },
+  {
+    operation: 'auditEvents',
+    name: "filtered by the victim workspace's owner key as actor",
+    document: `query($id: ID) { auditEvents(first: 100, filter: { actorId: $id }) { totalCount nodes { ${AUDIT} } } }`,
+    variables: (t) => ({ id: t.ownerKeyId }),
+    expect: { ownerA: { check: (data) => expect(data.auditEvents).toEqual({ totalCount: 0, nodes: [] }) } },
+  },
+  {
+    operation: 'customAttributeDefinitions',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { customAttributeDefinitions(environmentId: $env) { ${ATTRIBUTE} } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'customAttributeDefinitions',
+    name: 'without environmentId',
+    document: `query { customAttributeDefinitions { ${ATTRIBUTE} } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => expect(data.customAttributeDefinitions.map((d: any) => d.id)).toContain(f.aDev.attributeId),
+      },
+    },
+  },
+  {
+    operation: 'environment',
+    name: "the victim's environment",
+    document: `query($id: ID!) { environment(id: $id) { ${ENVIRONMENT} } }`,
+    variables: (t) => ({ id: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'environments',
+    name: 'lists only environments the caller reaches',
+    document: `query { environments(first: 100) { totalCount nodes { ${ENVIRONMENT} } } }`,
+    expect: {
+      ownerA: {
+        check: (data, f) =>
+          expect(data.environments.nodes.map((e: any) => e.id).sort()).toEqual([f.A.development.id, f.A.production.id].sort()),
+      },
+      pinnedA: { check: (data, f) => expect(data.environments.nodes.map((e: any) => e.id)).toEqual([f.aDev.environmentId]) },
+    },
+  },
+  // `node(id:)` rows are generated from NODE_TARGETS below the table.
+  {
+    operation: 'nodes',
+    name: "every object of the victim's",
+    document: `query($ids: [ID!]!) { nodes(ids: $ids) { ${NODE} } }`,
+    variables: (t, _f, attacker) => ({ ids: NODE_TARGETS.filter((n) => n.attackers.includes(attacker)).map((n) => n.id(t)) }),
+    // Which of the ids is reported first is an implementation detail; every error must be NOT_FOUND.
+    expect: both({ error: 'NOT_FOUND' }),
+  },
+  {
+    operation: 'nodes',
+    name: "one of the caller's ids and one of the victim's",
+    document: `query($ids: [ID!]!) { nodes(ids: $ids) { ${NODE} } }`,
+    variables: (t, f) => ({ ids: [f.aDev.orgId, t.orgId] }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'organization',
+    name: "by the victim's id",
+    document: `query($id: ID) { organization(id: $id) { ${ORG} } }`,
+    variables: (t) => ({ id: t.orgId }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'organization',
+    name: "by externalId in the victim's environment",
+    document: `query($ext: String, $env: ID) { organization(externalId: $ext, environmentId: $env) { ${ORG} } }`,
+    variables: (t) => ({ ext: t.orgExternalId, env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'organization',
+    name: "by the victim's externalId without environmentId",
+    document: `query($ext: String) { organization(externalId: $ext) { ${ORG} } }`,
+    variables: (t) => ({ ext: t.orgExternalId }),
+    expect: { ownerA: environmentRequired, pinnedA: { check: (data) => expect(data.organization).toBeNull() } },
+  },
+  {
+    operation: 'organization',
+    name: "by the victim's externalId in the caller's environment",
+    document: `query($ext: String, $env: ID) { organization(externalId: $ext, environmentId: $env) { ${ORG} } }`,
+    variables: (t, f) => ({ ext: t.orgExternalId, env: f.aDev.environmentId }),
+    expect: both({ check: (data) => expect(data.organization).toBeNull() }),
+  },
+  {
+    operation: 'organizations',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { organizations(environmentId: $env, first: 50) { totalCount nodes { ${ORG} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'organizations',
+    name: 'without environmentId',
+    document: `query { organizations(first: 50) { totalCount nodes { ${ORG} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.organizations.nodes.map((o: any) => o.id)).toContain(f.aDev.orgId);
+          checkOwnEnvironment('organizations', (o) => o.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'organizations',
+    name: "in the caller's environment, filtered by the victim's domain and externalId",
+    document: `query($env: ID, $domain: String, $ext: String) {
+      byDomain: organizations(environmentId: $env, filter: { domain: $domain }) { totalCount nodes { id } }
+      byExternalId: organizations(environmentId: $env, filter: { externalId: $ext }) { totalCount nodes { id } }
+    }`,
+    variables: (t, f) => ({ env: f.aDev.environmentId, domain: t.domain, ext: t.orgExternalId }),
+    expect: both({
+      check: (data) => {
+        expect(data.byDomain).toEqual({ totalCount: 0, nodes: [] });
+        expect(data.byExternalId).toEqual({ totalCount: 0, nodes: [] });
+      },
+    }),
+  },
+  {
+    operation: 'permissions',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { permissions(environmentId: $env, first: 50) { totalCount nodes { ${PERMISSION} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'permissions',
+    name: 'without environmentId',
+    document: `query { permissions(first: 50) { totalCount nodes { ${PERMISSION} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: { check: (data, f) => expect(data.permissions.nodes.map((p: any) => p.id)).toContain(f.aDev.permissionId) },
+    },
+  },
+  {
+    operation: 'role',
+    name: "the victim's custom role by id",
+    document: `query($id: ID) { role(id: $id) { ${ROLE} } }`,
+    variables: (t) => ({ id: t.roleId }),
+    expect: both(notFound('role')),
+  },
+  {
+    operation: 'role',
+    name: "the victim's built-in admin role by id",
+    document: `query($id: ID) { role(id: $id) { ${ROLE} } }`,
+    variables: (t) => ({ id: t.adminRoleId }),
+    expect: both(notFound('role')),
+  },
+  {
+    operation: 'role',
+    name: "by key in the victim's environment",
+    document: `query($key: String, $env: ID) { role(key: $key, environmentId: $env) { ${ROLE} } }`,
+    variables: (t) => ({ key: t.roleKey, env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'role',
+    name: "by the victim's key without environmentId",
+    document: `query($key: String) { role(key: $key) { ${ROLE} } }`,
+    variables: (t) => ({ key: t.roleKey }),
+    expect: { ownerA: environmentRequired, pinnedA: { check: (data) => expect(data.role).toBeNull() } },
+  },
+  {
+    operation: 'roles',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { roles(environmentId: $env, first: 50) { totalCount nodes { ${ROLE} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'roles',
+    name: 'without environmentId',
+    document: `query { roles(first: 50) { totalCount nodes { ${ROLE} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.roles.nodes.map((r: any) => r.id)).toContain(f.aDev.roleId);
+          checkOwnEnvironment('roles', (r) => r.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'user',
+    name: "by the victim's id",
+    document: `query($id: ID) { user(id: $id) { ${USER} } }`,
+    variables: (t) => ({ id: t.userId }),
+    expect: both(notFound('user')),
+  },
+  {
+    operation: 'user',
+    name: "by email in the victim's environment",
+    document: `query($email: String, $env: ID) { user(email: $email, environmentId: $env) { ${USER} } }`,
+    variables: (t) => ({ email: t.userEmail, env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'user',
+    name: "by the victim's email without environmentId",
+    document: `query($email: String) { user(email: $email) { ${USER} } }`,
+    variables: (t) => ({ email: t.userEmail }),
+    expect: { ownerA: environmentRequired, pinnedA: { check: (data) => expect(data.user).toBeNull() } },
+  },
+  {
+    operation: 'user',
+    name: "by the victim's email in the caller's environment",
+    document: `query($email: String, $env: ID) { user(email: $email, environmentId: $env) { ${USER} } }`,
+    variables: (t, f) => ({ email: t.userEmail, env: f.aDev.environmentId }),
+    expect: both({ check: (data) => expect(data.user).toBeNull() }),
+  },
+  {
+    operation: 'users',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { users(environmentId: $env, first: 50) { totalCount nodes { ${USER} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'users',
+    name: 'without environmentId',
+    document: `query { users(first: 50) { totalCount nodes { ${USER} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.users.nodes.map((u: any) => u.id)).toContain(f.aDev.userId);
+          checkOwnEnvironment('users', (u) => u.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'users',
+    name: "in the caller's environment, filtered by the victim's organization and email",
+    document: `query($env: ID, $org: ID, $email: String) {
+      byOrganization: users(environmentId: $env, filter: { organizationId: $org }) { totalCount nodes { id } }
+      byEmail: users(environmentId: $env, filter: { email: $email }) { totalCount nodes { id } }
+    }`,
+    variables: (t, f) => ({ env: f.aDev.environmentId, org: t.orgId, email: t.userEmail }),
+    expect: both({
+      check: (data) => {
+        expect(data.byOrganization).toEqual({ totalCount: 0, nodes: [] });
+        expect(data.byEmail).toEqual({ totalCount: 0, nodes: [] });
+      },
+    }),
+  },
+  {
+    operation: 'viewer',
+    name: "names only the caller's workspace and environments",
+    document: `query { viewer { workspaceId environmentIds scopes apiKey { ${API_KEY} } } }`,
+    expect: {
+      ownerA: {
+        check: (data, f) => {
+          expect(data.viewer.workspaceId).toBe(f.A.workspace.id);
+          expect([...data.viewer.environmentIds].sort()).toEqual([f.A.development.id, f.A.production.id].sort());
+          expect(data.viewer.apiKey.id).toBe(f.ownerKeyIdA);
+        },
+      },
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.viewer).toMatchObject({ workspaceId: f.A.workspace.id, environmentIds: [f.aDev.environmentId], scopes: ['*'] });
+          expect(data.viewer.apiKey).toMatchObject({ id: f.pinnedKeyId, environmentId: f.aDev.environmentId });
+        },
+      },
+    },
+  },
+  {
+    operation: 'workspace',
+    name: "is the caller's own workspace",
+    document: `query { workspace { id name slug } }`,
+    expect: both({ check: (data, f) => expect(data.workspace).toMatchObject({ id: f.A.workspace.id, slug: f.A.workspace.slug }) }),
+  },
+
+  // ───────────────────────────── mutations ─────────────────────────────
+  {
+    operation: 'addMembershipRoles',
+    name: "on the victim's membership",
+    document: mutation('addMembershipRoles', 'MembershipRolesInput', `membership { ${MEMBERSHIP} }`),
+    variables: (t) => ({ input: { membershipId: t.membershipId, roleKeys: ['member'] } }),
+    expect: both(notFound('membership')),
+  },
+  {
+    operation: 'addMembershipRoles',
+    name: "granting the victim's custom role on the caller's membership",
+    document: mutation('addMembershipRoles', 'MembershipRolesInput', `membership { ${MEMBERSHIP} }`),
+    variables: (t, f) => ({ input: { membershipId: f.aDev.membershipId, roleKeys: [t.roleKey] } }),
+    expect: both({ userError: 'role.unknown' }),
+  },
+  {
+    operation: 'addOrganizationDomain',
+    name: "on the victim's organization",
+    document: mutation('addOrganizationDomain', 'AddOrganizationDomainInput', `domain { ${DOMAIN} }`),
+    variables: (t) => ({ input: { organizationId: t.orgId, domain: 'intruder-domain.example', state: 'VERIFIED' } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'createApiKey',
+    name: "pinned to the victim's environment",
+    document: mutation('createApiKey', 'CreateApiKeyInput', `secret apiKey { ${API_KEY} }`),
+    variables: (t) => ({ input: { name: 'intruder key', environmentId: t.environmentId, scopes: ['*'] } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createCustomAttributeDefinition',
+    name: "in the victim's environment",
+    document: mutation('createCustomAttributeDefinition', 'CreateCustomAttributeDefinitionInput', `customAttributeDefinition { ${ATTRIBUTE} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, key: 'intruder_attr', type: 'STRING' } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createCustomAttributeDefinition',
+    name: 'without environmentId',
+    document: mutation('createCustomAttributeDefinition', 'CreateCustomAttributeDefinitionInput', `customAttributeDefinition { ${ATTRIBUTE} }`),
+    variables: () => ({ input: { key: 'pinned_attr', type: 'BOOLEAN' } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: {
+        check: async (data, f) => {
+          const id = data.createCustomAttributeDefinition.customAttributeDefinition.id;
+          const own = await f.ownerA.data(`query($env: ID) { customAttributeDefinitions(environmentId: $env) { id } }`, {
+            env: f.aDev.environmentId,
+          });
+          expect(own.customAttributeDefinitions.map((d: any) => d.id)).toContain(id);
+        },
+      },
+    },
+  },
+  {
+    operation: 'createEnvironment',
+    name: "creates only in the caller's workspace",
+    document: mutation('createEnvironment', 'CreateEnvironmentInput', `environment { ${ENVIRONMENT} }`),
+    variables: () => ({ input: { name: 'Staging', slug: 'staging', kind: 'PRODUCTION' } }),
+    expect: {
+      ownerA: {
+        check: async (data, f) => {
+          const created = data.createEnvironment.environment;
+          expect(created.workspaceId).toBe(f.A.workspace.id);
+          // Leave A as it was: the other rows expect its two environments.
+          const deleted = await f.ownerA.data(
+            `mutation($input: DeleteEnvironmentInput!) { deleteEnvironment(input: $input) { deletedId userErrors { code } } }`,
+            { input: { id: created.id } },
+          );
+          expect(deleted.deleteEnvironment).toEqual({ deletedId: created.id, userErrors: [] });
+        },
+      },
+      pinnedA: forbidden('environment.workspace_key_required'),
+    },
+  },
+  {
+    operation: 'createMembership',
+    name: "of the victim's user in the victim's organization",
+    document: mutation('createMembership', 'CreateMembershipInput', `membership { ${MEMBERSHIP} }`),
+    variables: (t) => ({ input: { organizationId: t.orgId, userId: t.suspendedUserId } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'createMembership',
+    name: "of the victim's user in the caller's organization",
+    document: mutation('createMembership', 'CreateMembershipInput', `membership { ${MEMBERSHIP} }`),
+    variables: (t, f) => ({ input: { organizationId: f.aDev.orgId, userId: t.userId } }),
+    expect: both(notFound('user')),
+  },
+  {
+    operation: 'createMembership',
+    name: "of the caller's user in the victim's organization",
+    document: mutation('createMembership', 'CreateMembershipInput', `membership { ${MEMBERSHIP} }`),
+    variables: (t, f) => ({ input: { organizationId: t.orgId, userId: f.aDev.suspendedUserId } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'createOrganization',
+    name: "in the victim's environment",
+    document: mutation('createOrganization', 'CreateOrganizationInput', `organization { ${ORG} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, name: 'Intruder Org', domains: [{ domain: 'intruder-org.example' }] } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createOrganization',
+    name: 'without environmentId',
+    document: mutation('createOrganization', 'CreateOrganizationInput', `organization { ${ORG} }`),
+    variables: () => ({ input: { name: 'Pinned Org' } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: { check: checkOwnEnvironment('createOrganization', (payload) => payload.organization.environmentId) },
+    },
+  },
+  {
+    operation: 'createPermission',
+    name: "in the victim's environment",
+    document: mutation('createPermission', 'CreatePermissionInput', `permission { ${PERMISSION} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, key: 'intruder:read' } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createPermission',
+    name: 'without environmentId',
+    document: mutation('createPermission', 'CreatePermissionInput', `permission { ${PERMISSION} }`),
+    variables: () => ({ input: { key: 'pinned:read' } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: {
+        check: async (data, f) => {
+          const own = await f.ownerA.data(`query($env: ID) { permissions(environmentId: $env, first: 100) { nodes { id } } }`, {
+            env: f.aDev.environmentId,
+          });
+          expect(own.permissions.nodes.map((p: any) => p.id)).toContain(data.createPermission.permission.id);
+        },
+      },
+    },
+  },
+  {
+    operation: 'createRole',
+    name: "in the victim's environment",
+    document: mutation('createRole', 'CreateRoleInput', `role { ${ROLE} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, key: 'intruder', name: 'Intruder' } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createRole',
+    name: "in the caller's environment with the victim's permission",
+    document: mutation('createRole', 'CreateRoleInput', `role { ${ROLE} }`),
+    variables: (t, f) => ({
+      input: { environmentId: f.aDev.environmentId, key: 'borrower', name: 'Borrower', permissionKeys: [t.permissionKey] },
+    }),
+    expect: both({ userError: 'role.unknown_permission' }),
+  },
+  {
+    operation: 'createRole',
+    name: 'without environmentId',
+    document: mutation('createRole', 'CreateRoleInput', `role { ${ROLE} }`),
+    variables: () => ({ input: { key: 'pinned-role', name: 'Pinned role' } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: { check: checkOwnEnvironment('createRole', (payload) => payload.role.environmentId) },
+    },
+  },
+  {
+    operation: 'createUser',
+    name: "in the victim's environment",
+    document: mutation('createUser', 'CreateUserInput', `user { ${USER} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, email: 'intruder@intruder.example' } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createUser',
+    name: 'without environmentId',
+    document: mutation('createUser', 'CreateUserInput', `user { ${USER} }`),
+    variables: () => ({ input: { email: 'pinned@pinned.example' } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: { check: checkOwnEnvironment('createUser', (payload) => payload.user.environmentId) },
+    },
+  },
+  {
+    operation: 'deleteCustomAttributeDefinition',
+    name: "the victim's definition",
+    document: mutation('deleteCustomAttributeDefinition', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.attributeId } }),
+    expect: both(notFound('custom_attribute')),
+  },
+  {
+    operation: 'deleteEnvironment',
+    name: "the victim's environment",
+    document: mutation('deleteEnvironment', 'DeleteEnvironmentInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.environmentId } }),
+    expect: { ownerA: notFound('environment'), pinnedA: forbidden('environment.workspace_key_required') },
+  },
+  {
+    operation: 'deleteMembership',
+    name: "the victim's membership",
+    document: mutation('deleteMembership', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.membershipId } }),
+    expect: both(notFound('membership')),
+  },
+  {
+    operation: 'deleteOrganization',
+    name: "the victim's organization",
+    document: mutation('deleteOrganization', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.orgId } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'deletePermission',
+    name: "the victim's permission",
+    document: mutation('deletePermission', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.permissionId } }),
+    expect: both(notFound('permission')),
+  },
+  {
+    operation: 'deleteRole',
+    name: "the victim's custom role",
+    document: mutation('deleteRole', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.roleId } }),
+    expect: both(notFound('role')),
+  },
+  {
+    operation: 'deleteUser',
+    name: "the victim's user",
+    document: mutation('deleteUser', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.userId } }),
+    expect: both(notFound('user')),
+  },
+  {
+    operation: 'reactivateUser',
+    name: "the victim's suspended user",
+    document: mutation('reactivateUser', 'UserIdInput', `user { ${USER} }`),
+    variables: (t) => ({ input: { id: t.suspendedUserId } }),
+    expect: both(notFound('user')),
+  },
+  {
+    operation: 'removeMembershipRoles',
+    name: "on the victim's membership",
+    document: mutation('removeMembershipRoles', 'MembershipRolesInput', `membership { ${MEMBERSHIP} }`),
+    variables: (t) => ({ input: { membershipId: t.membershipId, roleKeys: ['admin'] } }),
+    expect: both(notFound('membership')),
+  },
+  {
+    operation: 'removeOrganizationDomain',
+    name: "the victim's domain",
+    document: mutation('removeOrganizationDomain', 'DeleteInput', `domain { ${DOMAIN} }`),
+    variables: (t) => ({ input: { id: t.domainId } }),
+    expect: both(notFound('organization_domain')),
+  },
+  {
+    operation: 'revokeApiKey',
+    name: "the victim's environment key",
+    document: mutation('revokeApiKey', 'RevokeApiKeyInput', `apiKey { ${API_KEY} revokedAt }`),
+    variables: (t) => ({ input: { id: t.apiKeyId } }),
+    expect: both(notFound('api_key')),
+  },
+  {
+    operation: 'revokeApiKey',
+    name: "the victim workspace's owner key",
+    document: mutation('revokeApiKey', 'RevokeApiKeyInput', `apiKey { ${API_KEY} revokedAt }`),
+    variables: (t) => ({ input: { id: t.ownerKeyId } }),
+    expect: both(notFound('api_key')),
+  },
+  {
+    operation: 'setMembershipRoles',
+    name: "on the victim's membership",
+    document: mutation('setMembershipRoles', 'MembershipRolesInput', `membership { ${MEMBERSHIP} }`),
+    variables: (t) => ({ input: { membershipId: t.membershipId, roleKeys: [] } }),
+    expect: both(notFound('membership')),
+  },
+  {
+    operation: 'suspendUser',
+    name: "the victim's user",
+    document: mutation('suspendUser', 'UserIdInput', `user { ${USER} }`),
+    variables: (t) => ({ input: { id: t.userId } }),
+    expect: both(notFound('user')),
+  },
+  {
+    operation: 'updateCustomAttributeDefinition',
+    name: "the victim's definition",
+    document: mutation('updateCustomAttributeDefinition', 'UpdateCustomAttributeDefinitionInput', `customAttributeDefinition { ${ATTRIBUTE} }`),
+    variables: (t) => ({ input: { id: t.attributeId, required: true, description: 'pwned' } }),
+    expect: both(notFound('custom_attribute')),
+  },
+  {
+    operation: 'updateEnvironment',
+    name: "the victim's environment",
+    document: mutation('updateEnvironment', 'UpdateEnvironmentInput', `environment { ${ENVIRONMENT} }`),
+    variables: (t) => ({ input: { id: t.environmentId, name: 'Pwned' } }),
+    expect: { ownerA: notFound('environment'), pinnedA: forbidden('environment.workspace_key_required') },
+  },
+  {
+    operation: 'updateMembership',
+    name: "the victim's membership",
+    document: mutation('updateMembership', 'UpdateMembershipInput', `membership { ${MEMBERSHIP} }`),
+    variables: (t) => ({ input: { id: t.membershipId, status: 'INACTIVE' } }),
+    expect: both(notFound('membership')),
+  },
+  {
+    operation: 'updateOrganization',
+    name: "the victim's organization",
+    document: mutation('updateOrganization', 'UpdateOrganizationInput', `organization { ${ORG} }`),
+    variables: (t) => ({ input: { id: t.orgId, name: 'Pwned', externalId: null, metadata: { pwned: true } } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'updatePermission',
+    name: "the victim's permission",
+    document: mutation('updatePermission', 'UpdatePermissionInput', `permission { ${PERMISSION} }`),
+    variables: (t) => ({ input: { id: t.permissionId, description: 'pwned' } }),
+    expect: both(notFound('permission')),
+  },
+  {
+    operation: 'updateRole',
+    name: "the victim's custom role",
+    document: mutation('updateRole', 'UpdateRoleInput', `role { ${ROLE} }`),
+    variables: (t) => ({ input: { id: t.roleId, name: 'Pwned', permissionKeys: [] } }),
+    expect: both(notFound('role')),
+  },
+  {
+    operation: 'updateRole',
+    name: "the victim's built-in admin role",
+    document: mutation('updateRole', 'UpdateRoleInput', `role { ${ROLE} }`),
+    variables: (t) => ({ input: { id: t.adminRoleId, name: 'Pwned' } }),
+    expect: both(notFound('role')),
+  },
+  {
+    operation: 'updateRole',
+    name: "granting the victim's permission to the caller's role",
+    document: mutation('updateRole', 'UpdateRoleInput', `role { ${ROLE} }`),
+    variables: (t, f) => ({ input: { id: f.aDev.roleId, permissionKeys: [t.permissionKey] } }),
+    expect: both({ userError: 'role.unknown_permission' }),
+  },
+  {
+    operation: 'updateUser',
+    name: "the victim's user",
+    document: mutation('updateUser', 'UpdateUserInput', `user { ${USER} }`),
+    variables: (t) => ({ input: { id: t.userId, givenName: 'Pwned', email: 'pwned@intruder.example' } }),
+    expect: both(notFound('user')),
+  },
+  {
+    operation: 'updateWorkspace',
+    name: "renames only the caller's workspace",
+    document: mutation('updateWorkspace', 'UpdateWorkspaceInput', 'workspace { id name slug }'),
+    variables: () => ({ input: { name: 'Alpha Workspace renamed' } }),
+    expect: {
+      ownerA: {
+        check: (data, f) => expect(data.updateWorkspace.workspace).toMatchObject({ id: f.A.workspace.id, name: 'Alpha Workspace renamed' }),
+      },
+      // Workspace settings belong to the whole workspace: a key pinned to one environment may not change them.
+      pinnedA: forbidden('workspace.workspace_key_required'),
+    },
+  },
+];
+
+/** Objects `node(id:)` can fetch, per id kind, as seen from each attacker. */
+const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; attackers: Attacker[]; resource: string }[] = [
+  { kind: 'workspace', label: 'the victim workspace', id: (t) => t.workspaceId, attackers: ['ownerA'], resource: 'workspace' },
+  { kind: 'environment', label: "the victim's environment", id: (t) => t.environmentId, attackers: ATTACKERS, resource: 'environment' },
+  { kind: 'apiKey', label: "the victim's environment key", id: (t) => t.apiKeyId, attackers: ATTACKERS, resource: 'api_key' },
+  { kind: 'apiKey', label: "the victim workspace's owner key", id: (t) => t.ownerKeyId, attackers: ATTACKERS, resource: 'api_key' },
+  { kind: 'organization', label: "the victim's organization", id: (t) => t.orgId, attackers: ATTACKERS, resource: 'organization' },
+  { kind: 'domain', label: "the victim's domain", id: (t) => t.domainId, attackers: ATTACKERS, resource: 'organization_domain' },
+  { kind: 'user', label: "the victim's user", id: (t) => t.userId, attackers: ATTACKERS, resource: 'user' },
+  { kind: 'membership', label: "the victim's membership", id: (t) => t.membershipId, attackers: ATTACKERS, resource: 'membership' },
+  { kind: 'role', label: "the victim's custom role", id: (t) => t.roleId, attackers: ATTACKERS, resource: 'role' },
+  { kind: 'role', label: "the victim's admin role", id: (t) => t.adminRoleId, attackers: ATTACKERS, resource: 'role' },
+  { kind: 'permission', label: "the victim's permission", id: (t) => t.permissionId, attackers: ATTACKERS, resource: 'permission' },
+  { kind: 'customAttribute', label: "the victim's custom attribute", id: (t) => t.attributeId, attackers: ATTACKERS, resource: 'custom_attribute' },
+  { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
+  { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
+];
+
+const NODE_ROWS: Row[] = NODE_TARGETS.map((target) => ({
+  operation: 'node',
+  name: `${target.label} (${ID_PREFIXES[target.kind]}_…)`,
+  document: `query($id: ID!) { node(id: $id) { ${NODE} } }`,
+  variables: (t: Target) => ({ id: target.id(t) }),
+  expect: Object.fromEntries(target.attackers.map((attacker) => [attacker, notFound(target.resource)])),
+}));
+
+const CASES: Case[] = [...ROWS, ...NODE_ROWS].flatMap((row) =>
+  ATTACKERS.filter((attacker) => row.expect[attacker]).map((attacker) => ({ ...row, attacker, expectation: row.expect[attacker]! })),
+);
+
+// ─────────────────────────────── fixture ───────────────────────────────
+
+async function mutate(client: GraphQLClient, operation: string, inputType: string, selection: string, input: object) {
+  const data = await client.data(mutation(operation, inputType, selection), { input });
+  expect(data[operation].userErrors, `${operation} ${JSON.stringify(input)}`).toEqual([]);
+  return data[operation];
+}
+
+/** Creates one of everything in an environment, every value marked with `tag`. */
+async function seed(client: GraphQLClient, environmentId: string, tag: string): Promise<EnvData> {
+  const Tag = tag[0].toUpperCase() + tag.slice(1);
+  const permissionKey = `${tag}-invoices:read`;
+  const permission = await mutate(client, 'createPermission', 'CreatePermissionInput', 'permission { id }', {
+    environmentId,
+    key: permissionKey,
+    description: `${Tag} permission`,
+  });
+  const roleKey = `${tag}-auditor`;
+  const role = await mutate(client, 'createRole', 'CreateRoleInput', 'role { id }', {
+    environmentId,
+    key: roleKey,
+    name: `${Tag} Auditor`,
+    description: `${Tag} role`,
+    permissionKeys: [permissionKey],
+  });
+  const attributeKey = `${tag}_department`;
+  const attribute = await mutate(client, 'createCustomAttributeDefinition', 'CreateCustomAttributeDefinitionInput', 'customAttributeDefinition { id }', {
+    environmentId,
+    key: attributeKey,
+    type: 'STRING',
+    description: `${Tag} department`,
+  });
+  const domain = `${tag}-corp.example`;
+  const org = await mutate(client, 'createOrganization', 'CreateOrganizationInput', 'organization { id domains { id verificationToken } }', {
+    environmentId,
+    name: `${Tag} Industries`,
+    externalId: `${tag}-org-ext`,
+    metadata: { tier: `${tag}-gold` },
+    domains: [{ domain }],
+  });
+  const attributeValue = `${tag}-sales`;
+  const user = await mutate(client, 'createUser', 'CreateUserInput', 'user { id }', {
+    environmentId,
+    email: `jane@${domain}`,
+    givenName: `${Tag}Jane`,
+    externalId: `${tag}-user-ext`,
+    customAttributes: { [attributeKey]: attributeValue },
+  });
+  const suspended = await mutate(client, 'createUser', 'CreateUserInput', 'user { id }', {
+    environmentId,
+    email: `sam@${domain}`,
+    givenName: `${Tag}Sam`,
+  });
+  await mutate(client, 'suspendUser', 'UserIdInput', 'user { status }', { id: suspended.user.id });
+  const membership = await mutate(client, 'createMembership', 'CreateMembershipInput', 'membership { id }', {
+    organizationId: org.organization.id,
+    userId: user.user.id,
+    roleKeys: ['admin', roleKey],
+  });
+  const apiKeyName = `${Tag} environment key`;
+  const key = await mutate(client, 'createApiKey', 'CreateApiKeyInput', 'secret apiKey { id prefix }', {
+    name: apiKeyName,
+    environmentId,
+    scopes: ['organizations:read'],
+  });
+  const lookups = await client.data(
+    `query($env: ID) { role(key: "admin", environmentId: $env) { id } auditEvents(environmentId: $env, first: 100) { pageInfo { hasNextPage } nodes { id } } }`,
+    { env: environmentId },
+  );
+  expect(lookups.auditEvents.pageInfo.hasNextPage).toBe(false);
+  return {
+    tag,
+    environmentId,
+    orgId: org.organization.id,
+    orgName: `${Tag} Industries`,
+    orgExternalId: `${tag}-org-ext`,
+    domainId: org.organization.domains[0].id,
+    domain,
+    verificationToken: org.organization.domains[0].verificationToken,
+    userId: user.user.id,
+    userEmail: `jane@${domain}`,
+    suspendedUserId: suspended.user.id,
+    membershipId: membership.membership.id,
+    roleId: role.role.id,
+    roleKey,
+    adminRoleId: lookups.role.id,
+    permissionId: permission.permission.id,
+    permissionKey,
+    attributeId: attribute.customAttributeDefinition.id,
+    attributeKey,
+    attributeValue,
+    apiKeyId: key.apiKey.id,
+    apiKeyPrefix: key.apiKey.prefix,
+    apiKeyName,
+    auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
+  };
+}
+
+/**
+ * Everything of the victim, read with a key that legitimately reaches it. `lastUsedAt` is left
+ * out: reading the snapshot itself uses the victim's key.
+ */
+async function snapshot(victim: Pick<Victim, 'client' | 'target' | 'workspaceWide'>) {
+  const env = victim.target.environmentId;
+  const data = await victim.client.data(
+    `query($env: ID!) {
+      organizations(environmentId: $env, first: 50) { totalCount nodes { id name externalId metadata updatedAt
+        domains { id domain state verificationToken verifiedAt }
+        memberships(first: 20) { totalCount nodes { id status userId updatedAt roles { key } } } } }
+      users(environmentId: $env, first: 50) { totalCount nodes { id email emailVerified givenName familyName externalId status customAttributes updatedAt } }
+      roles(environmentId: $env, first: 50) { totalCount nodes { id key name description builtIn updatedAt permissions { key } } }
+      permissions(environmentId: $env, first: 50) { totalCount nodes { id key description } }
+      customAttributeDefinitions(environmentId: $env) { id key type required description }
+      environment(id: $env) { id name slug kind updatedAt }
+      environmentAudit: auditEvents(environmentId: $env, first: 100) { totalCount nodes { id } }
+      apiKeys(first: 100) { totalCount nodes { id name prefix environmentId scopes expiresAt revokedAt } }
+    }`,
+    { env },
+  );
+  if (!victim.workspaceWide) {
+    // Only the victim environment's keys and the workspace-wide keys, which no pinned key may touch.
+    data.apiKeys = data.apiKeys.nodes.filter((key: any) => key.environmentId === env || key.environmentId === null);
+    return data;
+  }
+  const workspace = await victim.client.data(`query {
+    workspace { id name slug updatedAt }
+    environments(first: 20) { totalCount nodes { id name slug kind updatedAt } }
+    auditEvents(first: 100) { totalCount pageInfo { hasNextPage } nodes { id } }
+  }`);
+  return { ...data, ...workspace };
+}
+
+function sentinelsOf(target: Target, workspaceWide: boolean, extra: string[]): string[] {
+  const values = [
+    target.tag,
+    target.environmentId,
+    target.orgId,
+    target.domainId,
+    target.domain,
+    target.verificationToken,
+    target.userId,
+    target.userEmail,
+    target.suspendedUserId,
+    target.membershipId,
+    target.roleId,
+    target.adminRoleId,
+    target.permissionId,
+    target.permissionKey,
+    target.attributeId,
+    target.attributeKey,
+    target.attributeValue,
+    target.apiKeyId,
+    target.apiKeyPrefix,
+    target.apiKeyName,
+    ...target.auditEventIds,
+    ...extra,
+  ];
+  if (workspaceWide) values.push(target.workspaceId, target.ownerKeyId, target.workspaceEventId);
+  return values;
+}
+
+function leaks(response: GraphQLResponse, request: string, sentinels: string[]): string[] {
+  const body = JSON.stringify({ data: response.data, errors: response.errors }).toLowerCase();
+  const sent = request.toLowerCase();
+  return sentinels.filter((value) => !sent.includes(value.toLowerCase()) && body.includes(value.toLowerCase()));
+}
+
+let server: TestServer;
+let f: Fixture;
+
+beforeAll(async () => {
+  server = await startServer();
+  const A = await server.workspace('Alpha Workspace');
+  const B = await server.workspace('Bravo Workspace');
+  const ownerA = A.client;
+  const ownerB = B.client;
+  const pinned = await mutate(ownerA, 'createApiKey', 'CreateApiKeyInput', 'secret apiKey { id environmentId }', {
+    name: 'Alpha dev pinned key',
+    environmentId: A.development.id,
+    scopes: ['*'],
+  });
+  expect(pinned.apiKey.environmentId).toBe(A.development.id);
+  const pinnedA = ownerA.withKey(pinned.secret);
+
+  const aDev = await seed(ownerA, A.development.id, 'alphadev');
+  const aProd = await seed(ownerA, A.production.id, 'alphaprod');
+  const bDev = await seed(ownerB, B.development.id, 'bravo');
+
+  const facts = async (client: GraphQLClient) =>
+    client.data(`query { viewer { apiKey { id prefix } } auditEvents(first: 100, filter: { actions: ["workspace.created"] }) { nodes { id } } }`);
+  const factsA = await facts(ownerA);
+  const factsB = await facts(ownerB);
+  const bAll = await ownerB.data(`query { auditEvents(first: 100) { pageInfo { hasNextPage } nodes { id } } }`);
+  expect(bAll.auditEvents.pageInfo.hasNextPage).toBe(false);
+
+  const bTarget: Target = {
+    ...bDev,
+    workspaceId: B.workspace.id,
+    ownerKeyId: factsB.viewer.apiKey.id,
+    workspaceEventId: factsB.auditEvents.nodes[0].id,
+  };
+  const aProdTarget: Target = {
+    ...aProd,
+    workspaceId: A.workspace.id,
+    ownerKeyId: factsA.viewer.apiKey.id,
+    workspaceEventId: factsA.auditEvents.nodes[0].id,
+  };
+  const victims: Record<Attacker, Victim> = {
+    ownerA: {
+      label: "workspace B's development environment",
+      client: ownerB,
+      target: bTarget,
+      workspaceWide: true,
+      sentinels: sentinelsOf(bTarget, true, [
+        B.production.id,
+        B.workspace.slug,
+        'Bravo Workspace',
+        factsB.viewer.apiKey.prefix,
+        ...bAll.auditEvents.nodes.map((event: { id: string }) => event.id),
+      ]),
+      baseline: null,
+    },
+    pinnedA: {
+      label: "workspace A's production environment",
+      client: ownerA,
+      target: aProdTarget,
+      workspaceWide: false,
+      sentinels: sentinelsOf(aProdTarget, false, []),
+      baseline: null,
+    },
+  };
+  for (const victim of Object.values(victims)) victim.baseline = await snapshot(victim);
+  f = { server, A, B, ownerA, pinnedA, ownerKeyIdA: factsA.viewer.apiKey.id, pinnedKeyId: pinned.apiKey.id, aDev, victims };
+});
+
+afterAll(() => server?.close());
+
+// ─────────────────────────────── tests ───────────────────────────────
+
+describe('the isolation table', () => {
+  it('has a row for every query, mutation and subscription of schema.graphql, for both attackers', () => {
+    const sdl = readFileSync(fileURLToPath(new URL('../../schema.graphql', import.meta.url)), 'utf8');
+    const schema = buildSchema(sdl);
+    const operations = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) =>
+      type ? Object.keys(type.getFields()) : [],
+    );
+    expect(operations.length).toBeGreaterThan(40);
+    const missing = operations.flatMap((operation) =>
+      ATTACKERS.filter((attacker) => !CASES.some((c) => c.operation === operation && c.attacker === attacker)).map(
+        (attacker) => `${operation} [${attacker}]`,
+      ),
+    );
+    expect(missing, 'operations without an isolation row').toEqual([]);
+    expect(CASES.filter((c) => !operations.includes(c.operation)).map((c) => c.operation)).toEqual([]);
+
+    // Each row really calls the operation it claims to cover.
+    for (const c of CASES) {
+      const operation = parse(c.document).definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+      const fields = operation.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
+      expect(fields, `${c.operation}: ${c.name}`).toContain(c.operation);
+    }
+  });
+
+  it('tries node(id:) on every kind of id', () => {
+    const kinds = new Set(NODE_TARGETS.map((target) => target.kind));
+    expect([...kinds].sort()).toEqual(Object.keys(ID_PREFIXES).sort());
+  });
+
+  it("lets each victim's own key read every object the attackers aim at (positive control)", async () => {
+    for (const attacker of ATTACKERS) {
+      const victim = f.victims[attacker];
+      const ids = NODE_TARGETS.filter((n) => n.attackers.includes(attacker)).map((n) => n.id(victim.target));
+      const data = await victim.client.data(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids });
+      expect(data.nodes.map((node: { id: string }) => node.id)).toEqual(ids);
+    }
+    // The pinned key reaches its own environment's objects.
+    const own = await f.pinnedA.data(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, {
+      ids: [f.aDev.orgId, f.aDev.userId, f.aDev.membershipId, f.aDev.roleId, f.aDev.permissionId, f.aDev.attributeId, f.aDev.domainId],
+    });
+    expect(own.nodes).toHaveLength(7);
+  });
+});
+
+describe.each(ATTACKERS)('attacker %s', (attacker) => {
+  const cases = CASES.filter((c) => c.attacker === attacker);
+  it.each(cases.map((c) => [`${c.operation}: ${c.name}`, c] as const))('%s', async (_title, c) => {
+    const client = attacker === 'ownerA' ? f.ownerA : f.pinnedA;
+    const victim = f.victims[attacker];
+    const variables = c.variables?.(victim.target, f, attacker) ?? {};
+    const response = await client.request(c.document, variables);
+    const exp = c.expectation;
+
+    if ('error' in exp) {
+      expect(response.errors?.length, JSON.stringify(response)).toBeGreaterThan(0);
+      for (const error of response.errors!) {
+        expect(error.extensions?.code, JSON.stringify(error)).toBe(exp.error);
+        if (exp.reason) expect(error.extensions?.reason, JSON.stringify(error)).toBe(exp.reason);
+        else if (exp.error === 'NOT_FOUND') expect(error.extensions?.reason).toMatch(/\.not_found$/);
+      }
+      expect(response.data?.[c.operation] ?? null).toBeNull();
+    } else if ('userError' in exp) {
+      expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
+      const payload = response.data![c.operation];
+      expect(payload.userErrors.map((e: { code: string }) => e.code)).toEqual([exp.userError]);
+      for (const [key, value] of Object.entries(payload)) if (key !== 'userErrors') expect(value).toBeNull();
+    } else {
+      expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
+      await exp.check(response.data, f, attacker);
+    }
+
+    expect(leaks(response, c.document + JSON.stringify(variables), victim.sentinels), 'victim values in the response').toEqual([]);
+    expect(await snapshot(victim), `${victim.label} changed`).toEqual(victim.baseline);
+  });
+});
+
+describe('no cross-tenant existence oracle', () => {
+  it("lets A use B's domain, external ids and email in its own environment without conflict", async () => {
+    const b = f.victims.ownerA.target;
+    const org = await mutate(f.ownerA, 'createOrganization', 'CreateOrganizationInput', 'organization { id domains { domain } }', {
+      environmentId: f.aDev.environmentId,
+      name: 'Lookalike',
+      externalId: b.orgExternalId,
+      domains: [{ domain: b.domain }],
+    });
+    expect(org.organization.domains).toEqual([{ domain: b.domain }]);
+    const user = await mutate(f.ownerA, 'createUser', 'CreateUserInput', 'user { id email }', {
+      environmentId: f.aDev.environmentId,
+      email: b.userEmail,
+    });
+    expect(user.user.email).toBe(b.userEmail);
+    const role = await mutate(f.ownerA, 'createRole', 'CreateRoleInput', 'role { id key }', {
+      environmentId: f.aDev.environmentId,
+      key: b.roleKey,
+      name: 'Lookalike role',
+    });
+    expect(role.role.key).toBe(b.roleKey);
+    expect(await snapshot(f.victims.ownerA)).toEqual(f.victims.ownerA.baseline);
+  });
+});
