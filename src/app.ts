@@ -1,13 +1,14 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin, type ApolloFastifyContextFunction } from '@as-integrations/fastify';
 import type { MikroORM } from '@mikro-orm/core';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import pino, { type Logger } from 'pino';
-import { ulid } from 'ulid';
 import type { RequestMeta } from './audit/audit-recorder.js';
 import type { Config } from './config.js';
 import { FailedAuthLimiter } from './auth/failed-auth-limiter.js';
+import { ulid } from './db/id.js';
 import { AppError } from './errors/app-error.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
@@ -69,7 +70,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${ulid().toLowerCase()}`;
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${ulid()}`;
     },
   });
 
@@ -103,7 +104,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     csrfPrevention: false,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(logger),
-    plugins: [fastifyApolloDrainPlugin(app), requestIdPlugin(), queryLimitsPlugin(config.maxQueryDepth, config.maxQueryComplexity)],
+    // HTTP cache hints are not used (every response is per-key); without this plugin Apollo
+    // would run a cache-control hook on every resolved field.
+    plugins: [ApolloServerPluginCacheControlDisabled(), fastifyApolloDrainPlugin(app), requestIdPlugin(), queryLimitsPlugin(config.maxQueryDepth, config.maxQueryComplexity)],
   });
   await apollo.start();
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { decodeCursor, encodeCursor, pageWindow, type Page } from './pagination.js';
+import { rowMapper } from './rows.js';
 
 export interface ChildPageArgs {
   first?: number | null;
@@ -8,7 +9,7 @@ export interface ChildPageArgs {
 
 /**
  * The first page of children for many parents in one statement (a window function per parent),
- * ordered by (created_at, id). This is what lets `organizations { memberships { … } }` cost a
+ * ordered by (created_at, id), as plain read-only rows. This is what lets `organizations { memberships { … } }` cost a
  * constant number of queries however many organizations are listed.
  */
 export async function loadChildPages<T extends { id: string; createdAt: Date }>(
@@ -40,6 +41,7 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
           params,
         );
 
+  const toNode = rowMapper(em, entity);
   const pages = new Map<string, Omit<Page<T>, 'totalCount'>>();
   for (const parentId of parentIds) {
     pages.set(parentId, { nodes: [], cursors: [], hasNextPage: false, hasPreviousPage: Boolean(args.after) });
@@ -50,8 +52,7 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
       page.hasNextPage = true;
       continue;
     }
-    delete row._rn;
-    const node = em.map(entity, row) as T;
+    const node = toNode(row);
     page.nodes.push(node);
     page.cursors.push(encodeCursor(node.createdAt.toISOString(), node.id));
   }

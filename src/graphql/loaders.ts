@@ -3,6 +3,7 @@ import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { countChildren, loadChildPages, type ChildPageArgs } from '../db/child-pages.js';
 import type { Page } from '../db/pagination.js';
+import { rowMapper, tableOf } from '../db/rows.js';
 import { Environment } from '../modules/environment/environment.entity.js';
 import { Membership } from '../modules/membership/membership.entity.js';
 import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
@@ -11,7 +12,8 @@ import { User } from '../modules/user/user.entity.js';
 
 /**
  * Per-request batch loaders for every relation the schema exposes. Only reached from objects
- * the caller was already allowed to see, so they need no tenant filter of their own.
+ * the caller was already allowed to see, so they need no tenant filter of their own. They
+ * return plain read-only rows (see db/rows.ts), never entities to change.
  */
 export interface Loaders {
   environment: DataLoader<string, Environment | null>;
@@ -34,29 +36,34 @@ export interface LoaderOptions {
 
 type Row = Record<string, unknown>;
 
+const placeholders = (values: readonly unknown[]) => values.map(() => '?').join(', ');
+
 function byId<T extends { id: string }>(em: EntityManager, entity: new (...args: never[]) => T, options: LoaderOptions) {
+  const toNode = rowMapper(em, entity);
+  const table = tableOf(em, entity);
   return new DataLoader<string, T | null>(
     async (ids) => {
-      const rows = await em.find(entity, { id: { $in: [...ids] } } as never);
-      const found = new Map(rows.map((row) => [row.id, row]));
+      const rows = await (em as SqlEntityManager).execute<Row[]>(`select * from "${table}" where "id" in (${placeholders(ids)})`, [...ids]);
+      const found = new Map(rows.map((row) => [String(row.id), toNode(row)]));
       return ids.map((id) => found.get(id) ?? null);
     },
     { batch: options.batch },
   );
 }
 
-/** Children reached through a link table, grouped by the parent id, in one join. */
+/** Children of many parents in one statement that returns each row's parent as `_parent`. */
 function viaLinkTable<T extends object>(
   em: EntityManager,
   entity: new (...args: never[]) => T,
   sql: (placeholders: string) => string,
   options: LoaderOptions,
 ) {
+  const toNode = rowMapper(em, entity);
   return new DataLoader<string, T[]>(
     async (parentIds) => {
-      const rows = await (em as SqlEntityManager).execute<Row[]>(sql(parentIds.map(() => '?').join(', ')), [...parentIds]);
+      const rows = await (em as SqlEntityManager).execute<Row[]>(sql(placeholders(parentIds)), [...parentIds]);
       const grouped = new Map<string, T[]>(parentIds.map((id) => [id, []]));
-      for (const { _parent, ...row } of rows) grouped.get(String(_parent))?.push(em.map(entity, row));
+      for (const row of rows) grouped.get(String(row._parent))?.push(toNode(row));
       return parentIds.map((id) => grouped.get(id)!);
     },
     { batch: options.batch },
@@ -110,12 +117,11 @@ export function createLoaders(em: EntityManager, options: LoaderOptions): Loader
     environment: byId(em, Environment, options),
     organization: byId(em, Organization, options),
     user: byId(em, User, options),
-    domainsByOrganization: new DataLoader(
-      async (ids) => {
-        const rows = await em.find(OrganizationDomain, { organizationId: { $in: [...ids] } }, { orderBy: { domain: 'ASC' } });
-        return ids.map((id) => rows.filter((row) => row.organizationId === id));
-      },
-      { batch: options.batch },
+    domainsByOrganization: viaLinkTable(
+      em,
+      OrganizationDomain,
+      (ids) => `select d.*, d."organization_id" as "_parent" from "organization_domain" d where d."organization_id" in (${ids}) order by d."domain"`,
+      options,
     ),
     rolesByMembership: viaLinkTable(
       em,

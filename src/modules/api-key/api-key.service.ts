@@ -8,6 +8,8 @@ import { paginate, type PageArgs } from '../../db/pagination.js';
 import { AppError, forbidden, invalid, notFound, unauthenticated } from '../../errors/app-error.js';
 import type { FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import { Environment, EnvironmentKind } from '../environment/environment.entity.js';
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
+import { rowMapper } from '../../db/rows.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName } from '../validation.js';
 import { ApiKey } from './api-key.entity.js';
@@ -168,7 +170,7 @@ export async function authenticate(
   if (!match) {
     throw unauthenticated('auth.missing_credentials', 'Send an API key as "Authorization: Bearer <key>"');
   }
-  const key = await em.findOne(ApiKey, { secretHash: hashSecret(match[1]) });
+  const key = await findKeyWithReach(em, hashSecret(match[1]));
   const now = new Date();
   const reason = !key ? 'unknown_key' : key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= now ? 'expired' : null;
   if (reason || !key) {
@@ -189,11 +191,6 @@ export async function authenticate(
     });
     throw unauthenticated('auth.invalid_key', 'The API key is not valid');
   }
-  const environments = await em.find(
-    Environment,
-    key.environmentId ? { id: key.environmentId, workspaceId: key.workspaceId } : { workspaceId: key.workspaceId },
-    { fields: ['id'] },
-  );
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now });
   }
@@ -204,6 +201,25 @@ export async function authenticate(
     workspaceId: key.workspaceId,
     environmentId: key.environmentId,
     scopes: key.scopes,
-    environmentIds: environments.map((env) => env.id),
+    environmentIds: key.environmentIds,
   };
+}
+
+type KeyWithReach = Pick<ApiKey, 'id' | 'name' | 'workspaceId' | 'environmentId' | 'scopes' | 'lastUsedAt' | 'expiresAt' | 'revokedAt'> & {
+  environmentIds: string[];
+};
+
+/**
+ * The key with this hash and the environments it reaches, in one round trip: this runs
+ * before every API request.
+ */
+async function findKeyWithReach(em: EntityManager, secretHash: string): Promise<KeyWithReach | null> {
+  const rows = await (em as SqlEntityManager).execute<Record<string, unknown>[]>(
+    `select k.*, array(select e."id" from "environment" e where e."workspace_id" = k."workspace_id"` +
+      ` and (k."environment_id" is null or e."id" = k."environment_id") order by e."created_at", e."id") as "environment_ids"` +
+      ` from "api_key" k where k."secret_hash" = ?`,
+    [secretHash],
+  );
+  if (!rows.length) return null;
+  return { ...rowMapper(em, ApiKey)(rows[0]), environmentIds: rows[0].environment_ids as string[] };
 }
