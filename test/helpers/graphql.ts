@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode } from 'graphql';
 
@@ -53,3 +54,8 @@ export function graphqlClient(url: string, key: string): GraphQLClient {
     withKey: (other) => graphqlClient(url, other),
   };
 }
+
+export type UserErrors = { field: string[] | null; code: string; message: string }[];
+
+/** The `userErrors` of a payload that failed for exactly one reason. */
+export const oneError = (code: string, field: string[]) => [{ code, field, message: expect.any(String) }];

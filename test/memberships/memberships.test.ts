@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GraphQLClient } from '../helpers/graphql.js';
+import { oneError, type GraphQLClient, type UserErrors } from '../helpers/graphql.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
 const MEMBERSHIP_FIELDS = 'id status userId organizationId createdAt updatedAt roles { key builtIn } user { id email } organization { id name }';
@@ -33,8 +33,6 @@ const ORG_MEMBERSHIPS = `query($id: ID, $first: Int, $after: String) {
   }
 }`;
 
-type UserErrors = { field: string[] | null; code: string; message: string }[];
-const oneError = (code: string, field: string[]) => [{ code, field, message: expect.any(String) }];
 
 let server: TestServer;
 let ws: TestWorkspace;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oneError, type UserErrors } from '../helpers/graphql.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
 const ROLE_FIELDS = 'id key name description builtIn environmentId createdAt updatedAt permissions { id key description }';
@@ -25,8 +26,6 @@ const PERMISSIONS = `query($env: ID, $first: Int, $after: String) {
   permissions(environmentId: $env, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id key } }
 }`;
 
-type UserErrors = { field: string[] | null; code: string; message: string }[];
-const oneError = (code: string, field: string[]) => [{ code, field, message: expect.any(String) }];
 
 let server: TestServer;
 let ws: TestWorkspace;

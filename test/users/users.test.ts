@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GraphQLClient } from '../helpers/graphql.js';
+import { oneError, type GraphQLClient, type UserErrors } from '../helpers/graphql.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
 const USER_FIELDS = 'id email emailVerified givenName familyName externalId status customAttributes environmentId createdAt updatedAt';
@@ -26,7 +26,6 @@ const UPDATE_DEFINITION = `mutation($input: UpdateCustomAttributeDefinitionInput
 const DELETE_DEFINITION = `mutation($id: ID!) { deleteCustomAttributeDefinition(input: { id: $id }) { deletedId ${USER_ERRORS} } }`;
 const DEFINITIONS = `query($env: ID) { customAttributeDefinitions(environmentId: $env) { id key type required description } }`;
 
-type UserErrors = { field: string[] | null; code: string; message: string }[];
 
 let server: TestServer;
 let ws: TestWorkspace;
@@ -53,7 +52,6 @@ async function defineAttribute(client: GraphQLClient, env: string, input: Record
   return result.createCustomAttributeDefinition as { customAttributeDefinition: any; userErrors: UserErrors };
 }
 
-const oneError = (code: string, field: string[]) => [{ code, field, message: expect.any(String) }];
 
 beforeAll(async () => {
   server = await startServer();
