@@ -2,9 +2,9 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin, type ApolloFastifyContextFunction } from '@as-integrations/fastify';
 import type { MikroORM } from '@mikro-orm/core';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerOptions, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { RequestMeta } from './audit/audit-recorder.js';
 import type { Config } from './config.js';
 import { FailedAuthLimiter } from './auth/failed-auth-limiter.js';
@@ -12,9 +12,11 @@ import { ulid } from './db/id.js';
 import { AppError } from './errors/app-error.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
+import { inputGuardPlugin } from './graphql/input-guard.js';
 import { queryLimitsPlugin } from './graphql/limits.js';
 import { createLoaders } from './graphql/loaders.js';
 import { getSchema } from './graphql/schema.js';
+import { createLogger } from './logger.js';
 import { authenticate } from './modules/api-key/api-key.service.js';
 
 export interface AppDeps {
@@ -56,20 +58,17 @@ function requestIdPlugin(): ApolloServerPlugin<GraphQLContext> {
  */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, orm } = deps;
-  const logger =
-    deps.logger ??
-    pino({
-      level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[REDACTED]' },
-    });
+  const logger = deps.logger ?? createLogger(config);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
     // Our own onResponse hook logs one line per request, without probes or headers.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: false,
+    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    // A request id from a trusted proxy ties our log lines and audit events to its own; from
+    // anyone else it could be forged to blur the audit trail, so we make our own.
     genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
+      const incoming = config.trustProxy === false ? undefined : req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${ulid()}`;
     },
   });
@@ -106,7 +105,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     formatError: createErrorFormatter(logger),
     // HTTP cache hints are not used (every response is per-key); without this plugin Apollo
     // would run a cache-control hook on every resolved field.
-    plugins: [ApolloServerPluginCacheControlDisabled(), fastifyApolloDrainPlugin(app), requestIdPlugin(), queryLimitsPlugin(config.maxQueryDepth, config.maxQueryComplexity)],
+    plugins: [ApolloServerPluginCacheControlDisabled(), fastifyApolloDrainPlugin(app), requestIdPlugin(), inputGuardPlugin(), queryLimitsPlugin(config.maxQueryDepth, config.maxQueryComplexity, config.maxPageSize)],
   });
   await apollo.start();
 
@@ -116,13 +115,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     const em = orm.em.fork();
     try {
       const principal = await authenticate(em, request.headers.authorization, meta, failedAuthLimiter);
-      return {
-        principal,
-        meta,
-        em,
-        config,
-        loaders: createLoaders(em, { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize }),
-      };
+      const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
+      return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions) };
     } catch (error) {
       if (error instanceof AppError && error.kind === 'UNAUTHENTICATED') {
         throw new GraphQLError(error.message, {

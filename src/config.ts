@@ -30,6 +30,12 @@ export interface Config {
    * what batching buys. @default true
    */
   dataLoaderBatching: boolean;
+  /**
+   * Whether Gatehouse sits behind proxies it trusts: `false`, `true`, a hop count, or a
+   * comma-separated list of proxy addresses/CIDRs. When set, the client IP comes from
+   * `X-Forwarded-For` and a proxy's `X-Request-Id` is kept as the request id. @default false
+   */
+  trustProxy: boolean | number | string;
   /** Failed authentications per client IP per minute before 429 (and no more audit rows). @default 30 */
   authFailuresPerMinute: number;
   /** Milliseconds to wait for in-flight requests on SIGTERM before forcing exit. @default 10000 */
@@ -56,6 +62,17 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+function trustProxy(env: NodeJS.ProcessEnv): boolean | number | string {
+  const raw = env.GATEHOUSE_TRUST_PROXY?.trim();
+  if (!raw) return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(raw.toLowerCase())) return bool(env, 'GATEHOUSE_TRUST_PROXY', false);
+  if (!/^[0-9a-fA-F.:/,\s]+$/.test(raw)) {
+    throw new ConfigError('GATEHOUSE_TRUST_PROXY must be true, false, a hop count, or comma-separated addresses/CIDRs');
+  }
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -73,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPageSize: int(env, 'GATEHOUSE_MAX_PAGE_SIZE', 100, 1),
     introspection: bool(env, 'GATEHOUSE_INTROSPECTION', true),
     dataLoaderBatching: bool(env, 'GATEHOUSE_DATALOADER_BATCHING', true),
+    trustProxy: trustProxy(env),
     authFailuresPerMinute: int(env, 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE', 30, 1),
     shutdownTimeoutMs: int(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 10_000),
   };

@@ -1,13 +1,26 @@
 import 'reflect-metadata';
-import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
 import { createApp } from './app.js';
-import { loadConfig } from './config.js';
-import { migrate, openDatabase } from './db/database.js';
+import { loadConfig, type Config } from './config.js';
+import { migrate, openDatabase, type Database } from './db/database.js';
+import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace, type BootstrappedWorkspace } from './modules/workspace/workspace.service.js';
 
-function printOwnerKey(boot: BootstrappedWorkspace, url: string): void {
+/** Where the server will answer, for the printed example; null when the port is chosen at listen time. */
+function exampleUrl(config: Config): string | null {
+  if (config.port === 0) return null;
+  const host = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${config.port}`;
+}
+
+/**
+ * Printed to stdout once, not logged: the key is never stored in clear anywhere. Called right
+ * after the workspace is committed, before the server listens, so that a failing start (port
+ * taken, …) cannot lose the key.
+ */
+function printOwnerKey(boot: BootstrappedWorkspace, config: Config): void {
   const [development] = boot.environments;
-  // Printed to stdout once, not logged: the key is never stored in clear anywhere.
+  const url = exampleUrl(config) ?? 'http://localhost:<port>';
   process.stdout.write(
     [
       '',
@@ -28,19 +41,46 @@ function printOwnerKey(boot: BootstrappedWorkspace, url: string): void {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = pino({ level: config.logLevel });
-  const db = await openDatabase(
-    config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir: config.dataDir },
-  );
-  const applied = await migrate(db.orm);
-  logger.info({ database: db.kind, applied }, applied.length ? 'migrations applied' : 'database schema up to date');
+  const logger = createLogger(config);
+  let db: Database | undefined;
+  let app: FastifyInstance | undefined;
+  let boot: BootstrappedWorkspace | null = null;
+  try {
+    db = await openDatabase(
+      config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir: config.dataDir },
+    );
+    const applied = await migrate(db.orm);
+    logger.info({ database: db.kind, applied }, applied.length ? 'migrations applied' : 'database schema up to date');
 
-  const boot = await ensureDefaultWorkspace(db.orm.em.fork(), { requestId: 'bootstrap', ip: null, userAgent: 'gatehouse' });
-  const app = await createApp({ config, orm: db.orm, logger });
-  await app.listen({ port: config.port, host: config.host });
+    boot = await ensureDefaultWorkspace(db.orm.em.fork(), { requestId: 'bootstrap', ip: null, userAgent: 'gatehouse' });
+    if (boot) printOwnerKey(boot, config);
+
+    app = await createApp({ config, orm: db.orm, logger });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const message = (error as { message?: unknown } | null)?.message ?? String(error);
+    logger.fatal({ err: error }, `cannot start: ${String(message)}`);
+    if (boot) {
+      process.stderr.write('  The owner key printed above was saved and stays valid; it will not be printed again.\n');
+    }
+    // Close what was opened, so the embedded database is shut down cleanly and its folder unlocked.
+    const force = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
+    force.unref();
+    try {
+      await app?.close();
+    } catch (closeError) {
+      logger.error({ err: closeError }, 'error while closing the server');
+    }
+    try {
+      await db?.close();
+    } catch (closeError) {
+      logger.error({ err: closeError }, 'error while closing the database');
+    }
+    process.exit(1);
+  }
+
   const localUrl = `http://localhost:${(app.server.address() as { port: number }).port}`;
   logger.info({ url: localUrl, database: db.kind }, 'gatehouse listening');
-  if (boot) printOwnerKey(boot, localUrl);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -10,6 +10,8 @@ export interface Principal {
   /** Null for workspace-wide keys. */
   readonly environmentId: string | null;
   readonly scopes: readonly string[];
+  /** When the key stops working, if ever; keys it mints may not outlive it. */
+  readonly expiresAt: Date | null;
   /** Every environment this principal reaches: its own, or all of its workspace's. */
   readonly environmentIds: readonly string[];
 }

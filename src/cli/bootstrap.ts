@@ -5,34 +5,30 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { migrate } from '../db/database.js';
-import { AppError } from '../errors/app-error.js';
 import { bootstrapWorkspace } from '../modules/workspace/workspace.service.js';
 import { openConfiguredDatabase } from './open-configured-database.js';
+import { runCommand } from './run-command.js';
 
 const { values } = parseArgs({ options: { name: { type: 'string' }, slug: { type: 'string' } } });
 if (!values.name || !values.slug) {
   console.error('usage: npm run bootstrap -- --name "<workspace name>" --slug <slug>');
   process.exit(2);
 }
+const { name, slug } = values;
 
-const db = await openConfiguredDatabase();
-try {
-  await migrate(db.orm);
-  const boot = await bootstrapWorkspace(db.orm.em.fork(), { name: values.name, slug: values.slug }, {
-    requestId: 'cli-bootstrap',
-    ip: null,
-    userAgent: 'gatehouse-cli',
-  });
-  console.log(`workspace ${boot.workspace.id} (${boot.workspace.slug})`);
-  for (const environment of boot.environments) console.log(`  ${environment.kind.toLowerCase()}: ${environment.id}`);
-  console.log(`owner API key (shown once): ${boot.ownerKey}`);
-} catch (error) {
-  if (error instanceof AppError && error.expose) {
-    console.error(`${error.code}: ${error.message}`);
-    process.exitCode = 1;
-  } else {
-    throw error;
+await runCommand(async () => {
+  const db = await openConfiguredDatabase();
+  try {
+    await migrate(db.orm);
+    const boot = await bootstrapWorkspace(db.orm.em.fork(), { name, slug }, {
+      requestId: 'cli-bootstrap',
+      ip: null,
+      userAgent: 'gatehouse-cli',
+    });
+    console.log(`workspace ${boot.workspace.id} (${boot.workspace.slug})`);
+    for (const environment of boot.environments) console.log(`  ${environment.kind.toLowerCase()}: ${environment.id}`);
+    console.log(`owner API key (shown once): ${boot.ownerKey}`);
+  } finally {
+    await db.close();
   }
-} finally {
-  await db.close();
-}
+});

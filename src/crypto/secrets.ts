@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** A random token of `bytes` (≥ 32, i.e. 256 bits) in base64url. */
 export function randomToken(bytes = 32): string {
@@ -12,12 +12,4 @@ export function randomToken(bytes = 32): string {
  */
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
-
-/** Constant-time comparison of two hex digests (or any equal-length strings). */
-export function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  if (left.length !== right.length) return false;
-  return timingSafeEqual(left, right);
 }

@@ -26,9 +26,10 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
   const params: unknown[] = [...parentIds];
   let keyset = '';
   if (args.after) {
-    const [createdAt, id] = decodeCursor(args.after, 'after');
+    // Child cursors are those of a `createdAt` ordering, checked like any other.
+    const { value, id } = decodeCursor(args.after, 'after', 'createdAt', 'date');
     keyset = ' and (t."created_at", t."id") > (?, ?)';
-    params.push(new Date(String(createdAt)), id);
+    params.push(value, id);
   }
   params.push(size + 1);
   const rows =
@@ -54,7 +55,7 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
     }
     const node = toNode(row);
     page.nodes.push(node);
-    page.cursors.push(encodeCursor(node.createdAt.toISOString(), node.id));
+    page.cursors.push(encodeCursor('createdAt', node.createdAt.toISOString(), node.id));
   }
   return pages;
 }

@@ -1,10 +1,13 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
 import { PGliteDriver } from 'mikro-orm-pglite';
+import pg from 'pg';
 import { migrationsList } from '../../migrations/index.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { entities } from './entities.js';
 
 /** Where the data lives: PostgreSQL by URL, or embedded PGlite in a folder (null: in memory). */
@@ -64,27 +67,72 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
   }
 
   // We create PGlite ourselves so the data folder is ours to choose and to close after the ORM.
-  if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
-  const pglite = target.dataDir ? new PGlite(target.dataDir) : new PGlite();
-  await pglite.waitReady;
-  const orm = await MikroORM.init({
-    ...baseOptions(options),
-    driver: PGliteDriver,
-    dbName: 'postgres',
-    driverOptions: { connection: { pglite: () => pglite } },
-  } as unknown as Options);
+  // PGlite takes no lock of its own: a second process opening the folder would corrupt it.
+  let releaseLock = () => {};
+  if (target.dataDir) {
+    mkdirSync(target.dataDir, { recursive: true });
+    releaseLock = await lockDataDir(target.dataDir);
+  }
+  let pglite: PGlite | undefined;
+  let orm: MikroORM;
+  try {
+    // The database lives in a subfolder: PGlite creates one only in an empty folder, and the
+    // data folder holds our lock file beside it.
+    pglite = target.dataDir ? new PGlite(path.join(target.dataDir, 'pgdata')) : new PGlite();
+    await pglite.waitReady;
+    const instance = pglite;
+    orm = await MikroORM.init({
+      ...baseOptions(options),
+      driver: PGliteDriver,
+      dbName: 'postgres',
+      driverOptions: { connection: { pglite: () => instance } },
+    } as unknown as Options);
+  } catch (error) {
+    if (pglite && !pglite.closed) await pglite.close().catch(() => undefined);
+    releaseLock();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
   return {
     orm,
     kind: 'pglite',
-    close: async () => {
-      await orm.close(true);
-      if (!pglite.closed) await pglite.close();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await orm.close(true);
+          if (!pglite.closed) await pglite.close();
+        } finally {
+          releaseLock();
+        }
+      })()),
   };
 }
 
-/** Applies pending migrations; returns the names applied. */
+/** Arbitrary constant key of the PostgreSQL advisory lock that serialises migrations across processes. */
+export const MIGRATION_LOCK_KEY = 0x6761_7465; // "gate"
+
+/**
+ * Applies pending migrations; returns the names applied. On PostgreSQL several processes may
+ * start at once on an empty database: each holds a session-level advisory lock on a
+ * connection of its own while migrating, so they migrate one after the other and the later
+ * ones find nothing left to do.
+ */
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
-  return applied.map((m) => m.name);
+  const url = orm.config.get('driver') === PostgreSqlDriver ? orm.config.get('clientUrl') : undefined;
+  if (!url) return (await orm.getMigrator().up()).map((m) => m.name);
+
+  const lock = new pg.Client({ connectionString: url, application_name: 'gatehouse-migrate' });
+  // A dropped connection releases the lock server-side; it must not crash the process.
+  lock.on('error', () => undefined);
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      return (await orm.getMigrator().up()).map((m) => m.name);
+    } finally {
+      await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    }
+  } finally {
+    await lock.end().catch(() => undefined);
+  }
 }

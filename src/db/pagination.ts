@@ -28,34 +28,82 @@ export interface Page<T> {
 
 export const DEFAULT_PAGE_SIZE = 20;
 
-type CursorValue = string | number | null;
+/** Page size when neither `first` nor `last` is given: 20, or a configured cap below that. */
+export const defaultPageSize = (maxPageSize: number): number => Math.min(DEFAULT_PAGE_SIZE, maxPageSize);
 
-export function encodeCursor(value: CursorValue, id: string): string {
-  return Buffer.from(JSON.stringify([value, id]), 'utf8').toString('base64url');
+/** How a sort value is written in a cursor and checked when it comes back. */
+export type CursorValueKind = 'date' | 'integer' | 'text';
+
+/**
+ * A cursor is base64url JSON `[sort field, sort value, id]`. The field ties it to the ordering
+ * it came from; the value is always a string (ISO date-time, digits or text).
+ */
+export function encodeCursor(field: string, value: string, id: string): string {
+  return Buffer.from(JSON.stringify([field, value, id]), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string, argument: string): [CursorValue, string] {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      typeof parsed[1] === 'string' &&
-      (parsed[0] === null || typeof parsed[0] === 'string' || typeof parsed[0] === 'number')
-    ) {
-      return parsed as [CursorValue, string];
+// Bounds well above anything this API hands out (ids are 30 characters, names and emails
+// at most a few hundred), so a forged cursor cannot smuggle in an arbitrarily large value.
+const MAX_CURSOR_LENGTH = 4096;
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_TEXT_VALUE = 1024;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const MAX_BIGINT = 2n ** 63n - 1n;
+
+/** The value as the query needs it, or undefined when it is not a valid value of that kind. */
+function parseValue(value: unknown, kind: CursorValueKind): Date | string | undefined {
+  if (typeof value !== 'string') return undefined;
+  switch (kind) {
+    case 'date': {
+      // Exactly what Date#toISOString writes, and a real date (no 2024-02-30 or year "123"),
+      // from year 1 on (PostgreSQL has no year 0).
+      if (!ISO_DATE_TIME.test(value) || value.startsWith('0000')) return undefined;
+      const date = new Date(value);
+      return !Number.isNaN(date.getTime()) && date.toISOString() === value ? date : undefined;
     }
-  } catch {
-    // fall through to the error below
+    case 'integer':
+      return /^\d{1,19}$/.test(value) && BigInt(value) <= MAX_BIGINT ? value : undefined;
+    case 'text':
+      // PostgreSQL text cannot hold NUL.
+      return value.length <= MAX_TEXT_VALUE && !value.includes('\u0000') ? value : undefined;
   }
-  throw invalid('pagination.invalid_cursor', `"${argument}" is not a cursor returned by this API`, [argument]);
 }
 
-function cursorValueOf(node: object, field: string): CursorValue {
+/**
+ * Reads a cursor made by `encodeCursor` for the sort `field` whose values are of `kind`.
+ * Anything else (another ordering's cursor, a value of the wrong type, a forged id) is the
+ * caller's mistake: BAD_USER_INPUT `pagination.invalid_cursor`, never a failing query.
+ */
+export function decodeCursor(
+  cursor: string,
+  argument: string,
+  field: string,
+  kind: CursorValueKind,
+): { value: Date | string; id: string } {
+  let parsed: unknown;
+  try {
+    if (cursor.length <= MAX_CURSOR_LENGTH) parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    // not JSON: rejected below
+  }
+  if (Array.isArray(parsed) && parsed.length === 3 && parsed[0] === field && typeof parsed[2] === 'string' && ID.test(parsed[2])) {
+    const value = parseValue(parsed[1], kind);
+    if (value !== undefined) return { value, id: parsed[2] };
+  }
+  throw invalid('pagination.invalid_cursor', `"${argument}" is not a cursor returned by this API for this ordering`, [argument]);
+}
+
+/** The cursor value kind of an entity property, from the ORM's metadata. */
+function valueKindOf(em: EntityManager, entity: new (...args: never[]) => unknown, field: string): CursorValueKind {
+  const prop = em.getMetadata().get(entity.name).properties[field as never] as { runtimeType?: string; columnTypes?: string[] };
+  if (prop.runtimeType === 'Date') return 'date';
+  if (prop.runtimeType === 'number' || /int|serial/i.test(prop.columnTypes?.[0] ?? '')) return 'integer';
+  return 'text';
+}
+
+function cursorValueOf(node: object, field: string): string {
   const value = (node as Record<string, unknown>)[field];
-  if (value instanceof Date) return value.toISOString();
-  if (value === null || value === undefined) return null;
-  return typeof value === 'number' ? value : String(value);
+  return value instanceof Date ? value.toISOString() : String(value);
 }
 
 /** Validates page arguments; returns the size and direction to fetch. */
@@ -70,7 +118,7 @@ export function pageWindow(args: PageArgs, maxPageSize: number): { size: number;
     }
   }
   const backward = args.last != null || (args.before != null && args.first == null);
-  return { size: (backward ? args.last : args.first) ?? DEFAULT_PAGE_SIZE, backward };
+  return { size: (backward ? args.last : args.first) ?? defaultPageSize(maxPageSize), backward };
 }
 
 /**
@@ -92,12 +140,12 @@ export async function paginate<T extends { id: string }>(
   const { size, backward } = pageWindow(args, maxPageSize);
   const condition = (): FilterQuery<T> => (typeof where === 'function' ? (where as () => FilterQuery<T>)() : where);
   const conditions: object[] = [condition() as object];
+  const kind = valueKindOf(em, entity, sort.field);
   const keyset = (cursor: string, argument: string, forwardOfCursor: boolean) => {
-    const [value, id] = decodeCursor(cursor, argument);
+    const { value, id } = decodeCursor(cursor, argument, sort.field, kind);
     const ascending = (sort.direction === 'ASC') === forwardOfCursor;
     const op = ascending ? '$gt' : '$lt';
-    const typed = sort.field.endsWith('At') && typeof value === 'string' ? new Date(value) : value;
-    conditions.push({ $or: [{ [sort.field]: { [op]: typed } }, { [sort.field]: typed, id: { [op]: id } }] });
+    conditions.push({ $or: [{ [sort.field]: { [op]: value } }, { [sort.field]: value, id: { [op]: id } }] });
   };
   if (args.after) keyset(args.after, 'after', true);
   if (args.before) keyset(args.before, 'before', false);
@@ -114,7 +162,7 @@ export async function paginate<T extends { id: string }>(
   if (backward) nodes.reverse();
   return {
     nodes,
-    cursors: nodes.map((node) => encodeCursor(cursorValueOf(node, sort.field), node.id)),
+    cursors: nodes.map((node) => encodeCursor(sort.field, cursorValueOf(node, sort.field), node.id)),
     hasNextPage: backward ? Boolean(args.before) : more,
     hasPreviousPage: backward ? more : Boolean(args.after),
     totalCount: () => em.count(entity, condition()),

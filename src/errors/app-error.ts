@@ -75,8 +75,3 @@ export const invalid = (code: string, message: string, field?: string[]) =>
   new AppError('BAD_USER_INPUT', code, message, { field });
 export const conflict = (code: string, message: string, field?: string[]) =>
   new AppError('CONFLICT', code, message, { field });
-
-/** Guard clause: `assertThat(org, notFound('organization', id))`. */
-export function assertThat(condition: unknown, error: AppError | (() => AppError)): asserts condition {
-  if (!condition) throw typeof error === 'function' ? error() : error;
-}

@@ -5,7 +5,11 @@ export enum OrderDirection {
   ASC = 'ASC',
   DESC = 'DESC',
 }
-registerEnumType(OrderDirection, { name: 'OrderDirection', description: 'Sort direction.' });
+registerEnumType(OrderDirection, {
+  name: 'OrderDirection',
+  description: 'Sort direction.',
+  valuesConfig: { ASC: { description: 'Smallest first.' }, DESC: { description: 'Largest first.' } },
+});
 
 @ObjectType({ simpleResolvers: true, description: 'Relay page information.' })
 export class PageInfo {
@@ -24,7 +28,7 @@ export class PageInfo {
 
 @ArgsType()
 export class PageArgsType {
-  @Field(() => Int, { nullable: true, description: 'Items after `after`, at most the page size cap (default 20).' })
+  @Field(() => Int, { nullable: true, description: 'Items after `after`, at most the page size cap (default 20, or the cap if lower).' })
   first?: number | null;
 
   @Field(() => String, { nullable: true, description: 'Cursor to continue after.' })
@@ -39,7 +43,7 @@ export class PageArgsType {
 
 @ArgsType()
 export class ForwardPageArgsType {
-  @Field(() => Int, { nullable: true, description: 'Items after `after`, at most the page size cap (default 20).' })
+  @Field(() => Int, { nullable: true, description: 'Items after `after`, at most the page size cap (default 20, or the cap if lower).' })
   first?: number | null;
 
   @Field(() => String, { nullable: true, description: 'Cursor to continue after.' })

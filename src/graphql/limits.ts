@@ -10,7 +10,7 @@ import {
 // The CommonJS build: its ESM build imports graphql's .mjs files, a second copy of graphql
 // beside the one type-graphql (CommonJS) builds the schema with.
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity/cjs';
-import { DEFAULT_PAGE_SIZE } from '../db/pagination.js';
+import { defaultPageSize } from '../db/pagination.js';
 
 /** Depth of the deepest field selection of an operation, following fragments (cycles ignored). */
 export function operationDepth(document: DocumentNode, operation: OperationDefinitionNode): number {
@@ -39,19 +39,35 @@ export function operationDepth(document: DocumentNode, operation: OperationDefin
   return depthOf(operation.selectionSet, new Set());
 }
 
-/** A field costs 1 plus its children; a connection's children count once per requested item. */
-const connectionEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
-  const size = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : null;
-  if (size === null && !('first' in args || 'last' in args || 'after' in args)) return 1 + childComplexity;
-  return 1 + childComplexity * Math.max(size ?? DEFAULT_PAGE_SIZE, 1);
-};
+/**
+ * A field costs 1 plus its children, except where one field returns many items:
+ * - a connection (its type is named `…Connection`) returns `first ?? last` items, or the
+ *   default page size when neither is given, so its children count that many times;
+ * - a field with a list of `ids` (`nodes(ids:)`) returns one item per id.
+ * Recognising connections by type, not by the arguments given, prices `memberships { … }`
+ * without `first` at a full default page, which is what it returns.
+ */
+function pageSizeEstimator(defaultSize: number): ComplexityEstimator {
+  return ({ field, args, childComplexity }) => {
+    let type = field.type;
+    while ('ofType' in type) type = type.ofType; // unwrap non-null and list
+    if (type.name.endsWith('Connection')) {
+      const size = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : defaultSize;
+      return 1 + childComplexity * Math.max(size, 1);
+    }
+    if (Array.isArray(args.ids)) return 1 + childComplexity * args.ids.length;
+    return 1 + childComplexity;
+  };
+}
 
 /**
  * Rejects operations nested deeper than `maxDepth` or whose estimated cost exceeds
  * `maxComplexity`, before anything runs. Runs after variables are known, so `first: $n` is
- * priced by its value.
+ * priced by its value; a connection without `first`/`last` at the default page size under
+ * the `maxPageSize` cap.
  */
-export function queryLimitsPlugin(maxDepth: number, maxComplexity: number): ApolloServerPlugin {
+export function queryLimitsPlugin(maxDepth: number, maxComplexity: number, maxPageSize: number): ApolloServerPlugin {
+  const estimator = pageSizeEstimator(defaultPageSize(maxPageSize));
   return {
     async requestDidStart() {
       return {
@@ -69,7 +85,7 @@ export function queryLimitsPlugin(maxDepth: number, maxComplexity: number): Apol
               query: document,
               operationName: request.operationName,
               variables: request.variables,
-              estimators: [connectionEstimator],
+              estimators: [estimator],
             });
           } catch (error) {
             // getComplexity coerces the variables first; a value of the wrong type is the

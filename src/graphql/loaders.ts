@@ -4,7 +4,6 @@ import DataLoader from 'dataloader';
 import { countChildren, loadChildPages, type ChildPageArgs } from '../db/child-pages.js';
 import type { Page } from '../db/pagination.js';
 import { rowMapper, tableOf } from '../db/rows.js';
-import { Environment } from '../modules/environment/environment.entity.js';
 import { Membership } from '../modules/membership/membership.entity.js';
 import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
 import { Permission, Role } from '../modules/role/role.entity.js';
@@ -16,7 +15,6 @@ import { User } from '../modules/user/user.entity.js';
  * return plain read-only rows (see db/rows.ts), never entities to change.
  */
 export interface Loaders {
-  environment: DataLoader<string, Environment | null>;
   organization: DataLoader<string, Organization | null>;
   user: DataLoader<string, User | null>;
   domainsByOrganization: DataLoader<string, OrganizationDomain[]>;
@@ -114,7 +112,6 @@ function childCounts(em: EntityManager, entity: new (...args: never[]) => object
 
 export function createLoaders(em: EntityManager, options: LoaderOptions): Loaders {
   return {
-    environment: byId(em, Environment, options),
     organization: byId(em, Organization, options),
     user: byId(em, User, options),
     domainsByOrganization: viaLinkTable(

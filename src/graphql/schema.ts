@@ -20,7 +20,12 @@ let built: Promise<GraphQLSchema> | undefined;
 
 /** The schema is built once per process: type-graphql's metadata is global anyway. */
 export function getSchema(): Promise<GraphQLSchema> {
-  built ??= buildSchema({
+  built ??= build();
+  return built;
+}
+
+async function build(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: [
       NodeResolver,
       WorkspaceResolver,
@@ -39,5 +44,9 @@ export function getSchema(): Promise<GraphQLSchema> {
     validate: false,
     emitSchemaFile: false,
   });
-  return built;
+  // type-graphql has no option for the root types' descriptions.
+  schema.getQueryType()!.description = 'Reads. Every field needs `Authorization: Bearer <API key>` and the scope it names.';
+  schema.getMutationType()!.description =
+    'Changes. Each takes one `input` and returns a payload with `userErrors`; every change is audited.';
+  return schema;
 }

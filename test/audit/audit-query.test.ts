@@ -61,7 +61,8 @@ async function totalEvents(client: GraphQLClient): Promise<number> {
 }
 
 beforeAll(async () => {
-  server = await startServer();
+  // Behind a trusted proxy, whose X-Request-Id the tests set.
+  server = await startServer({ trustProxy: true });
 });
 afterAll(() => server.close());
 

@@ -102,13 +102,16 @@ describe('rejected credentials', () => {
     ['two tokens', 'Bearer gh_live_abc extra'],
     ['another scheme', `Token ${'gh_live_' + 'a'.repeat(43)}`],
     ['a token with invalid characters', 'Bearer gh_live_abc"def'],
-  ])('answers a malformed header (%s) with 401 and UNAUTHENTICATED', async (_label, header) => {
-    expectUnauthenticated(await rawRequest({ authorization: header }), 'auth.missing_credentials');
+  ])('answers a malformed header (%s) with 401 and UNAUTHENTICATED, and audits it without the header', async (_label, header) => {
+    const result = await rawRequest({ authorization: header });
+    expectUnauthenticated(result, 'auth.malformed_credentials');
+    const rows = await sql(`select workspace_id, actor_type, after from audit_event where request_id = ?`, [result.headers.get('x-request-id')]);
+    expect(rows).toEqual([{ workspace_id: null, actor_type: 'ANONYMOUS', after: { reason: 'malformed', prefix: null } }]);
   });
 
   it('does not accept the owner key with extra words around it', async () => {
-    expectUnauthenticated(await rawRequest({ authorization: `Bearer ${ws.ownerKey} x` }), 'auth.missing_credentials');
-    expectUnauthenticated(await rawRequest({ authorization: ws.ownerKey }), 'auth.missing_credentials');
+    expectUnauthenticated(await rawRequest({ authorization: `Bearer ${ws.ownerKey} x` }), 'auth.malformed_credentials');
+    expectUnauthenticated(await rawRequest({ authorization: ws.ownerKey }), 'auth.malformed_credentials');
   });
 
   it('accepts the Bearer scheme case-insensitively (RFC 7235 §2.1)', async () => {

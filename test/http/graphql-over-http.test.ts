@@ -63,6 +63,35 @@ describe('server limits', () => {
     expect(result.data ?? null).toBeNull();
   });
 
+  it('prices a connection without a page size at the default page size', async () => {
+    // Up to 20 × 20 × 20 rows: 1 + 20 × (1 + 1 + 20 × (1 + 1 + 1 + 1 + 20 × 4)) = 33241 > 20000.
+    const unpaged = `query($env: ID) { organizations(environmentId: $env) { nodes { memberships { nodes {
+      user { memberships { nodes { id organizationId createdAt } } } } } } } }`;
+    const result = await ws.client.request(unpaged, { env: ws.development.id });
+    expect(result.status).toBe(400);
+    expect(result.errors?.[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', complexity: 33241 });
+    expect(result.data ?? null).toBeNull();
+
+    // The same shape with small pages is cheap and runs.
+    const paged = await ws.client.request(unpaged.replace(/(organizations\(environmentId: \$env)\)/, '$1, first: 5)').replace(/memberships \{/g, 'memberships(first: 5) {'), {
+      env: ws.development.id,
+    });
+    expect(paged.errors).toBeUndefined();
+    expect(paged.data?.organizations.nodes).toEqual([]);
+  });
+
+  it('prices nodes(ids:) by the number of ids', async () => {
+    const query = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Organization { memberships(first: 100) { nodes { id createdAt } } } } }`;
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `org_${String(i).padStart(26, '0')}`);
+    // 1 + 100 × (1 + 100 × 3) = 30101 > 20000.
+    const many = await ws.client.request(query, { ids: ids(100) });
+    expect(many.status).toBe(400);
+    expect(many.errors?.[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', complexity: 30101 });
+    // 1 + 2 × 301 = 603: runs (and finds nothing).
+    const few = await ws.client.request(query, { ids: ids(2) });
+    expect(few.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
   it('rejects a page size over the cap', async () => {
     const result = await ws.client.request(`query($env: ID) { organizations(environmentId: $env, first: 101) { totalCount } }`, {
       env: ws.development.id,
@@ -89,11 +118,37 @@ describe('server limits', () => {
     expect(JSON.stringify(result)).not.toMatch(/stack|at .*\.ts/);
   });
 
-  it('echoes a caller-supplied request id and ignores unsafe ones', async () => {
-    const ok = await ws.client.request('{ viewer { scopes } }', {}, { 'x-request-id': 'trace-123' });
-    expect(ok.headers.get('x-request-id')).toBe('trace-123');
-    const unsafe = await ws.client.request('{ viewer { scopes } }', {}, { 'x-request-id': 'bad id\twith spaces' });
-    expect(unsafe.headers.get('x-request-id')).toMatch(/^req_/);
+  it('makes its own request id unless a trusted proxy sent one', async () => {
+    const direct = await ws.client.request('{ viewer { scopes } }', {}, { 'x-request-id': 'trace-123' });
+    expect(direct.headers.get('x-request-id')).toMatch(/^req_[0-9a-z]{26}$/);
+
+    const proxied = await startServer({ trustProxy: true });
+    try {
+      const client = (await proxied.workspace()).client;
+      const ok = await client.request('{ viewer { scopes } }', {}, { 'x-request-id': 'trace-123' });
+      expect(ok.headers.get('x-request-id')).toBe('trace-123');
+      const unsafe = await client.request('{ viewer { scopes } }', {}, { 'x-request-id': 'bad id\twith spaces' });
+      expect(unsafe.headers.get('x-request-id')).toMatch(/^req_/);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('refuses input PostgreSQL cannot store (NUL) and absurd nesting with BAD_USER_INPUT, changing nothing', async () => {
+    const create = 'mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } userErrors { code } } }';
+    const nul = await ws.client.request(create, { input: { environmentId: ws.development.id, name: 'bad\u0000name' } });
+    expect(nul.status).toBe(400);
+    expect(nul.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'input.invalid' });
+    const inline = await ws.client.request(
+      `mutation { createOrganization(input: { environmentId: "${ws.development.id}", name: "x\\u0000y" }) { organization { id } } }`,
+    );
+    expect(inline.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'input.invalid' });
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 40; i += 1) deep = { nested: deep };
+    const nested = await ws.client.request(create, { input: { environmentId: ws.development.id, name: 'Deep', metadata: deep } });
+    expect(nested.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'input.invalid' });
+    const list = await ws.client.data('query($env: ID) { organizations(environmentId: $env) { totalCount } }', { env: ws.development.id });
+    expect(list.organizations.totalCount).toBe(0);
   });
 });
 

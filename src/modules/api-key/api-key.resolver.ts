@@ -6,6 +6,7 @@ import { ApiKey } from './api-key.entity.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './api-key.service.js';
 import {
   ApiKeyConnection,
+  ApiKeyFilterInput,
   ApiKeyType,
   CreateApiKeyInput,
   CreateApiKeyPayload,
@@ -28,17 +29,21 @@ export class ApiKeyResolver {
   }
 
   @Query(() => ApiKeyConnection, { description: 'API keys of the workspace, newest first. Needs `api_keys:read`.' })
-  async apiKeys(@Args() page: PageArgsType, @Ctx() ctx: GraphQLContext) {
-    return pageConnection(await listApiKeys(services(ctx), page, ctx.config.maxPageSize));
+  async apiKeys(
+    @Args() page: PageArgsType,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('filter', () => ApiKeyFilterInput, { nullable: true, description: 'Conditions to match.' }) filter?: ApiKeyFilterInput,
+  ) {
+    return pageConnection(await listApiKeys(services(ctx), filter, page, ctx.config.maxPageSize));
   }
 
   @Mutation(() => CreateApiKeyPayload, { description: 'Creates an API key and returns it once. Needs `api_keys:write`.' })
-  createApiKey(@Arg('input') input: CreateApiKeyInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(() => createApiKey(services(ctx), input));
+  createApiKey(@Arg('input', { description: 'What to do; see the input type.' }) input: CreateApiKeyInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, () => createApiKey(services(ctx), input));
   }
 
   @Mutation(() => RevokeApiKeyPayload, { description: 'Revokes an API key at once. Needs `api_keys:write`.' })
-  revokeApiKey(@Arg('input') input: RevokeApiKeyInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ apiKey: await revokeApiKey(services(ctx), input) }));
+  revokeApiKey(@Arg('input', { description: 'What to do; see the input type.' }) input: RevokeApiKeyInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ apiKey: await revokeApiKey(services(ctx), input) }));
   }
 }

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { LockMode, type EntityManager, type FilterQuery } from '@mikro-orm/core';
 import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
 import { requireScope, type Principal } from '../../auth/principal.js';
 import { ALL_SCOPES, isKnownScope, scopesCovered } from '../../auth/scopes.js';
@@ -90,6 +90,15 @@ export async function createApiKey(
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
     throw invalid('api_key.expiry_in_past', 'expiresAt must be in the future', ['input', 'expiresAt']);
   }
+  // A key cannot outlive the key that made it: an expiring key's keys expire with it at the latest.
+  const creatorExpiry = ctx.principal.expiresAt;
+  if (creatorExpiry && input.expiresAt && input.expiresAt > creatorExpiry) {
+    throw invalid('api_key.outlives_creator', `expiresAt must not be after this key's own expiry (${creatorExpiry.toISOString()})`, [
+      'input',
+      'expiresAt',
+    ]);
+  }
+  const expiresAt = input.expiresAt ?? creatorExpiry;
   const environment = environmentId ? await ctx.em.findOne(Environment, { id: environmentId }) : null;
   return inTransaction(ctx, async (em) => {
     const issued = issueApiKey(em, {
@@ -98,7 +107,7 @@ export async function createApiKey(
       environmentKind: environment?.kind ?? null,
       name,
       scopes,
-      expiresAt: input.expiresAt,
+      expiresAt,
       createdBy: ctx.principal.apiKeyId,
     });
     audit(ctx, em, {
@@ -125,19 +134,33 @@ export async function getApiKey(ctx: ServiceContext, id: string): Promise<ApiKey
   return key;
 }
 
-export async function listApiKeys(ctx: ServiceContext, args: PageArgs, maxPageSize: number) {
+export interface ApiKeyFilter {
+  /** Keys pinned to this environment. */
+  environmentId?: string | null;
+  /** Only revoked (true) or only unrevoked (false) keys. */
+  revoked?: boolean | null;
+}
+
+export async function listApiKeys(ctx: ServiceContext, filter: ApiKeyFilter | null | undefined, args: PageArgs, maxPageSize: number) {
   requireScope(ctx.principal, 'api_keys:read');
-  return paginate(ctx.em, ApiKey, visibleKeys(ctx), { field: 'createdAt', direction: 'DESC' }, args, maxPageSize);
+  const where: FilterQuery<ApiKey>[] = [visibleKeys(ctx)];
+  if (filter?.environmentId) where.push({ environmentId: filter.environmentId });
+  if (filter?.revoked != null) where.push({ revokedAt: filter.revoked ? { $ne: null } : null });
+  return paginate(ctx.em, ApiKey, { $and: where }, { field: 'createdAt', direction: 'DESC' }, args, maxPageSize);
 }
 
 export async function revokeApiKey(ctx: ServiceContext, input: { id: string }): Promise<ApiKey> {
   requireScope(ctx.principal, 'api_keys:write');
-  const key = await getApiKey(ctx, input.id);
-  if (key.revokedAt) return key;
-  const before = snapshotApiKey(key);
   return inTransaction(ctx, async (em) => {
+    const key = await em.findOne(ApiKey, { id: input.id, ...visibleKeys(ctx) }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    if (!key) throw notFound('api_key', input.id);
+    // Revoking is as strong as minting: a narrow key must not lock out a broader one (e.g. the owner's).
+    if (!scopesCovered(ctx.principal.scopes, key.scopes)) {
+      throw forbidden('api_key.scope_escalation', 'A key can only revoke keys whose scopes it holds');
+    }
+    if (key.revokedAt) return key;
+    const before = snapshotApiKey(key);
     key.revokedAt = new Date();
-    em.persist(key);
     audit(ctx, em, {
       action: 'api_key.revoked',
       environmentId: key.environmentId,
@@ -166,13 +189,21 @@ export async function authenticate(
   meta: RequestMeta,
   limiter: FailedAuthLimiter,
 ): Promise<Principal> {
-  const match = header ? BEARER.exec(header.trim()) : null;
-  if (!match) {
+  if (!header) {
     throw unauthenticated('auth.missing_credentials', 'Send an API key as "Authorization: Bearer <key>"');
   }
-  const key = await findKeyWithReach(em, hashSecret(match[1]));
+  const token = BEARER.exec(header.trim())?.[1];
+  const key = token ? await findKeyWithReach(em, hashSecret(token)) : null;
   const now = new Date();
-  const reason = !key ? 'unknown_key' : key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= now ? 'expired' : null;
+  const reason = !token
+    ? 'malformed'
+    : !key
+      ? 'unknown_key'
+      : key.revokedAt
+        ? 'revoked'
+        : key.expiresAt && key.expiresAt <= now
+          ? 'expired'
+          : null;
   if (reason || !key) {
     const retryAfter = await limiter.recordFailure(meta.ip ?? 'unknown');
     if (retryAfter > 0) {
@@ -186,9 +217,11 @@ export async function authenticate(
         workspaceId: key?.workspaceId ?? null,
         environmentId: key?.environmentId ?? null,
         targets: key ? [{ type: 'api_key', id: key.id, name: key.name }] : [],
-        after: { reason, prefix: match[1].slice(0, VISIBLE_PREFIX_LENGTH) },
+        // Never the header itself: only the part of a key that is shown anyway.
+        after: { reason, prefix: token ? token.slice(0, VISIBLE_PREFIX_LENGTH) : null },
       });
     });
+    if (!token) throw unauthenticated('auth.malformed_credentials', 'Send an API key as "Authorization: Bearer <key>"');
     throw unauthenticated('auth.invalid_key', 'The API key is not valid');
   }
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
@@ -201,6 +234,7 @@ export async function authenticate(
     workspaceId: key.workspaceId,
     environmentId: key.environmentId,
     scopes: key.scopes,
+    expiresAt: key.expiresAt,
     environmentIds: key.environmentIds,
   };
 }

@@ -92,3 +92,12 @@ export class ViewerType {
   @Field(() => [String], { description: 'Scopes the key holds.' })
   scopes!: string[];
 }
+
+@InputType({ description: 'Narrows a list of API keys; all given conditions must hold.' })
+export class ApiKeyFilterInput {
+  @Field(() => ID, { nullable: true, description: 'Keys pinned to this environment.' })
+  environmentId?: string;
+
+  @Field({ nullable: true, description: 'Only revoked (true) or only usable (false) keys.' })
+  revoked?: boolean;
+}

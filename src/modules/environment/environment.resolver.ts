@@ -7,6 +7,7 @@ import {
   DeleteEnvironmentInput,
   DeleteEnvironmentPayload,
   EnvironmentConnection,
+  EnvironmentFilter,
   EnvironmentPayload,
   EnvironmentType,
   UpdateEnvironmentInput,
@@ -16,29 +17,33 @@ import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments,
 @Resolver(() => EnvironmentType)
 export class EnvironmentResolver {
   @Query(() => EnvironmentType, { description: 'One environment the key reaches. Needs `environments:read`.' })
-  environment(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+  environment(@Arg('id', () => ID, { description: 'Id of the environment.' }) id: string, @Ctx() ctx: GraphQLContext) {
     return getEnvironment(services(ctx), id);
   }
 
   @Query(() => EnvironmentConnection, { description: 'Environments the key reaches, oldest first. Needs `environments:read`.' })
-  async environments(@Args() page: PageArgsType, @Ctx() ctx: GraphQLContext) {
-    return pageConnection(await listEnvironments(services(ctx), page, ctx.config.maxPageSize));
+  async environments(
+    @Args() page: PageArgsType,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('filter', () => EnvironmentFilter, { nullable: true, description: 'Conditions to match.' }) filter?: EnvironmentFilter,
+  ) {
+    return pageConnection(await listEnvironments(services(ctx), filter, page, ctx.config.maxPageSize));
   }
 
   @Mutation(() => EnvironmentPayload, { description: 'Creates an environment with the built-in roles. Needs a workspace-wide key with `environments:write`.' })
-  createEnvironment(@Arg('input') input: CreateEnvironmentInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ environment: await createEnvironment(services(ctx), input) }));
+  createEnvironment(@Arg('input', { description: 'What to do; see the input type.' }) input: CreateEnvironmentInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ environment: await createEnvironment(services(ctx), input) }));
   }
 
   @Mutation(() => EnvironmentPayload, { description: 'Renames an environment. Needs a workspace-wide key with `environments:write`.' })
-  updateEnvironment(@Arg('input') input: UpdateEnvironmentInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ environment: await updateEnvironment(services(ctx), input) }));
+  updateEnvironment(@Arg('input', { description: 'What to do; see the input type.' }) input: UpdateEnvironmentInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ environment: await updateEnvironment(services(ctx), input) }));
   }
 
   @Mutation(() => DeleteEnvironmentPayload, {
     description: 'Deletes an environment and all of its data; its audit trail stays. Needs a workspace-wide key with `environments:write`.',
   })
-  deleteEnvironment(@Arg('input') input: DeleteEnvironmentInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ deletedId: await deleteEnvironment(services(ctx), input) }));
+  deleteEnvironment(@Arg('input', { description: 'What to do; see the input type.' }) input: DeleteEnvironmentInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ deletedId: await deleteEnvironment(services(ctx), input) }));
   }
 }

@@ -1,4 +1,6 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { LockMode, type EntityManager } from '@mikro-orm/core';
+import { ApiKey } from '../api-key/api-key.entity.js';
+import { Workspace } from '../workspace/workspace.entity.js';
 import { requireScope } from '../../auth/principal.js';
 import { newId } from '../../db/id.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
@@ -35,12 +37,21 @@ export async function getEnvironment(ctx: ServiceContext, id: string): Promise<E
   return environment;
 }
 
-export async function listEnvironments(ctx: ServiceContext, args: PageArgs, maxPageSize: number) {
+export async function listEnvironments(
+  ctx: ServiceContext,
+  filter: { kind?: EnvironmentKind | null } | null | undefined,
+  args: PageArgs,
+  maxPageSize: number,
+) {
   requireScope(ctx.principal, 'environments:read');
   return paginate(
     ctx.em,
     Environment,
-    { workspaceId: ctx.principal.workspaceId, id: { $in: [...ctx.principal.environmentIds] } },
+    {
+      workspaceId: ctx.principal.workspaceId,
+      id: { $in: [...ctx.principal.environmentIds] },
+      ...(filter?.kind ? { kind: filter.kind } : {}),
+    },
     { field: 'createdAt', direction: 'ASC' },
     args,
     maxPageSize,
@@ -70,11 +81,11 @@ export async function createEnvironment(
 export async function updateEnvironment(ctx: ServiceContext, input: { id: string; name?: string | null }): Promise<Environment> {
   requireScope(ctx.principal, 'environments:write');
   requireWorkspaceKey(ctx);
-  const environment = await getEnvironment(ctx, input.id);
-  const before = snapshotEnvironment(environment);
-  if (input.name != null) environment.name = checkName(input.name, ['input', 'name']);
+  const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
   return inTransaction(ctx, async (em) => {
-    em.persist(environment);
+    const environment = await lockEnvironment(em, ctx, input.id);
+    const before = snapshotEnvironment(environment);
+    if (name !== undefined) environment.name = name;
     audit(ctx, em, {
       action: 'environment.updated',
       environmentId: environment.id,
@@ -86,16 +97,38 @@ export async function updateEnvironment(ctx: ServiceContext, input: { id: string
   });
 }
 
-/** Deletes an environment and, by cascade, all of its tenant data. The audit trail stays. */
+async function lockEnvironment(em: EntityManager, ctx: ServiceContext, id: string): Promise<Environment> {
+  const environment = ctx.principal.environmentIds.includes(id)
+    ? await em.findOne(Environment, { id, workspaceId: ctx.principal.workspaceId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true })
+    : null;
+  if (!environment) throw notFound('environment', id);
+  return environment;
+}
+
+/**
+ * Deletes an environment and, by cascade, all of its tenant data. The audit trail stays, and
+ * the API keys pinned to it are revoked by the deletion, so each gets its own event.
+ */
 export async function deleteEnvironment(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'environments:write');
   requireWorkspaceKey(ctx);
-  const environment = await getEnvironment(ctx, input.id);
-  if (ctx.principal.environmentIds.length <= 1) {
-    throw invalid('environment.last', 'A workspace keeps at least one environment', ['input', 'id']);
-  }
   return inTransaction(ctx, async (em) => {
+    // Locking the workspace row serialises environment deletions, so "at least one" holds.
+    await em.findOne(Workspace, { id: ctx.principal.workspaceId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    const environment = await lockEnvironment(em, ctx, input.id);
+    if ((await em.count(Environment, { workspaceId: ctx.principal.workspaceId })) <= 1) {
+      throw invalid('environment.last', 'A workspace keeps at least one environment', ['input', 'id']);
+    }
+    const pinnedKeys = await em.find(ApiKey, { environmentId: environment.id });
     await em.nativeDelete(Environment, { id: environment.id });
+    for (const key of pinnedKeys) {
+      audit(ctx, em, {
+        action: 'api_key.deleted',
+        environmentId: environment.id,
+        targets: [{ type: 'api_key', id: key.id, name: key.name }],
+        before: { id: key.id, name: key.name, prefix: key.prefix, scopes: key.scopes, reason: 'environment_deleted' },
+      });
+    }
     audit(ctx, em, {
       action: 'environment.deleted',
       environmentId: environment.id,

@@ -4,7 +4,14 @@ import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
 import { EnvironmentKind } from './environment.entity.js';
 
-registerEnumType(EnvironmentKind, { name: 'EnvironmentKind', description: 'Whether an environment holds test or live data.' });
+registerEnumType(EnvironmentKind, {
+  name: 'EnvironmentKind',
+  description: 'Whether an environment holds test or live data.',
+  valuesConfig: {
+    DEVELOPMENT: { description: 'Test data; its pinned keys start with `gh_test_`.' },
+    PRODUCTION: { description: 'Live data.' },
+  },
+});
 
 @ObjectType('Environment', { simpleResolvers: true,
   implements: Node,
@@ -76,4 +83,10 @@ export class DeleteEnvironmentPayload {
 
   @Field(() => [UserError], { description: 'Why the deletion was refused, if it was.' })
   userErrors!: UserError[];
+}
+
+@InputType({ description: 'Narrows a list of environments.' })
+export class EnvironmentFilter {
+  @Field(() => EnvironmentKind, { nullable: true, description: 'Only environments of this kind.' })
+  kind?: EnvironmentKind;
 }

@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { requireScope } from '../../auth/principal.js';
 import { ForwardPageArgsType, toConnection } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
 import { mutationPayload } from '../../graphql/user-error.js';
@@ -18,7 +19,12 @@ import {
   UpdateMembershipInput,
 } from './membership.types.js';
 
+/**
+ * Nested fields check the scope of the data they return, like the root queries do: a key that
+ * may read organizations does not thereby read users' details, or roles.
+ */
 function membershipsOf(ctx: GraphQLContext, parent: 'organizationId' | 'userId', parentId: string, page: ForwardPageArgsType) {
+  requireScope(ctx.principal, 'organizations:read');
   return ctx.loaders
     .membershipPage(parent, parentId, page)
     .then((result) => toConnection(result, () => ctx.loaders.membershipCount(parent, parentId)));
@@ -28,47 +34,50 @@ function membershipsOf(ctx: GraphQLContext, parent: 'organizationId' | 'userId',
 export class MembershipResolver {
   @FieldResolver(() => UserType, { description: 'The member.' })
   async user(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
+    requireScope(ctx.principal, 'users:read');
     return ctx.loaders.user.load(membership.userId);
   }
 
   @FieldResolver(() => OrganizationType, { description: 'The organization.' })
   async organization(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
+    requireScope(ctx.principal, 'organizations:read');
     return ctx.loaders.organization.load(membership.organizationId);
   }
 
   @FieldResolver(() => [RoleType], { description: 'Roles granted by the membership, by key.' })
   roles(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
+    requireScope(ctx.principal, 'roles:read');
     return ctx.loaders.rolesByMembership.load(membership.id);
   }
 
   @Mutation(() => MembershipPayload, { description: 'Adds a user to an organization. Needs `organizations:write`.' })
-  createMembership(@Arg('input') input: CreateMembershipInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ membership: await createMembership(services(ctx), input) }));
+  createMembership(@Arg('input', { description: 'What to do; see the input type.' }) input: CreateMembershipInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ membership: await createMembership(services(ctx), input) }));
   }
 
   @Mutation(() => MembershipPayload, { description: 'Changes the state of a membership. Needs `organizations:write`.' })
-  updateMembership(@Arg('input') input: UpdateMembershipInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ membership: await updateMembership(services(ctx), input) }));
+  updateMembership(@Arg('input', { description: 'What to do; see the input type.' }) input: UpdateMembershipInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ membership: await updateMembership(services(ctx), input) }));
   }
 
   @Mutation(() => DeletePayload, { description: 'Removes a user from an organization. Needs `organizations:write`.' })
-  deleteMembership(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ deletedId: await deleteMembership(services(ctx), input) }));
+  deleteMembership(@Arg('input', { description: 'What to do; see the input type.' }) input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ deletedId: await deleteMembership(services(ctx), input) }));
   }
 
   @Mutation(() => MembershipPayload, { description: 'Grants more roles through a membership. Needs `organizations:write`.' })
-  addMembershipRoles(@Arg('input') input: MembershipRolesInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ membership: await changeMembershipRoles(services(ctx), 'add', input) }));
+  addMembershipRoles(@Arg('input', { description: 'What to do; see the input type.' }) input: MembershipRolesInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ membership: await changeMembershipRoles(services(ctx), 'add', input) }));
   }
 
   @Mutation(() => MembershipPayload, { description: 'Takes roles away from a membership. Needs `organizations:write`.' })
-  removeMembershipRoles(@Arg('input') input: MembershipRolesInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ membership: await changeMembershipRoles(services(ctx), 'remove', input) }));
+  removeMembershipRoles(@Arg('input', { description: 'What to do; see the input type.' }) input: MembershipRolesInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ membership: await changeMembershipRoles(services(ctx), 'remove', input) }));
   }
 
   @Mutation(() => MembershipPayload, { description: 'Replaces the roles of a membership. Needs `organizations:write`.' })
-  setMembershipRoles(@Arg('input') input: MembershipRolesInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ membership: await changeMembershipRoles(services(ctx), 'set', input) }));
+  setMembershipRoles(@Arg('input', { description: 'What to do; see the input type.' }) input: MembershipRolesInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ membership: await changeMembershipRoles(services(ctx), 'set', input) }));
   }
 }
 

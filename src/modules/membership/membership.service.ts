@@ -6,7 +6,7 @@ import { Organization } from '../organization/organization.entity.js';
 import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
 import { Role } from '../role/role.entity.js';
 import { resolveRoleIds } from '../role/role.service.js';
-import { audit, findScoped, inTransaction, type ServiceContext } from '../service-context.js';
+import { audit, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
 import { User } from '../user/user.entity.js';
 import { Membership, MembershipRole, MembershipStatus } from './membership.entity.js';
 
@@ -74,12 +74,11 @@ export async function createMembership(
 
 export async function updateMembership(ctx: ServiceContext, input: { id: string; status?: MembershipStatus | null }) {
   requireScope(ctx.principal, 'organizations:write');
-  const membership = await getMembership(ctx, input.id);
-  const roles = await roleKeysOf(ctx.em, membership.id);
-  const before = snapshotMembership(membership, roles);
-  if (input.status != null) membership.status = input.status;
   return inTransaction(ctx, async (em) => {
-    em.persist(membership);
+    const membership = await lockScoped(em, ctx, Membership, 'membership', input.id);
+    const roles = await roleKeysOf(em, membership.id);
+    const before = snapshotMembership(membership, roles);
+    if (input.status != null) membership.status = input.status;
     audit(ctx, em, {
       action: 'membership.updated',
       environmentId: membership.environmentId,
@@ -118,12 +117,12 @@ export async function changeMembershipRoles(
   input: { membershipId: string; roleKeys: string[] },
 ): Promise<Membership> {
   requireScope(ctx.principal, 'organizations:write');
-  const membership = await getMembership(ctx, input.membershipId);
   const field = ['input', 'roleKeys'];
   if (change !== 'set' && input.roleKeys.length === 0) throw invalid('validation.required', 'Name at least one role', field);
-  const roleIds = await resolveRoleIds(ctx.em, membership.environmentId, input.roleKeys, field);
-  const beforeRoles = await roleKeysOf(ctx.em, membership.id);
   return inTransaction(ctx, async (em) => {
+    const membership = await lockScoped(em, ctx, Membership, 'membership', input.membershipId);
+    const roleIds = await resolveRoleIds(em, membership.environmentId, input.roleKeys, field);
+    const beforeRoles = await roleKeysOf(em, membership.id);
     if (change === 'set') await em.nativeDelete(MembershipRole, { membershipId: membership.id });
     if (change === 'remove') await em.nativeDelete(MembershipRole, { membershipId: membership.id, roleId: { $in: roleIds } });
     if (change !== 'remove') {

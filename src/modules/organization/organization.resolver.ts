@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { requireScope } from '../../auth/principal.js';
 import { OrderDirection, pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
 import { mutationPayload } from '../../graphql/user-error.js';
@@ -64,31 +65,32 @@ export class OrganizationResolver {
 
   @FieldResolver(() => [OrganizationDomainType], { description: 'Domains of the organization, alphabetically.' })
   domains(@Root() organization: Organization, @Ctx() ctx: GraphQLContext) {
+    requireScope(ctx.principal, 'organizations:read');
     return ctx.loaders.domainsByOrganization.load(organization.id);
   }
 
   @Mutation(() => OrganizationPayload, { description: 'Creates an organization. Needs `organizations:write`.' })
-  createOrganization(@Arg('input') input: CreateOrganizationInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ organization: await createOrganization(services(ctx), input) }));
+  createOrganization(@Arg('input', { description: 'What to do; see the input type.' }) input: CreateOrganizationInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ organization: await createOrganization(services(ctx), input) }));
   }
 
   @Mutation(() => OrganizationPayload, { description: 'Changes an organization. Needs `organizations:write`.' })
-  updateOrganization(@Arg('input') input: UpdateOrganizationInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ organization: await updateOrganization(services(ctx), input) }));
+  updateOrganization(@Arg('input', { description: 'What to do; see the input type.' }) input: UpdateOrganizationInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ organization: await updateOrganization(services(ctx), input) }));
   }
 
   @Mutation(() => DeletePayload, { description: 'Deletes an organization with its domains and memberships. Needs `organizations:write`.' })
-  deleteOrganization(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ deletedId: await deleteOrganization(services(ctx), input) }));
+  deleteOrganization(@Arg('input', { description: 'What to do; see the input type.' }) input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ deletedId: await deleteOrganization(services(ctx), input) }));
   }
 
   @Mutation(() => OrganizationDomainPayload, { description: 'Adds a domain to an organization. Needs `organizations:write`.' })
-  addOrganizationDomain(@Arg('input') input: AddOrganizationDomainInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ domain: await addOrganizationDomain(services(ctx), input) }));
+  addOrganizationDomain(@Arg('input', { description: 'What to do; see the input type.' }) input: AddOrganizationDomainInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ domain: await addOrganizationDomain(services(ctx), input) }));
   }
 
   @Mutation(() => OrganizationDomainPayload, { description: 'Removes a domain. Needs `organizations:write`.' })
-  removeOrganizationDomain(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ domain: await removeOrganizationDomain(services(ctx), input) }));
+  removeOrganizationDomain(@Arg('input', { description: 'What to do; see the input type.' }) input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ domain: await removeOrganizationDomain(services(ctx), input) }));
   }
 }

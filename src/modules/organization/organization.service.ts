@@ -4,7 +4,8 @@ import { randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
 import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
-import { audit, environmentFor, findScoped, inTransaction, type ServiceContext } from '../service-context.js';
+import { Membership } from '../membership/membership.entity.js';
+import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
 import { checkDomain, checkExternalId, checkMetadata, checkName } from '../validation.js';
 import { DomainState, Organization, OrganizationDomain } from './organization.entity.js';
 
@@ -140,14 +141,16 @@ export async function updateOrganization(
   input: { id: string; name?: string | null; externalId?: string | null; metadata?: unknown },
 ): Promise<Organization> {
   requireScope(ctx.principal, 'organizations:write');
-  const organization = await getOrganization(ctx, input.id);
-  const before = snapshotOrganization(organization);
-  if (input.name != null) organization.name = checkName(input.name, ['input', 'name']);
+  const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
   // `externalId: null` clears it; leaving it out keeps it.
-  if (input.externalId !== undefined) organization.externalId = checkExternalId(input.externalId, ['input', 'externalId']);
-  if (input.metadata !== undefined) organization.metadata = checkMetadata(input.metadata, ['input', 'metadata']);
+  const externalId = input.externalId !== undefined ? checkExternalId(input.externalId, ['input', 'externalId']) : undefined;
+  const metadata = input.metadata !== undefined ? checkMetadata(input.metadata, ['input', 'metadata']) : undefined;
   return inTransaction(ctx, async (em) => {
-    em.persist(organization);
+    const organization = await lockScoped(em, ctx, Organization, 'organization', input.id);
+    const before = snapshotOrganization(organization);
+    if (name !== undefined) organization.name = name;
+    if (externalId !== undefined) organization.externalId = externalId;
+    if (metadata !== undefined) organization.metadata = metadata;
     audit(ctx, em, {
       action: 'organization.updated',
       environmentId: organization.environmentId,
@@ -160,17 +163,24 @@ export async function updateOrganization(
   });
 }
 
+/** Deletes an organization; its domains and memberships go with it and are named in the event. */
 export async function deleteOrganization(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'organizations:write');
-  const organization = await getOrganization(ctx, input.id);
   return inTransaction(ctx, async (em) => {
+    const organization = await lockScoped(em, ctx, Organization, 'organization', input.id);
+    const domains = await em.find(OrganizationDomain, { organizationId: organization.id }, { fields: ['domain'] });
+    const memberships = await em.find(Membership, { organizationId: organization.id }, { fields: ['id', 'userId'] });
     await em.nativeDelete(Organization, { id: organization.id });
     audit(ctx, em, {
       action: 'organization.deleted',
       environmentId: organization.environmentId,
       organizationId: organization.id,
       targets: [orgTarget(organization)],
-      before: snapshotOrganization(organization),
+      before: {
+        ...snapshotOrganization(organization),
+        domains: domains.map((d) => d.domain),
+        memberships: memberships.map((m) => ({ id: m.id, userId: m.userId })),
+      },
     });
     return organization.id;
   });
@@ -181,13 +191,13 @@ export async function addOrganizationDomain(
   input: { organizationId: string } & DomainInput,
 ): Promise<OrganizationDomain> {
   requireScope(ctx.principal, 'organizations:write');
-  const organization = await getOrganization(ctx, input.organizationId);
-  const values = newDomain(organization.environmentId, organization.id, input, ['input', 'domain']);
-  const count = await ctx.em.count(OrganizationDomain, { organizationId: organization.id });
-  if (count >= MAX_DOMAINS_PER_ORGANIZATION) {
-    throw invalid('organization.too_many_domains', `At most ${MAX_DOMAINS_PER_ORGANIZATION} domains`, ['input', 'domain']);
-  }
   return inTransaction(ctx, async (em) => {
+    // The lock on the organization serialises concurrent adds, so the cap holds.
+    const organization = await lockScoped(em, ctx, Organization, 'organization', input.organizationId);
+    const values = newDomain(organization.environmentId, organization.id, input, ['input', 'domain']);
+    if ((await em.count(OrganizationDomain, { organizationId: organization.id })) >= MAX_DOMAINS_PER_ORGANIZATION) {
+      throw invalid('organization.too_many_domains', `At most ${MAX_DOMAINS_PER_ORGANIZATION} domains`, ['input', 'domain']);
+    }
     const domain = em.create(OrganizationDomain, values);
     em.persist(domain);
     audit(ctx, em, {

@@ -20,7 +20,15 @@ export enum OrganizationOrderField {
   UPDATED_AT = 'updatedAt',
   NAME = 'name',
 }
-registerEnumType(OrganizationOrderField, { name: 'OrganizationOrderField', description: 'Fields organizations can be ordered by.' });
+registerEnumType(OrganizationOrderField, {
+  name: 'OrganizationOrderField',
+  description: 'Fields organizations can be ordered by.',
+  valuesConfig: {
+    CREATED_AT: { description: 'Creation time.' },
+    UPDATED_AT: { description: 'Time of the last change.' },
+    NAME: { description: 'Display name.' },
+  },
+});
 
 @ObjectType('OrganizationDomain', { simpleResolvers: true, implements: Node, description: 'An email domain of an organization.' })
 export class OrganizationDomainType extends Node {

@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { requireScope } from '../../auth/principal.js';
 import { invalid } from '../../errors/app-error.js';
 import { OrderDirection, pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
@@ -67,39 +68,41 @@ export class RoleResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('environmentId', () => ID, { nullable: true, description: 'Environment to list; defaults to the key\'s.' })
     environmentId?: string,
+    @Arg('keyPrefix', () => String, { nullable: true, description: 'Only keys starting with this, e.g. `invoices:`.' })
+    keyPrefix?: string,
   ) {
     const sort = { field: 'key', direction: OrderDirection.ASC };
-    return pageConnection(await listPermissions(services(ctx), { environmentId, sort }, page, ctx.config.maxPageSize));
+    return pageConnection(await listPermissions(services(ctx), { environmentId, keyPrefix, sort }, page, ctx.config.maxPageSize));
   }
 
   @Mutation(() => RolePayload, { description: 'Creates a role. Needs `roles:write`.' })
-  createRole(@Arg('input') input: CreateRoleInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ role: await createRole(services(ctx), input) }));
+  createRole(@Arg('input', { description: 'What to do; see the input type.' }) input: CreateRoleInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ role: await createRole(services(ctx), input) }));
   }
 
   @Mutation(() => RolePayload, { description: 'Changes a role. Needs `roles:write`.' })
-  updateRole(@Arg('input') input: UpdateRoleInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ role: await updateRole(services(ctx), input) }));
+  updateRole(@Arg('input', { description: 'What to do; see the input type.' }) input: UpdateRoleInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ role: await updateRole(services(ctx), input) }));
   }
 
   @Mutation(() => DeletePayload, { description: 'Deletes a custom role; built-in roles cannot be deleted. Needs `roles:write`.' })
-  deleteRole(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ deletedId: await deleteRole(services(ctx), input) }));
+  deleteRole(@Arg('input', { description: 'What to do; see the input type.' }) input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ deletedId: await deleteRole(services(ctx), input) }));
   }
 
   @Mutation(() => PermissionPayload, { description: 'Creates a permission. Needs `roles:write`.' })
-  createPermission(@Arg('input') input: CreatePermissionInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ permission: await createPermission(services(ctx), input) }));
+  createPermission(@Arg('input', { description: 'What to do; see the input type.' }) input: CreatePermissionInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ permission: await createPermission(services(ctx), input) }));
   }
 
   @Mutation(() => PermissionPayload, { description: 'Changes a permission. Needs `roles:write`.' })
-  updatePermission(@Arg('input') input: UpdatePermissionInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ permission: await updatePermission(services(ctx), input) }));
+  updatePermission(@Arg('input', { description: 'What to do; see the input type.' }) input: UpdatePermissionInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ permission: await updatePermission(services(ctx), input) }));
   }
 
   @Mutation(() => DeletePayload, { description: 'Deletes a permission and removes it from roles. Needs `roles:write`.' })
-  deletePermission(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ deletedId: await deletePermission(services(ctx), input) }));
+  deletePermission(@Arg('input', { description: 'What to do; see the input type.' }) input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ deletedId: await deletePermission(services(ctx), input) }));
   }
 }
 
@@ -108,6 +111,7 @@ export class RoleResolver {
 export class RoleRelationsResolver {
   @FieldResolver(() => [PermissionType], { description: 'Permissions the role grants, by key.' })
   permissions(@Root() role: Role, @Ctx() ctx: GraphQLContext) {
+    requireScope(ctx.principal, 'roles:read');
     return ctx.loaders.permissionsByRole.load(role.id);
   }
 }

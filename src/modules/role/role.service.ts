@@ -3,7 +3,8 @@ import { requireScope } from '../../auth/principal.js';
 import { newId } from '../../db/id.js';
 import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
-import { audit, environmentFor, findScoped, inTransaction, type ServiceContext } from '../service-context.js';
+import { MembershipRole } from '../membership/membership.entity.js';
+import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
 import { checkKey, checkName, checkOptionalText } from '../validation.js';
 import { Permission, Role, RolePermission } from './role.entity.js';
 
@@ -114,38 +115,40 @@ export async function updateRole(
   input: { id: string; name?: string | null; description?: string | null; permissionKeys?: string[] | null },
 ): Promise<Role> {
   requireScope(ctx.principal, 'roles:write');
-  const role = await getRole(ctx, input.id);
-  const beforeKeys = await permissionKeysOf(ctx.em, role.id);
-  const before = snapshotRole(role, beforeKeys);
-  if (input.name != null) role.name = checkName(input.name, ['input', 'name']);
-  if (input.description !== undefined) role.description = checkOptionalText(input.description, ['input', 'description']);
-  const permissions =
-    input.permissionKeys == null
-      ? null
-      : await resolvePermissions(ctx.em, role.environmentId, input.permissionKeys, ['input', 'permissionKeys']);
+  const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
+  const description = input.description !== undefined ? checkOptionalText(input.description, ['input', 'description']) : undefined;
   return inTransaction(ctx, async (em) => {
-    em.persist(role);
-    if (permissions) {
+    const role = await lockScoped(em, ctx, Role, 'role', input.id);
+    const beforeKeys = await permissionKeysOf(em, role.id);
+    const before = snapshotRole(role, beforeKeys);
+    if (name !== undefined) role.name = name;
+    if (description !== undefined) role.description = description;
+    let afterKeys = beforeKeys;
+    if (input.permissionKeys != null) {
+      const permissions = await resolvePermissions(em, role.environmentId, input.permissionKeys, ['input', 'permissionKeys']);
       await em.nativeDelete(RolePermission, { roleId: role.id });
       for (const permission of permissions) em.persist(em.create(RolePermission, { roleId: role.id, permissionId: permission.id }));
+      afterKeys = permissions.map((p) => p.key).sort();
     }
     audit(ctx, em, {
       action: 'role.updated',
       environmentId: role.environmentId,
       targets: [roleTarget(role)],
       before,
-      after: snapshotRole(role, permissions ? permissions.map((p) => p.key).sort() : beforeKeys),
+      after: snapshotRole(role, afterKeys),
     });
     return role;
   });
 }
 
+/** Deletes a custom role; the memberships that granted it lose it, and the event names them. */
 export async function deleteRole(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'roles:write');
-  const role = await getRole(ctx, input.id);
-  if (role.builtIn) throw invalid('role.built_in', `The built-in role "${role.key}" cannot be deleted`, ['input', 'id']);
-  const before = snapshotRole(role, await permissionKeysOf(ctx.em, role.id));
   return inTransaction(ctx, async (em) => {
+    const role = await lockScoped(em, ctx, Role, 'role', input.id);
+    if (role.builtIn) throw invalid('role.built_in', `The built-in role "${role.key}" cannot be deleted`, ['input', 'id']);
+    const grants = await em.find(MembershipRole, { roleId: role.id });
+    const before = { ...snapshotRole(role, await permissionKeysOf(em, role.id)), membershipIds: grants.map((g) => g.membershipId) };
     await em.nativeDelete(Role, { id: role.id });
     audit(ctx, em, { action: 'role.deleted', environmentId: role.environmentId, targets: [roleTarget(role)], before });
     return role.id;
@@ -159,12 +162,15 @@ export async function getPermission(ctx: ServiceContext, id: string): Promise<Pe
 
 export async function listPermissions(
   ctx: ServiceContext,
-  query: { environmentId?: string | null; sort: Sort },
+  query: { environmentId?: string | null; keyPrefix?: string | null; sort: Sort },
   args: PageArgs,
   maxPageSize: number,
 ) {
   requireScope(ctx.principal, 'roles:read');
-  return paginate(ctx.em, Permission, { environmentId: environmentFor(ctx, query.environmentId) }, query.sort, args, maxPageSize);
+  const where: FilterQuery<Permission> = { environmentId: environmentFor(ctx, query.environmentId) };
+  // Keys are lower-case ASCII, so a case-sensitive LIKE on the (environment, key) index serves the prefix.
+  if (query.keyPrefix) where.key = { $like: `${query.keyPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
+  return paginate(ctx.em, Permission, where, query.sort, args, maxPageSize);
 }
 
 export async function createPermission(
@@ -197,11 +203,11 @@ export async function createPermission(
 
 export async function updatePermission(ctx: ServiceContext, input: { id: string; description?: string | null }) {
   requireScope(ctx.principal, 'roles:write');
-  const permission = await getPermission(ctx, input.id);
-  const before = snapshotPermission(permission);
-  if (input.description !== undefined) permission.description = checkOptionalText(input.description, ['input', 'description']);
+  const description = input.description !== undefined ? checkOptionalText(input.description, ['input', 'description']) : undefined;
   return inTransaction(ctx, async (em) => {
-    em.persist(permission);
+    const permission = await lockScoped(em, ctx, Permission, 'permission', input.id);
+    const before = snapshotPermission(permission);
+    if (description !== undefined) permission.description = description;
     audit(ctx, em, {
       action: 'permission.updated',
       environmentId: permission.environmentId,
@@ -213,17 +219,18 @@ export async function updatePermission(ctx: ServiceContext, input: { id: string;
   });
 }
 
-/** Deleting a permission removes it from every role that granted it. */
+/** Deleting a permission removes it from every role that granted it; the event names them. */
 export async function deletePermission(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'roles:write');
-  const permission = await getPermission(ctx, input.id);
   return inTransaction(ctx, async (em) => {
+    const permission = await lockScoped(em, ctx, Permission, 'permission', input.id);
+    const grants = await em.find(RolePermission, { permissionId: permission.id });
     await em.nativeDelete(Permission, { id: permission.id });
     audit(ctx, em, {
       action: 'permission.deleted',
       environmentId: permission.environmentId,
       targets: [permissionTarget(permission)],
-      before: snapshotPermission(permission),
+      before: { ...snapshotPermission(permission), roleIds: grants.map((g) => g.roleId) },
     });
     return permission.id;
   });

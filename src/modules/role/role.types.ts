@@ -8,7 +8,15 @@ export enum RoleOrderField {
   NAME = 'name',
   CREATED_AT = 'createdAt',
 }
-registerEnumType(RoleOrderField, { name: 'RoleOrderField', description: 'Fields roles can be ordered by.' });
+registerEnumType(RoleOrderField, {
+  name: 'RoleOrderField',
+  description: 'Fields roles can be ordered by.',
+  valuesConfig: {
+    KEY: { description: 'Role key.' },
+    NAME: { description: 'Display name.' },
+    CREATED_AT: { description: 'Creation time.' },
+  },
+});
 
 @ObjectType('Permission', { simpleResolvers: true, implements: Node, description: 'Something a role allows, named `resource:action` (e.g. `invoices:read`).' })
 export class PermissionType extends Node {

@@ -33,14 +33,16 @@ function coerce(definition: CustomAttributeDefinition, value: unknown, field: st
 
 /**
  * Applies `changes` to `current` and checks the result against the environment's
- * definitions: no unknown keys, right types, every required attribute present. A `null`
- * value removes an attribute.
+ * definitions: no unknown keys, right types. A `null` value removes an attribute. A new user
+ * must have every required attribute; an existing one may not remove one, but a definition
+ * made required later does not block unrelated updates of users who predate it.
  */
 export function applyCustomAttributes(
   definitions: CustomAttributeDefinition[],
   current: Record<string, unknown>,
   changes: unknown,
   field: string[],
+  mode: 'create' | 'update',
 ): Record<string, unknown> {
   if (changes != null && (typeof changes !== 'object' || Array.isArray(changes))) {
     throw invalid('user.invalid_attributes', 'customAttributes must be a JSON object', field);
@@ -54,8 +56,10 @@ export function applyCustomAttributes(
     if (value === null) delete result[key];
     else result[key] = coerce(definition, value, [...field, key]);
   }
+  const removed = Object.entries((changes ?? {}) as Record<string, unknown>).filter(([, value]) => value === null);
   for (const definition of definitions) {
-    if (definition.required && result[definition.key] === undefined) {
+    const mustHave = mode === 'create' || removed.some(([key]) => key === definition.key);
+    if (definition.required && mustHave && result[definition.key] === undefined) {
       throw invalid('user.missing_attribute', `Custom attribute "${definition.key}" is required`, [...field, definition.key]);
     }
   }

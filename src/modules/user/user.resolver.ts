@@ -71,42 +71,42 @@ export class UserResolver {
   }
 
   @Mutation(() => UserPayload, { description: 'Creates a user. Needs `users:write`.' })
-  createUser(@Arg('input') input: CreateUserInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ user: await createUser(services(ctx), input) }));
+  createUser(@Arg('input', { description: 'What to do; see the input type.' }) input: CreateUserInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ user: await createUser(services(ctx), input) }));
   }
 
   @Mutation(() => UserPayload, { description: 'Changes a user. Needs `users:write`.' })
-  updateUser(@Arg('input') input: UpdateUserInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ user: await updateUser(services(ctx), input) }));
+  updateUser(@Arg('input', { description: 'What to do; see the input type.' }) input: UpdateUserInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ user: await updateUser(services(ctx), input) }));
   }
 
   @Mutation(() => DeletePayload, { description: 'Deletes a user and their memberships. Needs `users:write`.' })
-  deleteUser(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ deletedId: await deleteUser(services(ctx), input) }));
+  deleteUser(@Arg('input', { description: 'What to do; see the input type.' }) input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ deletedId: await deleteUser(services(ctx), input) }));
   }
 
   @Mutation(() => UserPayload, { description: 'Blocks a user from signing in. Needs `users:write`.' })
-  suspendUser(@Arg('input') input: UserIdInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ user: await setUserStatus(services(ctx), input.id, UserStatus.SUSPENDED) }));
+  suspendUser(@Arg('input', { description: 'What to do; see the input type.' }) input: UserIdInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ user: await setUserStatus(services(ctx), input.id, UserStatus.SUSPENDED) }));
   }
 
   @Mutation(() => UserPayload, { description: 'Makes a suspended or deprovisioned user active again. Needs `users:write`.' })
-  reactivateUser(@Arg('input') input: UserIdInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ user: await setUserStatus(services(ctx), input.id, UserStatus.ACTIVE) }));
+  reactivateUser(@Arg('input', { description: 'What to do; see the input type.' }) input: UserIdInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ user: await setUserStatus(services(ctx), input.id, UserStatus.ACTIVE) }));
   }
 
   @Mutation(() => CustomAttributeDefinitionPayload, { description: 'Defines a custom user attribute. Needs `users:write`.' })
-  createCustomAttributeDefinition(@Arg('input') input: CreateCustomAttributeDefinitionInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ customAttributeDefinition: await createCustomAttributeDefinition(services(ctx), input) }));
+  createCustomAttributeDefinition(@Arg('input', { description: 'What to do; see the input type.' }) input: CreateCustomAttributeDefinitionInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ customAttributeDefinition: await createCustomAttributeDefinition(services(ctx), input) }));
   }
 
   @Mutation(() => CustomAttributeDefinitionPayload, { description: 'Changes a custom attribute definition. Needs `users:write`.' })
-  updateCustomAttributeDefinition(@Arg('input') input: UpdateCustomAttributeDefinitionInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ customAttributeDefinition: await updateCustomAttributeDefinition(services(ctx), input) }));
+  updateCustomAttributeDefinition(@Arg('input', { description: 'What to do; see the input type.' }) input: UpdateCustomAttributeDefinitionInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ customAttributeDefinition: await updateCustomAttributeDefinition(services(ctx), input) }));
   }
 
   @Mutation(() => DeletePayload, { description: 'Deletes a custom attribute definition and its values. Needs `users:write`.' })
-  deleteCustomAttributeDefinition(@Arg('input') input: DeleteInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ deletedId: await deleteCustomAttributeDefinition(services(ctx), input) }));
+  deleteCustomAttributeDefinition(@Arg('input', { description: 'What to do; see the input type.' }) input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ deletedId: await deleteCustomAttributeDefinition(services(ctx), input) }));
   }
 }

@@ -1,11 +1,11 @@
-import type { FilterQuery } from '@mikro-orm/core';
+import { raw, type FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { requireScope } from '../../auth/principal.js';
 import { newId } from '../../db/id.js';
 import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
 import { Membership } from '../membership/membership.entity.js';
-import { audit, environmentFor, findScoped, inTransaction, type ServiceContext } from '../service-context.js';
+import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
 import { checkEmail, checkExternalId, checkKey, checkOptionalText } from '../validation.js';
 import { applyCustomAttributes } from './custom-attributes.js';
 import { CustomAttributeDefinition, CustomAttributeType, User, UserStatus } from './user.entity.js';
@@ -22,6 +22,9 @@ export const snapshotUser = (user: User) => ({
 });
 
 const userTarget = (user: User) => ({ type: 'user', id: user.id, name: user.email });
+
+/** Custom attribute definitions per environment. */
+export const MAX_CUSTOM_ATTRIBUTES = 100;
 
 export interface UserFilter {
   email?: string | null;
@@ -53,15 +56,24 @@ export async function listUsers(
   if (filter.email != null) where.push({ email: filter.email.trim().toLowerCase() });
   if (filter.externalId != null) where.push({ externalId: filter.externalId });
   if (filter.status != null) where.push({ status: filter.status });
-  if (filter.organizationId != null) {
-    const members = await ctx.em.find(
-      Membership,
-      { environmentId, organizationId: filter.organizationId },
-      { fields: ['userId'] },
-    );
-    where.push({ id: { $in: members.map((m) => m.userId) } });
-  }
-  return paginate(ctx.em, User, { $and: where }, query.sort, args, maxPageSize);
+  const { organizationId } = filter;
+  // A subquery, not a list of ids: an organization may have any number of members. A raw()
+  // fragment is consumed by the query that uses it, so each query (page, count) gets its own.
+  const conditions = (): FilterQuery<User> => ({
+    $and:
+      organizationId != null
+        ? [
+            ...where,
+            {
+              [raw(
+                (alias) => `${alias}.id in (select m.user_id from membership m where m.environment_id = ? and m.organization_id = ?)`,
+                [environmentId, organizationId],
+              )]: [],
+            },
+          ]
+        : where,
+  });
+  return paginate(ctx.em, User, conditions, query.sort, args, maxPageSize);
 }
 
 function definitionsOf(ctx: ServiceContext, environmentId: string) {
@@ -89,7 +101,7 @@ export async function createUser(ctx: ServiceContext, input: UserInput & { envir
     givenName: checkOptionalText(input.givenName, ['input', 'givenName'], 200),
     familyName: checkOptionalText(input.familyName, ['input', 'familyName'], 200),
     externalId: checkExternalId(input.externalId, ['input', 'externalId']),
-    customAttributes: applyCustomAttributes(definitions, {}, input.customAttributes, ['input', 'customAttributes']),
+    customAttributes: applyCustomAttributes(definitions, {}, input.customAttributes, ['input', 'customAttributes'], 'create'),
   };
   return inTransaction(ctx, async (em) => {
     const user = em.create(User, values);
@@ -101,48 +113,61 @@ export async function createUser(ctx: ServiceContext, input: UserInput & { envir
 
 export async function updateUser(ctx: ServiceContext, input: UserInput & { id: string }): Promise<User> {
   requireScope(ctx.principal, 'users:write');
-  const user = await getUser(ctx, input.id);
-  const before = snapshotUser(user);
-  if (input.email != null) user.email = checkEmail(input.email, ['input', 'email']);
-  if (input.emailVerified != null) user.emailVerified = input.emailVerified;
-  if (input.givenName !== undefined) user.givenName = checkOptionalText(input.givenName, ['input', 'givenName'], 200);
-  if (input.familyName !== undefined) user.familyName = checkOptionalText(input.familyName, ['input', 'familyName'], 200);
-  if (input.externalId !== undefined) user.externalId = checkExternalId(input.externalId, ['input', 'externalId']);
-  if (input.customAttributes !== undefined) {
-    const definitions = await definitionsOf(ctx, user.environmentId);
-    user.customAttributes = applyCustomAttributes(definitions, user.customAttributes, input.customAttributes, [
-      'input',
-      'customAttributes',
-    ]);
-  }
-  return saveUser(ctx, user, 'user.updated', before);
-}
-
-async function saveUser(ctx: ServiceContext, user: User, action: string, before: object): Promise<User> {
+  const email = input.email != null ? checkEmail(input.email, ['input', 'email']) : undefined;
+  const givenName = input.givenName !== undefined ? checkOptionalText(input.givenName, ['input', 'givenName'], 200) : undefined;
+  const familyName = input.familyName !== undefined ? checkOptionalText(input.familyName, ['input', 'familyName'], 200) : undefined;
+  const externalId = input.externalId !== undefined ? checkExternalId(input.externalId, ['input', 'externalId']) : undefined;
   return inTransaction(ctx, async (em) => {
-    em.persist(user);
-    audit(ctx, em, { action, environmentId: user.environmentId, targets: [userTarget(user)], before, after: snapshotUser(user) });
+    const user = await lockScoped(em, ctx, User, 'user', input.id);
+    const before = snapshotUser(user);
+    if (email !== undefined) user.email = email;
+    if (input.emailVerified != null) user.emailVerified = input.emailVerified;
+    if (givenName !== undefined) user.givenName = givenName;
+    if (familyName !== undefined) user.familyName = familyName;
+    if (externalId !== undefined) user.externalId = externalId;
+    if (input.customAttributes !== undefined) {
+      const definitions = await em.find(CustomAttributeDefinition, { environmentId: user.environmentId });
+      const field = ['input', 'customAttributes'];
+      user.customAttributes = applyCustomAttributes(definitions, user.customAttributes, input.customAttributes, field, 'update');
+    }
+    audit(ctx, em, { action: 'user.updated', environmentId: user.environmentId, targets: [userTarget(user)], before, after: snapshotUser(user) });
     return user;
   });
 }
 
 export async function setUserStatus(ctx: ServiceContext, id: string, status: UserStatus.ACTIVE | UserStatus.SUSPENDED) {
   requireScope(ctx.principal, 'users:write');
-  const user = await getUser(ctx, id);
-  if (user.status === status) {
-    throw invalid('user.status_unchanged', `The user is already ${status.toLowerCase()}`, ['input', 'id']);
-  }
-  const before = snapshotUser(user);
-  user.status = status;
-  return saveUser(ctx, user, status === UserStatus.SUSPENDED ? 'user.suspended' : 'user.reactivated', before);
+  return inTransaction(ctx, async (em) => {
+    const user = await lockScoped(em, ctx, User, 'user', id);
+    if (user.status === status) {
+      throw invalid('user.status_unchanged', `The user is already ${status.toLowerCase()}`, ['input', 'id']);
+    }
+    const before = snapshotUser(user);
+    user.status = status;
+    audit(ctx, em, {
+      action: status === UserStatus.SUSPENDED ? 'user.suspended' : 'user.reactivated',
+      environmentId: user.environmentId,
+      targets: [userTarget(user)],
+      before,
+      after: snapshotUser(user),
+    });
+    return user;
+  });
 }
 
+/** Deletes a user; their memberships go with them and are named in the event. */
 export async function deleteUser(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'users:write');
-  const user = await getUser(ctx, input.id);
   return inTransaction(ctx, async (em) => {
+    const user = await lockScoped(em, ctx, User, 'user', input.id);
+    const memberships = await em.find(Membership, { userId: user.id }, { fields: ['id', 'organizationId'] });
     await em.nativeDelete(User, { id: user.id });
-    audit(ctx, em, { action: 'user.deleted', environmentId: user.environmentId, targets: [userTarget(user)], before: snapshotUser(user) });
+    audit(ctx, em, {
+      action: 'user.deleted',
+      environmentId: user.environmentId,
+      targets: [userTarget(user)],
+      before: { ...snapshotUser(user), memberships: memberships.map((m) => ({ id: m.id, organizationId: m.organizationId })) },
+    });
     return user.id;
   });
 }
@@ -175,6 +200,11 @@ export async function createCustomAttributeDefinition(
     description: checkOptionalText(input.description, ['input', 'description']),
   };
   return inTransaction(ctx, async (em) => {
+    // Serialise definition changes of one environment so the cap holds under concurrency.
+    await (em as SqlEntityManager).execute('select pg_advisory_xact_lock(hashtext(?))', [`custom_attributes:${environmentId}`]);
+    if ((await em.count(CustomAttributeDefinition, { environmentId })) >= MAX_CUSTOM_ATTRIBUTES) {
+      throw invalid('custom_attribute.too_many', `An environment has at most ${MAX_CUSTOM_ATTRIBUTES} custom attributes`, ['input', 'key']);
+    }
     const definition = em.create(CustomAttributeDefinition, values);
     em.persist(definition);
     audit(ctx, em, {
@@ -192,12 +222,12 @@ export async function updateCustomAttributeDefinition(
   input: { id: string; required?: boolean | null; description?: string | null },
 ) {
   requireScope(ctx.principal, 'users:write');
-  const definition = await findScoped(ctx, CustomAttributeDefinition, 'custom_attribute', input.id);
-  const before = snapshotDefinition(definition);
-  if (input.required != null) definition.required = input.required;
-  if (input.description !== undefined) definition.description = checkOptionalText(input.description, ['input', 'description']);
+  const description = input.description !== undefined ? checkOptionalText(input.description, ['input', 'description']) : undefined;
   return inTransaction(ctx, async (em) => {
-    em.persist(definition);
+    const definition = await lockScoped(em, ctx, CustomAttributeDefinition, 'custom_attribute', input.id);
+    const before = snapshotDefinition(definition);
+    if (input.required != null) definition.required = input.required;
+    if (description !== undefined) definition.description = description;
     audit(ctx, em, {
       action: 'custom_attribute.updated',
       environmentId: definition.environmentId,

@@ -14,14 +14,31 @@ registerEnumType(UserStatus, {
     DEPROVISIONED: { description: 'Removed by the organization\'s directory.' },
   },
 });
-registerEnumType(CustomAttributeType, { name: 'CustomAttributeType', description: 'Value type of a custom user attribute.' });
+registerEnumType(CustomAttributeType, {
+  name: 'CustomAttributeType',
+  description: 'Value type of a custom user attribute.',
+  valuesConfig: {
+    STRING: { description: 'Text, at most 2048 characters.' },
+    NUMBER: { description: 'A finite JSON number.' },
+    BOOLEAN: { description: 'true or false.' },
+    DATETIME: { description: 'An ISO 8601 date-time with a time zone, stored in UTC.' },
+  },
+});
 
 export enum UserOrderField {
   CREATED_AT = 'createdAt',
   UPDATED_AT = 'updatedAt',
   EMAIL = 'email',
 }
-registerEnumType(UserOrderField, { name: 'UserOrderField', description: 'Fields users can be ordered by.' });
+registerEnumType(UserOrderField, {
+  name: 'UserOrderField',
+  description: 'Fields users can be ordered by.',
+  valuesConfig: {
+    CREATED_AT: { description: 'Creation time.' },
+    UPDATED_AT: { description: 'Time of the last change.' },
+    EMAIL: { description: 'Email address.' },
+  },
+});
 
 @ObjectType('User', { simpleResolvers: true, implements: Node, description: 'A person who signs in to the builder\'s app, in one environment.' })
 export class UserType extends Node {

@@ -12,7 +12,7 @@ export class WorkspaceResolver {
   }
 
   @Mutation(() => UpdateWorkspacePayload, { description: 'Renames the workspace. Needs `workspace:write`.' })
-  updateWorkspace(@Arg('input') input: UpdateWorkspaceInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(async () => ({ workspace: await updateWorkspace(services(ctx), input) }));
+  updateWorkspace(@Arg('input', { description: 'What to do; see the input type.' }) input: UpdateWorkspaceInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ workspace: await updateWorkspace(services(ctx), input) }));
   }
 }

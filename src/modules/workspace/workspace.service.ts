@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
 import { requireScope } from '../../auth/principal.js';
 import { ALL_SCOPES } from '../../auth/scopes.js';
@@ -26,11 +26,16 @@ export async function updateWorkspace(ctx: ServiceContext, input: { name?: strin
   if (ctx.principal.environmentId) {
     throw forbidden('workspace.workspace_key_required', 'Only a workspace-wide API key can change the workspace');
   }
-  const workspace = await getWorkspace(ctx);
-  const before = snapshotWorkspace(workspace);
-  if (input.name != null) workspace.name = checkName(input.name, ['input', 'name']);
+  const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
   return inTransaction(ctx, async (em) => {
-    em.persist(workspace);
+    const workspace = await em.findOne(
+      Workspace,
+      { id: ctx.principal.workspaceId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
+    if (!workspace) throw notFound('workspace', ctx.principal.workspaceId);
+    const before = snapshotWorkspace(workspace);
+    if (name !== undefined) workspace.name = name;
     audit(ctx, em, {
       action: 'workspace.updated',
       targets: [{ type: 'workspace', id: workspace.id, name: workspace.name }],
