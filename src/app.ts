@@ -18,11 +18,14 @@ import { createLoaders } from './graphql/loaders.js';
 import { getSchema } from './graphql/schema.js';
 import { createLogger } from './logger.js';
 import { authenticate } from './modules/api-key/api-key.service.js';
+import { systemTxtResolver, type TxtResolver } from './modules/organization/domain-verification.js';
 
 export interface AppDeps {
   config: Config;
   orm: MikroORM;
   logger?: Logger;
+  /** DNS TXT lookups for domain verification. @default the system resolver */
+  resolveTxt?: TxtResolver;
 }
 
 /** Paths that log and authenticate nothing: probes. */
@@ -110,13 +113,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await apollo.start();
 
   const failedAuthLimiter = new FailedAuthLimiter(config.authFailuresPerMinute);
+  const resolveTxt = deps.resolveTxt ?? systemTxtResolver;
   const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {
     const meta = requestMeta(request);
     const em = orm.em.fork();
     try {
       const principal = await authenticate(em, request.headers.authorization, meta, failedAuthLimiter);
       const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
-      return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions) };
+      return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt };
     } catch (error) {
       if (error instanceof AppError && error.kind === 'UNAUTHENTICATED') {
         throw new GraphQLError(error.message, {

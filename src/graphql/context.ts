@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { RequestMeta } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
+import type { TxtResolver } from '../modules/organization/domain-verification.js';
 import type { ServiceContext } from '../modules/service-context.js';
 import type { LoaderOptions, Loaders } from './loaders.js';
 
@@ -14,6 +15,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   loaderOptions: LoaderOptions;
   config: Config;
+  /** DNS TXT lookups (domain verification); the outside world, replaceable in tests. */
+  resolveTxt: TxtResolver;
 }
 
 export const services = (ctx: GraphQLContext): ServiceContext => ({ em: ctx.em, principal: ctx.principal, meta: ctx.meta });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll } from 'vitest';
-import { createApp } from '../../src/app.js';
+import { createApp, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrate } from '../../src/db/database.js';
 import { bootstrapWorkspace, type BootstrappedWorkspace } from '../../src/modules/workspace/workspace.service.js';
@@ -34,7 +34,10 @@ let workspaceCounter = 0;
  * Starts the real HTTP server on a free loopback port over a fresh database. Servers not
  * closed by the test are closed after the file.
  */
-export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startServer(
+  overrides: Partial<Config> = {},
+  deps: Pick<AppDeps, 'resolveTxt'> = {},
+): Promise<TestServer> {
   const sql = { count: 0, statements: [] as string[] };
   const database = await createTestDatabase({
     onQuery: (statement) => {
@@ -44,7 +47,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
   });
   await migrate(database.db.orm);
   const config: Config = { ...loadConfig({}), logLevel: 'silent', port: 0, host: '127.0.0.1', ...overrides };
-  const app = await createApp({ config, orm: database.db.orm, logger: pino({ level: 'silent' }) });
+  const app = await createApp({ config, orm: database.db.orm, logger: pino({ level: 'silent' }), ...deps });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;

@@ -738,6 +738,20 @@ const ROWS: Row[] = [
     expect: both(notFound('membership')),
   },
   {
+    operation: 'verifyOrganizationDomain',
+    name: "the victim's domain",
+    document: mutation('verifyOrganizationDomain', 'VerifyOrganizationDomainInput', `domain { ${DOMAIN} }`),
+    variables: (t) => ({ input: { id: t.domainId } }),
+    expect: both(notFound('organization_domain')),
+  },
+  {
+    operation: 'updateOrganizationDomain',
+    name: "the victim's domain",
+    document: mutation('updateOrganizationDomain', 'UpdateOrganizationDomainInput', `domain { ${DOMAIN} }`),
+    variables: (t) => ({ input: { id: t.domainId, state: 'VERIFIED' } }),
+    expect: both(notFound('organization_domain')),
+  },
+  {
     operation: 'removeOrganizationDomain',
     name: "the victim's domain",
     document: mutation('removeOrganizationDomain', 'DeleteInput', `domain { ${DOMAIN} }`),

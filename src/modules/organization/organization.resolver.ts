@@ -14,6 +14,8 @@ import {
   listOrganizations,
   removeOrganizationDomain,
   updateOrganization,
+  updateOrganizationDomain,
+  verifyOrganizationDomain,
 } from './organization.service.js';
 import {
   AddOrganizationDomainInput,
@@ -28,7 +30,9 @@ import {
   OrganizationOrderField,
   OrganizationPayload,
   OrganizationType,
+  UpdateOrganizationDomainInput,
   UpdateOrganizationInput,
+  VerifyOrganizationDomainInput,
 } from './organization.types.js';
 
 @Resolver(() => OrganizationType)
@@ -87,6 +91,25 @@ export class OrganizationResolver {
   @Mutation(() => OrganizationDomainPayload, { description: 'Adds a domain to an organization. Needs `organizations:write`.' })
   addOrganizationDomain(@Arg('input', { description: 'What to do; see the input type.' }) input: AddOrganizationDomainInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({ domain: await addOrganizationDomain(services(ctx), input) }));
+  }
+
+  @Mutation(() => OrganizationDomainPayload, {
+    description:
+      'Checks the TXT record `_gatehouse-verification.<domain>` for the verification token; the domain becomes VERIFIED or FAILED. Needs `organizations:write`.',
+  })
+  verifyOrganizationDomain(
+    @Arg('input', { description: 'What to do; see the input type.' }) input: VerifyOrganizationDomainInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return mutationPayload(ctx, async () => ({ domain: await verifyOrganizationDomain(services(ctx), input, ctx.resolveTxt) }));
+  }
+
+  @Mutation(() => OrganizationDomainPayload, { description: 'Sets a domain\'s verification state by hand. Needs `organizations:write`.' })
+  updateOrganizationDomain(
+    @Arg('input', { description: 'What to do; see the input type.' }) input: UpdateOrganizationDomainInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return mutationPayload(ctx, async () => ({ domain: await updateOrganizationDomain(services(ctx), input) }));
   }
 
   @Mutation(() => OrganizationDomainPayload, { description: 'Removes a domain. Needs `organizations:write`.' })

@@ -7,6 +7,7 @@ import { invalid } from '../../errors/app-error.js';
 import { Membership } from '../membership/membership.entity.js';
 import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
 import { checkDomain, checkExternalId, checkMetadata, checkName } from '../validation.js';
+import { verificationRecordName, type TxtResolver } from './domain-verification.js';
 import { DomainState, Organization, OrganizationDomain } from './organization.entity.js';
 
 export const MAX_DOMAINS_PER_ORGANIZATION = 100;
@@ -233,4 +234,67 @@ export async function removeOrganizationDomain(ctx: ServiceContext, input: { id:
 export async function getOrganizationDomain(ctx: ServiceContext, id: string): Promise<OrganizationDomain> {
   requireScope(ctx.principal, 'organizations:read');
   return findScoped(ctx, OrganizationDomain, 'organization_domain', id);
+}
+
+/**
+ * Checks the DNS proof of a domain: a TXT record `_gatehouse-verification.<domain>` holding the
+ * domain's verification token. The lookup runs outside any transaction; the result (VERIFIED
+ * or FAILED) is stored and audited either way. A resolver failure (timeout, SERVFAIL) changes
+ * nothing and is reported as a user error, since trying again later may succeed.
+ */
+export async function verifyOrganizationDomain(
+  ctx: ServiceContext,
+  input: { id: string },
+  resolveTxt: TxtResolver,
+): Promise<OrganizationDomain> {
+  requireScope(ctx.principal, 'organizations:write');
+  const found = await findScoped(ctx, OrganizationDomain, 'organization_domain', input.id);
+  let records: string[];
+  try {
+    records = await resolveTxt(verificationRecordName(found.domain));
+  } catch {
+    throw invalid('organization.domain_lookup_failed', `Could not look up ${verificationRecordName(found.domain)}; try again later`, [
+      'input',
+      'id',
+    ]);
+  }
+  return inTransaction(ctx, async (em) => {
+    const domain = await lockScoped(em, ctx, OrganizationDomain, 'organization_domain', input.id);
+    const before = snapshotDomain(domain);
+    const proven = records.some((record) => record.trim() === domain.verificationToken);
+    domain.state = proven ? DomainState.VERIFIED : DomainState.FAILED;
+    domain.verifiedAt = proven ? new Date() : null;
+    audit(ctx, em, {
+      action: proven ? 'organization.domain_verified' : 'organization.domain_verification_failed',
+      environmentId: domain.environmentId,
+      organizationId: domain.organizationId,
+      targets: [{ type: 'organization', id: domain.organizationId }, { type: 'organization_domain', id: domain.id, name: domain.domain }],
+      before,
+      after: { ...snapshotDomain(domain), record: verificationRecordName(domain.domain), recordsFound: records.length },
+    });
+    return domain;
+  });
+}
+
+/** Sets a domain's state by hand: the builder proved ownership some other way, or withdraws it. */
+export async function updateOrganizationDomain(
+  ctx: ServiceContext,
+  input: { id: string; state: DomainState },
+): Promise<OrganizationDomain> {
+  requireScope(ctx.principal, 'organizations:write');
+  return inTransaction(ctx, async (em) => {
+    const domain = await lockScoped(em, ctx, OrganizationDomain, 'organization_domain', input.id);
+    const before = snapshotDomain(domain);
+    domain.state = input.state;
+    domain.verifiedAt = input.state === DomainState.VERIFIED ? (domain.verifiedAt ?? new Date()) : null;
+    audit(ctx, em, {
+      action: 'organization.domain_updated',
+      environmentId: domain.environmentId,
+      organizationId: domain.organizationId,
+      targets: [{ type: 'organization', id: domain.organizationId }, { type: 'organization_domain', id: domain.id, name: domain.domain }],
+      before,
+      after: snapshotDomain(domain),
+    });
+    return domain;
+  });
 }

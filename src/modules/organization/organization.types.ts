@@ -41,7 +41,7 @@ export class OrganizationDomainType extends Node {
   @Field(() => DomainState, { description: 'Verification state.' })
   state!: DomainState;
 
-  @Field({ description: 'Value of the DNS TXT record that proves ownership.' })
+  @Field({ description: 'Value of the DNS TXT record at `_gatehouse-verification.<domain>` that proves ownership.' })
   verificationToken!: string;
 
   @Field(() => Date, { nullable: true, description: 'When ownership was proven.' })
@@ -175,4 +175,19 @@ export class DeletePayload {
 
   @Field(() => [UserError], { description: 'Why the deletion was refused, if it was.' })
   userErrors!: UserError[];
+}
+
+@InputType({ description: 'A domain whose DNS proof to check.' })
+export class VerifyOrganizationDomainInput {
+  @Field(() => ID, { description: 'The domain. Publish its `verificationToken` in a TXT record at `_gatehouse-verification.<domain>` first.' })
+  id!: string;
+}
+
+@InputType({ description: 'A domain state set by hand.' })
+export class UpdateOrganizationDomainInput {
+  @Field(() => ID, { description: 'The domain.' })
+  id!: string;
+
+  @Field(() => DomainState, { description: 'VERIFIED when ownership was proven some other way; PENDING or FAILED to withdraw it.' })
+  state!: DomainState;
 }
