@@ -19,6 +19,7 @@ export interface AuditTarget {
  */
 @Entity({ tableName: 'audit_event' })
 @Index({ properties: ['environmentId', 'seq'] })
+@Index({ properties: ['chainKey', 'seq'] })
 @Index({ properties: ['workspaceId', 'seq'] })
 @Index({ properties: ['environmentId', 'occurredAt'] })
 @Index({ name: 'audit_event_target_ids_index', expression: 'create index "audit_event_target_ids_index" on "audit_event" using gin ("target_ids")' })
@@ -80,4 +81,18 @@ export class AuditEvent {
 
   @Property({ type: 'datetime' })
   occurredAt!: Date;
+
+  /**
+   * The chain this event belongs to (its environment, `wks:<id>` for workspace-level events,
+   * `global` for unattributed ones), its predecessor's hash and its own hash. Set by the
+   * `audit_event_chain` trigger, which also serialises appends per chain: see the migration.
+   */
+  @Property({ type: 'text', nullable: true })
+  chainKey?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  prevHash?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  hash?: string | null;
 }

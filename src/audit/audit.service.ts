@@ -4,6 +4,7 @@ import { paginate, type PageArgs, type SortDirection } from '../db/pagination.js
 import { invalid, notFound } from '../errors/app-error.js';
 import { environmentFor, type ServiceContext } from '../modules/service-context.js';
 import { AuditEvent } from './audit-event.entity.js';
+import { chainKeyOf, seqRangeOf, verifyChain, type ChainVerification } from './chain.js';
 
 export interface AuditEventFilter {
   /** Exact actions, or prefixes written `organization.*`. */
@@ -66,4 +67,21 @@ export async function getAuditEvent(ctx: ServiceContext, id: string): Promise<Au
     event && (ctx.principal.environmentId === null || event.environmentId === ctx.principal.environmentId);
   if (!event || !visible) throw notFound('audit_event', id);
   return event;
+}
+
+/**
+ * Verifies the hash chain of an environment's events (or, for a workspace-wide key without an
+ * environment, of the workspace-level events), optionally only those that occurred in [from, to).
+ */
+export async function verifyAuditChain(
+  ctx: ServiceContext,
+  query: { environmentId?: string | null; from?: Date | null; to?: Date | null },
+): Promise<ChainVerification> {
+  requireScope(ctx.principal, 'audit:read');
+  const environmentId = query.environmentId || ctx.principal.environmentId ? environmentFor(ctx, query.environmentId) : null;
+  const chainKey = chainKeyOf({ environmentId, workspaceId: ctx.principal.workspaceId });
+  if (!query.from && !query.to) return verifyChain(ctx.em, chainKey);
+  const range = await seqRangeOf(ctx.em, chainKey, query.from, query.to);
+  if (range.empty) return { chainKey, eventsChecked: 0, firstBreak: null, headHash: null, headSeq: null };
+  return verifyChain(ctx.em, chainKey, range);
 }

@@ -1,4 +1,4 @@
-import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection, OrderDirection } from '../graphql/connection.js';
 import { Node } from '../graphql/node.js';
 import { JSONObjectScalar } from '../graphql/scalars.js';
@@ -75,6 +75,55 @@ export class AuditEventType extends Node {
 
   @Field({ description: 'When it happened.' })
   occurredAt!: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'SHA-256 (hex) over this event\'s canonical content and `previousHash`: the chain that makes tampering evident.',
+  })
+  hash!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Hash of the previous event of the same chain (64 zeros for the first).' })
+  previousHash!: string | null;
+}
+
+export enum AuditChainBreakReason {
+  CONTENT_ALTERED = 'CONTENT_ALTERED',
+  LINK_BROKEN = 'LINK_BROKEN',
+}
+registerEnumType(AuditChainBreakReason, {
+  name: 'AuditChainBreakReason',
+  description: 'How the chain is broken at the first bad event.',
+  valuesConfig: {
+    CONTENT_ALTERED: { description: 'The event\'s content no longer matches its hash: it was changed after it was written.' },
+    LINK_BROKEN: { description: 'The event does not follow the one before it: an event was removed, inserted or re-hashed.' },
+  },
+});
+
+@ObjectType('AuditChainVerification', { simpleResolvers: true, description: 'Result of recomputing an audit chain.' })
+export class AuditChainVerificationType {
+  @Field({ description: 'Which chain: an environment id, or `wks:<workspace id>` for workspace-level events.' })
+  chainKey!: string;
+
+  @Field({ description: 'Whether every event checked is intact and linked.' })
+  valid!: boolean;
+
+  @Field(() => Int, { description: 'Events checked (up to and including the first broken one).' })
+  eventsChecked!: number;
+
+  @Field(() => String, { nullable: true, description: 'Sequence of the first broken event.' })
+  firstBrokenSequence!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'Id of the first broken event.' })
+  firstBrokenEventId!: string | null;
+
+  @Field(() => AuditChainBreakReason, { nullable: true, description: 'How it is broken.' })
+  reason!: AuditChainBreakReason | null;
+
+  @Field(() => String, { nullable: true, description: 'Hash of the last intact event checked; keep it elsewhere to anchor the chain.' })
+  headHash!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Sequence of the last intact event checked.' })
+  headSequence!: string | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'A page of audit events.' })

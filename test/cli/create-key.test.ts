@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlClient } from '../helpers/graphql.js';
-import { assertBuilt, embeddedEnv, freshPostgresDatabase, KEY, postgresEnv, runCli, spawnServer, type CliResult } from './processes.js';
+import { assertBuilt, embeddedEnv, freshPostgresDatabase, KEY, postgresEnv, runCli, spawnServer, type CliResult } from '../helpers/processes.js';
 
 const POSTGRES_URL = process.env.DATABASE_URL || undefined;
 

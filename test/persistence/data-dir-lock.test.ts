@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, embeddedEnv, runCli, spawnServer } from '../cli/processes.js';
+import { assertBuilt, embeddedEnv, runCli, spawnServer } from '../helpers/processes.js';
 
 describe('the embedded data folder has a single writer', () => {
   let dataDir: string;

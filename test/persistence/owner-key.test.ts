@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlClient } from '../helpers/graphql.js';
-import { assertBuilt, embeddedEnv, KEY, spawnServer } from '../cli/processes.js';
+import { assertBuilt, embeddedEnv, KEY, spawnServer } from '../helpers/processes.js';
 
 function occupyPort(): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, freshPostgresDatabase, KEY, postgresEnv, spawnServer, type ServerProcess } from '../cli/processes.js';
+import { assertBuilt, freshPostgresDatabase, KEY, postgresEnv, spawnServer, type ServerProcess } from '../helpers/processes.js';
 
 const POSTGRES_URL = process.env.DATABASE_URL || undefined;
 

@@ -222,6 +222,22 @@ const ROWS: Row[] = [
     expect: { ownerA: { check: (data) => expect(data.auditEvents).toEqual({ totalCount: 0, nodes: [] }) } },
   },
   {
+    operation: 'auditChainVerification',
+    name: "of the victim's environment",
+    document: `query($env: ID) { auditChainVerification(environmentId: $env) { chainKey valid eventsChecked headHash } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'auditChainVerification',
+    name: "without environmentId verifies only the caller's own chain",
+    document: `query { auditChainVerification { chainKey valid eventsChecked } }`,
+    expect: {
+      ownerA: { check: (data, f) => expect(data.auditChainVerification).toMatchObject({ chainKey: `wks:${f.A.workspace.id}`, valid: true }) },
+      pinnedA: { check: (data, f) => expect(data.auditChainVerification).toMatchObject({ chainKey: f.A.development.id, valid: true }) },
+    },
+  },
+  {
     operation: 'customAttributeDefinitions',
     name: "with the victim's environmentId",
     document: `query($env: ID) { customAttributeDefinitions(environmentId: $env) { ${ATTRIBUTE} } }`,
