@@ -2,8 +2,10 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261127001157_initial } from './Migration20261127001157_initial.js';
 import { Migration20261127011108_audit_hash_chain } from './Migration20261127011108_audit_hash_chain.js';
+import { Migration20261127012000_audit_notify } from './Migration20261127012000_audit_notify.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
   { name: 'Migration20261127011108_audit_hash_chain', class: Migration20261127011108_audit_hash_chain },
+  { name: 'Migration20261127012000_audit_notify', class: Migration20261127012000_audit_notify },
 ];

@@ -1,11 +1,14 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin, type ApolloFastifyContextFunction } from '@as-integrations/fastify';
-import type { MikroORM } from '@mikro-orm/core';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerOptions, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
+import { AuditBus } from './audit/audit-bus.js';
 import type { RequestMeta } from './audit/audit-recorder.js';
+import type { Principal } from './auth/principal.js';
+import type { Database } from './db/database.js';
 import type { Config } from './config.js';
 import { FailedAuthLimiter } from './auth/failed-auth-limiter.js';
 import { ulid } from './db/id.js';
@@ -16,6 +19,7 @@ import { inputGuardPlugin } from './graphql/input-guard.js';
 import { queryLimitsPlugin } from './graphql/limits.js';
 import { createLoaders } from './graphql/loaders.js';
 import { getSchema } from './graphql/schema.js';
+import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { createLogger } from './logger.js';
 import { authenticate } from './modules/api-key/api-key.service.js';
 import { systemTxtResolver, type TxtResolver } from './modules/organization/domain-verification.js';
@@ -26,6 +30,8 @@ export interface AppDeps {
   logger?: Logger;
   /** DNS TXT lookups for domain verification. @default the system resolver */
   resolveTxt?: TxtResolver;
+  /** LISTEN on the database (Database.listen): wakes live audit streams. */
+  listen: Database['listen'];
 }
 
 /** Paths that log and authenticate nothing: probes. */
@@ -56,7 +62,8 @@ function requestIdPlugin(): ApolloServerPlugin<GraphQLContext> {
 }
 
 /**
- * Builds the HTTP server: GraphQL at /graphql (GET and POST), probes. No side effects beyond
+ * Builds the HTTP server: GraphQL at /graphql (GET and POST, and graphql-ws over WebSocket on
+ * the same path), probes. No side effects beyond
  * the returned instance: the caller listens and closes.
  */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -98,29 +105,43 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  const schema = await getSchema();
+  const limits = { maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxPageSize: config.maxPageSize };
+  const formatError = createErrorFormatter(logger);
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: await getSchema(),
+    schema,
     introspection: config.introspection,
     // Every request needs an `Authorization` header, which browsers never attach cross-site on
     // their own, so the CSRF preflight rule adds nothing and would break GET clients.
     csrfPrevention: false,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorFormatter(logger),
+    formatError,
     // HTTP cache hints are not used (every response is per-key); without this plugin Apollo
     // would run a cache-control hook on every resolved field.
-    plugins: [ApolloServerPluginCacheControlDisabled(), fastifyApolloDrainPlugin(app), requestIdPlugin(), inputGuardPlugin(), queryLimitsPlugin(config.maxQueryDepth, config.maxQueryComplexity, config.maxPageSize)],
+    plugins: [
+      ApolloServerPluginCacheControlDisabled(),
+      fastifyApolloDrainPlugin(app),
+      requestIdPlugin(),
+      inputGuardPlugin(),
+      queryLimitsPlugin(limits),
+    ],
   });
   await apollo.start();
 
+  const auditBus = await AuditBus.start(deps.listen);
+  app.addHook('onClose', () => auditBus.close());
   const failedAuthLimiter = new FailedAuthLimiter(config.authFailuresPerMinute);
   const resolveTxt = deps.resolveTxt ?? systemTxtResolver;
+  const newContext = (em: EntityManager, principal: Principal, meta: RequestMeta, connection?: GraphQLContext['connection']): GraphQLContext => {
+    const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
+    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, auditBus, connection };
+  };
+
   const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {
     const meta = requestMeta(request);
     const em = orm.em.fork();
     try {
-      const principal = await authenticate(em, request.headers.authorization, meta, failedAuthLimiter);
-      const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
-      return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt };
+      return newContext(em, await authenticate(em, request.headers.authorization, meta, failedAuthLimiter), meta);
     } catch (error) {
       if (error instanceof AppError && error.kind === 'UNAUTHENTICATED') {
         throw new GraphQLError(error.message, {
@@ -146,6 +167,23 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       throw error;
     }
   };
+
+  attachGraphQLWebSocket(app, {
+    schema,
+    path: '/graphql',
+    limits,
+    formatError,
+    requestMeta: (request) => {
+      const userAgent = request.headers['user-agent'];
+      return {
+        requestId: `req_${ulid()}`,
+        ip: request.socket.remoteAddress ?? null,
+        userAgent: userAgent ? userAgent.slice(0, 512) : null,
+      };
+    },
+    authenticate: (authorization, meta) => authenticate(orm.em.fork(), authorization, meta, failedAuthLimiter),
+    context: (principal, meta, connection) => newContext(orm.em.fork(), principal, meta, connection),
+  });
 
   await app.register(fastifyApollo(apollo), { path: '/graphql', method: ['GET', 'POST', 'OPTIONS'], context });
   return app;

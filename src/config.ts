@@ -36,6 +36,8 @@ export interface Config {
    * `X-Forwarded-For` and a proxy's `X-Request-Id` is kept as the request id. @default false
    */
   trustProxy: boolean | number | string;
+  /** How long one subscription event may take to be sent before the consumer counts as too slow and is disconnected (close code 4413). @default 30000 */
+  subscriptionStallMs: number;
   /** Failed authentications per client IP per minute before 429 (and no more audit rows). @default 30 */
   authFailuresPerMinute: number;
   /** Milliseconds to wait for in-flight requests on SIGTERM before forcing exit. @default 10000 */
@@ -91,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: bool(env, 'GATEHOUSE_INTROSPECTION', true),
     dataLoaderBatching: bool(env, 'GATEHOUSE_DATALOADER_BATCHING', true),
     trustProxy: trustProxy(env),
+    subscriptionStallMs: int(env, 'GATEHOUSE_SUBSCRIPTION_STALL_MS', 30_000, 100),
     authFailuresPerMinute: int(env, 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE', 30, 1),
     shutdownTimeoutMs: int(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 10_000),
   };

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     boot = await ensureDefaultWorkspace(db.orm.em.fork(), { requestId: 'bootstrap', ip: null, userAgent: 'gatehouse' });
     if (boot) printOwnerKey(boot, config);
 
-    app = await createApp({ config, orm: db.orm, logger });
+    app = await createApp({ config, orm: db.orm, logger, listen: db.listen });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     const message = (error as { message?: unknown } | null)?.message ?? String(error);

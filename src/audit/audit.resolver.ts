@@ -1,8 +1,8 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { OrderDirection, pageConnection, PageArgsType } from '../graphql/connection.js';
 import { services, type GraphQLContext } from '../graphql/context.js';
 import type { AuditEvent } from './audit-event.entity.js';
-import { listAuditEvents, verifyAuditChain } from './audit.service.js';
+import { listAuditEvents, openAuditStream, verifyAuditChain } from './audit.service.js';
 import { AuditActorType, AuditChainVerificationType, AuditEventConnection, AuditEventFilterInput, AuditEventOrder, AuditEventType } from './audit.types.js';
 
 @Resolver(() => AuditEventType)
@@ -60,5 +60,64 @@ export class AuditResolver {
   @FieldResolver(() => AuditActorType)
   actor(@Root() event: AuditEvent) {
     return { type: event.actorType, id: event.actorId, name: event.actorName };
+  }
+}
+
+/** Close code for a subscriber that stopped reading (the WebSocket application range, 4000–4999). */
+export const SLOW_CONSUMER_CLOSE_CODE = 4413;
+
+/**
+ * Yields what `source` yields; when the consumer takes longer than `stallMs` to ask for the
+ * next item (the send of the previous one has not completed), calls `onStall`.
+ */
+async function* watchConsumer<T>(source: AsyncGenerator<T>, stallMs: number, onStall: () => void): AsyncGenerator<T> {
+  try {
+    for await (const item of source) {
+      const timer = setTimeout(onStall, stallMs);
+      try {
+        yield item;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  } finally {
+    await source.return(undefined);
+  }
+}
+
+interface StreamArgs {
+  environmentId?: string | null;
+  filter?: AuditEventFilterInput | null;
+  after?: string | null;
+}
+
+@Resolver(() => AuditEventType)
+export class AuditSubscriptionResolver {
+  @Subscription(() => AuditEventType, {
+    description:
+      'Audit events as they commit, over graphql-ws on /graphql. With `after`, first every stored event after that sequence, then live ones: none missed, none repeated. Needs `audit:read`.',
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, StreamArgs, GraphQLContext>) => {
+      const stream = openAuditStream(services(context), context.auditBus, {
+        environmentId: args.environmentId,
+        filter: args.filter,
+        after: args.after,
+      });
+      const { connection, config } = context;
+      if (!connection) return stream;
+      return watchConsumer(stream, config.subscriptionStallMs, () =>
+        connection.close(SLOW_CONSUMER_CLOSE_CODE, `Slow consumer: an event waited over ${config.subscriptionStallMs} ms to be sent`),
+      );
+    },
+  })
+  auditEvents(
+    @Root() event: AuditEvent,
+    @Arg('environmentId', () => ID, { nullable: true, description: 'The environment; defaults to the key\'s. A workspace-wide key without it streams workspace-level events.' })
+    _environmentId?: string,
+    @Arg('filter', () => AuditEventFilterInput, { nullable: true, description: 'Conditions to match (actions accept `x.*` prefixes).' })
+    _filter?: AuditEventFilterInput,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this event `sequence`; without it, only events from now on.' })
+    _after?: string,
+  ): AuditEvent {
+    return event;
   }
 }

@@ -3,6 +3,9 @@ import { requireScope } from '../auth/principal.js';
 import { paginate, type PageArgs, type SortDirection } from '../db/pagination.js';
 import { invalid, notFound } from '../errors/app-error.js';
 import { environmentFor, type ServiceContext } from '../modules/service-context.js';
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
+import { rowMapper } from '../db/rows.js';
+import type { AuditBus } from './audit-bus.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { chainKeyOf, seqRangeOf, verifyChain, type ChainVerification } from './chain.js';
 
@@ -16,9 +19,11 @@ export interface AuditEventFilter {
   occurredBefore?: Date | null;
 }
 
+const MAX_ACTIONS = 50;
 const ACTION_PATTERN = /^[a-z_]+(\.[a-z_]+)?(\.\*)?$|^\*$/;
 
 function actionCondition(actions: string[]): FilterQuery<AuditEvent> {
+  if (actions.length > MAX_ACTIONS) throw invalid('audit.too_many_actions', `Filter on at most ${MAX_ACTIONS} actions`, ['filter', 'actions']);
   const bad = actions.find((action) => !ACTION_PATTERN.test(action));
   // `!== undefined`: an empty string is a bad action too, not a pass.
   if (bad !== undefined) throw invalid('audit.invalid_action', `"${bad}" is not an action or an "x.*" prefix`, ['filter', 'actions']);
@@ -42,6 +47,19 @@ function scopeOf(ctx: ServiceContext, environmentId: string | null | undefined):
   return { workspaceId: ctx.principal.workspaceId };
 }
 
+/** Conditions of an audit filter, shared by the list and the live stream. */
+function filterConditions(filter: AuditEventFilter | null | undefined): FilterQuery<AuditEvent>[] {
+  const where: FilterQuery<AuditEvent>[] = [];
+  if (!filter) return where;
+  if (filter.actions?.length) where.push(actionCondition(filter.actions));
+  if (filter.actorId) where.push({ actorId: filter.actorId });
+  if (filter.targetId) where.push({ targetIds: { $overlap: [filter.targetId] } });
+  if (filter.organizationId) where.push({ organizationId: filter.organizationId });
+  if (filter.occurredAfter) where.push({ occurredAt: { $gte: filter.occurredAfter } });
+  if (filter.occurredBefore) where.push({ occurredAt: { $lt: filter.occurredBefore } });
+  return where;
+}
+
 export async function listAuditEvents(
   ctx: ServiceContext,
   query: { environmentId?: string | null; filter?: AuditEventFilter | null; direction: SortDirection },
@@ -49,14 +67,7 @@ export async function listAuditEvents(
   maxPageSize: number,
 ) {
   requireScope(ctx.principal, 'audit:read');
-  const where: FilterQuery<AuditEvent>[] = [scopeOf(ctx, query.environmentId)];
-  const filter = query.filter ?? {};
-  if (filter.actions?.length) where.push(actionCondition(filter.actions));
-  if (filter.actorId) where.push({ actorId: filter.actorId });
-  if (filter.targetId) where.push({ targetIds: { $overlap: [filter.targetId] } });
-  if (filter.organizationId) where.push({ organizationId: filter.organizationId });
-  if (filter.occurredAfter) where.push({ occurredAt: { $gte: filter.occurredAfter } });
-  if (filter.occurredBefore) where.push({ occurredAt: { $lt: filter.occurredBefore } });
+  const where = [scopeOf(ctx, query.environmentId), ...filterConditions(query.filter)];
   return paginate(ctx.em, AuditEvent, { $and: where }, { field: 'seq', direction: query.direction }, args, maxPageSize);
 }
 
@@ -78,10 +89,85 @@ export async function verifyAuditChain(
   query: { environmentId?: string | null; from?: Date | null; to?: Date | null },
 ): Promise<ChainVerification> {
   requireScope(ctx.principal, 'audit:read');
-  const environmentId = query.environmentId || ctx.principal.environmentId ? environmentFor(ctx, query.environmentId) : null;
-  const chainKey = chainKeyOf({ environmentId, workspaceId: ctx.principal.workspaceId });
+  const chainKey = chainOf(ctx, query.environmentId);
   if (!query.from && !query.to) return verifyChain(ctx.em, chainKey);
   const range = await seqRangeOf(ctx.em, chainKey, query.from, query.to);
   if (range.empty) return { chainKey, eventsChecked: 0, firstBreak: null, headHash: null, headSeq: null };
   return verifyChain(ctx.em, chainKey, range);
+}
+
+/** The chain a stream or verification reads: the environment asked for or pinned, else the workspace's own. */
+function chainOf(ctx: ServiceContext, environmentId: string | null | undefined): string {
+  const environment = environmentId || ctx.principal.environmentId ? environmentFor(ctx, environmentId) : null;
+  return chainKeyOf({ environmentId: environment, workspaceId: ctx.principal.workspaceId });
+}
+
+const STREAM_BATCH = 100;
+const SEQUENCE = /^\d{1,19}$/;
+
+export interface AuditStreamOptions {
+  environmentId?: string | null;
+  filter?: AuditEventFilter | null;
+  /** Resume after this event sequence; without it the stream starts at the present. */
+  after?: string | null;
+}
+
+/**
+ * Every committed event of one chain after a cursor, matching a filter, in sequence order,
+ * then live ones as they commit. Within a chain sequence order is commit order (the append
+ * lock), so reading "after the last sequence seen" can neither skip nor repeat an event, during
+ * the replay, at its end, or across reconnects. Rows are read in batches as plain objects:
+ * a slow consumer holds one event in memory and falls behind in the table instead.
+ */
+export function openAuditStream(ctx: ServiceContext, bus: AuditBus, options: AuditStreamOptions): AsyncGenerator<AuditEvent> {
+  // Checked before the stream exists, so a refusal is an error response, not a broken stream.
+  requireScope(ctx.principal, 'audit:read');
+  if (options.after != null && !SEQUENCE.test(options.after)) {
+    throw invalid('audit.invalid_cursor', '"after" must be the sequence of an audit event', ['after']);
+  }
+  return streamChain(ctx, bus, chainOf(ctx, options.environmentId), filterConditions(options.filter), options.after ?? null);
+}
+
+async function* streamChain(
+  ctx: ServiceContext,
+  bus: AuditBus,
+  chainKey: string,
+  conditions: FilterQuery<AuditEvent>[],
+  after: string | null,
+): AsyncGenerator<AuditEvent> {
+  const head = async () => {
+    const [row] = await (ctx.em as SqlEntityManager).execute<{ head: string | null }[]>(
+      'select max("seq")::text as "head" from "audit_event" where "chain_key" = ?',
+      [chainKey],
+    );
+    return row?.head ?? '0';
+  };
+  let cursor = after ?? (await head());
+  const toEvent = rowMapper(ctx.em, AuditEvent);
+  while (!bus.isClosed) {
+    const armed = bus.arm(chainKey);
+    try {
+      const upTo = await head();
+      if (BigInt(upTo) <= BigInt(cursor)) {
+        await armed.fired;
+        continue;
+      }
+      const qb = (ctx.em as SqlEntityManager)
+        .createQueryBuilder(AuditEvent, 'e')
+        .select('*')
+        .where({ $and: [{ chainKey, seq: { $gt: cursor, $lte: upTo } }, ...conditions] })
+        .orderBy({ seq: 'ASC' })
+        .limit(STREAM_BATCH);
+      const rows = await qb.execute<Record<string, unknown>[]>('all', false);
+      for (const row of rows) {
+        const event = toEvent(row);
+        yield event;
+        cursor = String(event.seq);
+      }
+      // A full batch may have more behind it; otherwise everything up to the head was seen.
+      if (rows.length < STREAM_BATCH) cursor = upTo;
+    } finally {
+      armed.dispose();
+    }
+  }
 }

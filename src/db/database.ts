@@ -9,6 +9,7 @@ import pg from 'pg';
 import { migrationsList } from '../../migrations/index.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { entities } from './entities.js';
+import { listenPostgres, type NotificationHandler, type Unlisten } from './notifications.js';
 
 /** Where the data lives: PostgreSQL by URL, or embedded PGlite in a folder (null: in memory). */
 export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | null };
@@ -16,6 +17,8 @@ export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite
 export interface Database {
   readonly orm: MikroORM;
   readonly kind: DatabaseTarget['kind'];
+  /** LISTEN to a channel: committed NOTIFYs of every process (PostgreSQL) or of this one (PGlite). */
+  listen(channel: string, handler: NotificationHandler): Promise<Unlisten>;
   close(): Promise<void>;
 }
 
@@ -63,7 +66,12 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       clientUrl: target.url,
       pool: { min: 0, max: options.poolSize ?? 10 },
     });
-    return { orm, kind: 'postgres', close: () => orm.close(true) };
+    return {
+      orm,
+      kind: 'postgres',
+      listen: (channel, handler) => listenPostgres(target.url, channel, handler),
+      close: () => orm.close(true),
+    };
   }
 
   // We create PGlite ourselves so the data folder is ours to choose and to close after the ORM.
@@ -96,6 +104,12 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
   return {
     orm,
     kind: 'pglite',
+    listen: async (channel, handler) => {
+      const unlisten = await pglite.listen(channel, (payload) => handler.onNotify(payload));
+      return async () => {
+        if (!pglite.closed) await unlisten();
+      };
+    },
     close: () =>
       (closing ??= (async () => {
         try {

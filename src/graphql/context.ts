@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import type { AuditBus } from '../audit/audit-bus.js';
 import type { RequestMeta } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
@@ -17,6 +18,10 @@ export interface GraphQLContext {
   config: Config;
   /** DNS TXT lookups (domain verification); the outside world, replaceable in tests. */
   resolveTxt: TxtResolver;
+  /** Wakes live audit streams when events commit. */
+  auditBus: AuditBus;
+  /** The WebSocket of a subscription, so a stream can close it (e.g. a consumer too slow). */
+  connection?: { close(code: number, reason: string): void };
 }
 
 export const services = (ctx: GraphQLContext): ServiceContext => ({ em: ctx.em, principal: ctx.principal, meta: ctx.meta });

@@ -46,6 +46,16 @@ function checkDocument(document: DocumentNode): string | null {
   return problem;
 }
 
+/** Throws BAD_USER_INPUT (`input.invalid`) for input the guard refuses; for HTTP and WebSocket operations alike. */
+export function checkInput(document: DocumentNode, variables: Record<string, unknown> | null | undefined): void {
+  const problem = checkValue(variables ?? {}, 0) ?? checkDocument(document);
+  if (problem) {
+    throw new GraphQLError(`Invalid input: ${problem}`, {
+      extensions: { code: 'BAD_USER_INPUT', reason: 'input.invalid', http: { status: 400 } },
+    });
+  }
+}
+
 /**
  * Rejects input that PostgreSQL cannot store or that is built to exhaust the server: the NUL
  * character (PostgreSQL text and jsonb refuse it, which would surface as a 500) and absurdly
@@ -56,12 +66,7 @@ export function inputGuardPlugin(): ApolloServerPlugin {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          const problem = checkValue(request.variables ?? {}, 0) ?? checkDocument(document);
-          if (problem) {
-            throw new GraphQLError(`Invalid input: ${problem}`, {
-              extensions: { code: 'BAD_USER_INPUT', reason: 'input.invalid', http: { status: 400 } },
-            });
-          }
+          checkInput(document, request.variables);
         },
       };
     },

@@ -4,6 +4,7 @@ import {
   Kind,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
@@ -66,43 +67,60 @@ function pageSizeEstimator(defaultSize: number): ComplexityEstimator {
  * priced by its value; a connection without `first`/`last` at the default page size under
  * the `maxPageSize` cap.
  */
-export function queryLimitsPlugin(maxDepth: number, maxComplexity: number, maxPageSize: number): ApolloServerPlugin {
-  const estimator = pageSizeEstimator(defaultPageSize(maxPageSize));
+export interface QueryLimits {
+  maxDepth: number;
+  maxComplexity: number;
+  maxPageSize: number;
+}
+
+/**
+ * Throws a GraphQLError (QUERY_TOO_DEEP, QUERY_TOO_COMPLEX or BAD_USER_INPUT) when an operation
+ * is over the limits. Shared by HTTP (an Apollo plugin) and WebSocket operations.
+ */
+export function checkQueryLimits(
+  limits: QueryLimits,
+  request: { schema: GraphQLSchema; document: DocumentNode; operation?: OperationDefinitionNode | null; operationName?: string | null; variables?: Record<string, unknown> | null },
+): void {
+  const { maxDepth, maxComplexity } = limits;
+  const depth = request.operation ? operationDepth(request.document, request.operation) : 0;
+  if (depth > maxDepth) {
+    throw new GraphQLError(`The query is ${depth} levels deep; the limit is ${maxDepth}`, {
+      extensions: { code: 'QUERY_TOO_DEEP', depth, maxDepth, http: { status: 400 } },
+    });
+  }
+  let complexity: number;
+  try {
+    complexity = getComplexity({
+      schema: request.schema,
+      query: request.document,
+      operationName: request.operationName ?? undefined,
+      variables: request.variables ?? undefined,
+      estimators: [pageSizeEstimator(defaultPageSize(limits.maxPageSize))],
+    });
+  } catch (error) {
+    // getComplexity coerces the variables first; a value of the wrong type is the
+    // caller's input (BAD_USER_INPUT, 400), not a server error.
+    if (error instanceof GraphQLError) {
+      throw new GraphQLError(error.message, {
+        nodes: error.nodes,
+        extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+      });
+    }
+    throw error;
+  }
+  if (complexity > maxComplexity) {
+    throw new GraphQLError(`The query costs ${complexity}; the limit is ${maxComplexity}. Ask for smaller pages.`, {
+      extensions: { code: 'QUERY_TOO_COMPLEX', complexity, maxComplexity, http: { status: 400 } },
+    });
+  }
+}
+
+export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, schema, operation }) {
-          const depth = operation ? operationDepth(document, operation) : 0;
-          if (depth > maxDepth) {
-            throw new GraphQLError(`The query is ${depth} levels deep; the limit is ${maxDepth}`, {
-              extensions: { code: 'QUERY_TOO_DEEP', depth, maxDepth, http: { status: 400 } },
-            });
-          }
-          let complexity: number;
-          try {
-            complexity = getComplexity({
-              schema,
-              query: document,
-              operationName: request.operationName,
-              variables: request.variables,
-              estimators: [estimator],
-            });
-          } catch (error) {
-            // getComplexity coerces the variables first; a value of the wrong type is the
-            // caller's input (BAD_USER_INPUT, 400), not a server error.
-            if (error instanceof GraphQLError) {
-              throw new GraphQLError(error.message, {
-                nodes: error.nodes,
-                extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
-              });
-            }
-            throw error;
-          }
-          if (complexity > maxComplexity) {
-            throw new GraphQLError(`The query costs ${complexity}; the limit is ${maxComplexity}. Ask for smaller pages.`, {
-              extensions: { code: 'QUERY_TOO_COMPLEX', complexity, maxComplexity, http: { status: 400 } },
-            });
-          }
+          checkQueryLimits(limits, { schema, document, operation, operationName: request.operationName, variables: request.variables });
         },
       };
     },

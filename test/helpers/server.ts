@@ -47,7 +47,7 @@ export async function startServer(
   });
   await migrate(database.db.orm);
   const config: Config = { ...loadConfig({}), logLevel: 'silent', port: 0, host: '127.0.0.1', ...overrides };
-  const app = await createApp({ config, orm: database.db.orm, logger: pino({ level: 'silent' }), ...deps });
+  const app = await createApp({ config, orm: database.db.orm, logger: pino({ level: 'silent' }), listen: database.db.listen, ...deps });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;
