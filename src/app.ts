@@ -20,6 +20,7 @@ import { queryLimitsPlugin } from './graphql/limits.js';
 import { createLoaders } from './graphql/loaders.js';
 import { getSchema } from './graphql/schema.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
+import { registerAuditExport } from './http/audit-export.js';
 import { createLogger } from './logger.js';
 import { authenticate } from './modules/api-key/api-key.service.js';
 import { systemTxtResolver, type TxtResolver } from './modules/organization/domain-verification.js';
@@ -167,6 +168,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       throw error;
     }
   };
+
+  registerAuditExport(app, {
+    orm,
+    requestMeta,
+    authenticate: (em, authorization, meta) => authenticate(em, authorization, meta, failedAuthLimiter),
+  });
 
   attachGraphQLWebSocket(app, {
     schema,

@@ -38,6 +38,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   /** How long one subscription event may take to be sent before the consumer counts as too slow and is disconnected (close code 4413). @default 30000 */
   subscriptionStallMs: number;
+  /** How often audit retention runs, in milliseconds; 0 turns it off. @default 3600000 (hourly) */
+  retentionIntervalMs: number;
   /** Failed authentications per client IP per minute before 429 (and no more audit rows). @default 30 */
   authFailuresPerMinute: number;
   /** Milliseconds to wait for in-flight requests on SIGTERM before forcing exit. @default 10000 */
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: bool(env, 'GATEHOUSE_INTROSPECTION', true),
     dataLoaderBatching: bool(env, 'GATEHOUSE_DATALOADER_BATCHING', true),
     trustProxy: trustProxy(env),
+    retentionIntervalMs: int(env, 'GATEHOUSE_RETENTION_INTERVAL_MS', 3_600_000),
     subscriptionStallMs: int(env, 'GATEHOUSE_SUBSCRIPTION_STALL_MS', 30_000, 100),
     authFailuresPerMinute: int(env, 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE', 30, 1),
     shutdownTimeoutMs: int(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 10_000),

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { migrate, openDatabase, type Database } from './db/database.js';
+import { startRetentionJob } from './audit/retention.js';
 import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace, type BootstrappedWorkspace } from './modules/workspace/workspace.service.js';
 
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  const stopRetention = config.retentionIntervalMs > 0 ? startRetentionJob(db.orm.em, config.retentionIntervalMs, logger) : async () => {};
   const localUrl = `http://localhost:${(app.server.address() as { port: number }).port}`;
   logger.info({ url: localUrl, database: db.kind }, 'gatehouse listening');
 
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app.close();
+      await stopRetention();
       await db.close();
       logger.info('stopped');
     } catch (error) {

@@ -2,7 +2,7 @@ import type { FilterQuery } from '@mikro-orm/core';
 import { requireScope } from '../auth/principal.js';
 import { paginate, type PageArgs, type SortDirection } from '../db/pagination.js';
 import { invalid, notFound } from '../errors/app-error.js';
-import { environmentFor, type ServiceContext } from '../modules/service-context.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../modules/service-context.js';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { rowMapper } from '../db/rows.js';
 import type { AuditBus } from './audit-bus.js';
@@ -170,4 +170,65 @@ async function* streamChain(
       armed.dispose();
     }
   }
+}
+
+const EXPORT_BATCH = 1000;
+
+/** The public shape of an event, as GraphQL returns it; one NDJSON line of an export. */
+export function publicAuditEvent(event: AuditEvent) {
+  return {
+    id: event.id,
+    sequence: String(event.seq),
+    action: event.action,
+    actor: { type: event.actorType, id: event.actorId, name: event.actorName },
+    targets: event.targets,
+    environmentId: event.environmentId,
+    organizationId: event.organizationId,
+    before: event.before,
+    after: event.after,
+    ip: event.ip,
+    userAgent: event.userAgent,
+    requestId: event.requestId,
+    occurredAt: new Date(event.occurredAt).toISOString(),
+    hash: event.hash ?? null,
+    previousHash: event.prevHash ?? null,
+  };
+}
+
+/**
+ * Opens an export of the events the caller may read (same scope and filters as `auditEvents`),
+ * oldest first. Checks run now; the returned generator then reads in keyset batches, so an
+ * export of any size holds one batch in memory. The export itself is audited.
+ */
+export async function openAuditExport(
+  ctx: ServiceContext,
+  query: { environmentId?: string | null; filter?: AuditEventFilter | null },
+): Promise<AsyncGenerator<AuditEvent>> {
+  requireScope(ctx.principal, 'audit:read');
+  const scope = scopeOf(ctx, query.environmentId);
+  const conditions = filterConditions(query.filter);
+  await inTransaction(ctx, async (em) => {
+    audit(ctx, em, {
+      action: 'audit.exported',
+      environmentId: (scope as { environmentId?: string }).environmentId ?? null,
+      targets: [{ type: 'audit_trail', id: (scope as { environmentId?: string }).environmentId ?? ctx.principal.workspaceId }],
+      after: { filter: query.filter ?? null },
+    });
+  });
+  const toEvent = rowMapper(ctx.em, AuditEvent);
+  return (async function* () {
+    let cursor = '0';
+    for (;;) {
+      const rows = await (ctx.em as SqlEntityManager)
+        .createQueryBuilder(AuditEvent, 'e')
+        .select('*')
+        .where({ $and: [scope, { seq: { $gt: cursor } }, ...conditions] })
+        .orderBy({ seq: 'ASC' })
+        .limit(EXPORT_BATCH)
+        .execute<Record<string, unknown>[]>('all', false);
+      for (const row of rows) yield toEvent(row);
+      if (rows.length < EXPORT_BATCH) return;
+      cursor = String(rows[rows.length - 1].seq);
+    }
+  })();
 }

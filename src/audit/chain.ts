@@ -50,14 +50,21 @@ export async function verifyChain(
   range: { fromSeq?: string | null; toSeq?: string | null } = {},
 ): Promise<ChainVerification> {
   const result: ChainVerification = { chainKey, eventsChecked: 0, firstBreak: null, headHash: null, headSeq: null };
+  // The first event links to the event before the range, else to the retention checkpoint
+  // (events pruned before it), else to the genesis hash.
   let expectedPrev: string = GENESIS_HASH;
-  if (range.fromSeq) {
-    const [before] = await execute<{ hash: string | null }>(
-      em,
-      'select "hash" from "audit_event" where "chain_key" = ? and "seq" < ? order by "seq" desc limit 1',
-      [chainKey, range.fromSeq],
-    );
-    if (before) expectedPrev = before.hash ?? '';
+  const [before] = range.fromSeq
+    ? await execute<{ hash: string | null }>(
+        em,
+        'select "hash" from "audit_event" where "chain_key" = ? and "seq" < ? order by "seq" desc limit 1',
+        [chainKey, range.fromSeq],
+      )
+    : [];
+  if (before) {
+    expectedPrev = before.hash ?? '';
+  } else {
+    const [checkpoint] = await execute<{ hash: string }>(em, 'select "hash" from "audit_checkpoint" where "chain_key" = ?', [chainKey]);
+    if (checkpoint) expectedPrev = checkpoint.hash;
   }
   let after = range.fromSeq ? (BigInt(range.fromSeq) - 1n).toString() : '0';
   for (;;) {

@@ -1,3 +1,4 @@
+import { AuditCheckpoint } from '../audit/audit-checkpoint.entity.js';
 import { AuditEvent } from '../audit/audit-event.entity.js';
 import { ApiKey } from '../modules/api-key/api-key.entity.js';
 import { Environment } from '../modules/environment/environment.entity.js';
@@ -21,4 +22,5 @@ export const entities = [
   Membership,
   MembershipRole,
   AuditEvent,
+  AuditCheckpoint,
 ];

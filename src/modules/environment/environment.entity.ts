@@ -9,7 +9,7 @@ export enum EnvironmentKind {
 
 @Entity({ tableName: 'environment' })
 @Unique({ properties: ['workspaceId', 'slug'] })
-export class Environment extends BaseEntity {
+export class Environment extends BaseEntity<'auditRetentionDays'> {
   @ManyToOne({ entity: () => Workspace, mapToPk: true, fieldName: 'workspace_id', deleteRule: 'cascade' })
   workspaceId!: string;
 
@@ -21,4 +21,8 @@ export class Environment extends BaseEntity {
 
   @Enum({ items: () => EnvironmentKind, nativeEnumName: 'environment_kind' })
   kind!: EnvironmentKind;
+
+  /** Audit events older than this many days are pruned (a checkpoint keeps the chain verifiable); null keeps them forever. */
+  @Property({ type: 'integer', nullable: true })
+  auditRetentionDays: number | null = null;
 }

@@ -10,7 +10,15 @@ import { audit, inTransaction, type ServiceContext } from '../service-context.js
 import { checkName, checkSlug } from '../validation.js';
 import { Environment, EnvironmentKind } from './environment.entity.js';
 
-export const snapshotEnvironment = (env: Environment) => ({ id: env.id, name: env.name, slug: env.slug, kind: env.kind });
+export const snapshotEnvironment = (env: Environment) => ({
+  id: env.id,
+  name: env.name,
+  slug: env.slug,
+  kind: env.kind,
+  auditRetentionDays: env.auditRetentionDays,
+});
+
+const MAX_RETENTION_DAYS = 3650;
 
 /** Creates an environment with its built-in roles inside the caller's transaction. */
 export function createEnvironmentRecord(
@@ -78,14 +86,25 @@ export async function createEnvironment(
   });
 }
 
-export async function updateEnvironment(ctx: ServiceContext, input: { id: string; name?: string | null }): Promise<Environment> {
+export async function updateEnvironment(
+  ctx: ServiceContext,
+  input: { id: string; name?: string | null; auditRetentionDays?: number | null },
+): Promise<Environment> {
   requireScope(ctx.principal, 'environments:write');
   requireWorkspaceKey(ctx);
   const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
+  const retention = input.auditRetentionDays;
+  if (retention != null && (!Number.isInteger(retention) || retention < 1 || retention > MAX_RETENTION_DAYS)) {
+    throw invalid('environment.invalid_retention', `auditRetentionDays must be 1–${MAX_RETENTION_DAYS}, or null to keep events forever`, [
+      'input',
+      'auditRetentionDays',
+    ]);
+  }
   return inTransaction(ctx, async (em) => {
     const environment = await lockEnvironment(em, ctx, input.id);
     const before = snapshotEnvironment(environment);
     if (name !== undefined) environment.name = name;
+    if (retention !== undefined) environment.auditRetentionDays = retention;
     audit(ctx, em, {
       action: 'environment.updated',
       environmentId: environment.id,

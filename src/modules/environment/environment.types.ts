@@ -1,4 +1,4 @@
-import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../../graphql/connection.js';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
@@ -30,6 +30,9 @@ export class EnvironmentType extends Node {
   @Field(() => EnvironmentKind, { description: 'Development or production.' })
   kind!: EnvironmentKind;
 
+  @Field(() => Int, { nullable: true, description: 'Audit events are kept this many days, then pruned (the hash chain stays verifiable); null keeps them forever.' })
+  auditRetentionDays!: number | null;
+
   @Field({ description: 'When it was created.' })
   createdAt!: Date;
 
@@ -59,6 +62,9 @@ export class UpdateEnvironmentInput {
 
   @Field({ nullable: true, description: 'New display name.' })
   name?: string;
+
+  @Field(() => Int, { nullable: true, description: 'Days to keep audit events (1–3650); `null` keeps them forever.' })
+  auditRetentionDays?: number | null;
 }
 
 @InputType({ description: 'The environment to delete, with all of its data.' })

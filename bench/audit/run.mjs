@@ -1,0 +1,553 @@
+// Benchmark: live audit streaming (`subscription { auditEvents }` over graphql-ws) on PostgreSQL.
+//
+//   npm run bench:audit      (builds, then runs this file)
+//   BENCH_SUBSCRIBERS=1,100 BENCH_RATE=50 BENCH_DURATION=10 node bench/audit/run.mjs
+//
+// Every scenario gets a freshly created database and its own server process(es)
+// (node dist/src/main.js). Subscribers (graphql-ws clients) run in this process's main thread;
+// the writer (createOrganization over HTTP) runs in a worker thread so that its "commit"
+// timestamps are not held up by the subscribers' message handling. Both threads timestamp with
+// process.hrtime (the system-wide monotonic clock), so commit → delivery latencies are comparable.
+//
+// Latency = time the subscriber received the event − time the writer received the mutation's
+// HTTP response (the transaction has committed by then). An event can be delivered before the
+// response reaches the writer, so single samples may be slightly negative.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+
+const CREATE_ORG = 'mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id } userErrors { code message } } }';
+const STREAM = `subscription($env: ID, $after: String) {
+  auditEvents(environmentId: $env, after: $after, filter: { actions: ["organization.created"] }) { sequence targets { id } }
+}`;
+
+const nowNs = () => process.hrtime.bigint();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function createOrganization(url, key, env, name, timeoutMs = 15_000) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: CREATE_ORG, variables: { i: { environmentId: env, name } } }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const body = await response.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  const payload = body.data.createOrganization;
+  if (payload.userErrors?.length) throw new Error(JSON.stringify(payload.userErrors));
+  return payload.organization.id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer (worker thread)
+// ---------------------------------------------------------------------------------------------
+
+async function runWriter({ url, key, env, mode, rate, durationS, concurrency, maxInFlight, maxEvents, label }) {
+  const written = []; // [id, sentNs, commitNs] with ns as strings (BigInt is not cloneable everywhere)
+  const failures = [];
+  let seq = 0;
+  const one = async () => {
+    const n = seq++;
+    const sent = nowNs();
+    try {
+      const id = await createOrganization(url, key, env, `${label}-${n}`);
+      written.push([id, String(sent), String(nowNs())]);
+    } catch (error) {
+      if (failures.length < 20) failures.push(String(error?.message ?? error));
+      else failures.push('');
+    }
+  };
+  const start = nowNs();
+  const deadline = Date.now() + durationS * 1000;
+  let late = 0;
+  if (mode === 'fixed') {
+    const total = Math.min(Math.round(rate * durationS), maxEvents);
+    const interval = 1000 / rate;
+    const t0 = performance.now();
+    const inFlight = new Set();
+    for (let i = 0; i < total; i += 1) {
+      const wait = t0 + i * interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      else if (wait < -interval) late += 1;
+      // Open loop, but bounded: never more than maxInFlight requests outstanding.
+      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      if (Date.now() > deadline + 10_000) break; // hopelessly behind: stop sending
+      const p = one().finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await Promise.all(inFlight);
+  } else {
+    // "max": `concurrency` closed loops, each sending the next mutation as soon as the last answered.
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() < deadline && seq < maxEvents) await one();
+      }),
+    );
+  }
+  return { written, failures: failures.length, failureSamples: failures.filter(Boolean).slice(0, 5), late, startNs: String(start), endNs: String(nowNs()) };
+}
+
+if (!isMainThread) {
+  runWriter(workerData).then(
+    (result) => parentPort.postMessage({ ok: true, result }),
+    (error) => parentPort.postMessage({ ok: false, error: String(error?.stack ?? error) }),
+  );
+} else {
+  await main();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration (main thread)
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const { createClient } = await import('graphql-ws');
+  const { default: WebSocket } = await import('ws');
+  const { default: pg } = await import('pg');
+
+  const BASE_URL = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  const SUBSCRIBERS = (process.env.BENCH_SUBSCRIBERS || '1,100,1000')
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+  const RATE = Number(process.env.BENCH_RATE || 50);
+  const DURATION = Number(process.env.BENCH_DURATION || 10);
+  const PER_CONNECTION = Math.max(1, Number(process.env.BENCH_SUBS_PER_CONNECTION || 1));
+  const MAX_CONCURRENCY = Number(process.env.BENCH_MAX_CONCURRENCY || 16);
+  const DRAIN_S = Number(process.env.BENCH_DRAIN_TIMEOUT || 30);
+  const PORT = Number(process.env.BENCH_PORT || 4720);
+  const MODES = (process.env.BENCH_MODES || 'fixed,max,two-process').split(',').map((s) => s.trim());
+  const TWO_PROCESS_N = Number(process.env.BENCH_TWO_PROCESS_SUBSCRIBERS || 100);
+  const WARMUP_EVENTS = 3;
+  const CONNECT_PARALLEL = 50;
+  const SETUP_TIMEOUT_MS = 90_000;
+  const MAX_EVENTS = 200_000; // hard bound on mutations per scenario
+
+  const children = new Set();
+  const databases = new Set();
+  const clients = new Set();
+
+  function databaseUrl(name) {
+    const url = new URL(BASE_URL);
+    url.pathname = `/${name}`;
+    return url.toString();
+  }
+
+  async function admin(sql) {
+    const client = new pg.Client({ connectionString: BASE_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  }
+
+  async function freshDatabase(tag) {
+    const name = `gatehouse_bench_audit_${tag.replace(/[^a-z0-9]/gi, '_')}_${randomBytes(4).toString('hex')}`;
+    await admin(`create database "${name}"`);
+    databases.add(name);
+    return { name, url: databaseUrl(name) };
+  }
+
+  async function dropDatabase(name) {
+    await admin(`drop database if exists "${name}" with (force)`);
+    databases.delete(name);
+  }
+
+  function startServer(dbUrl, port, expectKey) {
+    const env = { ...process.env, DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    const exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        children.delete(child);
+        resolve(code ?? signal);
+      }),
+    );
+    const ready = new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (fn, value) => {
+        if (done) return;
+        done = true;
+        clearInterval(poll);
+        clearTimeout(timer);
+        fn(value);
+      };
+      const timer = setTimeout(() => finish(reject, new Error(`server on :${port} did not start:\n${out}${err}`)), 40_000);
+      void exited.then((code) => finish(reject, new Error(`server on :${port} exited (${code}):\n${out}${err}`)));
+      const poll = setInterval(async () => {
+        const key = /(gh_live_[A-Za-z0-9_-]{43})/.exec(out)?.[1];
+        if (expectKey && !key) return;
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+          if (res.ok) finish(resolve, key);
+        } catch {
+          // not listening yet
+        }
+      }, 100);
+    });
+    return {
+      child,
+      ready,
+      port,
+      stderr: () => err,
+      stop: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        const forced = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(forced);
+      },
+    };
+  }
+
+  async function gql(port, key, query, variables) {
+    const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query, variables }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const body = await response.json();
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  }
+
+  /** Opens `count` subscriptions, `PER_CONNECTION` per graphql-ws connection, each resuming after `after`. */
+  async function openSubscribers(port, key, env, after, count) {
+    const subscribers = Array.from({ length: count }, (_, i) => ({ i, ids: [], times: [], seqs: [], errors: [], completed: false }));
+    const problems = { closes: [], errors: [] };
+    const groups = [];
+    for (let i = 0; i < count; i += PER_CONNECTION) groups.push(subscribers.slice(i, i + PER_CONNECTION));
+    const openConnection = (group) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('graphql-ws connection timed out')), 30_000);
+        const client = createClient({
+          url: `ws://127.0.0.1:${port}/graphql`,
+          webSocketImpl: WebSocket,
+          connectionParams: { authorization: `Bearer ${key}` },
+          lazy: false,
+          retryAttempts: 0,
+          keepAlive: 0,
+          onNonLazyError: (error) => problems.errors.push(String(error?.message ?? error)),
+          on: {
+            connected: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            closed: (event) => {
+              if (!client.disposing) problems.closes.push(`${event?.code} ${event?.reason ?? ''}`.trim());
+              clearTimeout(timer);
+              reject(new Error(`connection closed before ack: ${event?.code} ${event?.reason ?? ''}`));
+            },
+          },
+        });
+        clients.add(client);
+        for (const sub of group) {
+          sub.unsubscribe = client.subscribe(
+            { query: STREAM, variables: { env, after } },
+            {
+              next: (result) => {
+                const t = nowNs();
+                if (result.errors) {
+                  sub.errors.push(JSON.stringify(result.errors));
+                  return;
+                }
+                const event = result.data?.auditEvents;
+                if (!event) return;
+                sub.ids.push(event.targets[0]?.id);
+                sub.times.push(t);
+                sub.seqs.push(event.sequence);
+              },
+              error: (error) => sub.errors.push(String(error?.message ?? error?.code ?? JSON.stringify(error))),
+              complete: () => (sub.completed = true),
+            },
+          );
+        }
+      });
+    const deadline = Date.now() + SETUP_TIMEOUT_MS;
+    for (let g = 0; g < groups.length; g += CONNECT_PARALLEL) {
+      if (Date.now() > deadline) throw new Error(`opening ${count} subscriptions took over ${SETUP_TIMEOUT_MS} ms`);
+      await Promise.all(groups.slice(g, g + CONNECT_PARALLEL).map(openConnection));
+    }
+    return { subscribers, problems, connections: groups.length };
+  }
+
+  async function closeClients() {
+    const all = [...clients];
+    clients.clear();
+    for (const client of all) client.disposing = true;
+    await Promise.all(all.map((client) => Promise.race([client.dispose(), sleep(2_000)]).catch(() => undefined)));
+  }
+
+  function runWriterThread(options) {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(new URL(import.meta.url), { workerData: options });
+      const timer = setTimeout(() => {
+        void worker.terminate();
+        reject(new Error('writer did not finish in time'));
+      }, (options.durationS + 60) * 1000);
+      worker.once('message', (message) => {
+        clearTimeout(timer);
+        void worker.terminate();
+        if (message.ok) resolve(message.result);
+        else reject(new Error(message.error));
+      });
+      worker.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
+
+  /** How many of `sub`'s deliveries are in `wanted` (a Set or Map); incremental, as this is polled. */
+  const countOf = (sub, wanted) => {
+    if (sub.scan?.wanted !== wanted) sub.scan = { wanted, pos: 0, n: 0 };
+    const scan = sub.scan;
+    for (; scan.pos < sub.ids.length; scan.pos += 1) if (wanted.has(sub.ids[scan.pos])) scan.n += 1;
+    return scan.n;
+  };
+
+  async function waitUntil(predicate, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (predicate()) return true;
+      await sleep(50);
+    }
+    return predicate();
+  }
+
+  function percentile(sorted, p) {
+    if (!sorted.length) return NaN;
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+  }
+
+  /**
+   * One scenario: fresh database, server(s), `count` subscriptions on server "subs", writer on
+   * server "writer" (the same one unless twoProcess).
+   */
+  async function scenario({ label, mode, count, twoProcess }) {
+    const tag = `${mode}_${count}${twoProcess ? '_2p' : ''}`;
+    const db = await freshDatabase(tag);
+    const servers = [];
+    try {
+      const a = startServer(db.url, PORT, true);
+      servers.push(a);
+      const key = await a.ready;
+      let writerPort = PORT;
+      if (twoProcess) {
+        const b = startServer(db.url, PORT + 1, false);
+        servers.push(b);
+        await b.ready;
+        writerPort = PORT + 1;
+      }
+      const { viewer } = await gql(PORT, key, '{ viewer { environmentIds } }');
+      const env = viewer.environmentIds[0];
+      // A first event, so that every subscription can resume from a known sequence: none can
+      // miss an event because it became active late.
+      await createOrganization(`http://127.0.0.1:${PORT}/graphql`, key, env, 'bench-start');
+      const head = (await gql(PORT, key, 'query($env: ID) { auditEvents(environmentId: $env, first: 1) { nodes { sequence } } }', { env }))
+        .auditEvents.nodes[0].sequence;
+
+      const setupStart = Date.now();
+      const { subscribers, problems, connections } = await openSubscribers(PORT, key, env, head, count);
+      const setupMs = Date.now() - setupStart;
+
+      // Warm-up: every subscription must have delivered these before measuring.
+      const warm = new Set();
+      for (let w = 0; w < WARMUP_EVENTS; w += 1) {
+        warm.add(await createOrganization(`http://127.0.0.1:${writerPort}/graphql`, key, env, `bench-warmup-${w}`));
+      }
+      const warmed = await waitUntil(() => subscribers.every((s) => countOf(s, warm) >= warm.size), 60_000);
+      if (!warmed) {
+        const behind = subscribers.filter((s) => countOf(s, warm) < warm.size).length;
+        throw new Error(`${behind} of ${count} subscriptions did not receive the warm-up events within 60 s`);
+      }
+      await sleep(300);
+
+      const writer = await runWriterThread({
+        url: `http://127.0.0.1:${writerPort}/graphql`,
+        key,
+        env,
+        mode: mode === 'max' ? 'max' : 'fixed',
+        rate: RATE,
+        durationS: DURATION,
+        concurrency: MAX_CONCURRENCY,
+        maxInFlight: 64,
+        maxEvents: MAX_EVENTS,
+        label: `bench-${tag}`,
+      });
+      const commits = new Map(writer.written.map(([id, sent, commit]) => [id, { sent: BigInt(sent), commit: BigInt(commit) }]));
+      const expected = commits.size;
+
+      // Drain: wait (bounded) until every subscriber holds every written event, then a little
+      // longer to catch late duplicates.
+      const drainStart = Date.now();
+      const drained = await waitUntil(() => subscribers.every((s) => countOf(s, commits) >= expected), DRAIN_S * 1000);
+      const drainMs = Date.now() - drainStart;
+      await sleep(500);
+
+      // Tally.
+      const startNs = BigInt(writer.startNs);
+      let lost = 0;
+      let duplicated = 0;
+      let unknown = 0;
+      let outOfOrder = 0;
+      let deliveries = 0;
+      let lastDelivery = startNs;
+      const latencies = new Float64Array(expected * count);
+      let li = 0;
+      const subErrors = [];
+      const lostBySub = [];
+      for (const sub of subscribers) {
+        const seen = new Map();
+        let previous = -1n;
+        for (let k = 0; k < sub.ids.length; k += 1) {
+          const seq = BigInt(sub.seqs[k]);
+          if (seq <= previous) outOfOrder += 1;
+          previous = seq;
+          const id = sub.ids[k];
+          const commit = commits.get(id);
+          if (!commit) {
+            if (!warm.has(id)) unknown += 1;
+            continue;
+          }
+          const n = (seen.get(id) ?? 0) + 1;
+          seen.set(id, n);
+          if (n > 1) {
+            duplicated += 1;
+            continue;
+          }
+          deliveries += 1;
+          if (sub.times[k] > lastDelivery) lastDelivery = sub.times[k];
+          if (li < latencies.length) latencies[li++] = Number(sub.times[k] - commit.commit) / 1e6;
+        }
+        const missing = expected - seen.size;
+        if (missing) lostBySub.push([sub.i, missing]);
+        lost += missing;
+        if (sub.errors.length || sub.completed) subErrors.push(`#${sub.i}: ${sub.completed ? 'completed; ' : ''}${sub.errors.slice(0, 2).join('; ')}`);
+      }
+      const sorted = latencies.slice(0, li).sort();
+      const seconds = Number(lastDelivery - startNs) / 1e9;
+      const writeSeconds = Number(BigInt(writer.endNs) - startNs) / 1e9;
+      return {
+        label,
+        count,
+        connections,
+        eventsPerS: seconds > 0 ? deliveries / seconds : 0,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        max: sorted.length ? sorted[sorted.length - 1] : NaN,
+        lost,
+        duplicated,
+        written: expected,
+        writesPerS: writeSeconds > 0 ? expected / writeSeconds : 0,
+        writeFailures: writer.failures,
+        failureSamples: writer.failureSamples,
+        late: writer.late,
+        unknown,
+        outOfOrder,
+        drained,
+        drainMs,
+        setupMs,
+        subErrors,
+        lostBySub,
+        problems,
+        serverStderr: servers.map((s) => s.stderr().trim()).filter(Boolean),
+      };
+    } finally {
+      await closeClients();
+      await Promise.all(servers.map((s) => s.stop()));
+      await dropDatabase(db.name).catch((error) => console.error(`could not drop ${db.name}: ${error.message}`));
+    }
+  }
+
+  let cleaning = false;
+  async function cleanup() {
+    if (cleaning) return;
+    cleaning = true;
+    await closeClients().catch(() => undefined);
+    for (const child of children) child.kill('SIGKILL');
+    for (const name of [...databases]) await dropDatabase(name).catch(() => undefined);
+  }
+  process.on('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping servers and dropping databases…`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  const plan = [];
+  if (MODES.includes('fixed')) for (const n of SUBSCRIBERS) plan.push({ label: `steady ${RATE}/s, 1 process`, mode: 'fixed', count: n, twoProcess: false });
+  if (MODES.includes('max')) plan.push({ label: `max sustained (${MAX_CONCURRENCY} writers), 1 process`, mode: 'max', count: 1, twoProcess: false });
+  if (MODES.includes('two-process')) plan.push({ label: `steady ${RATE}/s, subs on A, writes on B`, mode: 'fixed', count: TWO_PROCESS_N, twoProcess: true });
+
+  const results = [];
+  const failures = [];
+  const began = Date.now();
+  try {
+    for (const step of plan) {
+      const t = Date.now();
+      process.stderr.write(`${step.label}, ${step.count} subscriber(s)… `);
+      try {
+        const r = await scenario(step);
+        results.push(r);
+        process.stderr.write(`done in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+      } catch (error) {
+        failures.push({ step, error });
+        process.stderr.write(`FAILED: ${error.message.split('\n')[0]}\n`);
+      }
+    }
+  } finally {
+    await cleanup();
+  }
+
+  const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  console.log(
+    `\nLive audit stream on PostgreSQL: createOrganization over HTTP → subscription { auditEvents } over graphql-ws;` +
+      ` ${DURATION} s per row, ${PER_CONNECTION} subscription(s) per WebSocket connection` +
+      `${PER_CONNECTION > 1 ? ' (multiplexed: BENCH_SUBS_PER_CONNECTION)' : ''}.\n`,
+  );
+  console.log('| mode | subscribers | events/s delivered | p50 ms | p99 ms | lost | duplicated | connections | events written | writes/s |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    console.log(
+      `| ${r.label} | ${r.count} | ${f(r.eventsPerS)} | ${f(r.p50)} | ${f(r.p99)} | ${r.lost} | ${r.duplicated} | ${r.connections} | ${r.written} | ${f(r.writesPerS)} |`,
+    );
+  }
+  for (const { step } of failures) console.log(`| ${step.label} | ${step.count} | failed | | | | | | | |`);
+  console.log(
+    '\nevents/s delivered: first-time deliveries of the written events summed over all subscribers, from the first write to the last delivery.' +
+      '\nlatency: HTTP response of the mutation (committed) → receipt by each subscriber; lost/duplicated: per subscriber, summed.',
+  );
+
+  const notes = [];
+  for (const r of results) {
+    const where = `${r.label}, ${r.count} subscriber(s)`;
+    notes.push(
+      `${where}: subscriptions opened in ${(r.setupMs / 1000).toFixed(1)} s; drain after last write ${(r.drainMs / 1000).toFixed(1)} s; max latency ${f(r.max)} ms`,
+    );
+    if (!r.drained) notes.push(`${where}: NOT every subscriber had every event after ${DRAIN_S} s (BENCH_DRAIN_TIMEOUT)`);
+    if (r.writeFailures) notes.push(`${where}: ${r.writeFailures} mutation(s) failed, e.g. ${r.failureSamples.join(' | ')}`);
+    if (r.late) notes.push(`${where}: the writer fell behind its schedule for ${r.late} mutation(s)`);
+    if (r.unknown) notes.push(`${where}: ${r.unknown} delivered event(s) matched no written or warm-up organization`);
+    if (r.outOfOrder) notes.push(`${where}: ${r.outOfOrder} delivery(ies) out of sequence order`);
+    if (r.lostBySub.length) notes.push(`${where}: subscribers missing events (index, missing): ${JSON.stringify(r.lostBySub.slice(0, 10))}`);
+    if (r.subErrors.length) notes.push(`${where}: ${r.subErrors.length} subscription(s) errored/completed, e.g. ${r.subErrors.slice(0, 3).join(' | ')}`);
+    if (r.problems.closes.length || r.problems.errors.length) {
+      notes.push(`${where}: connection problems: ${[...r.problems.closes, ...r.problems.errors].slice(0, 5).join(' | ')}`);
+    }
+    for (const err of r.serverStderr) notes.push(`${where}: server stderr: ${err.slice(0, 500)}`);
+  }
+  for (const { step, error } of failures) notes.push(`${step.label}, ${step.count} subscriber(s) FAILED: ${error.message.slice(0, 800)}`);
+  console.log(`\nNotes (total ${((Date.now() - began) / 1000).toFixed(0)} s):`);
+  for (const note of notes) console.log(`- ${note}`);
+  if (failures.length) process.exitCode = 1;
+}
