@@ -4,10 +4,12 @@ import { Migration20261127001157_initial } from './Migration20261127001157_initi
 import { Migration20261127011108_audit_hash_chain } from './Migration20261127011108_audit_hash_chain.js';
 import { Migration20261127012000_audit_notify } from './Migration20261127012000_audit_notify.js';
 import { Migration20261127012506_audit_retention } from './Migration20261127012506_audit_retention.js';
+import { Migration20261127013124_webhooks } from './Migration20261127013124_webhooks.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
   { name: 'Migration20261127011108_audit_hash_chain', class: Migration20261127011108_audit_hash_chain },
   { name: 'Migration20261127012000_audit_notify', class: Migration20261127012000_audit_notify },
   { name: 'Migration20261127012506_audit_retention', class: Migration20261127012506_audit_retention },
+  { name: 'Migration20261127013124_webhooks', class: Migration20261127013124_webhooks },
 ];

@@ -11,6 +11,7 @@ import type { Principal } from './auth/principal.js';
 import type { Database } from './db/database.js';
 import type { Config } from './config.js';
 import { FailedAuthLimiter } from './auth/failed-auth-limiter.js';
+import { SecretBox } from './crypto/at-rest.js';
 import { ulid } from './db/id.js';
 import { AppError } from './errors/app-error.js';
 import type { GraphQLContext } from './graphql/context.js';
@@ -33,6 +34,8 @@ export interface AppDeps {
   resolveTxt?: TxtResolver;
   /** LISTEN on the database (Database.listen): wakes live audit streams. */
   listen: Database['listen'];
+  /** Seals secrets at rest (see crypto/at-rest.ts). */
+  masterKey: Buffer;
 }
 
 /** Paths that log and authenticate nothing: probes. */
@@ -133,9 +136,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => auditBus.close());
   const failedAuthLimiter = new FailedAuthLimiter(config.authFailuresPerMinute);
   const resolveTxt = deps.resolveTxt ?? systemTxtResolver;
+  const webhooks = { box: new SecretBox(deps.masterKey), allowPrivateTargets: config.webhookAllowPrivateTargets };
   const newContext = (em: EntityManager, principal: Principal, meta: RequestMeta, connection?: GraphQLContext['connection']): GraphQLContext => {
     const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
-    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, auditBus, connection };
+    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, webhooks, auditBus, connection };
   };
 
   const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {

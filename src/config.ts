@@ -40,6 +40,20 @@ export interface Config {
   subscriptionStallMs: number;
   /** How often audit retention runs, in milliseconds; 0 turns it off. @default 3600000 (hourly) */
   retentionIntervalMs: number;
+  /** Base64 of 32 random bytes that seal secrets at rest. Required with DATABASE_URL; in embedded mode generated into the data folder. */
+  masterKey: string | undefined;
+  /** Let webhook endpoints be private, loopback or link-local addresses, over http too (development only). @default false */
+  webhookAllowPrivateTargets: boolean;
+  /** Timeout of one webhook HTTP attempt. @default 10000 */
+  webhookTimeoutMs: number;
+  /** Seconds to wait before each retry of a failed delivery; its length is the number of retries. @default 5,300,1800,7200,18000,36000,36000 (about 28 hours) */
+  webhookRetrySchedule: number[];
+  /** An endpoint failing for this long (and then exhausting a delivery's retries) is disabled. @default 432000000 (5 days) */
+  webhookDisableAfterMs: number;
+  /** Deliveries sent at once per process. @default 8 */
+  webhookConcurrency: number;
+  /** How often each process looks for due deliveries besides being woken by commits. @default 1000 */
+  webhookPollMs: number;
   /** Failed authentications per client IP per minute before 429 (and no more audit rows). @default 30 */
   authFailuresPerMinute: number;
   /** Milliseconds to wait for in-flight requests on SIGTERM before forcing exit. @default 10000 */
@@ -64,6 +78,16 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function retrySchedule(env: NodeJS.ProcessEnv): number[] {
+  const raw = env.GATEHOUSE_WEBHOOK_RETRY_SCHEDULE;
+  if (!raw) return [5, 300, 1800, 7200, 18000, 36000, 36000];
+  const steps = raw.split(',').map((step) => Number(step.trim()));
+  if (steps.some((step) => !Number.isFinite(step) || step < 0)) {
+    throw new ConfigError('GATEHOUSE_WEBHOOK_RETRY_SCHEDULE must be comma-separated non-negative seconds');
+  }
+  return steps;
 }
 
 function trustProxy(env: NodeJS.ProcessEnv): boolean | number | string {
@@ -95,6 +119,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: bool(env, 'GATEHOUSE_INTROSPECTION', true),
     dataLoaderBatching: bool(env, 'GATEHOUSE_DATALOADER_BATCHING', true),
     trustProxy: trustProxy(env),
+    masterKey: env.GATEHOUSE_MASTER_KEY || undefined,
+    webhookAllowPrivateTargets: bool(env, 'GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+    webhookTimeoutMs: int(env, 'GATEHOUSE_WEBHOOK_TIMEOUT_MS', 10_000, 100),
+    webhookRetrySchedule: retrySchedule(env),
+    webhookDisableAfterMs: int(env, 'GATEHOUSE_WEBHOOK_DISABLE_AFTER_MS', 5 * 24 * 60 * 60 * 1000),
+    webhookConcurrency: int(env, 'GATEHOUSE_WEBHOOK_CONCURRENCY', 8, 1),
+    webhookPollMs: int(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 10),
     retentionIntervalMs: int(env, 'GATEHOUSE_RETENTION_INTERVAL_MS', 3_600_000),
     subscriptionStallMs: int(env, 'GATEHOUSE_SUBSCRIPTION_STALL_MS', 30_000, 100),
     authFailuresPerMinute: int(env, 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE', 30, 1),

@@ -4,7 +4,9 @@ import { createApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { migrate, openDatabase, type Database } from './db/database.js';
 import { startRetentionJob } from './audit/retention.js';
+import { resolveMasterKey } from './crypto/at-rest.js';
 import { createLogger } from './logger.js';
+import { DeliveryWorker, deliveryWorkerOptions } from './modules/webhook/delivery-worker.js';
 import { ensureDefaultWorkspace, type BootstrappedWorkspace } from './modules/workspace/workspace.service.js';
 
 /** Where the server will answer, for the printed example; null when the port is chosen at listen time. */
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
   let db: Database | undefined;
   let app: FastifyInstance | undefined;
   let boot: BootstrappedWorkspace | null = null;
+  let worker: DeliveryWorker | undefined;
   try {
     db = await openDatabase(
       config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir: config.dataDir },
@@ -56,8 +59,14 @@ async function main(): Promise<void> {
     boot = await ensureDefaultWorkspace(db.orm.em.fork(), { requestId: 'bootstrap', ip: null, userAgent: 'gatehouse' });
     if (boot) printOwnerKey(boot, config);
 
-    app = await createApp({ config, orm: db.orm, logger, listen: db.listen });
+    const master = resolveMasterKey(config.masterKey, config.databaseUrl ? null : config.dataDir);
+    if (master.generatedAt) {
+      logger.warn({ file: master.generatedAt }, 'generated a master key into the data folder; set GATEHOUSE_MASTER_KEY in production and keep it apart from the data');
+    }
+    app = await createApp({ config, orm: db.orm, logger, listen: db.listen, masterKey: master.key });
     await app.listen({ port: config.port, host: config.host });
+    worker = new DeliveryWorker(deliveryWorkerOptions(config, db, master.key, logger));
+    await worker.start();
   } catch (error) {
     const message = (error as { message?: unknown } | null)?.message ?? String(error);
     logger.fatal({ err: error }, `cannot start: ${String(message)}`);
@@ -68,6 +77,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
     force.unref();
     try {
+      await worker?.stop();
       await app?.close();
     } catch (closeError) {
       logger.error({ err: closeError }, 'error while closing the server');
@@ -81,9 +91,6 @@ async function main(): Promise<void> {
   }
 
   const stopRetention = config.retentionIntervalMs > 0 ? startRetentionJob(db.orm.em, config.retentionIntervalMs, logger) : async () => {};
-  const localUrl = `http://localhost:${(app.server.address() as { port: number }).port}`;
-  logger.info({ url: localUrl, database: db.kind }, 'gatehouse listening');
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -96,6 +103,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app.close();
+      await worker?.stop();
       await stopRetention();
       await db.close();
       logger.info('stopped');
@@ -106,6 +114,9 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  // Announced only once the handlers are in place: whoever waits for this line may signal at once.
+  const localUrl = `http://localhost:${(app.server.address() as { port: number }).port}`;
+  logger.info({ url: localUrl, database: db.kind }, 'gatehouse listening');
 }
 
 main().catch((error: unknown) => {

@@ -60,8 +60,11 @@ async function runWriter({ url, key, env, mode, rate, durationS, concurrency, ma
   const start = nowNs();
   const deadline = Date.now() + durationS * 1000;
   let late = 0;
+  let planned = null;
+  let stoppedEarly = false;
   if (mode === 'fixed') {
     const total = Math.min(Math.round(rate * durationS), maxEvents);
+    planned = total;
     const interval = 1000 / rate;
     const t0 = performance.now();
     const inFlight = new Set();
@@ -71,7 +74,10 @@ async function runWriter({ url, key, env, mode, rate, durationS, concurrency, ma
       else if (wait < -interval) late += 1;
       // Open loop, but bounded: never more than maxInFlight requests outstanding.
       while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-      if (Date.now() > deadline + 10_000) break; // hopelessly behind: stop sending
+      if (Date.now() > deadline + 10_000) {
+        stoppedEarly = true; // hopelessly behind: stop sending
+        break;
+      }
       const p = one().finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
@@ -84,7 +90,7 @@ async function runWriter({ url, key, env, mode, rate, durationS, concurrency, ma
       }),
     );
   }
-  return { written, failures: failures.length, failureSamples: failures.filter(Boolean).slice(0, 5), late, startNs: String(start), endNs: String(nowNs()) };
+  return { written, sent: seq, planned, stoppedEarly, failures: failures.length, failureSamples: failures.filter(Boolean).slice(0, 5), late, startNs: String(start), endNs: String(nowNs()) };
 }
 
 if (!isMainThread) {
@@ -156,7 +162,15 @@ async function main() {
   }
 
   function startServer(dbUrl, port, expectKey) {
-    const env = { ...process.env, DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const env = {
+      ...process.env,
+      DATABASE_URL: dbUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      // Seals secrets at rest where the server requires one with DATABASE_URL; the bench databases are dropped.
+      GATEHOUSE_MASTER_KEY: process.env.GATEHOUSE_MASTER_KEY || Buffer.alloc(32, 1).toString('base64'),
+    };
     const child = spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let out = '';
@@ -449,6 +463,9 @@ async function main() {
         writeFailures: writer.failures,
         failureSamples: writer.failureSamples,
         late: writer.late,
+        sent: writer.sent,
+        planned: writer.planned,
+        stoppedEarly: writer.stoppedEarly,
         unknown,
         outOfOrder,
         drained,
@@ -536,7 +553,10 @@ async function main() {
     );
     if (!r.drained) notes.push(`${where}: NOT every subscriber had every event after ${DRAIN_S} s (BENCH_DRAIN_TIMEOUT)`);
     if (r.writeFailures) notes.push(`${where}: ${r.writeFailures} mutation(s) failed, e.g. ${r.failureSamples.join(' | ')}`);
-    if (r.late) notes.push(`${where}: the writer fell behind its schedule for ${r.late} mutation(s)`);
+    if (r.late) notes.push(`${where}: the writer fell behind its ${RATE}/s schedule for ${r.late} mutation(s) (at most 64 in flight)`);
+    if (r.stoppedEarly) {
+      notes.push(`${where}: the writer gave up 10 s past its schedule: sent ${r.sent} of ${r.planned} planned mutations; lost/duplicated count the ${r.written} that committed`);
+    }
     if (r.unknown) notes.push(`${where}: ${r.unknown} delivered event(s) matched no written or warm-up organization`);
     if (r.outOfOrder) notes.push(`${where}: ${r.outOfOrder} delivery(ies) out of sequence order`);
     if (r.lostBySub.length) notes.push(`${where}: subscribers missing events (index, missing): ${JSON.stringify(r.lostBySub.slice(0, 10))}`);

@@ -49,6 +49,7 @@ function startServer(dbUrl, batching) {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     GATEHOUSE_DATALOADER_BATCHING: String(batching),
+    GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
   };
   const child = spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';

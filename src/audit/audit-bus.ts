@@ -17,6 +17,7 @@ export interface Armed {
  */
 export class AuditBus {
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly commitListeners = new Set<() => void>();
   private unlisten: Unlisten | undefined;
   private closed = false;
 
@@ -52,6 +53,12 @@ export class AuditBus {
     };
   }
 
+  /** Calls `listener` after every commit that wrote audit events, whatever the chain. */
+  onCommit(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -64,9 +71,11 @@ export class AuditBus {
 
   private wake(chainKey: string): void {
     for (const release of this.waiters.get(chainKey) ?? []) release();
+    for (const listener of this.commitListeners) listener();
   }
 
   private wakeAll(): void {
     for (const set of this.waiters.values()) for (const release of set) release();
+    for (const listener of this.commitListeners) listener();
   }
 }

@@ -22,11 +22,16 @@ export interface AuditEventFilter {
 const MAX_ACTIONS = 50;
 const ACTION_PATTERN = /^[a-z_]+(\.[a-z_]+)?(\.\*)?$|^\*$/;
 
-function actionCondition(actions: string[]): FilterQuery<AuditEvent> {
-  if (actions.length > MAX_ACTIONS) throw invalid('audit.too_many_actions', `Filter on at most ${MAX_ACTIONS} actions`, ['filter', 'actions']);
+/** Checks a list of action patterns (`organization.created`, `organization.*`, `*`). */
+export function checkActionPatterns(actions: string[], field: string[]): void {
+  if (actions.length > MAX_ACTIONS) throw invalid('audit.too_many_actions', `At most ${MAX_ACTIONS} actions`, field);
   const bad = actions.find((action) => !ACTION_PATTERN.test(action));
   // `!== undefined`: an empty string is a bad action too, not a pass.
-  if (bad !== undefined) throw invalid('audit.invalid_action', `"${bad}" is not an action or an "x.*" prefix`, ['filter', 'actions']);
+  if (bad !== undefined) throw invalid('audit.invalid_action', `"${bad}" is not an action or an "x.*" prefix`, field);
+}
+
+function actionCondition(actions: string[]): FilterQuery<AuditEvent> {
+  checkActionPatterns(actions, ['filter', 'actions']);
   if (actions.includes('*')) return {};
   const exact = actions.filter((action) => !action.endsWith('.*'));
   const prefixes = actions.filter((action) => action.endsWith('.*')).map((action) => action.slice(0, -1));

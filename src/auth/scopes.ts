@@ -16,6 +16,8 @@ export const API_SCOPES = [
   'audit:read',
   'api_keys:read',
   'api_keys:write',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 
 export type ApiScope = (typeof API_SCOPES)[number];

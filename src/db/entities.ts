@@ -6,6 +6,7 @@ import { Membership, MembershipRole } from '../modules/membership/membership.ent
 import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
 import { Permission, Role, RolePermission } from '../modules/role/role.entity.js';
 import { CustomAttributeDefinition, User } from '../modules/user/user.entity.js';
+import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../modules/webhook/webhook.entity.js';
 import { Workspace } from '../modules/workspace/workspace.entity.js';
 
 export const entities = [
@@ -23,4 +24,7 @@ export const entities = [
   MembershipRole,
   AuditEvent,
   AuditCheckpoint,
+  WebhookEndpoint,
+  WebhookDelivery,
+  WebhookAttempt,
 ];

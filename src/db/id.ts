@@ -16,6 +16,8 @@ export const ID_PREFIXES = {
   permission: 'prm',
   customAttribute: 'cad',
   auditEvent: 'evt',
+  webhookEndpoint: 'whk',
+  webhookDelivery: 'wdl',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -5,6 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import type { TxtResolver } from '../modules/organization/domain-verification.js';
 import type { ServiceContext } from '../modules/service-context.js';
+import type { WebhookSettings } from '../modules/webhook/webhook.service.js';
 import type { LoaderOptions, Loaders } from './loaders.js';
 
 /** Per-request GraphQL context: the caller, a fresh EntityManager fork, per-request loaders. */
@@ -18,6 +19,8 @@ export interface GraphQLContext {
   config: Config;
   /** DNS TXT lookups (domain verification); the outside world, replaceable in tests. */
   resolveTxt: TxtResolver;
+  /** Sealing of webhook secrets and the outbound target policy. */
+  webhooks: WebhookSettings;
   /** Wakes live audit streams when events commit. */
   auditBus: AuditBus;
   /** The WebSocket of a subscription, so a stream can close it (e.g. a consumer too slow). */

@@ -8,6 +8,7 @@ import { Membership } from '../modules/membership/membership.entity.js';
 import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
 import { Permission, Role } from '../modules/role/role.entity.js';
 import { User } from '../modules/user/user.entity.js';
+import { WebhookAttempt } from '../modules/webhook/webhook.entity.js';
 
 /**
  * Per-request batch loaders for every relation the schema exposes. Only reached from objects
@@ -20,6 +21,7 @@ export interface Loaders {
   domainsByOrganization: DataLoader<string, OrganizationDomain[]>;
   rolesByMembership: DataLoader<string, Role[]>;
   permissionsByRole: DataLoader<string, Permission[]>;
+  attemptsByDelivery: DataLoader<string, WebhookAttempt[]>;
   membershipPage: (parent: 'organizationId' | 'userId', parentId: string, args: ChildPageArgs) => Promise<ChildPage<Membership>>;
   membershipCount: (parent: 'organizationId' | 'userId', parentId: string) => Promise<number>;
 }
@@ -134,6 +136,12 @@ export function createLoaders(em: EntityManager, options: LoaderOptions): Loader
       (ids) =>
         `select p.*, rp."role_id" as "_parent" from "permission" p join "role_permission" rp on rp."permission_id" = p."id"` +
         ` where rp."role_id" in (${ids}) order by p."key"`,
+      options,
+    ),
+    attemptsByDelivery: viaLinkTable(
+      em,
+      WebhookAttempt,
+      (ids) => `select a.*, a."delivery_id" as "_parent" from "webhook_attempt" a where a."delivery_id" in (${ids}) order by a."id"`,
       options,
     ),
     membershipPage: childPages(em, Membership, options),

@@ -9,6 +9,7 @@ import { getOrganization, getOrganizationDomain } from '../modules/organization/
 import { getPermission, getRole } from '../modules/role/role.service.js';
 import type { ServiceContext } from '../modules/service-context.js';
 import { getCustomAttributeDefinition, getUser } from '../modules/user/user.service.js';
+import { getWebhookDelivery, getWebhookEndpoint } from '../modules/webhook/webhook.service.js';
 import { getWorkspace } from '../modules/workspace/workspace.service.js';
 import { services, type GraphQLContext } from './context.js';
 import { Node } from './node.js';
@@ -31,6 +32,8 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   permission: getPermission,
   customAttribute: getCustomAttributeDefinition,
   auditEvent: getAuditEvent,
+  webhookEndpoint: getWebhookEndpoint,
+  webhookDelivery: getWebhookDelivery,
 };
 
 function fetchNode(ctx: GraphQLContext, id: string): Promise<object> {

@@ -14,6 +14,8 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   permission: 'Permission',
   customAttribute: 'CustomAttributeDefinition',
   auditEvent: 'AuditEvent',
+  webhookEndpoint: 'WebhookEndpoint',
+  webhookDelivery: 'WebhookDelivery',
 };
 
 @InterfaceType('Node', {

@@ -12,6 +12,7 @@ import {
 import { OrganizationResolver } from '../modules/organization/organization.resolver.js';
 import { RoleRelationsResolver, RoleResolver } from '../modules/role/role.resolver.js';
 import { UserResolver } from '../modules/user/user.resolver.js';
+import { WebhookDeliveryResolver, WebhookResolver } from '../modules/webhook/webhook.resolver.js';
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver.js';
 import { NodeResolver } from './node.resolver.js';
 import { DateTimeScalar } from './scalars.js';
@@ -49,6 +50,8 @@ async function build(): Promise<GraphQLSchema> {
       RoleRelationsResolver,
       AuditResolver,
       AuditSubscriptionResolver,
+      WebhookResolver,
+      WebhookDeliveryResolver,
     ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Our only subscription brings its own source (the audit table, woken by the AuditBus);

@@ -27,7 +27,8 @@ export function embeddedEnv(dataDir: string, extra: NodeJS.ProcessEnv = {}): Nod
 
 /** Environment of a process using the PostgreSQL database at `url`. */
 export function postgresEnv(url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'info', ...extra };
+  // A fixed master key: every process of one test must seal and open secrets alike.
+  return { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'info', GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), ...extra };
 }
 
 export interface ServerProcess {
@@ -50,6 +51,7 @@ export function spawnServer(env: NodeJS.ProcessEnv, readyTimeoutMs = 40_000): Se
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code, signal) => {
       exitCode = code ?? (signal ? -1 : null);
+      if (signal) out += `\n[killed by ${signal}]`;
       resolve(exitCode);
     }),
   );

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll } from 'vitest';
 import { createApp, type AppDeps } from '../../src/app.js';
+import { DeliveryWorker, deliveryWorkerOptions } from '../../src/modules/webhook/delivery-worker.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrate } from '../../src/db/database.js';
 import { bootstrapWorkspace, type BootstrappedWorkspace } from '../../src/modules/workspace/workspace.service.js';
@@ -27,6 +29,9 @@ export interface TestWorkspace extends BootstrappedWorkspace {
   client: GraphQLClient;
 }
 
+/** One master key per test process; tests never depend on its value. */
+export const TEST_MASTER_KEY = randomBytes(32);
+
 const leftovers = new Set<TestServer>();
 let workspaceCounter = 0;
 
@@ -36,7 +41,7 @@ let workspaceCounter = 0;
  */
 export async function startServer(
   overrides: Partial<Config> = {},
-  deps: Pick<AppDeps, 'resolveTxt'> = {},
+  deps: Pick<AppDeps, 'resolveTxt'> & { deliveryWorker?: boolean } = {},
 ): Promise<TestServer> {
   const sql = { count: 0, statements: [] as string[] };
   const database = await createTestDatabase({
@@ -47,7 +52,10 @@ export async function startServer(
   });
   await migrate(database.db.orm);
   const config: Config = { ...loadConfig({}), logLevel: 'silent', port: 0, host: '127.0.0.1', ...overrides };
-  const app = await createApp({ config, orm: database.db.orm, logger: pino({ level: 'silent' }), listen: database.db.listen, ...deps });
+  const { deliveryWorker, ...appDeps } = deps;
+  const app = await createApp({ config, orm: database.db.orm, logger: pino({ level: 'silent' }), listen: database.db.listen, masterKey: TEST_MASTER_KEY, ...appDeps });
+  const worker = deliveryWorker ? new DeliveryWorker(deliveryWorkerOptions(config, database.db, TEST_MASTER_KEY, pino({ level: 'silent' }))) : undefined;
+  await worker?.start();
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;
@@ -75,6 +83,7 @@ export async function startServer(
       if (closed) return;
       closed = true;
       leftovers.delete(server);
+      await worker?.stop();
       await app.close();
       await database.drop();
     },

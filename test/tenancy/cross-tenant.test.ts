@@ -48,6 +48,9 @@ interface EnvData {
   apiKeyId: string;
   apiKeyPrefix: string;
   apiKeyName: string;
+  webhookEndpointId: string;
+  webhookUrl: string;
+  webhookDeliveryId: string;
   /** Ids of every audit event of the environment. */
   auditEventIds: string[];
 }
@@ -712,6 +715,55 @@ const ROWS: Row[] = [
     expect: both(notFound('membership')),
   },
   {
+    operation: 'webhookEndpoints',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { webhookEndpoints(environmentId: $env) { nodes { id url } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'webhookDeliveries',
+    name: "of the victim's endpoint",
+    document: `query($id: ID!) { webhookDeliveries(endpointId: $id) { nodes { id eventId } } }`,
+    variables: (t) => ({ id: t.webhookEndpointId }),
+    expect: both(notFound('webhook_endpoint')),
+  },
+  {
+    operation: 'createWebhookEndpoint',
+    name: "in the victim's environment",
+    document: mutation('createWebhookEndpoint', 'CreateWebhookEndpointInput', 'secret webhookEndpoint { id url }'),
+    variables: (t) => ({ input: { environmentId: t.environmentId, url: 'https://intruder.example/steal' } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'updateWebhookEndpoint',
+    name: "the victim's endpoint",
+    document: mutation('updateWebhookEndpoint', 'UpdateWebhookEndpointInput', 'webhookEndpoint { id url }'),
+    variables: (t) => ({ input: { id: t.webhookEndpointId, url: 'https://intruder.example/steal' } }),
+    expect: both(notFound('webhook_endpoint')),
+  },
+  {
+    operation: 'rotateWebhookSecret',
+    name: "the victim's endpoint",
+    document: mutation('rotateWebhookSecret', 'WebhookEndpointIdInput', 'secret webhookEndpoint { id }'),
+    variables: (t) => ({ input: { id: t.webhookEndpointId } }),
+    expect: both(notFound('webhook_endpoint')),
+  },
+  {
+    operation: 'deleteWebhookEndpoint',
+    name: "the victim's endpoint",
+    document: mutation('deleteWebhookEndpoint', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.webhookEndpointId } }),
+    expect: both(notFound('webhook_endpoint')),
+  },
+  {
+    operation: 'redeliverWebhook',
+    name: "the victim's delivery",
+    document: mutation('redeliverWebhook', 'RedeliverWebhookInput', 'delivery { id }'),
+    variables: (t) => ({ input: { deliveryId: t.webhookDeliveryId } }),
+    expect: both(notFound('webhook_delivery')),
+  },
+  {
     operation: 'deleteOrganization',
     name: "the victim's organization",
     document: mutation('deleteOrganization', 'DeleteInput', 'deletedId'),
@@ -894,6 +946,8 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'role', label: "the victim's admin role", id: (t) => t.adminRoleId, attackers: ATTACKERS, resource: 'role' },
   { kind: 'permission', label: "the victim's permission", id: (t) => t.permissionId, attackers: ATTACKERS, resource: 'permission' },
   { kind: 'customAttribute', label: "the victim's custom attribute", id: (t) => t.attributeId, attackers: ATTACKERS, resource: 'custom_attribute' },
+  { kind: 'webhookEndpoint', label: "the victim's webhook endpoint", id: (t) => t.webhookEndpointId, attackers: ATTACKERS, resource: 'webhook_endpoint' },
+  { kind: 'webhookDelivery', label: "the victim's webhook delivery", id: (t) => t.webhookDeliveryId, attackers: ATTACKERS, resource: 'webhook_delivery' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
 ];
@@ -942,6 +996,13 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     type: 'STRING',
     description: `${Tag} department`,
   });
+  // Created early, so the changes below queue deliveries to it (no worker runs in this file).
+  const webhookUrl = `https://${tag}-hooks.example/in`;
+  const webhook = await mutate(client, 'createWebhookEndpoint', 'CreateWebhookEndpointInput', 'webhookEndpoint { id }', {
+    environmentId,
+    url: webhookUrl,
+    description: `${Tag} hook`,
+  });
   const domain = `${tag}-corp.example`;
   const org = await mutate(client, 'createOrganization', 'CreateOrganizationInput', 'organization { id domains { id verificationToken } }', {
     environmentId,
@@ -976,8 +1037,9 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     scopes: ['organizations:read'],
   });
   const lookups = await client.data(
-    `query($env: ID) { role(key: "admin", environmentId: $env) { id } auditEvents(environmentId: $env, first: 100) { pageInfo { hasNextPage } nodes { id } } }`,
-    { env: environmentId },
+    `query($env: ID, $hook: ID!) { role(key: "admin", environmentId: $env) { id } auditEvents(environmentId: $env, first: 100) { pageInfo { hasNextPage } nodes { id } }
+      webhookDeliveries(endpointId: $hook, first: 1) { nodes { id } } }`,
+    { env: environmentId, hook: webhook.webhookEndpoint.id },
   );
   expect(lookups.auditEvents.pageInfo.hasNextPage).toBe(false);
   return {
@@ -1004,6 +1066,9 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     apiKeyId: key.apiKey.id,
     apiKeyPrefix: key.apiKey.prefix,
     apiKeyName,
+    webhookEndpointId: webhook.webhookEndpoint.id,
+    webhookUrl,
+    webhookDeliveryId: lookups.webhookDeliveries.nodes[0].id,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
   };
 }

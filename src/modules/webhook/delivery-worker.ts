@@ -1,0 +1,246 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import { Webhook } from 'standardwebhooks';
+import { AuditBus } from '../../audit/audit-bus.js';
+import { AuditEvent } from '../../audit/audit-event.entity.js';
+import { recordAudit } from '../../audit/audit-recorder.js';
+import { publicAuditEvent } from '../../audit/audit.service.js';
+import type { Config } from '../../config.js';
+import { SecretBox } from '../../crypto/at-rest.js';
+import type { Database } from '../../db/database.js';
+import { rowMapper } from '../../db/rows.js';
+import { guardedLookup, isPrivateAddress } from './target-guard.js';
+import { DeliveryStatus, WebhookDelivery, WebhookEndpoint } from './webhook.entity.js';
+
+export interface DeliveryWorkerOptions {
+  orm: MikroORM;
+  box: SecretBox;
+  listen: Database['listen'];
+  logger: Logger;
+  allowPrivateTargets: boolean;
+  timeoutMs: number;
+  /** Seconds before each retry; its length is the number of retries. */
+  retrySchedule: number[];
+  disableAfterMs: number;
+  concurrency: number;
+  pollMs: number;
+}
+
+interface AttemptResult {
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** A worker holds a claimed delivery this long; after that another may take it over. */
+const CLAIM_SECONDS = 120;
+const MAX_ERROR_LENGTH = 500;
+
+function sql<T>(em: EntityManager, statement: string, params: unknown[] = []): Promise<T[]> {
+  return (em as SqlEntityManager).execute<T[]>(statement, params);
+}
+
+/** POSTs a signed payload; resolves with what happened, never rejects. */
+function post(url: string, body: string, headers: Record<string, string>, options: DeliveryWorkerOptions): Promise<AttemptResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const done = (statusCode: number | null, error: string | null) =>
+      resolve({ statusCode, error: error?.slice(0, MAX_ERROR_LENGTH) ?? null, durationMs: Date.now() - started });
+    const target = new URL(url);
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    // A literal address skips DNS, so the lookup guard would not see it.
+    if (!options.allowPrivateTargets && isIP(host) && isPrivateAddress(host)) return done(null, 'refused: private target address');
+    const client = target.protocol === 'https:' ? https : http;
+    const request = client.request(
+      target,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        timeout: options.timeoutMs,
+        lookup: guardedLookup(options.allowPrivateTargets),
+      },
+      (response) => {
+        // Only the status matters; drain (bounded) and close.
+        let received = 0;
+        response.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > 64 * 1024) response.destroy();
+        });
+        response.on('end', () => done(response.statusCode ?? null, null));
+        response.on('error', () => done(response.statusCode ?? null, null));
+        response.on('close', () => done(response.statusCode ?? null, null));
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`timed out after ${options.timeoutMs} ms`)));
+    request.on('error', (error: NodeJS.ErrnoException) => done(null, error.code === 'EPRIVATETARGET' ? `refused: ${error.message}` : error.message));
+    request.end(body);
+  });
+}
+
+/**
+ * Sends webhook deliveries from the outbox, in every process at once: due rows are claimed
+ * with FOR UPDATE SKIP LOCKED and a lease (`locked_until`), so no two workers send the same
+ * attempt, and a worker that dies mid-send only delays its rows until the lease ends (at-least-
+ * once). Woken by audit commits (the outbox is written with them) and by a poll.
+ */
+export class DeliveryWorker {
+  private bus: AuditBus | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly options: DeliveryWorkerOptions) {}
+
+  async start(): Promise<void> {
+    this.bus = await AuditBus.start(this.options.listen);
+    this.bus.onCommit(() => this.kick());
+    this.timer = setInterval(() => this.kick(), this.options.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.bus?.close();
+    await this.running;
+  }
+
+  /** Runs a pass now, or once more after the current one. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'webhook delivery pass failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Claims and sends due deliveries until none is due. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      const claimed = await this.claim();
+      if (claimed.length === 0) return;
+      await Promise.all(claimed.map((delivery) => this.deliver(delivery)));
+    }
+  }
+
+  private async claim(): Promise<WebhookDelivery[]> {
+    const em = this.options.orm.em.fork();
+    const rows = await sql<Record<string, unknown>>(
+      em,
+      `update "webhook_delivery" d set "locked_until" = now() + interval '${CLAIM_SECONDS} seconds', "attempts" = d."attempts" + 1
+        where d."id" in (
+          select "id" from "webhook_delivery"
+           where "status" = 'PENDING' and "next_attempt_at" <= now() and ("locked_until" is null or "locked_until" < now())
+           order by "next_attempt_at" limit ? for update skip locked)
+        returning d.*`,
+      [this.options.concurrency],
+    );
+    return rows.map(rowMapper(em, WebhookDelivery));
+  }
+
+  private async deliver(delivery: WebhookDelivery): Promise<void> {
+    const em = this.options.orm.em.fork();
+    const endpoint = await em.findOne(WebhookEndpoint, { id: delivery.endpointId });
+    const [eventRow] = await sql<Record<string, unknown>>(em, 'select * from "audit_event" where "id" = ?', [delivery.eventId]);
+    if (!endpoint || !endpoint.enabled) return this.finish(delivery, { statusCode: null, error: 'endpoint disabled', durationMs: 0 }, true);
+    if (!eventRow) return this.finish(delivery, { statusCode: null, error: 'event no longer exists (retention)', durationMs: 0 }, true);
+    const event = rowMapper(em, AuditEvent)(eventRow);
+    const body = JSON.stringify({ type: event.action, timestamp: new Date(event.occurredAt).toISOString(), data: publicAuditEvent(event) });
+    const now = new Date();
+    let signature: string;
+    try {
+      signature = new Webhook(this.options.box.open(endpoint.secretSealed, endpoint.id)).sign(delivery.id, now, body);
+    } catch (error) {
+      this.options.logger.error({ err: error, endpointId: endpoint.id }, 'cannot open a webhook secret (wrong master key?)');
+      return this.finish(delivery, { statusCode: null, error: 'signing secret unavailable', durationMs: 0 }, false);
+    }
+    const result = await post(
+      endpoint.url,
+      body,
+      {
+        'content-type': 'application/json',
+        'user-agent': 'Gatehouse-Webhooks/1',
+        'webhook-id': delivery.id,
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'webhook-signature': signature,
+      },
+      this.options,
+    );
+    await this.finish(delivery, result, false);
+  }
+
+  /** Records the attempt and the delivery's new state; disables an endpoint that keeps failing. */
+  private async finish(delivery: WebhookDelivery, result: AttemptResult, final: boolean): Promise<void> {
+    const succeeded = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    const retries = this.options.retrySchedule;
+    const exhausted = final || delivery.attempts > retries.length;
+    const status = succeeded ? DeliveryStatus.SUCCEEDED : exhausted ? DeliveryStatus.FAILED : DeliveryStatus.PENDING;
+    const delaySeconds = retries[Math.min(delivery.attempts - 1, retries.length - 1)] ?? 0;
+    const error = result.error ?? (succeeded ? null : `HTTP ${result.statusCode}`);
+    await this.options.orm.em.fork().transactional(async (tx) => {
+      await sql(
+        tx,
+        `insert into "webhook_attempt" ("delivery_id", "attempted_at", "duration_ms", "status_code", "error") values (?, now(), ?, ?, ?)`,
+        [delivery.id, result.durationMs, result.statusCode, error],
+      );
+      await sql(
+        tx,
+        `update "webhook_delivery" set "status" = ?, "locked_until" = null, "last_attempt_at" = now(), "last_status_code" = ?, "last_error" = ?,
+           "next_attempt_at" = now() + make_interval(secs => ?) where "id" = ?`,
+        [status, result.statusCode, error, status === DeliveryStatus.PENDING ? delaySeconds : 0, delivery.id],
+      );
+      const [endpoint] = await sql<{ failing_since: string | Date | null; enabled: boolean; url: string; environment_id: string }>(
+        tx,
+        `update "webhook_endpoint" set "failing_since" = ${succeeded ? 'null' : 'coalesce("failing_since", now())'}
+          where "id" = ? returning "failing_since", "enabled", "url", "environment_id"`,
+        [delivery.endpointId],
+      );
+      if (!endpoint || succeeded || status !== DeliveryStatus.FAILED || !endpoint.enabled || final) return;
+      const failingFor = Date.now() - new Date(String(endpoint.failing_since)).getTime();
+      if (failingFor < this.options.disableAfterMs) return;
+      const reason = `disabled after failing for ${Math.round(failingFor / 60_000)} minutes; last error: ${error}`;
+      await sql(tx, `update "webhook_endpoint" set "enabled" = false, "disabled_reason" = ? where "id" = ?`, [reason, delivery.endpointId]);
+      const [workspace] = await sql<{ workspace_id: string }>(tx, 'select "workspace_id" from "environment" where "id" = ?', [endpoint.environment_id]);
+      recordAudit(tx, { principal: null, meta: { requestId: `delivery:${delivery.id}`, ip: null, userAgent: 'gatehouse-webhooks' } }, {
+        action: 'webhook_endpoint.disabled',
+        workspaceId: workspace?.workspace_id ?? null,
+        environmentId: endpoint.environment_id,
+        targets: [{ type: 'webhook_endpoint', id: delivery.endpointId, name: endpoint.url }],
+        after: { enabled: false, reason },
+      });
+    });
+    if (!succeeded) this.options.logger.warn({ deliveryId: delivery.id, status, error }, 'webhook delivery attempt failed');
+  }
+}
+
+/** The worker's options from the configuration. */
+export function deliveryWorkerOptions(config: Config, db: Database, masterKey: Buffer, logger: Logger): DeliveryWorkerOptions {
+  return {
+    orm: db.orm,
+    box: new SecretBox(masterKey),
+    listen: db.listen,
+    logger,
+    allowPrivateTargets: config.webhookAllowPrivateTargets,
+    timeoutMs: config.webhookTimeoutMs,
+    retrySchedule: config.webhookRetrySchedule,
+    disableAfterMs: config.webhookDisableAfterMs,
+    concurrency: config.webhookConcurrency,
+    pollMs: config.webhookPollMs,
+  };
+}

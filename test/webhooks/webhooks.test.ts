@@ -1,0 +1,259 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
+
+/** The builder's backend: records what it receives and answers as told. */
+class Receiver {
+  readonly requests: { headers: IncomingHttpHeaders; body: string }[] = [];
+  status = 200;
+  hang = false;
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        this.requests.push({ headers: request.headers, body });
+        if (this.hang) return;
+        response.statusCode = this.status;
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server!.address() as { port: number }).port}/hooks`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  async waitFor(count: number, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (this.requests.length < count) {
+      if (Date.now() > deadline) throw new Error(`received ${this.requests.length} of ${count} deliveries`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return this.requests;
+  }
+}
+
+const CREATE = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) {
+  secret webhookEndpoint { id url eventTypes enabled secretPrefix } userErrors { code field } } }`;
+const CREATE_ORG = 'mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }';
+const DELIVERIES = `query($id: ID!) { webhookDeliveries(endpointId: $id) { nodes { id eventId eventType status attempts lastStatusCode lastError
+  attemptHistory { statusCode error durationMs } } } }`;
+
+let server: TestServer;
+let ws: TestWorkspace;
+let env: string;
+const receivers: Receiver[] = [];
+
+async function receiver(): Promise<Receiver> {
+  const r = new Receiver();
+  await r.start();
+  receivers.push(r);
+  return r;
+}
+
+async function endpoint(url: string, extra: Record<string, unknown> = {}) {
+  const data = await ws.client.data(CREATE, { input: { environmentId: env, url, ...extra } });
+  expect(data.createWebhookEndpoint.userErrors).toEqual([]);
+  return data.createWebhookEndpoint as { secret: string; webhookEndpoint: { id: string; secretPrefix: string } };
+}
+
+async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+beforeAll(async () => {
+  server = await startServer(
+    { webhookAllowPrivateTargets: true, webhookRetrySchedule: [0.05, 0.05], webhookDisableAfterMs: 0, webhookPollMs: 50, webhookTimeoutMs: 500 },
+    { deliveryWorker: true },
+  );
+  ws = await server.workspace();
+  env = ws.development.id;
+});
+afterAll(async () => {
+  await server.close();
+  await Promise.all(receivers.map((r) => r.stop()));
+});
+
+describe('webhook deliveries', () => {
+  it('signs each delivery per Standard Webhooks, verifiable with the secret shown once', async () => {
+    const hooks = await receiver();
+    const { secret, webhookEndpoint } = await endpoint(hooks.url, { eventTypes: ['organization.*'] });
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(webhookEndpoint.secretPrefix).toBe(secret.slice(0, 12));
+
+    const orgId = (await ws.client.data(CREATE_ORG, { input: { environmentId: env, name: 'Hooked' } })).createOrganization.organization.id;
+    const [request] = await hooks.waitFor(1);
+    const payload = new Webhook(secret).verify(request.body, request.headers as Record<string, string>) as {
+      type: string;
+      data: { id: string; action: string; targets: { id: string }[]; hash: string };
+    };
+    expect(payload.type).toBe('organization.created');
+    expect(payload.data).toMatchObject({ action: 'organization.created', targets: [{ id: orgId }], hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(request.headers['webhook-id']).toMatch(/^wdl_/);
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 9).toString('base64')}`).verify(request.body, request.headers as Record<string, string>)).toThrow();
+
+    const deliveries = await eventually(
+      () => ws.client.data(DELIVERIES, { id: webhookEndpoint.id }),
+      (data) => data.webhookDeliveries.nodes[0]?.status === 'SUCCEEDED',
+    );
+    expect(deliveries.webhookDeliveries.nodes).toEqual([
+      {
+        id: request.headers['webhook-id'],
+        eventId: payload.data.id,
+        eventType: 'organization.created',
+        status: 'SUCCEEDED',
+        attempts: 1,
+        lastStatusCode: 200,
+        lastError: null,
+        attemptHistory: [{ statusCode: 200, error: null, durationMs: expect.any(Number) }],
+      },
+    ]);
+  });
+
+  it('keeps the secret sealed at rest and out of the audit trail', async () => {
+    const hooks = await receiver();
+    const { secret, webhookEndpoint } = await endpoint(hooks.url);
+    const rows = await server.database.db.orm.em.fork().getConnection().execute('select * from webhook_endpoint where id = ?', [webhookEndpoint.id]);
+    expect(JSON.stringify(rows)).not.toContain(secret.slice(6));
+    const events = await server.database.db.orm.em.fork().getConnection().execute('select * from audit_event');
+    expect(JSON.stringify(events)).not.toContain(secret.slice(6));
+  });
+
+  it('delivers only the event types asked for', async () => {
+    const hooks = await receiver();
+    await endpoint(hooks.url, { eventTypes: ['user.created'] });
+    await ws.client.data(CREATE_ORG, { input: { environmentId: env, name: 'Not for this hook' } });
+    await ws.client.data('mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }', {
+      input: { environmentId: env, email: 'hooked@example.com' },
+    });
+    await hooks.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooks.requests.map((r) => JSON.parse(r.body).type)).toEqual(['user.created']);
+  });
+
+  it('retries with backoff, gives up, disables an endpoint that keeps failing (audited), and redelivers on demand', async () => {
+    const hooks = await receiver();
+    hooks.status = 500;
+    const { webhookEndpoint } = await endpoint(hooks.url, { eventTypes: ['organization.created'] });
+    await ws.client.data(CREATE_ORG, { input: { environmentId: env, name: 'Will fail' } });
+    await hooks.waitFor(3);
+    const failed = await eventually(
+      () => ws.client.data(DELIVERIES, { id: webhookEndpoint.id }),
+      (data) => data.webhookDeliveries.nodes[0]?.status === 'FAILED',
+    );
+    const [delivery] = failed.webhookDeliveries.nodes;
+    expect(delivery).toMatchObject({ status: 'FAILED', attempts: 3, lastStatusCode: 500, lastError: 'HTTP 500' });
+    expect(delivery.attemptHistory.map((a: { statusCode: number }) => a.statusCode)).toEqual([500, 500, 500]);
+    // The same webhook-id on every attempt, so the receiver can de-duplicate.
+    expect(new Set(hooks.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([delivery.id]));
+
+    const state = await ws.client.data('query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { enabled disabledReason } } }', {
+      id: webhookEndpoint.id,
+    });
+    expect(state.node.enabled).toBe(false);
+    expect(state.node.disabledReason).toMatch(/HTTP 500/);
+    const audited = await ws.client.data('query($env: ID, $id: ID) { auditEvents(environmentId: $env, filter: { targetId: $id, actions: ["webhook_endpoint.disabled"] }) { nodes { actor { type } } } }', {
+      env,
+      id: webhookEndpoint.id,
+    });
+    expect(audited.auditEvents.nodes).toEqual([{ actor: { type: 'SYSTEM' } }]);
+
+    // Disabled: nothing more is queued for it.
+    await ws.client.data(CREATE_ORG, { input: { environmentId: env, name: 'While disabled' } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooks.requests).toHaveLength(3);
+
+    // Redelivery needs the endpoint enabled again; then it succeeds.
+    const refused = await ws.client.data('mutation($id: ID!) { redeliverWebhook(input: { deliveryId: $id }) { delivery { id } userErrors { code } } }', {
+      id: delivery.id,
+    });
+    expect(refused.redeliverWebhook.userErrors).toEqual([{ code: 'webhook.endpoint_disabled' }]);
+    hooks.status = 204;
+    await ws.client.data('mutation($id: ID!) { updateWebhookEndpoint(input: { id: $id, enabled: true }) { webhookEndpoint { enabled disabledReason } } }', {
+      id: webhookEndpoint.id,
+    });
+    const again = await ws.client.data('mutation($id: ID!) { redeliverWebhook(input: { deliveryId: $id }) { delivery { id status } userErrors { code } } }', {
+      id: delivery.id,
+    });
+    expect(again.redeliverWebhook.delivery.status).toBe('PENDING');
+    await hooks.waitFor(4);
+    const redelivered = await eventually(
+      () => ws.client.data('query($id: ID!) { node(id: $id) { ... on WebhookDelivery { status eventId } } }', { id: again.redeliverWebhook.delivery.id }),
+      (data) => data.node.status === 'SUCCEEDED',
+    );
+    expect(redelivered.node).toEqual({ status: 'SUCCEEDED', eventId: delivery.eventId });
+  });
+
+  it('gives up on an endpoint that does not answer in time', async () => {
+    const hooks = await receiver();
+    hooks.hang = true;
+    const { webhookEndpoint } = await endpoint(hooks.url, { eventTypes: ['organization.created'] });
+    await ws.client.data(CREATE_ORG, { input: { environmentId: env, name: 'Slow receiver' } });
+    const result = await eventually(
+      () => ws.client.data(DELIVERIES, { id: webhookEndpoint.id }),
+      (data) => data.webhookDeliveries.nodes[0]?.attempts >= 1 && data.webhookDeliveries.nodes[0]?.lastError !== null,
+    );
+    expect(result.webhookDeliveries.nodes[0].lastError).toMatch(/timed out/);
+  });
+});
+
+describe('webhook endpoint rules', () => {
+  it('refuses private, loopback and plain-http targets unless the operator allows them', async () => {
+    const strict = await startServer();
+    try {
+      const owner = await strict.workspace();
+      for (const [url, code] of [
+        ['http://example.com/hook', 'webhook.insecure_url'],
+        ['https://127.0.0.1/hook', 'webhook.private_target'],
+        ['https://10.1.2.3/hook', 'webhook.private_target'],
+        ['https://169.254.169.254/latest/meta-data', 'webhook.private_target'],
+        ['https://[::1]/hook', 'webhook.private_target'],
+        ['https://localhost/hook', 'webhook.private_target'],
+        ['https://user:pass@example.com/hook', 'webhook.invalid_url'],
+        ['not a url', 'webhook.invalid_url'],
+      ]) {
+        const result = await owner.client.data(CREATE, { input: { environmentId: owner.development.id, url } });
+        expect(result.createWebhookEndpoint.userErrors, url).toEqual([{ code, field: ['input', 'url'] }]);
+      }
+      const ok = await owner.client.data(CREATE, { input: { environmentId: owner.development.id, url: 'https://hooks.example.com/in' } });
+      expect(ok.createWebhookEndpoint.userErrors).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('validates event types and needs the webhooks scopes', async () => {
+    const bad = await ws.client.data(CREATE, { input: { environmentId: env, url: 'https://hooks.example.com/a', eventTypes: ['not an action'] } });
+    expect(bad.createWebhookEndpoint.userErrors).toEqual([{ code: 'audit.invalid_action', field: ['input', 'eventTypes'] }]);
+    const key = (await ws.client.data('mutation { createApiKey(input: { name: "x", scopes: ["organizations:write"] }) { secret } }')).createApiKey.secret;
+    const denied = await ws.client.withKey(key).request(CREATE, { input: { environmentId: env, url: 'https://hooks.example.com/b' } });
+    expect(denied.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'auth.missing_scope' });
+  });
+
+  it('rotates the secret: deliveries verify with the new one only', async () => {
+    const hooks = await receiver();
+    const { secret: old, webhookEndpoint } = await endpoint(hooks.url, { eventTypes: ['organization.created'] });
+    const rotated = await ws.client.data('mutation($id: ID!) { rotateWebhookSecret(input: { id: $id }) { secret webhookEndpoint { secretPrefix } } }', {
+      id: webhookEndpoint.id,
+    });
+    const fresh = rotated.rotateWebhookSecret.secret as string;
+    expect(fresh).not.toBe(old);
+    await ws.client.data(CREATE_ORG, { input: { environmentId: env, name: 'After rotation' } });
+    const [request] = await hooks.waitFor(1);
+    expect(() => new Webhook(fresh).verify(request.body, request.headers as Record<string, string>)).not.toThrow();
+    expect(() => new Webhook(old).verify(request.body, request.headers as Record<string, string>)).toThrow();
+  });
+});
