@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerOptio
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { AuditBus } from './audit/audit-bus.js';
+import { ChainTails } from './audit/chain-tail.js';
 import type { RequestMeta } from './audit/audit-recorder.js';
 import type { Principal } from './auth/principal.js';
 import type { Database } from './db/database.js';
@@ -134,12 +135,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const auditBus = await AuditBus.start(deps.listen);
   app.addHook('onClose', () => auditBus.close());
+  const auditTails = new ChainTails(orm, auditBus);
   const failedAuthLimiter = new FailedAuthLimiter(config.authFailuresPerMinute);
   const resolveTxt = deps.resolveTxt ?? systemTxtResolver;
   const webhooks = { box: new SecretBox(deps.masterKey), allowPrivateTargets: config.webhookAllowPrivateTargets };
   const newContext = (em: EntityManager, principal: Principal, meta: RequestMeta, connection?: GraphQLContext['connection']): GraphQLContext => {
     const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
-    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, webhooks, auditBus, connection };
+    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, webhooks, auditBus, auditTails, connection };
   };
 
   const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {

@@ -17,7 +17,7 @@ export interface Armed {
  */
 export class AuditBus {
   private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly commitListeners = new Set<() => void>();
+  private readonly commitListeners = new Set<(chainKey: string | null) => void>();
   private unlisten: Unlisten | undefined;
   private closed = false;
 
@@ -53,8 +53,11 @@ export class AuditBus {
     };
   }
 
-  /** Calls `listener` after every commit that wrote audit events, whatever the chain. */
-  onCommit(listener: () => void): () => void {
+  /**
+   * Calls `listener` after every commit that wrote audit events, with the chain, or with null
+   * when notices may have been missed (any chain may have new events).
+   */
+  onCommit(listener: (chainKey: string | null) => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
   }
@@ -70,12 +73,13 @@ export class AuditBus {
   }
 
   private wake(chainKey: string): void {
+    // Listeners first: the shared chain tails must know of the commit before streams wake.
+    for (const listener of this.commitListeners) listener(chainKey);
     for (const release of this.waiters.get(chainKey) ?? []) release();
-    for (const listener of this.commitListeners) listener();
   }
 
   private wakeAll(): void {
+    for (const listener of this.commitListeners) listener(null);
     for (const set of this.waiters.values()) for (const release of set) release();
-    for (const listener of this.commitListeners) listener();
   }
 }

@@ -97,7 +97,7 @@ export class AuditSubscriptionResolver {
     description:
       'Audit events as they commit, over graphql-ws on /graphql. With `after`, first every stored event after that sequence, then live ones: none missed, none repeated. Needs `audit:read`.',
     subscribe: ({ args, context }: SubscribeResolverData<unknown, StreamArgs, GraphQLContext>) => {
-      const stream = openAuditStream(services(context), context.auditBus, {
+      const stream = openAuditStream(services(context), { bus: context.auditBus, tails: context.auditTails }, {
         environmentId: args.environmentId,
         filter: args.filter,
         after: args.after,

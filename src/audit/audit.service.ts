@@ -6,6 +6,7 @@ import { audit, environmentFor, inTransaction, type ServiceContext } from '../mo
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { rowMapper } from '../db/rows.js';
 import type { AuditBus } from './audit-bus.js';
+import type { ChainTails } from './chain-tail.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { chainKeyOf, seqRangeOf, verifyChain, type ChainVerification } from './chain.js';
 
@@ -121,59 +122,91 @@ export interface AuditStreamOptions {
  * Every committed event of one chain after a cursor, matching a filter, in sequence order,
  * then live ones as they commit. Within a chain sequence order is commit order (the append
  * lock), so reading "after the last sequence seen" can neither skip nor repeat an event, during
- * the replay, at its end, or across reconnects. Rows are read in batches as plain objects:
- * a slow consumer holds one event in memory and falls behind in the table instead.
+ * the replay, at its end, or across reconnects. Live events come from the chain's shared
+ * in-memory tail (one read per commit for all subscribers of the process); a replay, or a
+ * consumer that fell behind the tail, reads the table in batches. A slow consumer holds one
+ * event and falls behind instead of growing a buffer.
  */
-export function openAuditStream(ctx: ServiceContext, bus: AuditBus, options: AuditStreamOptions): AsyncGenerator<AuditEvent> {
+export function openAuditStream(
+  ctx: ServiceContext,
+  streams: { bus: AuditBus; tails: ChainTails },
+  options: AuditStreamOptions,
+): AsyncGenerator<AuditEvent> {
   // Checked before the stream exists, so a refusal is an error response, not a broken stream.
   requireScope(ctx.principal, 'audit:read');
   if (options.after != null && !SEQUENCE.test(options.after)) {
     throw invalid('audit.invalid_cursor', '"after" must be the sequence of an audit event', ['after']);
   }
-  return streamChain(ctx, bus, chainOf(ctx, options.environmentId), filterConditions(options.filter), options.after ?? null);
+  const filter = options.filter ?? null;
+  return streamChain(ctx, streams, chainOf(ctx, options.environmentId), filterConditions(filter), matcherOf(filter), options.after ?? null);
+}
+
+/** The JavaScript twin of `filterConditions`, for events served from memory. */
+function matcherOf(filter: AuditEventFilter | null): (event: AuditEvent) => boolean {
+  if (!filter) return () => true;
+  const actions = filter.actions?.length && !filter.actions.includes('*') ? filter.actions : null;
+  const exact = new Set(actions?.filter((action) => !action.endsWith('.*')));
+  const prefixes = actions?.filter((action) => action.endsWith('.*')).map((action) => action.slice(0, -1)) ?? [];
+  return (event) =>
+    (!actions || exact.has(event.action) || prefixes.some((prefix) => event.action.startsWith(prefix))) &&
+    (!filter.actorId || event.actorId === filter.actorId) &&
+    (!filter.targetId || event.targetIds.includes(filter.targetId)) &&
+    (!filter.organizationId || event.organizationId === filter.organizationId) &&
+    (!filter.occurredAfter || new Date(event.occurredAt) >= filter.occurredAfter) &&
+    (!filter.occurredBefore || new Date(event.occurredAt) < filter.occurredBefore);
 }
 
 async function* streamChain(
   ctx: ServiceContext,
-  bus: AuditBus,
+  streams: { bus: AuditBus; tails: ChainTails },
   chainKey: string,
   conditions: FilterQuery<AuditEvent>[],
+  matches: (event: AuditEvent) => boolean,
   after: string | null,
 ): AsyncGenerator<AuditEvent> {
-  const head = async () => {
-    const [row] = await (ctx.em as SqlEntityManager).execute<{ head: string | null }[]>(
-      'select max("seq")::text as "head" from "audit_event" where "chain_key" = ?',
-      [chainKey],
-    );
-    return row?.head ?? '0';
-  };
-  let cursor = after ?? (await head());
+  const tail = streams.tails.acquire(chainKey);
   const toEvent = rowMapper(ctx.em, AuditEvent);
-  while (!bus.isClosed) {
-    const armed = bus.arm(chainKey);
-    try {
-      const upTo = await head();
-      if (BigInt(upTo) <= BigInt(cursor)) {
-        await armed.fired;
-        continue;
+  try {
+    await tail.refresh();
+    let cursor = after === null ? tail.head : BigInt(after);
+    while (!streams.bus.isClosed) {
+      const armed = streams.bus.arm(chainKey);
+      try {
+        await tail.refresh();
+        if (cursor < tail.floor) {
+          // Behind what memory holds (a replay, or a consumer that fell behind): read the table
+          // up to the start of the in-memory run, in batches.
+          const rows = await (ctx.em as SqlEntityManager)
+            .createQueryBuilder(AuditEvent, 'e')
+            .select('*')
+            .where({ $and: [{ chainKey, seq: { $gt: cursor.toString(), $lte: tail.floor.toString() } }, ...conditions] })
+            .orderBy({ seq: 'ASC' })
+            .limit(STREAM_BATCH)
+            .execute<Record<string, unknown>[]>('all', false);
+          const floor = tail.floor;
+          for (const row of rows) {
+            const event = toEvent(row);
+            yield event;
+            cursor = BigInt(String(event.seq));
+          }
+          if (rows.length < STREAM_BATCH) cursor = floor;
+          continue;
+        }
+        const fresh = tail.after(cursor);
+        if (fresh.length === 0) {
+          await armed.fired;
+          continue;
+        }
+        for (const event of fresh) {
+          if (matches(event)) yield event;
+          cursor = BigInt(String(event.seq));
+        }
+      } finally {
+        armed.dispose();
       }
-      const qb = (ctx.em as SqlEntityManager)
-        .createQueryBuilder(AuditEvent, 'e')
-        .select('*')
-        .where({ $and: [{ chainKey, seq: { $gt: cursor, $lte: upTo } }, ...conditions] })
-        .orderBy({ seq: 'ASC' })
-        .limit(STREAM_BATCH);
-      const rows = await qb.execute<Record<string, unknown>[]>('all', false);
-      for (const row of rows) {
-        const event = toEvent(row);
-        yield event;
-        cursor = String(event.seq);
-      }
-      // A full batch may have more behind it; otherwise everything up to the head was seen.
-      if (rows.length < STREAM_BATCH) cursor = upTo;
-    } finally {
-      armed.dispose();
     }
+  } finally {
+    streams.tails.release(tail);
   }
 }
 

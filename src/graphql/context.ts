@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { AuditBus } from '../audit/audit-bus.js';
+import type { ChainTails } from '../audit/chain-tail.js';
 import type { RequestMeta } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
@@ -23,6 +24,8 @@ export interface GraphQLContext {
   webhooks: WebhookSettings;
   /** Wakes live audit streams when events commit. */
   auditBus: AuditBus;
+  /** The newest events of each streamed chain, shared by this process's subscribers. */
+  auditTails: ChainTails;
   /** The WebSocket of a subscription, so a stream can close it (e.g. a consumer too slow). */
   connection?: { close(code: number, reason: string): void };
 }

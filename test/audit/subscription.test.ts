@@ -114,6 +114,33 @@ describe('live audit events', () => {
   });
 });
 
+describe('a subscriber far behind the live tail', () => {
+  it('reads the table until it reaches the in-memory tail, then continues from it, missing and repeating nothing', async () => {
+    const own = await server.workspace();
+    const ownEnv = own.development.id;
+    // A live subscriber keeps the environment's tail in memory (the newest 2000 events).
+    const live = stream(own.ownerKey, { env: ownEnv });
+    await settle();
+    const cursor = ((await own.client.data(EVENTS, { env: ownEnv })).auditEvents.nodes as Event[]).at(-1)!.sequence;
+    await server.database.db.orm.em.fork().getConnection().execute(
+      `insert into audit_event (id, workspace_id, environment_id, action, actor_type, targets, target_ids, occurred_at)
+       select 'evt_tail' || g, ?, ?, 'organization.updated', 'SYSTEM', '[]'::jsonb, '{}', now() from generate_series(1, 2600) g`,
+      [own.workspace.id, ownEnv],
+    );
+    await live.waitFor(2600, 30_000);
+    const behind = stream(own.ownerKey, { env: ownEnv, after: cursor });
+    const got = await behind.waitFor(2600, 30_000);
+    await createOrganization('After the backlog', own.client, ownEnv);
+    const all = await behind.waitFor(2601, 30_000);
+    const sequences = all.map((e) => BigInt(e.sequence));
+    expect(new Set(sequences).size).toBe(2601);
+    expect([...sequences].sort((a, b) => (a < b ? -1 : 1))).toEqual(sequences);
+    expect(got[0].id).toBe('evt_tail1');
+    expect(all.at(-1)!.action).toBe('organization.created');
+    expect(live.events.map((e) => e.sequence)).toEqual(all.slice(0, live.events.length).map((e) => e.sequence));
+  }, 60_000);
+});
+
 describe('who may stream what', () => {
   it('refuses a key without audit:read with FORBIDDEN and keeps the connection usable', async () => {
     const key = (await ws.client.data('mutation { createApiKey(input: { name: "no audit", scopes: ["organizations:read"] }) { secret } }'))
