@@ -1,7 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
+import pino from 'pino';
+import { DeliveryWorker, deliveryWorkerOptions } from '../../src/modules/webhook/delivery-worker.js';
+import { startServer, TEST_MASTER_KEY, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
 /** The builder's backend: records what it receives and answers as told. */
 class Receiver {
@@ -207,6 +209,25 @@ describe('webhook deliveries', () => {
       (data) => data.webhookDeliveries.nodes[0]?.attempts >= 1 && data.webhookDeliveries.nodes[0]?.lastError !== null,
     );
     expect(result.webhookDeliveries.nodes[0].lastError).toMatch(/timed out/);
+  });
+});
+
+describe('several delivery workers', () => {
+  it('never send one delivery twice, however many run', async () => {
+    const extra = Array.from({ length: 3 }, () => new DeliveryWorker(deliveryWorkerOptions(server.config, server.database.db, TEST_MASTER_KEY, pino({ level: 'silent' }))));
+    await Promise.all(extra.map((worker) => worker.start()));
+    try {
+      const hooks = await receiver();
+      await endpoint(hooks.url, { eventTypes: ['organization.created'] });
+      await Promise.all(Array.from({ length: 30 }, (_, i) => ws.client.data(CREATE_ORG, { input: { environmentId: env, name: `Fan ${i}` } })));
+      await hooks.waitFor(30);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const ids = hooks.requests.map((r) => r.headers['webhook-id']);
+      expect(ids).toHaveLength(30);
+      expect(new Set(ids).size).toBe(30);
+    } finally {
+      await Promise.all(extra.map((worker) => worker.stop()));
+    }
   });
 });
 
