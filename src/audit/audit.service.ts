@@ -173,17 +173,21 @@ async function* streamChain(
       const armed = streams.bus.arm(chainKey);
       try {
         await tail.refresh();
+        if (cursor > tail.head) {
+          throw invalid('audit.invalid_cursor', '"after" is past the newest event of this stream', ['after']);
+        }
         if (cursor < tail.floor) {
           // Behind what memory holds (a replay, or a consumer that fell behind): read the table
-          // up to the start of the in-memory run, in batches.
+          // up to the start of the in-memory run, in batches. The bound is taken before the read:
+          // the tail may move on meanwhile, and the next pass starts from what was read.
+          const floor = tail.floor;
           const rows = await (ctx.em as SqlEntityManager)
             .createQueryBuilder(AuditEvent, 'e')
             .select('*')
-            .where({ $and: [{ chainKey, seq: { $gt: cursor.toString(), $lte: tail.floor.toString() } }, ...conditions] })
+            .where({ $and: [{ chainKey, seq: { $gt: cursor.toString(), $lte: floor.toString() } }, ...conditions] })
             .orderBy({ seq: 'ASC' })
             .limit(STREAM_BATCH)
             .execute<Record<string, unknown>[]>('all', false);
-          const floor = tail.floor;
           for (const row of rows) {
             const event = toEvent(row);
             yield event;

@@ -36,8 +36,8 @@ interface AttemptResult {
   durationMs: number;
 }
 
-/** A worker holds a claimed delivery this long; after that another may take it over. */
-const CLAIM_SECONDS = 120;
+/** A claim outlives the longest attempt by this margin; after it another worker may take over. */
+const CLAIM_MARGIN_SECONDS = 60;
 const MAX_ERROR_LENGTH = 500;
 
 function sql<T>(em: EntityManager, statement: string, params: unknown[] = []): Promise<T[]> {
@@ -52,6 +52,7 @@ function post(url: string, body: string, headers: Record<string, string>, option
       resolve({ statusCode, error: error?.slice(0, MAX_ERROR_LENGTH) ?? null, durationMs: Date.now() - started });
     const target = new URL(url);
     const host = target.hostname.replace(/^\[|\]$/g, '');
+    if (target.protocol !== 'https:' && !options.allowPrivateTargets) return done(null, 'refused: webhook URLs must use https');
     // A literal address skips DNS, so the lookup guard would not see it.
     if (!options.allowPrivateTargets && isIP(host) && isPrivateAddress(host)) return done(null, 'refused: private target address');
     const client = target.protocol === 'https:' ? https : http;
@@ -60,7 +61,6 @@ function post(url: string, body: string, headers: Record<string, string>, option
       {
         method: 'POST',
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-        timeout: options.timeoutMs,
         lookup: guardedLookup(options.allowPrivateTargets),
       },
       (response) => {
@@ -75,7 +75,9 @@ function post(url: string, body: string, headers: Record<string, string>, option
         response.on('close', () => done(response.statusCode ?? null, null));
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`timed out after ${options.timeoutMs} ms`)));
+    // A deadline for the whole attempt (DNS, connect, a receiver trickling bytes), not just idle time.
+    const deadline = setTimeout(() => request.destroy(new Error(`timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
+    request.on('close', () => clearTimeout(deadline));
     request.on('error', (error: NodeJS.ErrnoException) => done(null, error.code === 'EPRIVATETARGET' ? `refused: ${error.message}` : error.message));
     request.end(body);
   });
@@ -135,7 +137,11 @@ export class DeliveryWorker {
       if (this.stopped) return;
       const claimed = await this.claim();
       if (claimed.length === 0) return;
-      await Promise.all(claimed.map((delivery) => this.deliver(delivery)));
+      // One failure must not abandon the rest of the batch outside the worker's accounting.
+      const results = await Promise.allSettled(claimed.map((delivery) => this.deliver(delivery)));
+      for (const result of results) {
+        if (result.status === 'rejected') this.options.logger.error({ err: result.reason }, 'webhook delivery failed unexpectedly');
+      }
     }
   }
 
@@ -143,13 +149,14 @@ export class DeliveryWorker {
     const em = this.options.orm.em.fork();
     const rows = await sql<Record<string, unknown>>(
       em,
-      `update "webhook_delivery" d set "locked_until" = now() + interval '${CLAIM_SECONDS} seconds', "attempts" = d."attempts" + 1
+      // Milliseconds only, so the value read back as a JavaScript Date still identifies the claim.
+      `update "webhook_delivery" d set "locked_until" = date_trunc('milliseconds', now() + make_interval(secs => ?)), "attempts" = d."attempts" + 1
         where d."id" in (
           select "id" from "webhook_delivery"
            where "status" = 'PENDING' and "next_attempt_at" <= now() and ("locked_until" is null or "locked_until" < now())
            order by "next_attempt_at" limit ? for update skip locked)
         returning d.*`,
-      [this.options.concurrency],
+      [Math.ceil(this.options.timeoutMs / 1000) + CLAIM_MARGIN_SECONDS, this.options.concurrency],
     );
     return rows.map(rowMapper(em, WebhookDelivery));
   }
@@ -167,8 +174,15 @@ export class DeliveryWorker {
     try {
       signature = new Webhook(this.options.box.open(endpoint.secretSealed, endpoint.id)).sign(delivery.id, now, body);
     } catch (error) {
+      // Our misconfiguration, not the endpoint's failure: hand the delivery back untouched.
       this.options.logger.error({ err: error, endpointId: endpoint.id }, 'cannot open a webhook secret (wrong master key?)');
-      return this.finish(delivery, { statusCode: null, error: 'signing secret unavailable', durationMs: 0 }, false);
+      await sql(
+        em,
+        `update "webhook_delivery" set "locked_until" = null, "attempts" = "attempts" - 1, "next_attempt_at" = now() + interval '1 minute'
+          where "id" = ? and "locked_until" = ?`,
+        [delivery.id, delivery.lockedUntil],
+      );
+      return;
     }
     const result = await post(
       endpoint.url,
@@ -194,24 +208,32 @@ export class DeliveryWorker {
     const delaySeconds = retries[Math.min(delivery.attempts - 1, retries.length - 1)] ?? 0;
     const error = result.error ?? (succeeded ? null : `HTTP ${result.statusCode}`);
     await this.options.orm.em.fork().transactional(async (tx) => {
+      // Endpoint row first, as deleting an endpoint does (then its deliveries): no lock-order deadlock.
+      const [locked] = await sql<{ id: string }>(tx, 'select "id" from "webhook_endpoint" where "id" = ? for update', [delivery.endpointId]);
+      if (!locked) return; // deleted meanwhile, with its deliveries
+      // Only while the claim is still ours: a worker whose lease ran out must not overwrite a newer outcome.
+      const [owned] = await sql<{ id: string }>(
+        tx,
+        `update "webhook_delivery" set "status" = ?, "locked_until" = null, "last_attempt_at" = now(), "last_status_code" = ?, "last_error" = ?,
+           "next_attempt_at" = now() + make_interval(secs => ?)
+         where "id" = ? and "status" = 'PENDING' and "locked_until" = ? returning "id"`,
+        [status, result.statusCode, error, status === DeliveryStatus.PENDING ? delaySeconds : 0, delivery.id, delivery.lockedUntil],
+      );
+      if (!owned) return;
       await sql(
         tx,
         `insert into "webhook_attempt" ("delivery_id", "attempted_at", "duration_ms", "status_code", "error") values (?, now(), ?, ?, ?)`,
         [delivery.id, result.durationMs, result.statusCode, error],
       );
-      await sql(
-        tx,
-        `update "webhook_delivery" set "status" = ?, "locked_until" = null, "last_attempt_at" = now(), "last_status_code" = ?, "last_error" = ?,
-           "next_attempt_at" = now() + make_interval(secs => ?) where "id" = ?`,
-        [status, result.statusCode, error, status === DeliveryStatus.PENDING ? delaySeconds : 0, delivery.id],
-      );
+      // Deliveries we could not even try (endpoint disabled, event pruned) say nothing about the endpoint.
+      if (final) return;
       const [endpoint] = await sql<{ failing_since: string | Date | null; enabled: boolean; url: string; environment_id: string }>(
         tx,
         `update "webhook_endpoint" set "failing_since" = ${succeeded ? 'null' : 'coalesce("failing_since", now())'}
           where "id" = ? returning "failing_since", "enabled", "url", "environment_id"`,
         [delivery.endpointId],
       );
-      if (!endpoint || succeeded || status !== DeliveryStatus.FAILED || !endpoint.enabled || final) return;
+      if (!endpoint || succeeded || status !== DeliveryStatus.FAILED || !endpoint.enabled) return;
       const failingFor = Date.now() - new Date(String(endpoint.failing_since)).getTime();
       if (failingFor < this.options.disableAfterMs) return;
       const reason = `disabled after failing for ${Math.round(failingFor / 60_000)} minutes; last error: ${error}`;
