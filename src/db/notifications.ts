@@ -11,46 +11,67 @@ export type Unlisten = () => Promise<void>;
 const RECONNECT_DELAYS_MS = [100, 500, 1_000, 2_000, 5_000];
 
 /**
- * LISTEN on a PostgreSQL connection of its own (the pool's connections come and go). When the
- * connection drops it reconnects with backoff and reports a gap: notifications sent meanwhile
- * are lost, so listeners must re-read what they track.
+ * LISTEN on a PostgreSQL connection of its own (the pool's connections come and go). One
+ * connection at a time: when it drops, a single reconnect loop retries with backoff, ending
+ * every client that fails, and reports a gap once connected again (notifications sent while
+ * disconnected are lost, so listeners re-read what they track).
  */
 export async function listenPostgres(url: string, channel: string, handler: NotificationHandler): Promise<Unlisten> {
   let client: pg.Client | undefined;
   let stopped = false;
-  let attempt = 0;
+  let reconnecting = false;
 
-  const connect = async (): Promise<void> => {
+  const open = async (): Promise<pg.Client> => {
     const next = new pg.Client({ connectionString: url, application_name: 'gatehouse-listen' });
+    next.on('error', () => undefined); // a dropped connection also ends; 'end' handles it
+    try {
+      await next.connect();
+      await next.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+    } catch (error) {
+      await next.end().catch(() => undefined);
+      throw error;
+    }
     next.on('notification', (message) => {
       if (message.channel === channel && message.payload) handler.onNotify(message.payload);
     });
-    next.on('error', () => undefined); // 'end' follows and triggers the reconnect
-    next.on('end', () => {
-      if (stopped) return;
+    next.once('end', () => {
+      if (client !== next) return;
       client = undefined;
-      scheduleReconnect();
+      void reconnect();
     });
-    await next.connect();
-    await next.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
-    client = next;
-    attempt = 0;
+    return next;
   };
 
-  const scheduleReconnect = () => {
-    const delay = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)];
-    attempt += 1;
-    setTimeout(() => {
-      if (stopped) return;
-      connect()
-        .then(() => handler.onGap())
-        .catch(() => scheduleReconnect());
-    }, delay).unref();
+  const reconnect = async (): Promise<void> => {
+    if (reconnecting || stopped) return;
+    reconnecting = true;
+    try {
+      for (let attempt = 0; !stopped; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)]).unref());
+        if (stopped) return;
+        try {
+          const next = await open();
+          if (stopped) {
+            await next.end().catch(() => undefined);
+            return;
+          }
+          client = next;
+          handler.onGap();
+          return;
+        } catch {
+          // try again after the next delay
+        }
+      }
+    } finally {
+      reconnecting = false;
+    }
   };
 
-  await connect();
+  client = await open();
   return async () => {
     stopped = true;
-    await client?.end().catch(() => undefined);
+    const current = client;
+    client = undefined;
+    await current?.end().catch(() => undefined);
   };
 }
