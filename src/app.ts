@@ -183,6 +183,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   attachGraphQLWebSocket(app, {
     schema,
+    logger,
+    revalidateMs: config.subscriptionRevalidateMs,
     path: '/graphql',
     limits,
     formatError,

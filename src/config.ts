@@ -36,6 +36,8 @@ export interface Config {
    * `X-Forwarded-For` and a proxy's `X-Request-Id` is kept as the request id. @default false
    */
   trustProxy: boolean | number | string;
+  /** How often an open WebSocket's API key is checked again (revocation, expiry). @default 30000 */
+  subscriptionRevalidateMs: number;
   /** How long one subscription event may take to be sent before the consumer counts as too slow and is disconnected (close code 4413). @default 30000 */
   subscriptionStallMs: number;
   /** How often audit retention runs, in milliseconds; 0 turns it off. @default 3600000 (hourly) */
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookConcurrency: int(env, 'GATEHOUSE_WEBHOOK_CONCURRENCY', 8, 1),
     webhookPollMs: int(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 10),
     retentionIntervalMs: int(env, 'GATEHOUSE_RETENTION_INTERVAL_MS', 3_600_000),
+    subscriptionRevalidateMs: int(env, 'GATEHOUSE_SUBSCRIPTION_REVALIDATE_MS', 30_000, 100),
     subscriptionStallMs: int(env, 'GATEHOUSE_SUBSCRIPTION_STALL_MS', 30_000, 100),
     authFailuresPerMinute: int(env, 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE', 30, 1),
     shutdownTimeoutMs: int(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 10_000),

@@ -101,6 +101,7 @@ export class AuditSubscriptionResolver {
         environmentId: args.environmentId,
         filter: args.filter,
         after: args.after,
+        signal: context.connection?.signal,
       });
       const { connection, config } = context;
       if (!connection) return stream;

@@ -116,6 +116,8 @@ export interface AuditStreamOptions {
   filter?: AuditEventFilter | null;
   /** Resume after this event sequence; without it the stream starts at the present. */
   after?: string | null;
+  /** Ends the stream at once, even while it waits for the next commit. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -138,7 +140,15 @@ export function openAuditStream(
     throw invalid('audit.invalid_cursor', '"after" must be the sequence of an audit event', ['after']);
   }
   const filter = options.filter ?? null;
-  return streamChain(ctx, streams, chainOf(ctx, options.environmentId), filterConditions(filter), matcherOf(filter), options.after ?? null);
+  return streamChain(
+    ctx,
+    streams,
+    chainOf(ctx, options.environmentId),
+    filterConditions(filter),
+    matcherOf(filter),
+    options.after ?? null,
+    options.signal,
+  );
 }
 
 /** The JavaScript twin of `filterConditions`, for events served from memory. */
@@ -163,13 +173,15 @@ async function* streamChain(
   conditions: FilterQuery<AuditEvent>[],
   matches: (event: AuditEvent) => boolean,
   after: string | null,
+  signal?: AbortSignal,
 ): AsyncGenerator<AuditEvent> {
+  const aborted = signal ? new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })) : null;
   const tail = streams.tails.acquire(chainKey);
   const toEvent = rowMapper(ctx.em, AuditEvent);
   try {
     await tail.refresh();
     let cursor = after === null ? tail.head : BigInt(after);
-    while (!streams.bus.isClosed) {
+    while (!streams.bus.isClosed && !signal?.aborted) {
       const armed = streams.bus.arm(chainKey);
       try {
         await tail.refresh();
@@ -198,7 +210,7 @@ async function* streamChain(
         }
         const fresh = tail.after(cursor);
         if (fresh.length === 0) {
-          await armed.fired;
+          await (aborted ? Promise.race([armed.fired, aborted]) : armed.fired);
           continue;
         }
         for (const event of fresh) {

@@ -26,8 +26,11 @@ export interface GraphQLContext {
   auditBus: AuditBus;
   /** The newest events of each streamed chain, shared by this process's subscribers. */
   auditTails: ChainTails;
-  /** The WebSocket of a subscription, so a stream can close it (e.g. a consumer too slow). */
-  connection?: { close(code: number, reason: string): void };
+  /**
+   * The WebSocket of a subscription: to close it (a consumer too slow), and a signal that
+   * aborts when the operation completes or the socket closes, so waiting streams end at once.
+   */
+  connection?: { close(code: number, reason: string): void; signal: AbortSignal };
 }
 
 export const services = (ctx: GraphQLContext): ServiceContext => ({ em: ctx.em, principal: ctx.principal, meta: ctx.meta });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { getOperationAST, GraphQLError, parse, validate, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestMeta } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
@@ -14,7 +14,11 @@ import { checkQueryLimits, type QueryLimits } from './limits.js';
 interface ConnectionState extends Record<PropertyKey, unknown> {
   principal: Principal;
   meta: RequestMeta;
+  /** One abort per operation, fired by `complete` or by the socket closing. */
+  operations: Map<string, AbortController>;
 }
+
+
 
 export interface WebSocketOptions {
   schema: GraphQLSchema;
@@ -22,8 +26,29 @@ export interface WebSocketOptions {
   limits: QueryLimits;
   requestMeta(request: IncomingMessage): RequestMeta;
   authenticate(authorization: string | undefined, meta: RequestMeta): Promise<Principal>;
+  logger: { error(object: object, message: string): void };
+  /** How often an open connection's key is checked again. */
+  revalidateMs: number;
   context(principal: Principal, meta: RequestMeta, connection: GraphQLContext['connection']): GraphQLContext;
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+}
+
+/**
+ * Checks the connection's key again every `everyMs` and at its expiry: a revoked or expired
+ * key must not keep a stream open. Closes with 4403 when the key no longer works.
+ */
+function watchCredentials(socket: WebSocket, principal: Principal, everyMs: number, check: () => Promise<Principal>): void {
+  const revalidate = () => {
+    check().catch(() => socket.close(CloseCode.Forbidden, 'Forbidden: the API key is no longer valid'));
+  };
+  const timers: NodeJS.Timeout[] = [setInterval(revalidate, everyMs)];
+  if (principal.expiresAt) {
+    // setTimeout takes at most ~24.8 days; longer expiries are caught by the interval.
+    const delay = principal.expiresAt.getTime() - Date.now();
+    if (delay < 2 ** 31 - 1) timers.push(setTimeout(revalidate, Math.max(delay, 0) + 10));
+  }
+  for (const timer of timers) timer.unref();
+  socket.once('close', () => timers.forEach((timer) => clearTimeout(timer)));
 }
 
 /** The API key of a connection: `connection_init` payload `{ authorization: "Bearer …" }`, else the upgrade request's header. */
@@ -53,20 +78,29 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
           return false;
         }
         try {
-          ctx.extra.principal = await options.authenticate(authorization, meta);
+          const principal = await options.authenticate(authorization, meta);
+          ctx.extra.principal = principal;
           ctx.extra.meta = meta;
+          ctx.extra.operations = new Map();
+          watchCredentials(ctx.extra.socket, principal, options.revalidateMs, () => options.authenticate(authorization, meta));
+          ctx.extra.socket.once('close', () => {
+            for (const operation of ctx.extra.operations?.values() ?? []) operation.abort();
+          });
           return true;
         } catch (error) {
           if (error instanceof AppError && error.expose) {
             ctx.extra.socket.close(CloseCode.Forbidden, `Forbidden: ${error.message} (${error.code})`);
             return false;
           }
-          throw error;
+          // Details go to our log only; the client learns nothing about the failure.
+          options.logger.error({ err: error }, 'websocket authentication failed');
+          ctx.extra.socket.close(CloseCode.InternalServerError, 'Internal server error');
+          return false;
         }
       },
-      onSubscribe: (ctx, _id, payload) => {
-        const { principal, meta } = ctx.extra;
-        if (!principal || !meta) return [new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
+      onSubscribe: (ctx, id, payload) => {
+        const { principal, meta, operations } = ctx.extra;
+        if (!principal || !meta || !operations) return [new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
         let document;
         try {
           document = parse(payload.query);
@@ -88,6 +122,8 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
         } catch (error) {
           return [error as GraphQLError];
         }
+        const abort = new AbortController();
+        operations.set(id, abort);
         return {
           schema: options.schema,
           document,
@@ -95,15 +131,19 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
           variableValues: payload.variables,
           contextValue: options.context(principal, meta, {
             close: (code, reason) => ctx.extra.socket.close(code, reason),
+            signal: abort.signal,
           }),
         };
+      },
+      onComplete: (ctx, id) => {
+        ctx.extra.operations?.get(id)?.abort();
+        ctx.extra.operations?.delete(id);
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) as unknown as GraphQLError[] } : result,
       onError: (_ctx, _id, _payload, errors) => format(errors) as unknown as GraphQLError[],
-      // Our formatter already hides what must not leave the server; graphql-ws's production
-      // mode would also blank the messages of ordinary domain errors.
-      isProd: false,
+      // Close reasons of unexpected errors say nothing; our formatter decides what errors show.
+      isProd: true,
     },
     wss,
   );

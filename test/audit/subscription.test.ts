@@ -178,3 +178,22 @@ describe('who may stream what', () => {
     expect(mine.events).toHaveLength(1);
   });
 });
+
+describe('a stream whose key stops working', () => {
+  it('is closed with 4403 soon after the key is revoked', async () => {
+    const quick = await startServer({ subscriptionRevalidateMs: 200 });
+    try {
+      const owner = await quick.workspace();
+      const key = (await owner.client.data('mutation { createApiKey(input: { name: "short", scopes: ["audit:read"] }) { secret apiKey { id } } }'))
+        .createApiKey;
+      const watcher = subscribe(quick.graphqlUrl, `Bearer ${key.secret}`, STREAM, { env: owner.development.id });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await owner.client.data('mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }', { id: key.apiKey.id });
+      const closed = await Promise.race([watcher.closed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000))]);
+      expect(closed?.code).toBe(4403);
+      await watcher.dispose();
+    } finally {
+      await quick.close();
+    }
+  });
+});
