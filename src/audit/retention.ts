@@ -25,10 +25,16 @@ export async function pruneChain(em: EntityManager, scope: { workspaceId: string
   const chainKey = scope.environmentId;
   return em.fork().transactional(async (tx) => {
     await sql(tx, 'select pg_advisory_xact_lock(hashtextextended(?, 0))', [`gatehouse.audit:${chainKey}`]);
+    // Events with deliveries still pending stay (and so does everything after them): their
+    // webhooks may be retried for about a day and need the event.
     const [last] = await sql<{ seq: string; hash: string }>(
       tx,
-      'select "seq"::text as "seq", "hash" from "audit_event" where "chain_key" = ? and "occurred_at" < ? order by "seq" desc limit 1',
-      [chainKey, cutoff],
+      `select "seq"::text as "seq", "hash" from "audit_event"
+        where "chain_key" = ? and "occurred_at" < ?
+          and "seq" < coalesce((select min(e."seq") from "audit_event" e join "webhook_delivery" d on d."event_id" = e."id"
+                                 where d."environment_id" = ? and d."status" = 'PENDING' and e."chain_key" = ?), 9223372036854775807)
+        order by "seq" desc limit 1`,
+      [chainKey, cutoff, scope.environmentId, chainKey],
     );
     if (!last) return { chainKey, eventsPruned: 0 };
     await sql(tx, `set local gatehouse.audit_maintenance = 'on'`);
@@ -51,7 +57,7 @@ export async function pruneChain(em: EntityManager, scope: { workspaceId: string
       workspaceId: scope.workspaceId,
       environmentId: scope.environmentId,
       targets: [{ type: 'environment', id: scope.environmentId }],
-      after: { prunedBefore: cutoff.toISOString(), eventsPruned, checkpointSequence: last.seq, checkpointHash: last.hash },
+      after: { prunedBefore: cutoff.toISOString(), eventsPruned, checkpointSequence: last.seq, checkpointDigest: last.hash },
     });
     return { chainKey, eventsPruned };
   });

@@ -13,7 +13,12 @@ for (const [network, prefix] of [
 ] as const) {
   PRIVATE.addSubnet(network, prefix, 'ipv4');
 }
-for (const [network, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) {
+// IPv6: unspecified, loopback, IPv4-compatible, NAT64 (reaches IPv4 through a gateway), discard,
+// 6to4, unique-local, link-local, site-local, multicast, IPv4-mapped.
+for (const [network, prefix] of [
+  ['::', 128], ['::1', 128], ['::', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2002::', 16],
+  ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['::ffff:0:0', 96],
+] as const) {
   PRIVATE.addSubnet(network, prefix, 'ipv6');
 }
 
