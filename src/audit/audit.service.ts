@@ -184,7 +184,13 @@ async function* streamChain(
     while (!streams.bus.isClosed && !signal?.aborted) {
       const armed = streams.bus.arm(chainKey);
       try {
-        await tail.refresh();
+        try {
+          await tail.refresh();
+        } catch {
+          // The database is briefly unavailable: wait and retry instead of ending every stream.
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          continue;
+        }
         if (cursor > tail.head) {
           throw invalid('audit.invalid_cursor', '"after" is past the newest event of this stream', ['after']);
         }
@@ -270,13 +276,18 @@ export async function openAuditExport(
     });
   });
   const toEvent = rowMapper(ctx.em, AuditEvent);
+  // Bounded by what exists now, so an export ends even while events keep being written.
+  const [{ head }] = await (ctx.em as SqlEntityManager).execute<{ head: string | null }[]>(
+    'select max("seq")::text as "head" from "audit_event"',
+  );
+  const upTo = head ?? '0';
   return (async function* () {
     let cursor = '0';
     for (;;) {
       const rows = await (ctx.em as SqlEntityManager)
         .createQueryBuilder(AuditEvent, 'e')
         .select('*')
-        .where({ $and: [scope, { seq: { $gt: cursor } }, ...conditions] })
+        .where({ $and: [scope, { seq: { $gt: cursor, $lte: upTo } }, ...conditions] })
         .orderBy({ seq: 'ASC' })
         .limit(EXPORT_BATCH)
         .execute<Record<string, unknown>[]>('all', false);

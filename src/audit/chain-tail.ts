@@ -37,7 +37,13 @@ export class ChainTail {
     if (!this.dirty) return this.refreshing ?? Promise.resolve();
     if (this.refreshing) return this.refreshing.then(() => this.refresh());
     this.dirty = false;
-    this.refreshing = this.read().finally(() => (this.refreshing = undefined));
+    this.refreshing = this.read()
+      .catch((error: unknown) => {
+        // Try again on the next call; the caller backs off and retries rather than ending.
+        this.dirty = true;
+        throw error;
+      })
+      .finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 

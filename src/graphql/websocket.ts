@@ -149,8 +149,14 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
   );
 
   app.addHook('preClose', async () => {
-    // Close every subscription (1001 Going Away) so draining HTTP is not held up by them.
-    await server.dispose();
+    // Close every subscription (1001 Going Away) so draining HTTP is not held up by them; a
+    // peer that does not answer the close within a second is cut off.
+    const cutOff = setTimeout(() => wss.clients.forEach((client) => client.terminate()), 1000);
+    try {
+      await server.dispose();
+    } finally {
+      clearTimeout(cutOff);
+    }
   });
   app.addHook('onClose', async () => {
     await new Promise<void>((resolve) => wss.close(() => resolve()));
