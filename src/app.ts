@@ -2,7 +2,8 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin, type ApolloFastifyContextFunction } from '@as-integrations/fastify';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerOptions, type FastifyInstance, type FastifyRequest } from 'fastify';
+import proxyAddr from '@fastify/proxy-addr';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { AuditBus } from './audit/audit-bus.js';
@@ -79,7 +80,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     // Our own onResponse hook logs one line per request, without probes or headers.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    trustProxy: config.trustProxy,
     // A request id from a trusted proxy ties our log lines and audit events to its own; from
     // anyone else it could be forged to blur the audit trail, so we make our own.
     genReqId: (req) => {
@@ -137,6 +138,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => auditBus.close());
   const auditTails = new ChainTails(orm, auditBus);
   const failedAuthLimiter = new FailedAuthLimiter(config.authFailuresPerMinute);
+  const trustedProxy =
+    config.trustProxy === false
+      ? () => false
+      : config.trustProxy === true
+        ? () => true
+        : proxyAddr.compile(config.trustProxy.split(',').map((entry) => entry.trim()));
   const resolveTxt = deps.resolveTxt ?? systemTxtResolver;
   const webhooks = { box: new SecretBox(deps.masterKey), allowPrivateTargets: config.webhookAllowPrivateTargets };
   const newContext = (em: EntityManager, principal: Principal, meta: RequestMeta, connection?: GraphQLContext['connection']): GraphQLContext => {
@@ -192,7 +199,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       const userAgent = request.headers['user-agent'];
       return {
         requestId: `req_${ulid()}`,
-        ip: request.socket.remoteAddress ?? null,
+        // The same client address Fastify derives for HTTP requests.
+        ip: proxyAddr(request, trustedProxy) ?? null,
         userAgent: userAgent ? userAgent.slice(0, 512) : null,
       };
     },

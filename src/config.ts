@@ -31,11 +31,11 @@ export interface Config {
    */
   dataLoaderBatching: boolean;
   /**
-   * Whether Gatehouse sits behind proxies it trusts: `false`, `true`, a hop count, or a
+   * Whether Gatehouse sits behind proxies it trusts: `false`, `true` (any peer), or a
    * comma-separated list of proxy addresses/CIDRs. When set, the client IP comes from
    * `X-Forwarded-For` and a proxy's `X-Request-Id` is kept as the request id. @default false
    */
-  trustProxy: boolean | number | string;
+  trustProxy: boolean | string;
   /** How often an open WebSocket's API key is checked again (revocation, expiry). @default 30000 */
   subscriptionRevalidateMs: number;
   /** How long one subscription event may take to be sent before the consumer counts as too slow and is disconnected (close code 4413). @default 30000 */
@@ -92,13 +92,13 @@ function retrySchedule(env: NodeJS.ProcessEnv): number[] {
   return steps;
 }
 
-function trustProxy(env: NodeJS.ProcessEnv): boolean | number | string {
+function trustProxy(env: NodeJS.ProcessEnv): boolean | string {
   const raw = env.GATEHOUSE_TRUST_PROXY?.trim();
   if (!raw) return false;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  if (['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(raw.toLowerCase())) return bool(env, 'GATEHOUSE_TRUST_PROXY', false);
-  if (!/^[0-9a-fA-F.:/,\s]+$/.test(raw)) {
-    throw new ConfigError('GATEHOUSE_TRUST_PROXY must be true, false, a hop count, or comma-separated addresses/CIDRs');
+  if (['true', 'false', 'yes', 'no', 'on', 'off'].includes(raw.toLowerCase())) return bool(env, 'GATEHOUSE_TRUST_PROXY', false);
+  // A bare hop count cannot tell a proxy from a client that sends X-Forwarded-For itself.
+  if (!/^[0-9a-fA-F.:/,\s]+$/.test(raw) || /^\d+$/.test(raw)) {
+    throw new ConfigError('GATEHOUSE_TRUST_PROXY must be true, false, or comma-separated proxy addresses/CIDRs');
   }
   return raw;
 }

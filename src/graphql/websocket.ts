@@ -51,6 +51,9 @@ function watchCredentials(socket: WebSocket, principal: Principal, everyMs: numb
   socket.once('close', () => timers.forEach((timer) => clearTimeout(timer)));
 }
 
+/** Open operations one connection may hold; each subscription holds a stream and a database read. */
+const MAX_OPERATIONS_PER_CONNECTION = 100;
+
 /** The API key of a connection: `connection_init` payload `{ authorization: "Bearer …" }`, else the upgrade request's header. */
 function credentialsOf(params: Readonly<Record<string, unknown>> | undefined, request: IncomingMessage): string | undefined {
   const fromParams = params?.authorization ?? params?.Authorization;
@@ -121,6 +124,13 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
           });
         } catch (error) {
           return [error as GraphQLError];
+        }
+        if (operations.size >= MAX_OPERATIONS_PER_CONNECTION) {
+          return [
+            new GraphQLError(`At most ${MAX_OPERATIONS_PER_CONNECTION} operations at once per connection`, {
+              extensions: { code: 'BAD_USER_INPUT', reason: 'websocket.too_many_operations' },
+            }),
+          ];
         }
         const abort = new AbortController();
         operations.set(id, abort);

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 import { subscribe, wsClient, type Subscriber } from '../helpers/subscriptions.js';
 
@@ -194,6 +196,38 @@ describe('a stream whose key stops working', () => {
       await watcher.dispose();
     } finally {
       await quick.close();
+    }
+  });
+});
+
+describe('operations over the WebSocket', () => {
+  it('are audited with the client address a trusted proxy forwards, like HTTP requests', async () => {
+    const proxied = await startServer({ trustProxy: '127.0.0.1' });
+    try {
+      const owner = await proxied.workspace();
+      class ForwardedWebSocket extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+        }
+      }
+      const client = createClient({
+        url: proxied.graphqlUrl.replace(/^http/, 'ws'),
+        webSocketImpl: ForwardedWebSocket,
+        connectionParams: { authorization: `Bearer ${owner.ownerKey}` },
+        retryAttempts: 0,
+      });
+      const result = await new Promise<Record<string, any>>((resolve, reject) =>
+        client.subscribe(
+          { query: CREATE_ORG, variables: { input: { environmentId: owner.development.id, name: 'Over WS' } } },
+          { next: (value) => resolve(value as Record<string, any>), error: reject, complete: () => undefined },
+        ),
+      );
+      await client.dispose();
+      const orgId = result.data.createOrganization.organization.id;
+      const events = await owner.client.data('query($id: ID) { auditEvents(filter: { targetId: $id }) { nodes { action ip } } }', { id: orgId });
+      expect(events.auditEvents.nodes).toEqual([{ action: 'organization.created', ip: '203.0.113.9' }]);
+    } finally {
+      await proxied.close();
     }
   });
 });
