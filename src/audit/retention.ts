@@ -15,52 +15,64 @@ function sql<T>(em: EntityManager, statement: string, params: unknown[] = []): P
   return (em as SqlEntityManager).execute<T[]>(statement, params);
 }
 
+/** Events removed per transaction, so appends to the chain wait for one batch at most. */
+const PRUNE_BATCH = 5000;
+
 /**
- * Removes a chain's events that occurred before `cutoff`, as one contiguous prefix of the
- * chain, and moves its checkpoint to the last removed event, so the next event still links to
- * a known hash. Holds the chain's append lock, so no event is written meanwhile; records the
- * pruning itself as an `audit.pruned` event at the head of the chain.
+ * Removes a chain's events that occurred before `cutoff`, as a contiguous prefix of the chain,
+ * in batches: each batch holds the chain's append lock, deletes, and moves the chain's
+ * checkpoint to its last removed event, so the next event still links to a known hash. Events
+ * with webhook deliveries still pending (and all after them) stay. Records the pruning as an
+ * `audit.pruned` event at the head of the chain.
  */
 export async function pruneChain(em: EntityManager, scope: { workspaceId: string; environmentId: string }, cutoff: Date): Promise<PruneResult> {
   const chainKey = scope.environmentId;
-  return em.fork().transactional(async (tx) => {
-    await sql(tx, 'select pg_advisory_xact_lock(hashtextextended(?, 0))', [`gatehouse.audit:${chainKey}`]);
-    // Events with deliveries still pending stay (and so does everything after them): their
-    // webhooks may be retried for about a day and need the event.
-    const [last] = await sql<{ seq: string; hash: string }>(
-      tx,
-      `select "seq"::text as "seq", "hash" from "audit_event"
-        where "chain_key" = ? and "occurred_at" < ?
+  let eventsPruned = 0;
+  let checkpoint: { seq: string; hash: string } | undefined;
+  for (;;) {
+    const batch = await em.fork().transactional(async (tx) => {
+      await sql(tx, 'select pg_advisory_xact_lock(hashtextextended(?, 0))', [`gatehouse.audit:${chainKey}`]);
+      const eligible = `from "audit_event" where "chain_key" = ? and "occurred_at" < ?
           and "seq" < coalesce((select min(e."seq") from "audit_event" e join "webhook_delivery" d on d."event_id" = e."id"
-                                 where d."environment_id" = ? and d."status" = 'PENDING' and e."chain_key" = ?), 9223372036854775807)
-        order by "seq" desc limit 1`,
-      [chainKey, cutoff, scope.environmentId, chainKey],
-    );
-    if (!last) return { chainKey, eventsPruned: 0 };
-    await sql(tx, `set local gatehouse.audit_maintenance = 'on'`);
-    const [{ count }] = await sql<{ count: string | number }>(
-      tx,
-      'with removed as (delete from "audit_event" where "chain_key" = ? and "seq" <= ? returning 1) select count(*) as "count" from removed',
-      [chainKey, last.seq],
-    );
-    const eventsPruned = Number(count);
-    await sql(
-      tx,
-      `insert into "audit_checkpoint" ("chain_key", "seq", "hash", "pruned_before", "events_pruned", "updated_at")
-       values (?, ?, ?, ?, ?, now())
-       on conflict ("chain_key") do update set "seq" = excluded."seq", "hash" = excluded."hash", "pruned_before" = excluded."pruned_before",
-         "events_pruned" = "audit_checkpoint"."events_pruned" + excluded."events_pruned", "updated_at" = now()`,
-      [chainKey, last.seq, last.hash, cutoff, eventsPruned],
-    );
-    recordAudit(tx, { principal: null, meta: { requestId: 'retention', ip: null, userAgent: 'gatehouse-retention' } }, {
-      action: 'audit.pruned',
-      workspaceId: scope.workspaceId,
-      environmentId: scope.environmentId,
-      targets: [{ type: 'environment', id: scope.environmentId }],
-      after: { prunedBefore: cutoff.toISOString(), eventsPruned, checkpointSequence: last.seq, checkpointDigest: last.hash },
+                                 where d."environment_id" = ? and d."status" = 'PENDING' and e."chain_key" = ?), 9223372036854775807)`;
+      const params = [chainKey, cutoff, scope.environmentId, chainKey];
+      const [last] =
+        (await sql<{ seq: string; hash: string }>(tx, `select "seq"::text as "seq", "hash" ${eligible} order by "seq" offset ${PRUNE_BATCH - 1} limit 1`, params))
+          .concat(await sql<{ seq: string; hash: string }>(tx, `select "seq"::text as "seq", "hash" ${eligible} order by "seq" desc limit 1`, params));
+      if (!last) return null;
+      await sql(tx, `set local gatehouse.audit_maintenance = 'on'`);
+      const [{ count }] = await sql<{ count: string | number }>(
+        tx,
+        'with removed as (delete from "audit_event" where "chain_key" = ? and "seq" <= ? returning 1) select count(*) as "count" from removed',
+        [chainKey, last.seq],
+      );
+      await sql(
+        tx,
+        `insert into "audit_checkpoint" ("chain_key", "seq", "hash", "pruned_before", "events_pruned", "updated_at")
+         values (?, ?, ?, ?, ?, now())
+         on conflict ("chain_key") do update set "seq" = excluded."seq", "hash" = excluded."hash", "pruned_before" = excluded."pruned_before",
+           "events_pruned" = "audit_checkpoint"."events_pruned" + excluded."events_pruned", "updated_at" = now()`,
+        [chainKey, last.seq, last.hash, cutoff, Number(count)],
+      );
+      return { count: Number(count), last };
     });
-    return { chainKey, eventsPruned };
-  });
+    if (!batch) break;
+    eventsPruned += batch.count;
+    checkpoint = batch.last;
+  }
+  if (checkpoint) {
+    const reached = checkpoint;
+    await em.fork().transactional(async (tx) => {
+      recordAudit(tx, { principal: null, meta: { requestId: 'retention', ip: null, userAgent: 'gatehouse-retention' } }, {
+        action: 'audit.pruned',
+        workspaceId: scope.workspaceId,
+        environmentId: scope.environmentId,
+        targets: [{ type: 'environment', id: scope.environmentId }],
+        after: { prunedBefore: cutoff.toISOString(), eventsPruned, checkpointSequence: reached.seq, checkpointDigest: reached.hash },
+      });
+    });
+  }
+  return { chainKey, eventsPruned };
 }
 
 /** Applies every environment's retention once. Safe to run in several processes at once. */

@@ -79,6 +79,26 @@ describe('audit retention', () => {
   });
 });
 
+describe('pruning a long chain', () => {
+  it('prunes in batches and leaves a chain that verifies', async () => {
+    const ws = await server.workspace();
+    const env = ws.development.id;
+    await server.database.db.orm.em.fork().getConnection().execute(
+      `insert into audit_event (id, workspace_id, environment_id, action, actor_type, targets, target_ids, occurred_at)
+       select 'evt_old' || g, ?, ?, 'organization.updated', 'SYSTEM', '[]'::jsonb, '{}', now() - interval '400 days' from generate_series(1, 12000) g`,
+      [ws.workspace.id, env],
+    );
+    await ws.client.data(CREATE_ORG, { input: { environmentId: env, name: 'Recent' } });
+    await ws.client.data(RETENTION, { input: { id: env, auditRetentionDays: 365 } });
+    const result = (await applyRetention(server.database.db.orm.em)).find((r) => r.chainKey === env);
+    // The chain's prefix goes: the 12000 old events and the environment.created before them.
+    expect(result?.eventsPruned).toBe(12001);
+    expect((await ws.client.data(VERIFY, { env })).auditChainVerification.valid).toBe(true);
+    const remaining = await sequences(ws, env);
+    expect(remaining.map((e) => e.action).slice(-3)).toEqual(['organization.created', 'environment.updated', 'audit.pruned']);
+  }, 60_000);
+});
+
 describe('audit retention and webhooks', () => {
   it('keeps events whose webhook deliveries are still pending', async () => {
     const ws = await server.workspace();
