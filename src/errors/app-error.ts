@@ -23,6 +23,17 @@ const STATUS: Record<ErrorKind, number> = {
   INTERNAL: 500,
 };
 
+/** The public code of each kind, shared by the transports that speak GraphQL's vocabulary (GraphQL, audit export). */
+export const PUBLIC_CODE: Record<ErrorKind, string> = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  INTERNAL: 'INTERNAL_SERVER_ERROR',
+};
+
 export interface AppErrorOptions {
   /** Input path of the offending value, e.g. `['input', 'externalId']`. */
   field?: string[];

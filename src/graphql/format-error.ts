@@ -1,18 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import { AppError, type ErrorKind } from '../errors/app-error.js';
-
-/** `extensions.code` of each error kind (Apollo's names where it has one). */
-const CODE: Record<ErrorKind, string> = {
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  CONFLICT: 'CONFLICT',
-  RATE_LIMITED: 'RATE_LIMITED',
-  INTERNAL: 'INTERNAL_SERVER_ERROR',
-};
+import { AppError, PUBLIC_CODE } from '../errors/app-error.js';
 
 const INTERNAL: GraphQLFormattedError = {
   message: 'Internal server error',
@@ -36,7 +25,7 @@ export function createErrorFormatter(logger: Logger) {
         message: original.message,
         locations: formatted.locations,
         path: formatted.path,
-        extensions: { code: CODE[original.kind], reason: original.code, ...(original.field ? { field: original.field } : {}) },
+        extensions: { code: PUBLIC_CODE[original.kind], reason: original.code, ...(original.field ? { field: original.field } : {}) },
       };
     }
     // Parse, validation, variable-coercion and limit errors are GraphQLErrors with a code of their own.

@@ -4,22 +4,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestMeta } from '../audit/audit-recorder.js';
 import { openAuditExport, publicAuditEvent } from '../audit/audit.service.js';
 import type { Principal } from '../auth/principal.js';
-import { AppError, invalid } from '../errors/app-error.js';
+import { AppError, invalid, PUBLIC_CODE } from '../errors/app-error.js';
 
 export interface AuditExportOptions {
   orm: MikroORM;
   requestMeta(request: FastifyRequest): RequestMeta;
   authenticate(em: EntityManager, authorization: string | undefined, meta: RequestMeta): Promise<Principal>;
 }
-
-const CODE: Record<string, string> = {
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  RATE_LIMITED: 'RATE_LIMITED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  CONFLICT: 'CONFLICT',
-};
 
 function date(value: unknown, name: string): Date | null {
   if (value === undefined || value === '') return null;
@@ -36,7 +27,7 @@ function text(value: unknown): string | null {
 function sendError(reply: FastifyReply, meta: RequestMeta, error: unknown) {
   if (error instanceof AppError && error.expose) {
     if (error.kind === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer realm="gatehouse"');
-    return reply.code(error.status).send({ error: { code: CODE[error.kind], reason: error.code, message: error.message, requestId: meta.requestId } });
+    return reply.code(error.status).send({ error: { code: PUBLIC_CODE[error.kind], reason: error.code, message: error.message, requestId: meta.requestId } });
   }
   reply.log.error({ err: error }, 'audit export failed');
   return reply.code(500).send({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', requestId: meta.requestId } });
