@@ -1,10 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { FilterQuery } from '@mikro-orm/core';
 import { checkActionPatterns } from '../../audit/audit.service.js';
 import { requireScope } from '../../auth/principal.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
 import { newId } from '../../db/id.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
-import { randomBytes } from 'node:crypto';
 import { invalid } from '../../errors/app-error.js';
 import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
 import { checkOptionalText } from '../validation.js';
@@ -47,7 +47,7 @@ export async function getWebhookEndpoint(ctx: ServiceContext, id: string) {
 
 export async function getWebhookDelivery(ctx: ServiceContext, id: string) {
   requireScope(ctx.principal, 'webhooks:read');
-  return findScoped(ctx, WebhookDelivery as never, 'webhook_delivery', id) as Promise<WebhookDelivery>;
+  return findScoped(ctx, WebhookDelivery, 'webhook_delivery', id);
 }
 
 export async function listWebhookEndpoints(ctx: ServiceContext, environmentId: string | null | undefined, args: PageArgs, maxPageSize: number) {
