@@ -109,9 +109,9 @@ if (!isMainThread) {
 async function main() {
   const { createClient } = await import('graphql-ws');
   const { default: WebSocket } = await import('ws');
-  const { default: pg } = await import('pg');
+  const { adminQuery, BENCH_DATABASE_URL, databaseUrl } = await import('../lib/postgres.mjs');
 
-  const BASE_URL = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  const BASE_URL = BENCH_DATABASE_URL;
   const SUBSCRIBERS = (process.env.BENCH_SUBSCRIBERS || '1,100,1000')
     .split(',')
     .map((s) => Number(s.trim()))
@@ -133,27 +133,13 @@ async function main() {
   const databases = new Set();
   const clients = new Set();
 
-  function databaseUrl(name) {
-    const url = new URL(BASE_URL);
-    url.pathname = `/${name}`;
-    return url.toString();
-  }
-
-  async function admin(sql) {
-    const client = new pg.Client({ connectionString: BASE_URL });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  }
+  const admin = (sql) => adminQuery(BASE_URL, sql);
 
   async function freshDatabase(tag) {
     const name = `gatehouse_bench_audit_${tag.replace(/[^a-z0-9]/gi, '_')}_${randomBytes(4).toString('hex')}`;
     await admin(`create database "${name}"`);
     databases.add(name);
-    return { name, url: databaseUrl(name) };
+    return { name, url: databaseUrl(BASE_URL, name) };
   }
 
   async function dropDatabase(name) {

@@ -8,9 +8,9 @@
 // seeded through the GraphQL API; autocannon runs in this process over loopback.
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { adminQuery, BENCH_DATABASE_URL, databaseUrl } from '../lib/postgres.mjs';
 
-const BASE_URL = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const BASE_URL = BENCH_DATABASE_URL;
 const DURATION = Number(process.env.BENCH_DURATION || 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 16);
 const ORGS = 50;
@@ -25,21 +25,7 @@ const QUERY = `query Bench($env: ID, $first: Int) {
   }
 }`;
 
-function databaseUrl(name) {
-  const url = new URL(BASE_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: BASE_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const admin = (sql) => adminQuery(BASE_URL, sql);
 
 function startServer(dbUrl, batching) {
   const env = {
@@ -118,7 +104,7 @@ async function measure(batching) {
   const name = `gatehouse_bench_${batching ? 'batched' : 'unbatched'}`;
   await admin(`drop database if exists "${name}" with (force)`);
   await admin(`create database "${name}"`);
-  const { child, key } = await startServer(databaseUrl(name), batching);
+  const { child, key } = await startServer(databaseUrl(BASE_URL, name), batching);
   try {
     const env = await seed(key);
     const body = JSON.stringify({ query: QUERY, variables: { env, first: ORGS } });
@@ -150,5 +136,9 @@ console.log('| mode | req/s | p50 ms | p99 ms | requests |');
 console.log('|---|---|---|---|---|');
 console.log(row('DataLoader batching', batched));
 console.log(row('no batching (N+1)', unbatched));
-console.log(`\nthroughput ratio batched / unbatched: ${(batched.rps / unbatched.rps).toFixed(2)}×`);
-console.log(`p99 latency ratio unbatched / batched: ${(unbatched.p99 / batched.p99).toFixed(2)}×`);
+if (batched.total === 0 || unbatched.total === 0) {
+  console.log('\nratios: n/a — a mode completed no request in the measured window; raise BENCH_DURATION');
+} else {
+  console.log(`\nthroughput ratio batched / unbatched: ${(batched.rps / unbatched.rps).toFixed(2)}×`);
+  console.log(`p99 latency ratio unbatched / batched: ${(unbatched.p99 / batched.p99).toFixed(2)}×`);
+}
