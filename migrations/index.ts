@@ -5,6 +5,8 @@ import { Migration20261127011108_audit_hash_chain } from './Migration20261127011
 import { Migration20261127012000_audit_notify } from './Migration20261127012000_audit_notify.js';
 import { Migration20261127012506_audit_retention } from './Migration20261127012506_audit_retention.js';
 import { Migration20261127013124_webhooks } from './Migration20261127013124_webhooks.js';
+import { Migration20261127023609_oauth } from './Migration20261127023609_oauth.js';
+import { Migration20261127023700_oauth_cache_notify } from './Migration20261127023700_oauth_cache_notify.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -12,4 +14,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127012000_audit_notify', class: Migration20261127012000_audit_notify },
   { name: 'Migration20261127012506_audit_retention', class: Migration20261127012506_audit_retention },
   { name: 'Migration20261127013124_webhooks', class: Migration20261127013124_webhooks },
+  { name: 'Migration20261127023609_oauth', class: Migration20261127023609_oauth },
+  { name: 'Migration20261127023700_oauth_cache_notify', class: Migration20261127023700_oauth_cache_notify },
 ];

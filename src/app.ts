@@ -145,10 +145,11 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
         ? () => true
         : proxyAddr.compile(config.trustProxy.split(',').map((entry) => entry.trim()));
   const resolveTxt = deps.resolveTxt ?? systemTxtResolver;
-  const webhooks = { box: new SecretBox(deps.masterKey), allowPrivateTargets: config.webhookAllowPrivateTargets };
+  const secretBox = new SecretBox(deps.masterKey);
+  const webhooks = { box: secretBox, allowPrivateTargets: config.webhookAllowPrivateTargets };
   const newContext = (em: EntityManager, principal: Principal, meta: RequestMeta, connection?: GraphQLContext['connection']): GraphQLContext => {
     const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
-    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, webhooks, auditBus, auditTails, connection };
+    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, secretBox, webhooks, auditBus, auditTails, connection };
   };
 
   const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {

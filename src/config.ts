@@ -9,6 +9,11 @@ export interface Config {
   port: number;
   /** Interface to bind. @default '0.0.0.0' */
   host: string;
+  /**
+   * The URL clients reach Gatehouse at, without a trailing slash; issuers and every URL in
+   * OAuth metadata derive from it. @default `http://localhost:<PORT>`
+   */
+  publicUrl: string;
   /** PostgreSQL connection string; when unset the embedded PGlite database is used. */
   databaseUrl: string | undefined;
   /** Folder of the embedded database. @default './.data' */
@@ -103,13 +108,30 @@ function trustProxy(env: NodeJS.ProcessEnv): boolean | string {
   return raw;
 }
 
+function publicUrl(env: NodeJS.ProcessEnv, port: number): string {
+  const raw = env.GATEHOUSE_PUBLIC_URL?.trim();
+  if (!raw) return `http://localhost:${port}`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('GATEHOUSE_PUBLIC_URL must be an absolute http(s) URL');
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('GATEHOUSE_PUBLIC_URL must be an http(s) URL without query, fragment or credentials');
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
+  const port = int(env, 'PORT', 4000);
   return {
-    port: int(env, 'PORT', 4000),
+    port,
+    publicUrl: publicUrl(env, port),
     host: env.HOST || '0.0.0.0',
     databaseUrl,
     dataDir: path.resolve(env.GATEHOUSE_DATA_DIR || '.data'),

@@ -2,6 +2,8 @@ import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mik
 
 export enum ActorType {
   API_KEY = 'API_KEY',
+  /** An OAuth client (service account or application) authenticated at the token endpoint. */
+  OAUTH_CLIENT = 'OAUTH_CLIENT',
   SYSTEM = 'SYSTEM',
   ANONYMOUS = 'ANONYMOUS',
 }

@@ -18,6 +18,8 @@ export const API_SCOPES = [
   'api_keys:write',
   'webhooks:read',
   'webhooks:write',
+  'oauth:read',
+  'oauth:write',
 ] as const;
 
 export type ApiScope = (typeof API_SCOPES)[number];

@@ -7,6 +7,11 @@ import { Organization, OrganizationDomain } from '../modules/organization/organi
 import { Permission, Role, RolePermission } from '../modules/role/role.entity.js';
 import { CustomAttributeDefinition, User } from '../modules/user/user.entity.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../modules/webhook/webhook.entity.js';
+import { RevokedToken, UsedAssertion } from '../http/oauth/token-state.entity.js';
+import { ClientSecret, OAuthClient, OAuthClientRole } from '../modules/oauth-client/oauth-client.entity.js';
+import { ResourceServer } from '../modules/resource-server/resource-server.entity.js';
+import { SigningKey } from '../modules/signing-key/signing-key.entity.js';
+import { TrustedIssuer } from '../modules/trusted-issuer/trusted-issuer.entity.js';
 import { Workspace } from '../modules/workspace/workspace.entity.js';
 
 export const entities = [
@@ -27,4 +32,12 @@ export const entities = [
   WebhookEndpoint,
   WebhookDelivery,
   WebhookAttempt,
+  OAuthClient,
+  OAuthClientRole,
+  ClientSecret,
+  SigningKey,
+  ResourceServer,
+  TrustedIssuer,
+  RevokedToken,
+  UsedAssertion,
 ];

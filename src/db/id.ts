@@ -18,6 +18,12 @@ export const ID_PREFIXES = {
   auditEvent: 'evt',
   webhookEndpoint: 'whk',
   webhookDelivery: 'wdl',
+  serviceAccount: 'sva',
+  application: 'app',
+  clientSecret: 'cls',
+  signingKey: 'sgk',
+  resourceServer: 'rsv',
+  trustedIssuer: 'tis',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

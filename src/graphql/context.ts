@@ -4,6 +4,7 @@ import type { ChainTails } from '../audit/chain-tail.js';
 import type { RequestMeta } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
+import type { SecretBox } from '../crypto/at-rest.js';
 import type { TxtResolver } from '../modules/organization/domain-verification.js';
 import type { ServiceContext } from '../modules/service-context.js';
 import type { WebhookSettings } from '../modules/webhook/webhook.service.js';
@@ -20,6 +21,8 @@ export interface GraphQLContext {
   config: Config;
   /** DNS TXT lookups (domain verification); the outside world, replaceable in tests. */
   resolveTxt: TxtResolver;
+  /** Seals secrets at rest (signing keys) with the master key. */
+  secretBox: SecretBox;
   /** Sealing of webhook secrets and the outbound target policy. */
   webhooks: WebhookSettings;
   /** Wakes live audit streams when events commit. */

@@ -59,6 +59,8 @@ export async function startServer(
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;
+  // Issuers derive from the public URL, known only now that the port is chosen.
+  if (!overrides.publicUrl) config.publicUrl = url;
   const graphqlUrl = `${url}/graphql`;
   let closed = false;
   const server: TestServer = {

@@ -1,0 +1,149 @@
+import { Entity, Enum, Index, ManyToOne, PrimaryKeyProp, Property, Unique } from '@mikro-orm/core';
+import { BaseEntity } from '../../db/base.entity.js';
+import { Environment } from '../environment/environment.entity.js';
+import { Organization } from '../organization/organization.entity.js';
+import { Role } from '../role/role.entity.js';
+
+/** Service accounts and applications are both OAuth clients; one table keeps one token path. */
+export enum ClientKind {
+  SERVICE_ACCOUNT = 'SERVICE_ACCOUNT',
+  APPLICATION = 'APPLICATION',
+}
+
+export enum ApplicationType {
+  /** The builder's own backend, created through the management API. */
+  M2M = 'M2M',
+  /** Registered by the client itself (RFC 7591). */
+  DYNAMIC = 'DYNAMIC',
+}
+
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+/**
+ * An OAuth client of an environment. Its id is also its `client_id` (`sva_…` or `app_…`).
+ * Keys are public JWKs given inline or fetched from `jwks_uri`; secrets live in ClientSecret.
+ */
+@Entity({ tableName: 'oauth_client' })
+@Index({ properties: ['environmentId', 'kind', 'createdAt'] })
+export class OAuthClient extends BaseEntity<
+  | 'organizationId'
+  | 'applicationType'
+  | 'description'
+  | 'enabled'
+  | 'accessTokenTtl'
+  | 'customClaims'
+  | 'jwks'
+  | 'jwksUri'
+  | 'redirectUris'
+  | 'tokenEndpointAuthMethod'
+  | 'registrationTokenHash'
+  | 'registrationMetadata'
+> {
+  @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
+  environmentId!: string;
+
+  /** Service accounts of an organization carry its id as `org_id` in their tokens. */
+  @ManyToOne({ entity: () => Organization, mapToPk: true, fieldName: 'organization_id', nullable: true, deleteRule: 'cascade', index: true })
+  organizationId: string | null = null;
+
+  @Enum({ items: () => ClientKind, nativeEnumName: 'oauth_client_kind' })
+  kind!: ClientKind;
+
+  /** Null for service accounts. */
+  @Enum({ items: () => ApplicationType, nativeEnumName: 'application_type', nullable: true })
+  applicationType: ApplicationType | null = null;
+
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Property({ type: 'text', nullable: true })
+  description: string | null = null;
+
+  /** A disabled client cannot authenticate; its tokens stop introspecting as active. */
+  @Property({ type: 'boolean', default: true })
+  enabled: boolean = true;
+
+  /** Scopes it may request, besides the permissions of its roles. */
+  @Property({ type: 'text[]' })
+  allowedScopes!: string[];
+
+  /** Resource server identifiers its tokens may be issued for. */
+  @Property({ type: 'text[]' })
+  allowedAudiences!: string[];
+
+  @Property({ type: 'text[]' })
+  grantTypes!: string[];
+
+  /** Access token lifetime in seconds. */
+  @Property({ type: 'integer', default: 3600 })
+  accessTokenTtl: number = 3600;
+
+  /** Extra claims put in every access token (never registered claim names). */
+  @Property({ type: 'jsonb', default: '{}' })
+  customClaims: Record<string, unknown> = {};
+
+  /** Public keys for `private_key_jwt`, as a JWK Set. */
+  @Property({ type: 'jsonb', nullable: true })
+  jwks: { keys: Record<string, unknown>[] } | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  jwksUri: string | null = null;
+
+  @Property({ type: 'text[]', default: '{}' })
+  redirectUris: string[] = [];
+
+  /** The one method a dynamically registered client declared; null accepts any configured credential. */
+  @Property({ type: 'text', nullable: true })
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod | null = null;
+
+  /** SHA-256 of the RFC 7592 registration access token (dynamic clients). */
+  @Property({ type: 'text', nullable: true })
+  @Unique()
+  registrationTokenHash: string | null = null;
+
+  /** Client metadata as registered (RFC 7591), for RFC 7592 reads. */
+  @Property({ type: 'jsonb', nullable: true })
+  registrationMetadata: Record<string, unknown> | null = null;
+}
+
+/** Roles of a client: their permissions become scopes it may request. */
+@Entity({ tableName: 'oauth_client_role' })
+export class OAuthClientRole {
+  [PrimaryKeyProp]?: ['clientId', 'roleId'];
+
+  @ManyToOne({ entity: () => OAuthClient, mapToPk: true, fieldName: 'client_id', primary: true, deleteRule: 'cascade' })
+  clientId!: string;
+
+  @ManyToOne({ entity: () => Role, mapToPk: true, fieldName: 'role_id', primary: true, deleteRule: 'cascade', index: true })
+  roleId!: string;
+}
+
+/** A client secret: only its SHA-256 is kept; shown once at creation. */
+@Entity({ tableName: 'client_secret' })
+@Index({ properties: ['clientId', 'createdAt'] })
+export class ClientSecret extends BaseEntity<'description' | 'expiresAt' | 'revokedAt' | 'lastUsedAt'> {
+  @ManyToOne({ entity: () => OAuthClient, mapToPk: true, fieldName: 'client_id', deleteRule: 'cascade' })
+  clientId!: string;
+
+  @Property({ type: 'text' })
+  environmentId!: string;
+
+  @Property({ type: 'text' })
+  @Unique()
+  secretHash!: string;
+
+  @Property({ type: 'text' })
+  prefix!: string;
+
+  @Property({ type: 'text', nullable: true })
+  description: string | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  expiresAt: Date | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  revokedAt: Date | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  lastUsedAt: Date | null = null;
+}
