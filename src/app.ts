@@ -24,6 +24,11 @@ import { createLoaders } from './graphql/loaders.js';
 import { getSchema } from './graphql/schema.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { registerAuditExport } from './http/audit-export.js';
+import { OAuthCache } from './http/oauth/oauth-cache.js';
+import { registerOAuthRoutes } from './http/oauth/routes.js';
+import { ReplayGuard } from './http/oauth/replay-guard.js';
+import { SecretUsage } from './http/oauth/secret-usage.js';
+import { AuditBatcher } from './audit/audit-batcher.js';
 import { createLogger } from './logger.js';
 import { authenticate } from './modules/api-key/api-key.service.js';
 import { systemTxtResolver, type TxtResolver } from './modules/organization/domain-verification.js';
@@ -182,6 +187,38 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       throw error;
     }
   };
+
+  const oauthCache = await OAuthCache.start({
+    orm,
+    box: secretBox,
+    publicUrl: () => config.publicUrl,
+    allowPrivateTargets: config.webhookAllowPrivateTargets,
+    logger,
+    listen: deps.listen,
+  });
+  const hotPathAudit = new AuditBatcher(orm);
+  const replayGuard = new ReplayGuard(orm);
+  app.addHook('onClose', async () => {
+    await hotPathAudit.close();
+    await replayGuard.close();
+    await oauthCache.close();
+  });
+  await registerOAuthRoutes(
+    app,
+    {
+      orm,
+      config,
+      box: secretBox,
+      cache: oauthCache,
+      audit: hotPathAudit,
+      ipFailures: failedAuthLimiter,
+      clientFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
+      secretUsage: new SecretUsage(orm, logger),
+      replayGuard,
+      logger,
+    },
+    requestMeta,
+  );
 
   registerAuditExport(app, {
     orm,

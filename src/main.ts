@@ -5,9 +5,13 @@ import { loadConfig, type Config } from './config.js';
 import { migrate, openDatabase, type Database } from './db/database.js';
 import { startRetentionJob } from './audit/retention.js';
 import { resolveMasterKey } from './crypto/at-rest.js';
+import { startTokenStateJob } from './http/oauth/housekeeping.js';
 import { createLogger } from './logger.js';
 import { DeliveryWorker, deliveryWorkerOptions } from './modules/webhook/delivery-worker.js';
 import { ensureDefaultWorkspace, type BootstrappedWorkspace } from './modules/workspace/workspace.service.js';
+
+/** How often expired revoked-token and used-assertion ids are forgotten. */
+const TOKEN_STATE_PRUNE_INTERVAL_MS = 10 * 60_000;
 
 /** Where the server will answer, for the printed example; null when the port is chosen at listen time. */
 function exampleUrl(config: Config): string | null {
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
   }
 
   const stopRetention = config.retentionIntervalMs > 0 ? startRetentionJob(db.orm.em, config.retentionIntervalMs, logger) : async () => {};
+  const stopTokenState = startTokenStateJob(db.orm.em, TOKEN_STATE_PRUNE_INTERVAL_MS, logger);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
       await app.close();
       await worker?.stop();
       await stopRetention();
+      await stopTokenState();
       await db.close();
       logger.info('stopped');
     } catch (error) {

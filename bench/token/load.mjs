@@ -85,7 +85,7 @@ export async function runLoad({
   const latencies = [];
   const statuses = new Map();
   const errorSamples = [];
-  let failed = 0;
+  let errors = 0;
   let sent = 0;
   let exhausted = false;
   let cpuStart;
@@ -118,7 +118,7 @@ export async function runLoad({
       if (response.status && isSuccess(response.status, response.body)) {
         latencies.push(ended - started);
       } else {
-        failed += 1;
+        errors += 1;
         const key = response.status || 'network error';
         statuses.set(key, (statuses.get(key) ?? 0) + 1);
         if (errorSamples.length < 5) {
@@ -139,7 +139,7 @@ export async function runLoad({
   const seconds = durationMs / 1000;
   return {
     ok: sorted.length,
-    failed,
+    errors,
     sent,
     exhausted,
     statuses: Object.fromEntries(statuses),

@@ -26,22 +26,25 @@ export interface AuditActor {
   principal: Principal | null;
   meta: RequestMeta;
   anonymous?: boolean;
+  /** An OAuth client that authenticated (token endpoint); takes the place of `principal`. */
+  client?: { id: string; name: string };
 }
 
-/**
- * Adds an audit event to the unit of work of `em`, so it commits (or rolls back) with the
- * change it describes. Call inside the same `em.transactional` as the change.
- */
-export function recordAudit(em: EntityManager, actor: AuditActor, input: AuditInput): AuditEvent {
-  const event = em.create(AuditEvent, {
+function actorOf(actor: AuditActor): Pick<AuditEvent, 'actorType' | 'actorId' | 'actorName'> {
+  if (actor.principal) return { actorType: ActorType.API_KEY, actorId: actor.principal.apiKeyId, actorName: actor.principal.name };
+  if (actor.client) return { actorType: ActorType.OAUTH_CLIENT, actorId: actor.client.id, actorName: actor.client.name };
+  return { actorType: actor.anonymous ? ActorType.ANONYMOUS : ActorType.SYSTEM, actorId: null, actorName: null };
+}
+
+/** The row of an audit event, redacted; the chain columns are filled by the database. */
+export function auditEventData(actor: AuditActor, input: AuditInput) {
+  return {
     id: newId('auditEvent'),
     workspaceId: input.workspaceId,
     environmentId: input.environmentId ?? null,
     organizationId: input.organizationId ?? null,
     action: input.action,
-    actorType: actor.principal ? ActorType.API_KEY : actor.anonymous ? ActorType.ANONYMOUS : ActorType.SYSTEM,
-    actorId: actor.principal?.apiKeyId ?? null,
-    actorName: actor.principal?.name ?? null,
+    ...actorOf(actor),
     targets: input.targets,
     targetIds: input.targets.map((target) => target.id),
     before: input.before ? (redact(input.before) as Record<string, unknown>) : null,
@@ -50,7 +53,15 @@ export function recordAudit(em: EntityManager, actor: AuditActor, input: AuditIn
     userAgent: actor.meta.userAgent,
     requestId: actor.meta.requestId,
     occurredAt: new Date(),
-  });
+  };
+}
+
+/**
+ * Adds an audit event to the unit of work of `em`, so it commits (or rolls back) with the
+ * change it describes. Call inside the same `em.transactional` as the change.
+ */
+export function recordAudit(em: EntityManager, actor: AuditActor, input: AuditInput): AuditEvent {
+  const event = em.create(AuditEvent, auditEventData(actor, input));
   em.persist(event);
   return event;
 }

@@ -9,6 +9,7 @@ registerEnumType(ActorType, {
   description: 'Kind of actor behind an audit event.',
   valuesConfig: {
     API_KEY: { description: 'A management API key.' },
+    OAUTH_CLIENT: { description: 'An OAuth client (service account or application) authenticated at a token endpoint.' },
     SYSTEM: { description: 'Gatehouse itself (bootstrap, scheduled jobs).' },
     ANONYMOUS: { description: 'An unauthenticated caller.' },
   },

@@ -13,6 +13,13 @@ export class FailedAuthLimiter {
     this.limiter = new RateLimiterMemory({ points: Math.max(failuresPerMinute, 1), duration: 60 });
   }
 
+  /** Seconds until `key` may fail again without being refused, or 0 when it is within the budget. */
+  async blockedFor(key: string): Promise<number> {
+    const state = await this.limiter.get(key);
+    if (!state || state.remainingPoints > 0) return 0;
+    return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+  }
+
   /** Counts one failure; returns 0 while within the budget, else the seconds until it refills. */
   async recordFailure(ip: string): Promise<number> {
     try {

@@ -24,6 +24,10 @@ const UNIQUE_VIOLATIONS: Record<string, () => AppError> = {
     conflict('permission.key_taken', 'A permission with this key already exists', ['input', 'key']),
   custom_attribute_definition_environment_id_key_unique: () =>
     conflict('custom_attribute.key_taken', 'A custom attribute with this key already exists', ['input', 'key']),
+  resource_server_environment_id_identifier_unique: () =>
+    conflict('resource_server.identifier_taken', 'A resource server of this environment already has this identifier', ['input', 'identifier']),
+  trusted_issuer_environment_id_issuer_unique: () =>
+    conflict('trusted_issuer.issuer_taken', 'This environment already trusts an issuer with this `iss`', ['input', 'issuer']),
 };
 
 function constraintOf(error: DriverException): string | undefined {

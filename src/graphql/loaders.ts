@@ -5,8 +5,10 @@ import { countChildren, loadChildPages, type ChildPageArgs } from '../db/child-p
 import type { Page } from '../db/pagination.js';
 import { rowMapper, tableOf } from '../db/rows.js';
 import { Membership } from '../modules/membership/membership.entity.js';
+import { ClientSecret } from '../modules/oauth-client/oauth-client.entity.js';
 import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
 import { Permission, Role } from '../modules/role/role.entity.js';
+import { SigningKey } from '../modules/signing-key/signing-key.entity.js';
 import { User } from '../modules/user/user.entity.js';
 import { WebhookAttempt } from '../modules/webhook/webhook.entity.js';
 
@@ -22,6 +24,10 @@ export interface Loaders {
   rolesByMembership: DataLoader<string, Role[]>;
   permissionsByRole: DataLoader<string, Permission[]>;
   attemptsByDelivery: DataLoader<string, WebhookAttempt[]>;
+  rolesByClient: DataLoader<string, Role[]>;
+  secretsByClient: DataLoader<string, ClientSecret[]>;
+  /** Every signing key of an environment (a key's state depends on its siblings). */
+  signingKeysByEnvironment: DataLoader<string, SigningKey[]>;
   membershipPage: (parent: 'organizationId' | 'userId', parentId: string, args: ChildPageArgs) => Promise<ChildPage<Membership>>;
   membershipCount: (parent: 'organizationId' | 'userId', parentId: string) => Promise<number>;
 }
@@ -142,6 +148,26 @@ export function createLoaders(em: EntityManager, options: LoaderOptions): Loader
       em,
       WebhookAttempt,
       (ids) => `select a.*, a."delivery_id" as "_parent" from "webhook_attempt" a where a."delivery_id" in (${ids}) order by a."id"`,
+      options,
+    ),
+    rolesByClient: viaLinkTable(
+      em,
+      Role,
+      (ids) =>
+        `select r.*, cr."client_id" as "_parent" from "role" r join "oauth_client_role" cr on cr."role_id" = r."id"` +
+        ` where cr."client_id" in (${ids}) order by r."key"`,
+      options,
+    ),
+    secretsByClient: viaLinkTable(
+      em,
+      ClientSecret,
+      (ids) => `select s.*, s."client_id" as "_parent" from "client_secret" s where s."client_id" in (${ids}) order by s."created_at", s."id"`,
+      options,
+    ),
+    signingKeysByEnvironment: viaLinkTable(
+      em,
+      SigningKey,
+      (ids) => `select k.*, k."environment_id" as "_parent" from "signing_key" k where k."environment_id" in (${ids}) order by k."activates_at" desc, k."id" desc`,
       options,
     ),
     membershipPage: childPages(em, Membership, options),

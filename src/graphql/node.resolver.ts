@@ -5,9 +5,13 @@ import { invalid, notFound } from '../errors/app-error.js';
 import { getApiKey } from '../modules/api-key/api-key.service.js';
 import { getEnvironment } from '../modules/environment/environment.service.js';
 import { getMembership } from '../modules/membership/membership.service.js';
+import { getApplication, getClientSecret, getServiceAccount } from '../modules/oauth-client/oauth-client.service.js';
 import { getOrganization, getOrganizationDomain } from '../modules/organization/organization.service.js';
+import { getResourceServer } from '../modules/resource-server/resource-server.service.js';
 import { getPermission, getRole } from '../modules/role/role.service.js';
 import type { ServiceContext } from '../modules/service-context.js';
+import { getSigningKey } from '../modules/signing-key/signing-key.service.js';
+import { getTrustedIssuer } from '../modules/trusted-issuer/trusted-issuer.service.js';
 import { getCustomAttributeDefinition, getUser } from '../modules/user/user.service.js';
 import { getWebhookDelivery, getWebhookEndpoint } from '../modules/webhook/webhook.service.js';
 import { getWorkspace } from '../modules/workspace/workspace.service.js';
@@ -34,6 +38,12 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   auditEvent: getAuditEvent,
   webhookEndpoint: getWebhookEndpoint,
   webhookDelivery: getWebhookDelivery,
+  serviceAccount: getServiceAccount,
+  application: getApplication,
+  clientSecret: getClientSecret,
+  signingKey: getSigningKey,
+  resourceServer: getResourceServer,
+  trustedIssuer: getTrustedIssuer,
 };
 
 function fetchNode(ctx: GraphQLContext, id: string): Promise<object> {

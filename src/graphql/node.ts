@@ -16,6 +16,12 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   auditEvent: 'AuditEvent',
   webhookEndpoint: 'WebhookEndpoint',
   webhookDelivery: 'WebhookDelivery',
+  serviceAccount: 'ServiceAccount',
+  application: 'Application',
+  clientSecret: 'ClientSecret',
+  signingKey: 'SigningKey',
+  resourceServer: 'ResourceServer',
+  trustedIssuer: 'TrustedIssuer',
 };
 
 @InterfaceType('Node', {

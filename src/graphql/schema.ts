@@ -9,8 +9,12 @@ import {
   OrganizationMembershipsResolver,
   UserMembershipsResolver,
 } from '../modules/membership/membership.resolver.js';
+import { ApplicationResolver, ClientSecretResolver, ServiceAccountResolver } from '../modules/oauth-client/oauth-client.resolver.js';
 import { OrganizationResolver } from '../modules/organization/organization.resolver.js';
+import { ResourceServerResolver } from '../modules/resource-server/resource-server.resolver.js';
 import { RoleRelationsResolver, RoleResolver } from '../modules/role/role.resolver.js';
+import { SigningKeyResolver } from '../modules/signing-key/signing-key.resolver.js';
+import { TrustedIssuerResolver } from '../modules/trusted-issuer/trusted-issuer.resolver.js';
 import { UserResolver } from '../modules/user/user.resolver.js';
 import { WebhookDeliveryResolver, WebhookResolver } from '../modules/webhook/webhook.resolver.js';
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver.js';
@@ -52,6 +56,12 @@ async function build(): Promise<GraphQLSchema> {
       AuditSubscriptionResolver,
       WebhookResolver,
       WebhookDeliveryResolver,
+      ServiceAccountResolver,
+      ApplicationResolver,
+      ClientSecretResolver,
+      ResourceServerResolver,
+      TrustedIssuerResolver,
+      SigningKeyResolver,
     ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Our only subscription brings its own source (the audit table, woken by the AuditBus);

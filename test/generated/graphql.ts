@@ -9,6 +9,8 @@ export type AuditActorType =
   | 'ANONYMOUS'
   /** A management API key. */
   | 'API_KEY'
+  /** An OAuth client (service account or application) authenticated at a token endpoint. */
+  | 'OAUTH_CLIENT'
   /** Gatehouse itself (bootstrap, scheduled jobs). */
   | 'SYSTEM';
 

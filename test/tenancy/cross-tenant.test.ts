@@ -51,6 +51,16 @@ interface EnvData {
   webhookEndpointId: string;
   webhookUrl: string;
   webhookDeliveryId: string;
+  resourceServerId: string;
+  resourceIdentifier: string;
+  serviceAccountId: string;
+  applicationId: string;
+  clientSecretId: string;
+  clientSecretPrefix: string;
+  trustedIssuerId: string;
+  trustedIssuerUrl: string;
+  signingKeyId: string;
+  signingKid: string;
   /** Ids of every audit event of the environment. */
   auditEventIds: string[];
 }
@@ -125,6 +135,12 @@ const DOMAIN = 'id domain verificationToken organizationId';
 const API_KEY = 'id name prefix environmentId scopes';
 const ENVIRONMENT = 'id name slug kind workspaceId';
 const AUDIT = 'id action environmentId organizationId actor { id name } targets { id name type } before after';
+const SECRETS = 'clientSecrets { id prefix clientId revokedAt }';
+const SERVICE_ACCOUNT = `id clientId name environmentId organizationId allowedAudiences allowedScopes customClaims jwks jwksUri roles { id key } ${SECRETS}`;
+const APPLICATION = `id clientId name type environmentId allowedAudiences roles { id key } ${SECRETS}`;
+const RESOURCE_SERVER = 'id name identifier environmentId metadataUrl scopes { name description }';
+const TRUSTED_ISSUER = 'id name issuer environmentId jwks jwksUri audiences';
+const SIGNING_KEY = 'id kid environmentId algorithm state publicJwk activatesAt';
 const NODE = `id __typename
   ... on Organization { name externalId }
   ... on User { email }
@@ -136,7 +152,13 @@ const NODE = `id __typename
   ... on ApiKey { name prefix }
   ... on Environment { name workspaceId }
   ... on Workspace { name slug }
-  ... on AuditEvent { action targets { id name } }`;
+  ... on AuditEvent { action targets { id name } }
+  ... on ServiceAccount { name clientId allowedAudiences clientSecrets { prefix } }
+  ... on Application { name type }
+  ... on ClientSecret { prefix clientId }
+  ... on ResourceServer { name identifier }
+  ... on TrustedIssuer { name issuer }
+  ... on SigningKey { kid state }`;
 
 const mutation = (operation: string, inputType: string, selection: string) =>
   `mutation($input: ${inputType}!) { ${operation}(input: $input) { ${selection} userErrors { code field message } } }`;
@@ -763,6 +785,340 @@ const ROWS: Row[] = [
     variables: (t) => ({ input: { deliveryId: t.webhookDeliveryId } }),
     expect: both(notFound('webhook_delivery')),
   },
+  // ───────────────────────────── OAuth ─────────────────────────────
+  {
+    operation: 'serviceAccounts',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { serviceAccounts(environmentId: $env, first: 50) { totalCount nodes { ${SERVICE_ACCOUNT} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'serviceAccounts',
+    name: 'without environmentId',
+    document: `query { serviceAccounts(first: 50) { totalCount nodes { ${SERVICE_ACCOUNT} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.serviceAccounts.nodes.map((s: any) => s.id)).toContain(f.aDev.serviceAccountId);
+          checkOwnEnvironment('serviceAccounts', (s) => s.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'serviceAccounts',
+    name: "in the caller's environment, filtered by the victim's organization",
+    document: `query($env: ID, $org: ID) { serviceAccounts(environmentId: $env, organizationId: $org) { totalCount nodes { id } } }`,
+    variables: (t, f) => ({ env: f.aDev.environmentId, org: t.orgId }),
+    expect: both({ check: (data) => expect(data.serviceAccounts).toEqual({ totalCount: 0, nodes: [] }) }),
+  },
+  {
+    operation: 'applications',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { applications(environmentId: $env, first: 50) { totalCount nodes { ${APPLICATION} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'applications',
+    name: 'without environmentId',
+    document: `query { applications(first: 50) { totalCount nodes { ${APPLICATION} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.applications.nodes.map((a: any) => a.id)).toContain(f.aDev.applicationId);
+          checkOwnEnvironment('applications', (a) => a.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'resourceServers',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { resourceServers(environmentId: $env, first: 50) { totalCount nodes { ${RESOURCE_SERVER} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'resourceServers',
+    name: 'without environmentId',
+    document: `query { resourceServers(first: 50) { totalCount nodes { ${RESOURCE_SERVER} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.resourceServers.nodes.map((r: any) => r.id)).toContain(f.aDev.resourceServerId);
+          checkOwnEnvironment('resourceServers', (r) => r.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'trustedIssuers',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { trustedIssuers(environmentId: $env, first: 50) { totalCount nodes { ${TRUSTED_ISSUER} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'trustedIssuers',
+    name: 'without environmentId',
+    document: `query { trustedIssuers(first: 50) { totalCount nodes { ${TRUSTED_ISSUER} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.trustedIssuers.nodes.map((i: any) => i.id)).toContain(f.aDev.trustedIssuerId);
+          checkOwnEnvironment('trustedIssuers', (i) => i.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'signingKeys',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { signingKeys(environmentId: $env) { ${SIGNING_KEY} } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'signingKeys',
+    name: 'without environmentId',
+    document: `query { signingKeys { ${SIGNING_KEY} } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.signingKeys.map((k: any) => k.id)).toContain(f.aDev.signingKeyId);
+          checkOwnEnvironment('signingKeys', (k) => k.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'createServiceAccount',
+    name: "in the victim's environment",
+    document: mutation('createServiceAccount', 'CreateServiceAccountInput', `serviceAccount { ${SERVICE_ACCOUNT} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, name: 'Intruder bot', allowedScopes: ['steal:all'] } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createServiceAccount',
+    name: "in the caller's environment, for the victim's organization",
+    document: mutation('createServiceAccount', 'CreateServiceAccountInput', `serviceAccount { ${SERVICE_ACCOUNT} }`),
+    variables: (t, f) => ({ input: { environmentId: f.aDev.environmentId, name: 'Borrower bot', organizationId: t.orgId } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'createServiceAccount',
+    name: "in the caller's environment, for the victim's resource server",
+    document: mutation('createServiceAccount', 'CreateServiceAccountInput', `serviceAccount { ${SERVICE_ACCOUNT} }`),
+    variables: (t, f) => ({ input: { environmentId: f.aDev.environmentId, name: 'Borrower bot', allowedAudiences: [t.resourceIdentifier] } }),
+    expect: both({ userError: 'oauth_client.unknown_audience' }),
+  },
+  {
+    operation: 'createServiceAccount',
+    name: "in the caller's environment, with the victim's custom role",
+    document: mutation('createServiceAccount', 'CreateServiceAccountInput', `serviceAccount { ${SERVICE_ACCOUNT} }`),
+    variables: (t, f) => ({ input: { environmentId: f.aDev.environmentId, name: 'Borrower bot', roleKeys: [t.roleKey] } }),
+    expect: both({ userError: 'role.unknown' }),
+  },
+  {
+    operation: 'createServiceAccount',
+    name: 'without environmentId',
+    document: mutation('createServiceAccount', 'CreateServiceAccountInput', `serviceAccount { ${SERVICE_ACCOUNT} }`),
+    variables: () => ({ input: { name: 'Pinned bot' } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: { check: checkOwnEnvironment('createServiceAccount', (payload) => payload.serviceAccount.environmentId) },
+    },
+  },
+  {
+    operation: 'updateServiceAccount',
+    name: "the victim's service account",
+    document: mutation('updateServiceAccount', 'UpdateServiceAccountInput', `serviceAccount { ${SERVICE_ACCOUNT} }`),
+    variables: (t) => ({ input: { id: t.serviceAccountId, name: 'Pwned', enabled: false, allowedScopes: ['steal:all'], jwksUri: 'https://intruder.example/jwks' } }),
+    expect: both(notFound('service_account')),
+  },
+  {
+    operation: 'updateServiceAccount',
+    name: "moving the caller's service account to the victim's organization",
+    document: mutation('updateServiceAccount', 'UpdateServiceAccountInput', `serviceAccount { ${SERVICE_ACCOUNT} }`),
+    variables: (t, f) => ({ input: { id: f.aDev.serviceAccountId, organizationId: t.orgId } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'updateServiceAccount',
+    name: "granting the caller's service account the victim's audience",
+    document: mutation('updateServiceAccount', 'UpdateServiceAccountInput', `serviceAccount { ${SERVICE_ACCOUNT} }`),
+    variables: (t, f) => ({ input: { id: f.aDev.serviceAccountId, allowedAudiences: [t.resourceIdentifier] } }),
+    expect: both({ userError: 'oauth_client.unknown_audience' }),
+  },
+  {
+    operation: 'deleteServiceAccount',
+    name: "the victim's service account",
+    document: mutation('deleteServiceAccount', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.serviceAccountId } }),
+    expect: both(notFound('service_account')),
+  },
+  {
+    operation: 'createApplication',
+    name: "in the victim's environment",
+    document: mutation('createApplication', 'CreateApplicationInput', `application { ${APPLICATION} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, name: 'Intruder app' } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createApplication',
+    name: 'without environmentId',
+    document: mutation('createApplication', 'CreateApplicationInput', `application { ${APPLICATION} }`),
+    variables: () => ({ input: { name: 'Pinned app' } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: { check: checkOwnEnvironment('createApplication', (payload) => payload.application.environmentId) },
+    },
+  },
+  {
+    operation: 'updateApplication',
+    name: "the victim's application",
+    document: mutation('updateApplication', 'UpdateApplicationInput', `application { ${APPLICATION} }`),
+    variables: (t) => ({ input: { id: t.applicationId, enabled: false, name: 'Pwned' } }),
+    expect: both(notFound('application')),
+  },
+  {
+    operation: 'deleteApplication',
+    name: "the victim's application",
+    document: mutation('deleteApplication', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.applicationId } }),
+    expect: both(notFound('application')),
+  },
+  {
+    operation: 'createClientSecret',
+    name: "for the victim's service account",
+    document: mutation('createClientSecret', 'CreateClientSecretInput', 'secret clientSecret { id prefix clientId }'),
+    variables: (t) => ({ input: { clientId: t.serviceAccountId } }),
+    expect: both(notFound('service_account')),
+  },
+  {
+    operation: 'createClientSecret',
+    name: "for the victim's application",
+    document: mutation('createClientSecret', 'CreateClientSecretInput', 'secret clientSecret { id prefix clientId }'),
+    variables: (t) => ({ input: { clientId: t.applicationId } }),
+    expect: both(notFound('application')),
+  },
+  {
+    operation: 'revokeClientSecret',
+    name: "the victim's secret",
+    document: mutation('revokeClientSecret', 'ClientSecretIdInput', 'clientSecret { id prefix revokedAt }'),
+    variables: (t) => ({ input: { id: t.clientSecretId } }),
+    expect: both(notFound('client_secret')),
+  },
+  {
+    operation: 'createResourceServer',
+    name: "in the victim's environment",
+    document: mutation('createResourceServer', 'CreateResourceServerInput', `resourceServer { ${RESOURCE_SERVER} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, name: 'Intruder API', identifier: 'https://intruder.example/api' } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createResourceServer',
+    name: 'without environmentId',
+    document: mutation('createResourceServer', 'CreateResourceServerInput', `resourceServer { ${RESOURCE_SERVER} }`),
+    variables: () => ({ input: { name: 'Pinned API', identifier: 'https://pinned.example/api' } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: { check: checkOwnEnvironment('createResourceServer', (payload) => payload.resourceServer.environmentId) },
+    },
+  },
+  {
+    operation: 'updateResourceServer',
+    name: "the victim's resource server",
+    document: mutation('updateResourceServer', 'UpdateResourceServerInput', `resourceServer { ${RESOURCE_SERVER} }`),
+    variables: (t) => ({ input: { id: t.resourceServerId, name: 'Pwned', scopes: [{ name: 'steal:all' }] } }),
+    expect: both(notFound('resource_server')),
+  },
+  {
+    operation: 'deleteResourceServer',
+    name: "the victim's resource server (which would strip its clients' audiences)",
+    document: mutation('deleteResourceServer', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.resourceServerId } }),
+    expect: both(notFound('resource_server')),
+  },
+  {
+    operation: 'createTrustedIssuer',
+    name: "in the victim's environment",
+    document: mutation('createTrustedIssuer', 'CreateTrustedIssuerInput', `trustedIssuer { ${TRUSTED_ISSUER} }`),
+    variables: (t) => ({
+      input: { environmentId: t.environmentId, name: 'Intruder IdP', issuer: 'https://intruder.example', jwksUri: 'https://intruder.example/jwks', audiences: ['x'] },
+    }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'createTrustedIssuer',
+    name: 'without environmentId',
+    document: mutation('createTrustedIssuer', 'CreateTrustedIssuerInput', `trustedIssuer { ${TRUSTED_ISSUER} }`),
+    variables: () => ({ input: { name: 'Pinned IdP', issuer: 'https://pinned.example', jwksUri: 'https://pinned.example/jwks', audiences: ['x'] } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: { check: checkOwnEnvironment('createTrustedIssuer', (payload) => payload.trustedIssuer.environmentId) },
+    },
+  },
+  {
+    operation: 'updateTrustedIssuer',
+    name: "the victim's trusted issuer",
+    document: mutation('updateTrustedIssuer', 'UpdateTrustedIssuerInput', `trustedIssuer { ${TRUSTED_ISSUER} }`),
+    variables: (t) => ({ input: { id: t.trustedIssuerId, jwksUri: 'https://intruder.example/jwks', audiences: ['x'] } }),
+    expect: both(notFound('trusted_issuer')),
+  },
+  {
+    operation: 'deleteTrustedIssuer',
+    name: "the victim's trusted issuer",
+    document: mutation('deleteTrustedIssuer', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.trustedIssuerId } }),
+    expect: both(notFound('trusted_issuer')),
+  },
+  {
+    operation: 'rotateSigningKey',
+    name: "in the victim's environment",
+    document: mutation('rotateSigningKey', 'RotateSigningKeyInput', `signingKey { ${SIGNING_KEY} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, activateAfterSeconds: 0 } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'rotateSigningKey',
+    name: 'without environmentId',
+    document: mutation('rotateSigningKey', 'RotateSigningKeyInput', `signingKey { ${SIGNING_KEY} }`),
+    variables: () => ({ input: {} }),
+    // The pinned key's own environment already has a key waiting to activate (seeded).
+    expect: { ownerA: { userError: 'environment.required' }, pinnedA: { userError: 'signing_key.rotation_pending' } },
+  },
+  {
+    operation: 'revokeSigningKey',
+    name: "the victim's signing key",
+    document: mutation('revokeSigningKey', 'SigningKeyIdInput', `signingKey { ${SIGNING_KEY} }`),
+    variables: (t) => ({ input: { id: t.signingKeyId } }),
+    expect: both(notFound('signing_key')),
+  },
+  {
+    operation: 'updateClientRegistrationPolicy',
+    name: "of the victim's environment",
+    document: mutation('updateClientRegistrationPolicy', 'UpdateClientRegistrationPolicyInput', `initialAccessToken environment { ${ENVIRONMENT} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, policy: 'INITIAL_ACCESS_TOKEN', issueInitialAccessToken: true, registrationScopes: ['steal:all'] } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'updateClientRegistrationPolicy',
+    name: 'without environmentId',
+    document: mutation('updateClientRegistrationPolicy', 'UpdateClientRegistrationPolicyInput', `initialAccessToken environment { ${ENVIRONMENT} }`),
+    variables: () => ({ input: { registrationScopes: ['pinned:read'] } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: { check: (data, f) => expect(data.updateClientRegistrationPolicy.environment.id).toBe(f.aDev.environmentId) },
+    },
+  },
   {
     operation: 'deleteOrganization',
     name: "the victim's organization",
@@ -948,6 +1304,12 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'customAttribute', label: "the victim's custom attribute", id: (t) => t.attributeId, attackers: ATTACKERS, resource: 'custom_attribute' },
   { kind: 'webhookEndpoint', label: "the victim's webhook endpoint", id: (t) => t.webhookEndpointId, attackers: ATTACKERS, resource: 'webhook_endpoint' },
   { kind: 'webhookDelivery', label: "the victim's webhook delivery", id: (t) => t.webhookDeliveryId, attackers: ATTACKERS, resource: 'webhook_delivery' },
+  { kind: 'serviceAccount', label: "the victim's service account", id: (t) => t.serviceAccountId, attackers: ATTACKERS, resource: 'service_account' },
+  { kind: 'application', label: "the victim's application", id: (t) => t.applicationId, attackers: ATTACKERS, resource: 'application' },
+  { kind: 'clientSecret', label: "the victim's client secret", id: (t) => t.clientSecretId, attackers: ATTACKERS, resource: 'client_secret' },
+  { kind: 'resourceServer', label: "the victim's resource server", id: (t) => t.resourceServerId, attackers: ATTACKERS, resource: 'resource_server' },
+  { kind: 'trustedIssuer', label: "the victim's trusted issuer", id: (t) => t.trustedIssuerId, attackers: ATTACKERS, resource: 'trusted_issuer' },
+  { kind: 'signingKey', label: "the victim's signing key", id: (t) => t.signingKeyId, attackers: ATTACKERS, resource: 'signing_key' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
 ];
@@ -1030,6 +1392,45 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     userId: user.user.id,
     roleKeys: ['admin', roleKey],
   });
+  const resourceIdentifier = `https://${tag}-api.example/v1`;
+  const resourceServer = await mutate(client, 'createResourceServer', 'CreateResourceServerInput', 'resourceServer { id }', {
+    environmentId,
+    name: `${Tag} API`,
+    identifier: resourceIdentifier,
+    scopes: [{ name: `${tag}:read`, description: `${Tag} reads` }],
+  });
+  const serviceAccount = await mutate(client, 'createServiceAccount', 'CreateServiceAccountInput', 'serviceAccount { id }', {
+    environmentId,
+    organizationId: org.organization.id,
+    name: `${Tag} sync bot`,
+    allowedScopes: [`${tag}:read`],
+    allowedAudiences: [resourceIdentifier],
+    customClaims: { tenant: `${tag}-claim` },
+    roleKeys: [roleKey],
+  });
+  const application = await mutate(client, 'createApplication', 'CreateApplicationInput', 'application { id }', {
+    environmentId,
+    name: `${Tag} partner app`,
+    allowedAudiences: [resourceIdentifier],
+  });
+  const clientSecret = await mutate(client, 'createClientSecret', 'CreateClientSecretInput', 'clientSecret { id prefix }', {
+    clientId: serviceAccount.serviceAccount.id,
+    description: `${Tag} secret`,
+  });
+  const trustedIssuerUrl = `https://${tag}-idp.example`;
+  const trustedIssuer = await mutate(client, 'createTrustedIssuer', 'CreateTrustedIssuerInput', 'trustedIssuer { id }', {
+    environmentId,
+    name: `${Tag} IdP`,
+    issuer: trustedIssuerUrl,
+    jwksUri: `${trustedIssuerUrl}/jwks`,
+    audiences: [`${tag}-audience`],
+  });
+  // A key waiting to activate: NEXT, published but not signing.
+  const signingKey = await mutate(client, 'rotateSigningKey', 'RotateSigningKeyInput', 'signingKey { id kid state }', {
+    environmentId,
+    activateAfterSeconds: 3600,
+  });
+  expect(signingKey.signingKey.state).toBe('NEXT');
   const apiKeyName = `${Tag} environment key`;
   const key = await mutate(client, 'createApiKey', 'CreateApiKeyInput', 'secret apiKey { id prefix }', {
     name: apiKeyName,
@@ -1069,6 +1470,16 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     webhookEndpointId: webhook.webhookEndpoint.id,
     webhookUrl,
     webhookDeliveryId: lookups.webhookDeliveries.nodes[0].id,
+    resourceServerId: resourceServer.resourceServer.id,
+    resourceIdentifier,
+    serviceAccountId: serviceAccount.serviceAccount.id,
+    applicationId: application.application.id,
+    clientSecretId: clientSecret.clientSecret.id,
+    clientSecretPrefix: clientSecret.clientSecret.prefix,
+    trustedIssuerId: trustedIssuer.trustedIssuer.id,
+    trustedIssuerUrl,
+    signingKeyId: signingKey.signingKey.id,
+    signingKid: signingKey.signingKey.kid,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
   };
 }
@@ -1088,7 +1499,14 @@ async function snapshot(victim: Pick<Victim, 'client' | 'target' | 'workspaceWid
       roles(environmentId: $env, first: 50) { totalCount nodes { id key name description builtIn updatedAt permissions { key } } }
       permissions(environmentId: $env, first: 50) { totalCount nodes { id key description } }
       customAttributeDefinitions(environmentId: $env) { id key type required description }
-      environment(id: $env) { id name slug kind updatedAt }
+      environment(id: $env) { id name slug kind updatedAt issuer clientRegistrationPolicy registrationScopes }
+      serviceAccounts(environmentId: $env, first: 50) { totalCount nodes { id name description enabled organizationId allowedScopes allowedAudiences
+        grantTypes accessTokenTtl customClaims jwks jwksUri updatedAt roles { key } clientSecrets { id prefix description expiresAt revokedAt } } }
+      applications(environmentId: $env, first: 50) { totalCount nodes { id name type enabled allowedScopes allowedAudiences grantTypes jwks jwksUri updatedAt
+        roles { key } clientSecrets { id prefix revokedAt } } }
+      resourceServers(environmentId: $env, first: 50) { totalCount nodes { id name identifier scopes { name description } documentationUrl updatedAt } }
+      trustedIssuers(environmentId: $env, first: 50) { totalCount nodes { id name issuer jwks jwksUri audiences updatedAt } }
+      signingKeys(environmentId: $env) { id kid algorithm state activatesAt supersededAt revokedAt }
       environmentAudit: auditEvents(environmentId: $env, first: 100) { totalCount nodes { id } }
       apiKeys(first: 100) { totalCount nodes { id name prefix environmentId scopes expiresAt revokedAt } }
     }`,
@@ -1129,6 +1547,16 @@ function sentinelsOf(target: Target, workspaceWide: boolean, extra: string[]): s
     target.apiKeyId,
     target.apiKeyPrefix,
     target.apiKeyName,
+    target.resourceServerId,
+    target.resourceIdentifier,
+    target.serviceAccountId,
+    target.applicationId,
+    target.clientSecretId,
+    target.clientSecretPrefix,
+    target.trustedIssuerId,
+    target.trustedIssuerUrl,
+    target.signingKeyId,
+    target.signingKid,
     ...target.auditEventIds,
     ...extra,
   ];
@@ -1291,7 +1719,7 @@ describe.each(ATTACKERS)('attacker %s', (attacker) => {
 });
 
 describe('no cross-tenant existence oracle', () => {
-  it("lets A use B's domain, external ids and email in its own environment without conflict", async () => {
+  it("lets A use B's domain, external ids, email, role key, resource identifier and issuer in its own environment without conflict", async () => {
     const b = f.victims.ownerA.target;
     const org = await mutate(f.ownerA, 'createOrganization', 'CreateOrganizationInput', 'organization { id domains { domain } }', {
       environmentId: f.aDev.environmentId,
@@ -1311,6 +1739,20 @@ describe('no cross-tenant existence oracle', () => {
       name: 'Lookalike role',
     });
     expect(role.role.key).toBe(b.roleKey);
+    const resourceServer = await mutate(f.ownerA, 'createResourceServer', 'CreateResourceServerInput', 'resourceServer { identifier }', {
+      environmentId: f.aDev.environmentId,
+      name: 'Lookalike API',
+      identifier: b.resourceIdentifier,
+    });
+    expect(resourceServer.resourceServer.identifier).toBe(b.resourceIdentifier);
+    const trustedIssuer = await mutate(f.ownerA, 'createTrustedIssuer', 'CreateTrustedIssuerInput', 'trustedIssuer { issuer }', {
+      environmentId: f.aDev.environmentId,
+      name: 'Lookalike IdP',
+      issuer: b.trustedIssuerUrl,
+      jwksUri: `${b.trustedIssuerUrl}/jwks`,
+      audiences: ['lookalike'],
+    });
+    expect(trustedIssuer.trustedIssuer.issuer).toBe(b.trustedIssuerUrl);
     expect(await snapshot(f.victims.ownerA)).toEqual(f.victims.ownerA.baseline);
   });
 });

@@ -1,8 +1,11 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
 import { mutationPayload } from '../../graphql/user-error.js';
+import { issuerFor } from '../../http/oauth/issuer.js';
+import type { Environment } from './environment.entity.js';
 import {
+  ClientRegistrationPolicyPayload,
   CreateEnvironmentInput,
   DeleteEnvironmentInput,
   DeleteEnvironmentPayload,
@@ -10,9 +13,17 @@ import {
   EnvironmentFilter,
   EnvironmentPayload,
   EnvironmentType,
+  UpdateClientRegistrationPolicyInput,
   UpdateEnvironmentInput,
 } from './environment.types.js';
-import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, updateEnvironment } from './environment.service.js';
+import {
+  createEnvironment,
+  deleteEnvironment,
+  getEnvironment,
+  listEnvironments,
+  updateClientRegistrationPolicy,
+  updateEnvironment,
+} from './environment.service.js';
 
 @Resolver(() => EnvironmentType)
 export class EnvironmentResolver {
@@ -30,6 +41,11 @@ export class EnvironmentResolver {
     return pageConnection(await listEnvironments(services(ctx), filter, page, ctx.config.maxPageSize));
   }
 
+  @FieldResolver(() => String, { description: 'Issuer (`iss`) of its OAuth authorization server, which its tokens carry.' })
+  issuer(@Root() environment: Environment, @Ctx() ctx: GraphQLContext) {
+    return issuerFor(ctx.config.publicUrl, environment.id);
+  }
+
   @Mutation(() => EnvironmentPayload, { description: 'Creates an environment with the built-in roles. Needs a workspace-wide key with `environments:write`.' })
   createEnvironment(@Arg('input', { description: 'What to do; see the input type.' }) input: CreateEnvironmentInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({ environment: await createEnvironment(services(ctx), input) }));
@@ -45,5 +61,15 @@ export class EnvironmentResolver {
   })
   deleteEnvironment(@Arg('input', { description: 'What to do; see the input type.' }) input: DeleteEnvironmentInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({ deletedId: await deleteEnvironment(services(ctx), input) }));
+  }
+
+  @Mutation(() => ClientRegistrationPolicyPayload, {
+    description: 'Sets who may register OAuth clients dynamically, and issues an initial access token. Needs `oauth:write`.',
+  })
+  updateClientRegistrationPolicy(
+    @Arg('input', { description: 'What to do; see the input type.' }) input: UpdateClientRegistrationPolicyInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return mutationPayload(ctx, () => updateClientRegistrationPolicy(services(ctx), input));
   }
 }

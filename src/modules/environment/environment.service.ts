@@ -2,13 +2,15 @@ import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { ApiKey } from '../api-key/api-key.entity.js';
 import { Workspace } from '../workspace/workspace.entity.js';
 import { requireScope } from '../../auth/principal.js';
+import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { forbidden, invalid, notFound } from '../../errors/app-error.js';
 import { seedBuiltInRoles } from '../role/builtin-roles.js';
-import { audit, inTransaction, type ServiceContext } from '../service-context.js';
+import { checkScopeList } from '../oauth-client/oauth-client.validation.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName, checkSlug } from '../validation.js';
-import { Environment, EnvironmentKind } from './environment.entity.js';
+import { ClientRegistrationPolicy, Environment, EnvironmentKind } from './environment.entity.js';
 
 export const snapshotEnvironment = (env: Environment) => ({
   id: env.id,
@@ -155,5 +157,65 @@ export async function deleteEnvironment(ctx: ServiceContext, input: { id: string
       before: snapshotEnvironment(environment),
     });
     return environment.id;
+  });
+}
+
+/** What an audit event shows of registration settings: whether a token exists, never the token or its hash. */
+const snapshotRegistration = (env: Environment, issued = false) => ({
+  policy: env.clientRegistrationPolicy,
+  registrationScopes: env.registrationScopes,
+  initialAccess: issued ? 'issued' : env.initialAccessTokenHash ? 'set' : 'none',
+});
+
+export const INITIAL_ACCESS_TOKEN_PREFIX = 'ghiat_';
+
+/**
+ * Sets who may register OAuth clients dynamically (RFC 7591) and which scopes they may ask
+ * for. An initial access token, issued on request, replaces the previous one and is returned
+ * once; only its SHA-256 is kept. It exists only under INITIAL_ACCESS_TOKEN: leaving that
+ * policy discards it, and entering it requires one.
+ */
+export async function updateClientRegistrationPolicy(
+  ctx: ServiceContext,
+  input: {
+    environmentId?: string | null;
+    policy?: ClientRegistrationPolicy | null;
+    registrationScopes?: string[] | null;
+    issueInitialAccessToken?: boolean | null;
+  },
+): Promise<{ environment: Environment; initialAccessToken?: string }> {
+  requireScope(ctx.principal, 'oauth:write');
+  const environmentId = environmentFor(ctx, input.environmentId);
+  const scopes = input.registrationScopes != null ? checkScopeList(input.registrationScopes, ['input', 'registrationScopes']) : undefined;
+  const token = input.issueInitialAccessToken ? `${INITIAL_ACCESS_TOKEN_PREFIX}${randomToken()}` : undefined;
+  return inTransaction(ctx, async (em) => {
+    const environment = await lockEnvironment(em, ctx, environmentId);
+    const before = snapshotRegistration(environment);
+    const policy = input.policy ?? environment.clientRegistrationPolicy;
+    if (policy === ClientRegistrationPolicy.INITIAL_ACCESS_TOKEN) {
+      if (!token && !environment.initialAccessTokenHash) {
+        throw invalid('client_registration.token_required', 'Registration by initial access token needs one: pass issueInitialAccessToken: true', [
+          'input',
+          'issueInitialAccessToken',
+        ]);
+      }
+    } else if (token) {
+      throw invalid('client_registration.token_unused', 'An initial access token is only used under the INITIAL_ACCESS_TOKEN policy', [
+        'input',
+        'issueInitialAccessToken',
+      ]);
+    }
+    environment.clientRegistrationPolicy = policy;
+    if (scopes !== undefined) environment.registrationScopes = scopes;
+    if (token) environment.initialAccessTokenHash = hashSecret(token);
+    if (policy !== ClientRegistrationPolicy.INITIAL_ACCESS_TOKEN) environment.initialAccessTokenHash = null;
+    audit(ctx, em, {
+      action: 'environment.client_registration_updated',
+      environmentId: environment.id,
+      targets: [{ type: 'environment', id: environment.id, name: environment.name }],
+      before,
+      after: snapshotRegistration(environment, token !== undefined),
+    });
+    return token ? { environment, initialAccessToken: token } : { environment };
   });
 }

@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { Connection } from '../../graphql/connection.js';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
-import { EnvironmentKind } from './environment.entity.js';
+import { ClientRegistrationPolicy, EnvironmentKind } from './environment.entity.js';
 
 registerEnumType(EnvironmentKind, {
   name: 'EnvironmentKind',
@@ -10,6 +10,16 @@ registerEnumType(EnvironmentKind, {
   valuesConfig: {
     DEVELOPMENT: { description: 'Test data; its pinned keys start with `gh_test_`.' },
     PRODUCTION: { description: 'Live data.' },
+  },
+});
+
+registerEnumType(ClientRegistrationPolicy, {
+  name: 'ClientRegistrationPolicy',
+  description: 'Who may register OAuth clients through dynamic client registration (RFC 7591).',
+  valuesConfig: {
+    OFF: { description: 'Nobody: clients are created through this API only.' },
+    INITIAL_ACCESS_TOKEN: { description: 'Whoever presents the environment\'s initial access token.' },
+    OPEN: { description: 'Anyone (registered clients may then ask only for the registration scopes).' },
   },
 });
 
@@ -32,6 +42,12 @@ export class EnvironmentType extends Node {
 
   @Field(() => Int, { nullable: true, description: 'Audit events are kept this many days, then pruned (the hash chain stays verifiable); null keeps them forever.' })
   auditRetentionDays!: number | null;
+
+  @Field(() => ClientRegistrationPolicy, { description: 'Who may register OAuth clients dynamically.' })
+  clientRegistrationPolicy!: ClientRegistrationPolicy;
+
+  @Field(() => [String], { description: 'Scopes a dynamically registered client may ask for; empty lets it ask for none.' })
+  registrationScopes!: string[];
 
   @Field({ description: 'When it was created.' })
   createdAt!: Date;
@@ -95,4 +111,34 @@ export class DeleteEnvironmentPayload {
 export class EnvironmentFilter {
   @Field(() => EnvironmentKind, { nullable: true, description: 'Only environments of this kind.' })
   kind?: EnvironmentKind;
+}
+
+@InputType({ description: 'Changes to an environment\'s dynamic client registration; omitted fields stay as they are.' })
+export class UpdateClientRegistrationPolicyInput {
+  @Field(() => ID, { nullable: true, description: 'Environment; defaults to the key\'s.' })
+  environmentId?: string;
+
+  @Field(() => ClientRegistrationPolicy, { nullable: true, description: 'Who may register clients. Leaving INITIAL_ACCESS_TOKEN discards the token.' })
+  policy?: ClientRegistrationPolicy;
+
+  @Field(() => [String], { nullable: true, description: 'Replaces the scopes registered clients may ask for.' })
+  registrationScopes?: string[];
+
+  @Field({
+    nullable: true,
+    description: 'Issue a new initial access token, replacing any previous one (only under INITIAL_ACCESS_TOKEN); it is returned once.',
+  })
+  issueInitialAccessToken?: boolean;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'Result of `updateClientRegistrationPolicy`.' })
+export class ClientRegistrationPolicyPayload {
+  @Field(() => EnvironmentType, { nullable: true, description: 'The environment after the change.' })
+  environment?: EnvironmentType;
+
+  @Field(() => String, { nullable: true, description: 'The new initial access token (`ghiat_…`), when one was issued. Shown only this once.' })
+  initialAccessToken?: string;
+
+  @Field(() => [UserError], { description: 'Why the change was refused, if it was.' })
+  userErrors!: UserError[];
 }

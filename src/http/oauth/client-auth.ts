@@ -1,0 +1,175 @@
+import { timingSafeEqual } from 'node:crypto';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { hashSecret } from '../../crypto/secrets.js';
+import type { OAuthDeps, OAuthRequest } from './context.js';
+import type { ClientState } from './oauth-cache.js';
+import { invalidRequest, OAuthError } from './oauth-error.js';
+
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** Asymmetric algorithms only: `none` and HMAC (signed with a secret the server would have to hold) are refused. */
+export const ASSERTION_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
+/** An assertion may not be valid for longer than this (RFC 7523 §3: short-lived). */
+const MAX_ASSERTION_LIFETIME_S = 600;
+const CLOCK_TOLERANCE_S = 30;
+const MAX_CLIENT_ID_LENGTH = 128;
+
+type Method = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+interface Presented {
+  method: Method;
+  clientId: string;
+  secret?: string;
+  assertion?: string;
+}
+
+/** Why a client failed to authenticate: for the audit trail, never for the caller. */
+class AuthFailure extends Error {
+  constructor(
+    readonly reason: string,
+    readonly clientId: string | null,
+  ) {
+    super(reason);
+  }
+}
+
+/** Form-decoding of the Basic credentials (RFC 6749 §2.3.1). */
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, '%20'));
+  } catch {
+    throw invalidRequest('Malformed client credentials in the Authorization header');
+  }
+}
+
+/** Which credentials the request carries; more than one method is refused (RFC 6749 §2.3). */
+function presented(request: OAuthRequest): Presented | null {
+  const { params, authorization } = request;
+  const methods: Presented[] = [];
+  if (authorization && /^basic /i.test(authorization)) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw invalidRequest('Malformed client credentials in the Authorization header');
+    methods.push({ method: 'client_secret_basic', clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) });
+  } else if (authorization) {
+    throw invalidRequest('Unsupported Authorization scheme; use Basic client credentials');
+  }
+  if (params.has('client_secret')) methods.push({ method: 'client_secret_post', clientId: params.get('client_id') ?? '', secret: params.get('client_secret') });
+  if (params.has('client_assertion') || params.has('client_assertion_type')) {
+    if (params.get('client_assertion_type') !== ASSERTION_TYPE) throw invalidRequest(`client_assertion_type must be ${ASSERTION_TYPE}`);
+    const assertion = params.require('client_assertion');
+    let subject = '';
+    try {
+      const [, payload] = assertion.split('.');
+      subject = String(JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')).sub ?? '');
+    } catch {
+      throw new OAuthError('invalid_client', 'The client assertion is not a JWT');
+    }
+    methods.push({ method: 'private_key_jwt', clientId: subject, assertion });
+  }
+  if (methods.length > 1) throw invalidRequest('Use exactly one client authentication method');
+  if (methods.length === 0) return null;
+  const [method] = methods;
+  const bodyClientId = params.get('client_id');
+  if (bodyClientId !== undefined && bodyClientId !== method.clientId) throw invalidRequest('client_id does not match the client credentials');
+  if (!method.clientId) throw invalidRequest('The client credentials name no client');
+  return method;
+}
+
+function secretMatches(client: ClientState, secret: string): string | null {
+  const presentedHash = Buffer.from(hashSecret(secret), 'hex');
+  const now = Date.now();
+  let match: string | null = null;
+  // Every stored secret is compared, in constant time each.
+  for (const stored of client.secrets) {
+    if (timingSafeEqual(stored.hash, presentedHash) && (stored.expiresAt === null || stored.expiresAt > now)) match = stored.id;
+  }
+  return match;
+}
+
+async function verifyAssertion(deps: OAuthDeps, request: OAuthRequest, client: ClientState, assertion: string): Promise<void> {
+  if (!client.getKey) throw new AuthFailure('no_registered_keys', client.id);
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(assertion).alg;
+  } catch {
+    throw new AuthFailure('malformed_assertion', client.id);
+  }
+  if (!alg || !ASSERTION_ALGORITHMS.includes(alg)) throw new AuthFailure(`assertion_alg_${String(alg).slice(0, 16)}`, client.id);
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(assertion, client.getKey, {
+      algorithms: ASSERTION_ALGORITHMS,
+      issuer: client.id,
+      subject: client.id,
+      // RFC 7523 names the token endpoint; RFC 7523bis and OpenID accept the issuer.
+      audience: [request.endpointUrl, request.env.issuer],
+      requiredClaims: ['exp', 'jti'],
+      clockTolerance: CLOCK_TOLERANCE_S,
+    }));
+  } catch (error) {
+    const reason = error instanceof joseErrors.JOSEError ? error.code.toLowerCase() : 'assertion_invalid';
+    throw new AuthFailure(reason, client.id);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (payload.exp! > now + MAX_ASSERTION_LIFETIME_S) throw new AuthFailure('assertion_lifetime_too_long', client.id);
+  if (typeof payload.jti !== 'string' || payload.jti.length > 256) throw new AuthFailure('assertion_jti_invalid', client.id);
+  // First use wins, in any process: the primary key refuses the replay.
+  const first = await deps.replayGuard.claim(client.id, payload.jti, new Date((payload.exp! + CLOCK_TOLERANCE_S) * 1000));
+  if (!first) throw new AuthFailure('assertion_replayed', client.id);
+}
+
+async function verify(deps: OAuthDeps, request: OAuthRequest, credentials: Presented): Promise<{ client: ClientState; method: Method }> {
+  if (credentials.clientId.length > MAX_CLIENT_ID_LENGTH) throw new AuthFailure('unknown_client', null);
+  const client = await deps.cache.client(request.env.id, credentials.clientId);
+  if (!client) throw new AuthFailure('unknown_client', null);
+  if (!client.enabled) throw new AuthFailure('client_disabled', client.id);
+  if (client.authMethod && client.authMethod !== credentials.method) throw new AuthFailure(`method_not_registered_${credentials.method}`, client.id);
+  if (credentials.method === 'private_key_jwt') {
+    await verifyAssertion(deps, request, client, credentials.assertion!);
+  } else {
+    const secretId = secretMatches(client, credentials.secret ?? '');
+    if (!secretId) throw new AuthFailure('wrong_or_expired_secret', client.id);
+    deps.secretUsage.touch(secretId);
+  }
+  return { client, method: credentials.method };
+}
+
+/**
+ * Authenticates the calling client (RFC 6749 §2.3, RFC 7523). Failures answer `invalid_client`
+ * alike, whatever the reason, and are audited with the reason; past the per-IP or per-client
+ * budget they answer 429 and are no longer audited, so a flood cannot flood the audit log.
+ */
+export async function authenticateClient(deps: OAuthDeps, request: OAuthRequest): Promise<{ client: ClientState; method: Method }> {
+  const ip = request.meta.ip ?? 'unknown';
+  const ipBlocked = await deps.ipFailures.blockedFor(ip);
+  if (ipBlocked) throw tooMany(ipBlocked);
+  const credentials = presented(request);
+  if (!credentials) throw new OAuthError('invalid_client', 'Client authentication is required');
+  try {
+    return await verify(deps, request, credentials);
+  } catch (error) {
+    if (!(error instanceof AuthFailure)) throw error;
+    const retryAfter = Math.max(await deps.ipFailures.recordFailure(ip), await deps.clientFailures.recordFailure(credentials.clientId.slice(0, MAX_CLIENT_ID_LENGTH)));
+    if (retryAfter) throw tooMany(retryAfter);
+    await deps.audit.append(
+      { principal: null, anonymous: true, meta: request.meta },
+      {
+        action: 'oauth.client_authentication_failed',
+        workspaceId: request.env.workspaceId,
+        environmentId: request.env.id,
+        targets: error.clientId ? [{ type: 'oauth_client', id: error.clientId }] : [],
+        after: { reason: error.reason, method: credentials.method, clientId: credentials.clientId.slice(0, MAX_CLIENT_ID_LENGTH) },
+      },
+    );
+    throw new OAuthError('invalid_client', 'Client authentication failed', {
+      headers: credentials.method === 'client_secret_basic' ? { 'www-authenticate': 'Basic realm="gatehouse"' } : {},
+    });
+  }
+}
+
+function tooMany(retryAfter: number): OAuthError {
+  return new OAuthError('invalid_client', 'Too many failed client authentications; try again later', {
+    status: 429,
+    headers: { 'retry-after': String(retryAfter) },
+  });
+}

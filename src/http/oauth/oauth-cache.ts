@@ -1,0 +1,225 @@
+import { createLocalJWKSet, type CryptoKey, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+import type { MikroORM } from '@mikro-orm/core';
+import type { Logger } from 'pino';
+import type { SecretBox } from '../../crypto/at-rest.js';
+import { importPublicKey, openPrivateKey, type SigningAlgorithm } from '../../crypto/signing-keys.js';
+import type { NotificationHandler, Unlisten } from '../../db/notifications.js';
+import { ClientRegistrationPolicy, Environment } from '../../modules/environment/environment.entity.js';
+import { ApplicationType, ClientKind, ClientSecret, OAuthClient, type TokenEndpointAuthMethod } from '../../modules/oauth-client/oauth-client.entity.js';
+import { ResourceServer } from '../../modules/resource-server/resource-server.entity.js';
+import { SigningKey } from '../../modules/signing-key/signing-key.entity.js';
+import { currentSigner, ensureSigningKey, isPublished, unpublishAt } from '../../modules/signing-key/signing-key.service.js';
+import { TrustedIssuer } from '../../modules/trusted-issuer/trusted-issuer.entity.js';
+import { issuerFor } from './issuer.js';
+import { remoteJwks } from './remote-jwks.js';
+
+export const OAUTH_CHANNEL = 'gatehouse_oauth';
+/** Even without a notice, nothing cached is older than this. */
+const MAX_AGE_MS = 5 * 60_000;
+const MAX_CACHED_CLIENTS = 10_000;
+
+export interface EnvironmentState {
+  id: string;
+  workspaceId: string;
+  issuer: string;
+  registrationPolicy: ClientRegistrationPolicy;
+  initialAccessTokenHash: string | null;
+  registrationScopes: string[];
+  signer: { kid: string; alg: SigningAlgorithm; key: CryptoKey };
+  /** Published keys by kid: tokens signed by anything else (revoked keys included) do not verify. */
+  verifyKeys: Map<string, { alg: SigningAlgorithm; key: CryptoKey }>;
+  /** The JWKS document, serialised once. */
+  jwks: string;
+  resourceServers: Map<string, ResourceServer>;
+  trustedIssuers: Map<string, { issuer: TrustedIssuer; getKey: JWTVerifyGetKey }>;
+  /** When a key activates or leaves the JWKS next, or the maximum age: the state is reloaded then. */
+  staleAt: number;
+}
+
+export interface ClientState {
+  id: string;
+  environmentId: string;
+  organizationId: string | null;
+  kind: ClientKind;
+  applicationType: ApplicationType | null;
+  name: string;
+  enabled: boolean;
+  /** Scopes it may request: its own list plus its roles' permissions. */
+  allowedScopes: Set<string>;
+  allowedAudiences: string[];
+  grantTypes: string[];
+  accessTokenTtl: number;
+  customClaims: Record<string, unknown>;
+  authMethod: TokenEndpointAuthMethod | null;
+  secrets: { id: string; hash: Buffer; expiresAt: number | null }[];
+  /** Keys for private_key_jwt, when it has any. */
+  getKey: JWTVerifyGetKey | null;
+  staleAt: number;
+}
+
+/**
+ * What the token endpoint reads on every request, held in memory per process: environments with
+ * their keys and resource servers, and clients with their secrets. Every change to those rows
+ * sends a notice (database triggers, see the oauth_cache_notify migration) that every process
+ * hears at commit and answers by dropping the environment; a lost notice (reconnect) drops all.
+ * Unknown ids are never cached, so guessing cannot fill memory.
+ */
+export class OAuthCache {
+  private readonly environments = new Map<string, Promise<EnvironmentState | null>>();
+  private readonly clients = new Map<string, Promise<ClientState | null>>();
+  private unlisten: Unlisten | undefined;
+
+  private constructor(
+    private readonly orm: MikroORM,
+    private readonly box: SecretBox,
+    private readonly publicUrl: () => string,
+    private readonly allowPrivateTargets: boolean,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(options: {
+    orm: MikroORM;
+    box: SecretBox;
+    publicUrl: () => string;
+    allowPrivateTargets: boolean;
+    logger: Logger;
+    listen: (channel: string, handler: NotificationHandler) => Promise<Unlisten>;
+  }): Promise<OAuthCache> {
+    const cache = new OAuthCache(options.orm, options.box, options.publicUrl, options.allowPrivateTargets, options.logger);
+    cache.unlisten = await options.listen(OAUTH_CHANNEL, {
+      onNotify: (environmentId) => (environmentId === '*' ? cache.clear() : cache.invalidate(environmentId)),
+      onGap: () => cache.clear(),
+    });
+    return cache;
+  }
+
+  async close(): Promise<void> {
+    await this.unlisten?.();
+  }
+
+  invalidate(environmentId: string): void {
+    this.environments.delete(environmentId);
+    for (const [id, entry] of this.clients) {
+      void entry.then((client) => {
+        if (client?.environmentId === environmentId && this.clients.get(id) === entry) this.clients.delete(id);
+      });
+    }
+  }
+
+  clear(): void {
+    this.environments.clear();
+    this.clients.clear();
+  }
+
+  /** The environment behind an issuer path, or null when there is none. */
+  async environment(id: string): Promise<EnvironmentState | null> {
+    return this.cached(this.environments, id, () => this.loadEnvironment(id), (state) => state.staleAt);
+  }
+
+  /** A client of the environment, or null when it does not exist there. */
+  async client(environmentId: string, id: string): Promise<ClientState | null> {
+    const client = await this.cached(this.clients, id, () => this.loadClient(id), (state) => state.staleAt);
+    return client && client.environmentId === environmentId ? client : null;
+  }
+
+  private async cached<T>(map: Map<string, Promise<T | null>>, key: string, load: () => Promise<T | null>, staleAt: (value: T) => number): Promise<T | null> {
+    const entry = map.get(key);
+    if (entry) {
+      const value = await entry;
+      if (value && staleAt(value) > Date.now()) return value;
+      if (map.get(key) === entry) map.delete(key);
+    }
+    const loading = load();
+    map.set(key, loading);
+    if (map === (this.clients as unknown) && map.size > MAX_CACHED_CLIENTS) map.delete(map.keys().next().value!);
+    try {
+      const value = await loading;
+      if (!value && map.get(key) === loading) map.delete(key);
+      return value;
+    } catch (error) {
+      if (map.get(key) === loading) map.delete(key);
+      throw error;
+    }
+  }
+
+  private async loadEnvironment(id: string): Promise<EnvironmentState | null> {
+    const em = this.orm.em.fork();
+    const environment = await em.findOne(Environment, { id });
+    if (!environment) return null;
+    let keys = await em.find(SigningKey, { environmentId: id, revokedAt: null });
+    let now = new Date();
+    if (!currentSigner(keys, now)) {
+      await ensureSigningKey(em, this.box, id);
+      keys = await em.find(SigningKey, { environmentId: id, revokedAt: null }, { refresh: true });
+      now = new Date();
+    }
+    const signerRow = currentSigner(keys, now)!;
+    const published = keys.filter((key) => isPublished(key, now)).sort((a, b) => +b.activatesAt - +a.activatesAt);
+    const verifyKeys = new Map<string, { alg: SigningAlgorithm; key: CryptoKey }>();
+    for (const key of published) verifyKeys.set(key.kid, { alg: key.algorithm, key: await importPublicKey(key.publicJwk as JWK, key.algorithm) });
+    // The state changes on its own when a waiting key activates or a retired one leaves the JWKS.
+    const transitions = keys.flatMap((key) => [key.activatesAt > now ? +key.activatesAt : Infinity, +(unpublishAt(key) ?? Infinity)]).filter((at) => at > +now);
+    const [resourceServers, trustedIssuers] = await Promise.all([em.find(ResourceServer, { environmentId: id }), em.find(TrustedIssuer, { environmentId: id })]);
+    return {
+      id,
+      workspaceId: environment.workspaceId,
+      issuer: issuerFor(this.publicUrl(), id),
+      registrationPolicy: environment.clientRegistrationPolicy,
+      initialAccessTokenHash: environment.initialAccessTokenHash,
+      registrationScopes: environment.registrationScopes,
+      signer: { kid: signerRow.kid, alg: signerRow.algorithm, key: await openPrivateKey(this.box, signerRow.id, signerRow.privateSealed, signerRow.algorithm) },
+      verifyKeys,
+      jwks: JSON.stringify({ keys: published.map((key) => key.publicJwk) }),
+      resourceServers: new Map(resourceServers.map((server) => [server.identifier, server])),
+      trustedIssuers: new Map(
+        trustedIssuers.map((issuer) => [
+          issuer.issuer,
+          { issuer, getKey: issuer.jwksUri ? remoteJwks(issuer.jwksUri, this.allowPrivateTargets) : createLocalJWKSet(issuer.jwks as JSONWebKeySet) },
+        ]),
+      ),
+      staleAt: Math.min(Date.now() + MAX_AGE_MS, ...transitions),
+    };
+  }
+
+  private async loadClient(id: string): Promise<ClientState | null> {
+    if (!/^(sva|app)_[0-9a-z]{26}$/.test(id)) return null;
+    const em = this.orm.em.fork();
+    const client = await em.findOne(OAuthClient, { id });
+    if (!client) return null;
+    const [secrets, permissions] = await Promise.all([
+      em.find(ClientSecret, { clientId: id, revokedAt: null }),
+      em.getConnection().execute<{ key: string }[]>(
+        `select distinct p.key from oauth_client_role ocr
+           join role_permission rp on rp.role_id = ocr.role_id
+           join permission p on p.id = rp.permission_id
+          where ocr.client_id = ?`,
+        [id],
+      ),
+    ]);
+    let getKey: JWTVerifyGetKey | null = null;
+    try {
+      if (client.jwks) getKey = createLocalJWKSet(client.jwks as JSONWebKeySet);
+      else if (client.jwksUri) getKey = remoteJwks(client.jwksUri, this.allowPrivateTargets);
+    } catch (error) {
+      this.logger.warn({ err: error, clientId: id }, 'unusable client JWKS');
+    }
+    return {
+      id,
+      environmentId: client.environmentId,
+      organizationId: client.organizationId,
+      kind: client.kind,
+      applicationType: client.applicationType,
+      name: client.name,
+      enabled: client.enabled,
+      allowedScopes: new Set([...client.allowedScopes, ...(permissions as { key: string }[]).map((row) => row.key)]),
+      allowedAudiences: client.allowedAudiences,
+      grantTypes: client.grantTypes,
+      accessTokenTtl: client.accessTokenTtl,
+      customClaims: client.customClaims,
+      authMethod: client.tokenEndpointAuthMethod,
+      secrets: secrets.map((secret) => ({ id: secret.id, hash: Buffer.from(secret.secretHash, 'hex'), expiresAt: secret.expiresAt ? +secret.expiresAt : null })),
+      getKey,
+      staleAt: Date.now() + MAX_AGE_MS,
+    };
+  }
+}

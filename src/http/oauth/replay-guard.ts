@@ -1,0 +1,49 @@
+import type { MikroORM } from '@mikro-orm/core';
+import { MicroBatcher } from '../../db/micro-batch.js';
+
+interface Claim {
+  clientId: string;
+  jti: string;
+  expiresAt: Date;
+}
+
+/**
+ * Remembers client assertion ids (RFC 7523 §3): the first use of a `jti` wins, in any process,
+ * because the row's primary key refuses the second. Claims are group-inserted, one statement
+ * for everything queued, like hot-path audit events.
+ */
+export class ReplayGuard {
+  private readonly batcher: MicroBatcher<Claim, boolean>;
+
+  constructor(orm: MikroORM) {
+    this.batcher = new MicroBatcher(async (claims) => {
+      // The same id twice in one batch: only its first occurrence can win.
+      const firstIndex = new Map<string, number>();
+      claims.forEach((claim, index) => {
+        const key = `${claim.clientId}\u0000${claim.jti}`;
+        if (!firstIndex.has(key)) firstIndex.set(key, index);
+      });
+      const unique = [...firstIndex.values()].map((index) => claims[index]);
+      const rows = (await orm.em
+        .getConnection()
+        .execute(
+          `insert into used_assertion (client_id, jti, expires_at) values ${unique.map(() => '(?, ?, ?)').join(', ')} on conflict do nothing returning client_id, jti`,
+          unique.flatMap((claim) => [claim.clientId, claim.jti, claim.expiresAt]),
+        )) as { client_id: string; jti: string }[];
+      const won = new Set(rows.map((row) => `${row.client_id}\u0000${row.jti}`));
+      return claims.map((claim, index) => {
+        const key = `${claim.clientId}\u0000${claim.jti}`;
+        return firstIndex.get(key) === index && won.has(key);
+      });
+    });
+  }
+
+  /** True when this is the first use of the assertion id; false for a replay. */
+  claim(clientId: string, jti: string, expiresAt: Date): Promise<boolean> {
+    return this.batcher.add({ clientId, jti, expiresAt });
+  }
+
+  close(): Promise<void> {
+    return this.batcher.close();
+  }
+}

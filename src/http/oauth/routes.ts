@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestMeta } from '../../audit/audit-recorder.js';
+import { authenticateClient } from './client-auth.js';
+import type { OAuthDeps, OAuthRequest } from './context.js';
+import { authorizationServerMetadata, protectedResourceMetadata } from './discovery.js';
+import { FormParams } from './form.js';
+import { clientCredentials, CLIENT_CREDENTIALS } from './grants/client-credentials.js';
+import type { Grant } from './grants/grant.js';
+import { tokenExchange, TOKEN_EXCHANGE } from './grants/token-exchange.js';
+import { introspect, revoke } from './introspection.js';
+import { ISSUER_PATH_PREFIX } from './issuer.js';
+import type { EnvironmentState } from './oauth-cache.js';
+import { OAuthError, sendOAuthError } from './oauth-error.js';
+import { JWKS_MAX_AGE_SECONDS } from '../../modules/signing-key/signing-key.service.js';
+import { registerClientRegistration } from './registration.js';
+
+/** Each grant type is one module; adding a grant is adding a line here. */
+const GRANTS: Record<string, Grant> = {
+  [CLIENT_CREDENTIALS]: clientCredentials,
+  [TOKEN_EXCHANGE]: tokenExchange,
+};
+
+/** Form bodies of the token, introspection and revocation endpoints: assertions fit easily. */
+const FORM_BODY_LIMIT = 32 * 1024;
+const ENVIRONMENT_ID = /^env_[0-9a-hjkmnp-tv-z]{26}$/;
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+type EnvParams = { env: string };
+
+/**
+ * The REST sidecar of the OAuth 2.1 authorization servers, one per environment under
+ * `/e/<environment id>`: discovery (RFC 8414, at both the path-inserted and the appended
+ * location), JWKS, token (client credentials, token exchange), introspection, revocation,
+ * dynamic client registration and RFC 9728 protected resource metadata.
+ */
+export async function registerOAuthRoutes(app: FastifyInstance, deps: OAuthDeps, requestMeta: (request: FastifyRequest) => RequestMeta): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => {
+      try {
+        done(null, FormParams.parse(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
+
+    scope.setErrorHandler((error, request, reply) => {
+      if (error instanceof OAuthError) return sendOAuthError(reply, error, request.id);
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 413) return sendOAuthError(reply, new OAuthError('invalid_request', 'The request body is too large', { status: 413 }), request.id);
+      if (status === 415) return sendOAuthError(reply, new OAuthError('invalid_request', 'Send application/x-www-form-urlencoded', { status: 415 }), request.id);
+      if (status && status >= 400 && status < 500) {
+        // A registration body that is not JSON is invalid client metadata (RFC 7591 §3.2.2).
+        const code = request.routeOptions.url?.endsWith('/oauth/register') ? 'invalid_client_metadata' : 'invalid_request';
+        return sendOAuthError(reply, new OAuthError(code, 'Malformed request body'), request.id);
+      }
+      request.log.error({ err: error }, 'oauth endpoint failed');
+      return sendOAuthError(reply, new OAuthError('server_error', 'Internal error'), request.id);
+    });
+
+    const environment = async (request: FastifyRequest<{ Params: EnvParams }>): Promise<EnvironmentState> => {
+      const env = ENVIRONMENT_ID.test(request.params.env) ? await deps.cache.environment(request.params.env) : null;
+      if (!env) throw new OAuthError('invalid_request', 'No such issuer', { status: 404 });
+      return env;
+    };
+
+    const form = (request: FastifyRequest): FormParams => {
+      if (!(request.body instanceof FormParams)) {
+        throw new OAuthError('invalid_request', 'Send application/x-www-form-urlencoded', { status: request.body === undefined ? 400 : 415 });
+      }
+      return request.body;
+    };
+
+    const oauthRequest = async (request: FastifyRequest<{ Params: EnvParams }>, endpoint: string): Promise<OAuthRequest> => {
+      const env = await environment(request);
+      return { env, params: form(request), meta: requestMeta(request), authorization: request.headers.authorization, endpointUrl: `${env.issuer}/oauth/${endpoint}` };
+    };
+
+    const metadata = async (request: FastifyRequest<{ Params: EnvParams }>, reply: FastifyReply) => {
+      const env = await environment(request);
+      return reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).send(authorizationServerMetadata(env));
+    };
+    const base = `${ISSUER_PATH_PREFIX}:env`;
+    for (const document of ['oauth-authorization-server', 'openid-configuration']) {
+      scope.get(`/.well-known/${document}${base}`, metadata);
+      scope.get(`${base}/.well-known/${document}`, metadata);
+    }
+
+    scope.get(`${base}/.well-known/jwks.json`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+      const env = await environment(request);
+      return reply
+        .header('content-type', 'application/jwk-set+json')
+        .header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
+        .send(env.jwks);
+    });
+
+    const resourceMetadata = async (request: FastifyRequest<{ Params: EnvParams & { id: string } }>, reply: FastifyReply) => {
+      const env = await environment(request);
+      const server = [...env.resourceServers.values()].find((candidate) => candidate.id === request.params.id);
+      if (!server) throw new OAuthError('invalid_request', 'No such resource server', { status: 404 });
+      return reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).send(protectedResourceMetadata(env, server));
+    };
+    scope.get(`${base}/resource-servers/:id/.well-known/oauth-protected-resource`, resourceMetadata);
+    scope.get(`/.well-known/oauth-protected-resource${base}/resource-servers/:id`, resourceMetadata);
+
+    scope.post(`${base}/oauth/token`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+      const oauth = await oauthRequest(request, 'token');
+      const grantType = oauth.params.require('grant_type');
+      const grant = Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType] : undefined;
+      // Authenticate first: an unauthenticated caller learns nothing about grants.
+      const { client } = await authenticateClient(deps, oauth);
+      if (!grant) throw new OAuthError('unsupported_grant_type', 'This grant type is not supported');
+      return reply.headers(NO_STORE).send(await grant(deps, oauth, client));
+    });
+
+    scope.post(`${base}/oauth/introspect`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+      return reply.headers(NO_STORE).send(await introspect(deps, await oauthRequest(request, 'introspect')));
+    });
+
+    scope.post(`${base}/oauth/revoke`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+      await revoke(deps, await oauthRequest(request, 'revoke'));
+      return reply.headers(NO_STORE).send();
+    });
+
+    await registerClientRegistration(scope, deps, { environment, requestMeta, base });
+  });
+}

@@ -1,0 +1,148 @@
+import * as client from 'openid-client';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
+import { API, clientKeyPair, mutate, oauthFixture, type OAuthFixture } from '../helpers/oauth.js';
+
+let server: TestServer;
+let ws: TestWorkspace;
+let f: OAuthFixture;
+const insecure = [client.allowInsecureRequests];
+
+beforeAll(async () => {
+  server = await startServer();
+  ws = await server.workspace();
+  f = await oauthFixture(ws.client, ws.development.id);
+});
+afterAll(() => server?.close());
+
+const setPolicy = (input: Record<string, unknown>) =>
+  mutate(ws.client, 'updateClientRegistrationPolicy', 'UpdateClientRegistrationPolicyInput', 'initialAccessToken environment { clientRegistrationPolicy }', {
+    environmentId: f.environmentId,
+    ...input,
+  });
+
+const registerRaw = (body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${f.issuer}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (response) => ({
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json().catch(() => null)) as any,
+  }));
+
+describe('dynamic client registration (RFC 7591/7592)', () => {
+  it('is off by default: not advertised, and refused', async () => {
+    const response = await registerRaw({ client_name: 'x' });
+    expect(response.status).toBe(403);
+    expect(response.body.error).toBe('access_denied');
+  });
+
+  it('with an initial access token: openid-client registers, gets tokens, and manages the registration', async () => {
+    const { initialAccessToken } = await setPolicy({ policy: 'INITIAL_ACCESS_TOKEN', registrationScopes: ['read'], issueInitialAccessToken: true });
+    expect(initialAccessToken).toMatch(/^ghiat_/);
+    expect((await registerRaw({ client_name: 'no token' })).status).toBe(401);
+    expect((await registerRaw({ client_name: 'bad token' }, { authorization: 'Bearer ghiat_wrong' })).body.error).toBe('invalid_token');
+
+    const config = await client.dynamicClientRegistration(
+      new URL(f.issuer),
+      { client_name: 'MCP client', grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', scope: 'read', contacts: ['ops@example.test'] },
+      undefined,
+      { initialAccessToken, execute: insecure },
+    );
+    const metadata = config.clientMetadata();
+    expect(metadata.client_id).toMatch(/^app_/);
+    expect(metadata.client_secret).toMatch(/^ghcs_/);
+    expect(metadata.registration_access_token).toMatch(/^ghrat_/);
+    expect(config.serverMetadata().registration_endpoint).toBe(`${f.issuer}/oauth/register`);
+
+    // The registered method is enforced: openid-client's default (client_secret_post) is refused.
+    await expect(client.clientCredentialsGrant(config, { resource: API })).rejects.toMatchObject({ status: 401 });
+    const basicConfig = new client.Configuration(config.serverMetadata(), metadata.client_id, metadata, client.ClientSecretBasic(metadata.client_secret as string));
+    client.allowInsecureRequests(basicConfig);
+    const tokens = await client.clientCredentialsGrant(basicConfig, { resource: API });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ client_id: metadata.client_id, aud: API, scope: 'read' });
+
+    // RFC 7592: read, update, with the registration access token only.
+    const uri = metadata.registration_client_uri as string;
+    const rat = { authorization: `Bearer ${metadata.registration_access_token}` };
+    const read = await fetch(uri, { headers: rat });
+    expect(read.status).toBe(200);
+    const current = (await read.json()) as any;
+    expect(current).toMatchObject({ client_id: metadata.client_id, client_name: 'MCP client', scope: 'read', contacts: ['ops@example.test'] });
+    expect(current.client_secret).toBeUndefined();
+    expect((await fetch(uri, { headers: { authorization: 'Bearer ghrat_nope' } })).status).toBe(401);
+    expect((await fetch(uri)).status).toBe(401);
+
+    const updated = await fetch(uri, {
+      method: 'PUT',
+      headers: { ...rat, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: metadata.client_id, client_name: 'Renamed', token_endpoint_auth_method: 'client_secret_post' }),
+    });
+    expect(updated.status).toBe(200);
+    expect(await updated.json()).toMatchObject({ client_name: 'Renamed', token_endpoint_auth_method: 'client_secret_post' });
+    // The registered method is the only one accepted now (401 with a Basic challenge).
+    await expect(client.clientCredentialsGrant(basicConfig, { resource: API })).rejects.toMatchObject({ status: 401 });
+
+    // The admin sees it as a DYNAMIC application and can disable it.
+    const apps = await ws.client.data(`query($env: ID) { applications(environmentId: $env, type: DYNAMIC) { nodes { id name type enabled } } }`, { env: f.environmentId });
+    expect(apps.applications.nodes).toEqual([{ id: metadata.client_id, name: 'Renamed', type: 'DYNAMIC', enabled: true }]);
+    await mutate(ws.client, 'updateApplication', 'UpdateApplicationInput', 'application { enabled }', { id: metadata.client_id, enabled: false });
+    const postConfig = new client.Configuration(config.serverMetadata(), metadata.client_id, metadata.client_secret as string, client.ClientSecretPost(metadata.client_secret as string));
+    client.allowInsecureRequests(postConfig);
+    await expect(client.clientCredentialsGrant(postConfig, { resource: API })).rejects.toMatchObject({ status: 401 });
+    await mutate(ws.client, 'updateApplication', 'UpdateApplicationInput', 'application { enabled }', { id: metadata.client_id, enabled: true });
+    expect((await client.clientCredentialsGrant(postConfig, { resource: API })).access_token).toBeTruthy();
+
+    // Deregistration.
+    expect((await fetch(uri, { method: 'DELETE', headers: rat })).status).toBe(204);
+    expect((await fetch(uri, { headers: rat })).status).toBe(401);
+    await expect(client.clientCredentialsGrant(postConfig, { resource: API })).rejects.toMatchObject({ status: 401 });
+
+    const events = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, filter: { actions: ["application.*"] }) { nodes { action after before } } }`, {
+      env: f.environmentId,
+    });
+    const actions = events.auditEvents.nodes.map((event: { action: string }) => event.action);
+    expect(actions).toEqual(expect.arrayContaining(['application.registered', 'application.registration_updated', 'application.registration_deleted']));
+    const dump = JSON.stringify(events);
+    expect(dump).not.toContain(metadata.client_secret as string);
+    expect(dump).not.toContain(metadata.registration_access_token as string);
+    expect(dump).not.toContain(initialAccessToken);
+  });
+
+  it('open registration: private_key_jwt clients with their keys; invalid metadata refused with the RFC 7591 codes', async () => {
+    await setPolicy({ policy: 'OPEN', registrationScopes: ['read', 'write'] });
+    const key = await clientKeyPair('ES256');
+    const config = await client.dynamicClientRegistration(
+      new URL(f.issuer),
+      { client_name: 'Agent', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] }, scope: 'read write' },
+      client.PrivateKeyJwt(key.privateKey),
+      { execute: insecure },
+    );
+    expect(config.clientMetadata().client_secret).toBeUndefined();
+    const tokens = await client.clientCredentialsGrant(config, { resource: API, scope: 'write' });
+    expect(decodeJwt(tokens.access_token).scope).toBe('write');
+
+    const refusals: [unknown, string][] = [
+      [{ redirect_uris: ['http://evil.example.test/cb'] }, 'invalid_redirect_uri'],
+      [{ redirect_uris: ['https://app.example.test/cb#frag'] }, 'invalid_redirect_uri'],
+      [{ token_endpoint_auth_method: 'none' }, 'invalid_client_metadata'],
+      [{ token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
+      [{ grant_types: ['authorization_code'] }, 'invalid_client_metadata'],
+      [{ response_types: ['code'] }, 'invalid_client_metadata'],
+      [{ scope: 'admin' }, 'invalid_client_metadata'],
+      [{ jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }, token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
+      [{ jwks: { keys: [{ ...key.publicJwk, d: 'x' }] }, token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
+      [{ jwks_uri: 'http://169.254.169.254/keys', token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
+      [[1, 2], 'invalid_client_metadata'],
+    ];
+    for (const [body, error] of refusals) {
+      const response = await registerRaw(body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.body.error, JSON.stringify(body)).toBe(error);
+    }
+    const loopback = await registerRaw({ client_name: 'CLI', redirect_uris: ['http://127.0.0.1:8123/callback'] });
+    expect(loopback.status).toBe(201);
+    const malformed = await fetch(`${f.issuer}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"client_name":' });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as any).error).toBe('invalid_client_metadata');
+  });
+});
