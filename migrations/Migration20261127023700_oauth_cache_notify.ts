@@ -2,11 +2,14 @@ import { Migration } from '@mikro-orm/migrations';
 
 /**
  * The token endpoint serves clients, keys and resource servers from an in-memory cache in every
- * process. These triggers NOTIFY `gatehouse_oauth` with the environment id whenever something
- * the cache holds changes (delivered at commit, to every process), and the cache drops that
- * environment. Usage stamps (`client_secret.last_used_at`) do not count as changes.
+ * process. These triggers NOTIFY `gatehouse_oauth` whenever something the cache holds changes
+ * (delivered at commit, to every process): `client:<id>` when one client changed (its row,
+ * secrets or roles), so only that client is dropped; the environment id when something the
+ * whole environment shares changed (keys, resource servers, trusted issuers, roles and their
+ * permissions, the registration policy). Usage stamps (`client_secret.last_used_at`) do not
+ * count as changes.
  */
-const ENVIRONMENT_TABLES = ['oauth_client', 'signing_key', 'resource_server', 'trusted_issuer', 'role', 'permission'];
+const ENVIRONMENT_TABLES = ['signing_key', 'resource_server', 'trusted_issuer', 'role', 'permission'];
 
 export class Migration20261127023700_oauth_cache_notify extends Migration {
   override async up(): Promise<void> {
@@ -14,10 +17,14 @@ export class Migration20261127023700_oauth_cache_notify extends Migration {
 declare
   env text;
 begin
-  if tg_table_name = 'environment' then
+  if tg_table_name = 'oauth_client' then
+    perform pg_notify('gatehouse_oauth', 'client:' || coalesce(new.id, old.id));
+    return null;
+  elsif tg_table_name in ('client_secret', 'oauth_client_role') then
+    perform pg_notify('gatehouse_oauth', 'client:' || coalesce(new.client_id, old.client_id));
+    return null;
+  elsif tg_table_name = 'environment' then
     env := coalesce(new.id, old.id);
-  elsif tg_table_name = 'oauth_client_role' then
-    select environment_id into env from oauth_client where id = coalesce(new.client_id, old.client_id);
   elsif tg_table_name = 'role_permission' then
     select environment_id into env from role where id = coalesce(new.role_id, old.role_id);
   elsif tg_op = 'DELETE' then
@@ -34,6 +41,8 @@ $$;`);
       this.addSql(`create trigger ${table}_oauth_cache after insert or update or delete on "${table}"
   for each row execute function oauth_cache_notify();`);
     }
+    this.addSql(`create trigger oauth_client_oauth_cache after insert or update or delete on "oauth_client"
+  for each row execute function oauth_cache_notify();`);
     this.addSql(`create trigger client_secret_oauth_cache after insert or delete or update of secret_hash, expires_at, revoked_at on "client_secret"
   for each row execute function oauth_cache_notify();`);
     this.addSql(`create trigger oauth_client_role_oauth_cache after insert or update or delete on "oauth_client_role"
@@ -45,7 +54,7 @@ $$;`);
   }
 
   override async down(): Promise<void> {
-    for (const table of [...ENVIRONMENT_TABLES, 'client_secret', 'oauth_client_role', 'role_permission', 'environment']) {
+    for (const table of [...ENVIRONMENT_TABLES, 'oauth_client', 'client_secret', 'oauth_client_role', 'role_permission', 'environment']) {
       this.addSql(`drop trigger if exists ${table}_oauth_cache on "${table}";`);
     }
     this.addSql(`drop function if exists oauth_cache_notify();`);

@@ -152,9 +152,18 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const resolveTxt = deps.resolveTxt ?? systemTxtResolver;
   const secretBox = new SecretBox(deps.masterKey);
   const webhooks = { box: secretBox, allowPrivateTargets: config.webhookAllowPrivateTargets };
+  const oauthCache = await OAuthCache.start({
+    orm,
+    box: secretBox,
+    publicUrl: () => config.publicUrl,
+    allowPrivateTargets: config.webhookAllowPrivateTargets,
+    logger,
+    listen: deps.listen,
+  });
   const newContext = (em: EntityManager, principal: Principal, meta: RequestMeta, connection?: GraphQLContext['connection']): GraphQLContext => {
     const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
-    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, secretBox, webhooks, auditBus, auditTails, connection };
+    const afterMutation = () => principal.environmentIds.forEach((environmentId) => oauthCache.invalidate(environmentId));
+    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, secretBox, webhooks, auditBus, auditTails, connection, afterMutation };
   };
 
   const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {
@@ -188,14 +197,6 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   };
 
-  const oauthCache = await OAuthCache.start({
-    orm,
-    box: secretBox,
-    publicUrl: () => config.publicUrl,
-    allowPrivateTargets: config.webhookAllowPrivateTargets,
-    logger,
-    listen: deps.listen,
-  });
   const hotPathAudit = new AuditBatcher(orm);
   const replayGuard = new ReplayGuard(orm);
   app.addHook('onClose', async () => {
@@ -211,8 +212,11 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       box: secretBox,
       cache: oauthCache,
       audit: hotPathAudit,
-      ipFailures: failedAuthLimiter,
+      // Budgets of their own: failures at the token endpoint must not lock an address out of the
+      // management API, or the reverse.
+      ipFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
       clientFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
+      registrations: new FailedAuthLimiter(config.authFailuresPerMinute),
       secretUsage: new SecretUsage(orm, logger),
       replayGuard,
       logger,

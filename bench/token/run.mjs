@@ -254,7 +254,9 @@ async function startGatehouse(key) {
     // Seals secrets at rest; the bench database is dropped afterwards.
     GATEHOUSE_MASTER_KEY: process.env.GATEHOUSE_MASTER_KEY || Buffer.alloc(32, 1).toString('base64'),
   };
-  const proc = track(spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  // e.g. BENCH_GATEHOUSE_NODE_ARGS="--cpu-prof --cpu-prof-dir=.scratch/prof" to profile the server
+  const nodeArgs = (process.env.BENCH_GATEHOUSE_NODE_ARGS || '').split(' ').filter(Boolean);
+  const proc = track(spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   const stop = async () => {
     await proc.stop();
     await admin(`drop database if exists "${name}" with (force)`);
@@ -391,7 +393,7 @@ async function verifySample(target, method, key) {
   if (method === 'basic') {
     headers.authorization = target.basic.authorization;
   } else {
-    body += `&client_assertion_type=${encodeURIComponent(ASSERTION_TYPE)}&client_assertion=${await joseAssertion(key, clientId, target.tokenEndpoint)}`;
+    body += `&client_assertion_type=${encodeURIComponent(ASSERTION_TYPE)}&client_assertion=${await joseAssertion(key, clientId, target.issuer)}`;
   }
   const response = await fetch(target.tokenEndpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(15_000) });
   const text = await response.text();
@@ -483,7 +485,7 @@ async function benchServer(name, start, key, rows, notes, failures) {
           process.stderr.write(`signing ${count} client assertions… `);
           const t = performance.now();
           const headers = { ...FORM_HEADERS };
-          pool = { bodies: await presignBodies(key, target.jwt.clientId, target.tokenEndpoint, count, lifetime), next: 0 };
+          pool = { bodies: await presignBodies(key, target.jwt.clientId, target.issuer, count, lifetime), next: 0 };
           pool.ms = performance.now() - t;
           nextRequest = () => (pool.next < pool.bodies.length ? { headers, body: pool.bodies[pool.next++] } : null);
         }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Principal } from '../auth/principal.js';
 import { newId } from '../db/id.js';
 import { ActorType, AuditEvent, type AuditTarget } from './audit-event.entity.js';
-import { redact } from './redact.js';
+import { redact, withoutNul } from './redact.js';
 
 /** Where a request came from; stamped on every audit event it causes. */
 export interface RequestMeta {
@@ -45,12 +45,12 @@ export function auditEventData(actor: AuditActor, input: AuditInput) {
     organizationId: input.organizationId ?? null,
     action: input.action,
     ...actorOf(actor),
-    targets: input.targets,
-    targetIds: input.targets.map((target) => target.id),
+    targets: redact(input.targets) as AuditTarget[],
+    targetIds: input.targets.map((target) => withoutNul(target.id)),
     before: input.before ? (redact(input.before) as Record<string, unknown>) : null,
     after: input.after ? (redact(input.after) as Record<string, unknown>) : null,
     ip: actor.meta.ip,
-    userAgent: actor.meta.userAgent,
+    userAgent: actor.meta.userAgent && withoutNul(actor.meta.userAgent),
     requestId: actor.meta.requestId,
     occurredAt: new Date(),
   };

@@ -6,13 +6,18 @@
 const SECRET_KEY = /(secret|password|token|hash|private|credential|api_?key$)/i;
 export const REDACTED = '[REDACTED]';
 
+/** PostgreSQL text and jsonb cannot hold NUL: an event carrying one would fail to store. */
+const NUL = /\u0000/g;
+export const withoutNul = (text: string): string => text.replace(NUL, '\uFFFD');
+
 export function redact(value: unknown): unknown {
+  if (typeof value === 'string') return withoutNul(value);
   if (Array.isArray(value)) return value.map(redact);
   if (value instanceof Date) return value.toISOString();
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) ? REDACTED : redact(inner);
+      out[withoutNul(key)] = SECRET_KEY.test(key) ? REDACTED : redact(inner);
     }
     return out;
   }

@@ -68,7 +68,13 @@ export class MicroBatcher<I, O> {
       const results = await this.write(batch.map((pending) => pending.item));
       batch.forEach((pending, index) => pending.resolve(results[index]));
     } catch (error) {
-      for (const pending of batch) pending.reject(error);
+      if (batch.length === 1) {
+        batch[0].reject(error);
+        return;
+      }
+      // One bad item must not fail its neighbours (other requests, other tenants): each is
+      // written on its own, and only the ones that fail again see an error.
+      for (const pending of batch) await this.flush([pending]);
     }
   }
 }

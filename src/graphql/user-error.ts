@@ -23,13 +23,19 @@ export class UserError {
  * mutation may leave changed entities in it, which the next mutation's flush would commit
  * without their audit event: so on failure the EntityManager is cleared. Loaders are renewed
  * after every mutation so later fields never read relations cached before the change.
+ *
+ * After a committed mutation `afterMutation` runs (the token endpoint's cache drops this
+ * caller's environments), so that a change answered here is in force in this process at once,
+ * not only when the database's change notice arrives.
  */
 export async function mutationPayload<T extends object>(
   ctx: GraphQLContext,
   work: () => Promise<T>,
 ): Promise<Partial<T> & { userErrors: UserError[] }> {
   try {
-    return { ...(await work()), userErrors: [] };
+    const result = await work();
+    ctx.afterMutation?.();
+    return { ...result, userErrors: [] };
   } catch (error) {
     ctx.em.clear();
     if (error instanceof AppError && error.isUserError) {

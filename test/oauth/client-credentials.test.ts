@@ -3,7 +3,7 @@ import * as oauth from 'oauth4webapi';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
-import { API, OTHER_API, oauthFixture, type OAuthFixture } from '../helpers/oauth.js';
+import { API, basic, mutate, OTHER_API, oauthFixture, type OAuthFixture } from '../helpers/oauth.js';
 
 let server: TestServer;
 let ws: TestWorkspace;
@@ -161,5 +161,32 @@ describe('audit', () => {
     expect(dump).not.toContain(f.secret);
     const chain = await ws.client.data(`query($env: ID!) { auditChainVerification(environmentId: $env) { valid } }`, { env: f.environmentId });
     expect(chain.auditChainVerification.valid).toBe(true);
+  });
+});
+
+describe('an organization deleted with its service accounts', () => {
+  it('stops their tokens and names them in the audit event', async () => {
+    const other = await server.workspace();
+    const g = await oauthFixture(other.client, other.development.id);
+    const config = await client.discovery(new URL(g.issuer), g.clientId, undefined, client.ClientSecretBasic(g.secret), insecure);
+    const tokens = await client.clientCredentialsGrant(config, { resource: API });
+    await other.client.data(`mutation($id: ID!) { deleteOrganization(input: { id: $id }) { deletedId } }`, { id: g.organizationId });
+    await expect(client.clientCredentialsGrant(config, { resource: API })).rejects.toMatchObject({ status: 401 });
+    // Another client of that environment asks about the token.
+    const resourceClient = await mutate(other.client, 'createServiceAccount', 'CreateServiceAccountInput', 'serviceAccount { clientId }', {
+      environmentId: other.development.id,
+      name: 'API introspector',
+    });
+    const rsSecret = await mutate(other.client, 'createClientSecret', 'CreateClientSecretInput', 'secret', { clientId: resourceClient.serviceAccount.clientId });
+    const introspection = await fetch(`${g.issuer}/oauth/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(resourceClient.serviceAccount.clientId, rsSecret.secret) },
+      body: new URLSearchParams({ token: tokens.access_token }),
+    });
+    expect(((await introspection.json()) as any).active).toBe(false);
+    const events = await other.client.data(`query($env: ID) { auditEvents(environmentId: $env, filter: { actions: ["organization.deleted"] }) { nodes { targets { type id } } } }`, {
+      env: other.development.id,
+    });
+    expect(events.auditEvents.nodes[0].targets).toContainEqual({ type: 'service_account', id: g.clientId });
   });
 });

@@ -64,7 +64,7 @@ describe('one authorization server across processes on PostgreSQL', () => {
         .setProtectedHeader({ alg: 'ES256', kid: f.key.publicJwk.kid })
         .setIssuer(f.clientId)
         .setSubject(f.clientId)
-        .setAudience(f.tokenEndpoint)
+        .setAudience(f.issuer)
         .setIssuedAt()
         .setExpirationTime('2m')
         .sign(f.key.privateKey);

@@ -145,4 +145,36 @@ describe('dynamic client registration (RFC 7591/7592)', () => {
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as any).error).toBe('invalid_client_metadata');
   });
+
+  it('lets a client narrow but never widen its registration, keeps admin restrictions, and locks out disabled clients', async () => {
+    await setPolicy({ policy: 'OPEN', registrationScopes: ['read', 'write'] });
+    const created = await registerRaw({ client_name: 'Narrowable', scope: 'read write' });
+    expect(created.status).toBe(201);
+    const uri = created.body.registration_client_uri as string;
+    const headers = { authorization: `Bearer ${created.body.registration_access_token}`, 'content-type': 'application/json' };
+    const put = (body: Record<string, unknown>) =>
+      fetch(uri, { method: 'PUT', headers, body: JSON.stringify({ client_id: created.body.client_id, ...body }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+
+    // The admin narrows it to read on API only.
+    await mutate(ws.client, 'updateApplication', 'UpdateApplicationInput', 'application { allowedScopes }', { id: created.body.client_id, allowedScopes: ['read'] });
+    // Leaving scope out keeps what it holds; asking for more is refused.
+    expect((await put({ client_name: 'Renamed' })).body.scope).toBe('read');
+    expect((await put({ scope: 'read write' })).body.error).toBe('invalid_client_metadata');
+    expect((await put({ grant_types: ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'] })).body.error).toBe('invalid_client_metadata');
+    const apps = await ws.client.data(`query($env: ID) { applications(environmentId: $env, type: DYNAMIC, first: 50) { nodes { id allowedScopes grantTypes } } }`, { env: f.environmentId });
+    expect(apps.applications.nodes.find((app: any) => app.id === created.body.client_id)).toMatchObject({ allowedScopes: ['read'], grantTypes: ['client_credentials'] });
+
+    // Disabled by the admin, it can no longer read, change or delete its registration.
+    await mutate(ws.client, 'updateApplication', 'UpdateApplicationInput', 'application { enabled }', { id: created.body.client_id, enabled: false });
+    const bearer = { authorization: headers.authorization };
+    expect((await fetch(uri, { headers: bearer })).status).toBe(401);
+    expect((await fetch(uri, { method: 'DELETE', headers: bearer })).status).toBe(401);
+
+    // Registration is JSON only (no cross-site form posts), and cannot ask for token exchange.
+    const form = await fetch(`${f.issuer}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'client_name=x' });
+    expect(form.status).toBe(400);
+    expect(((await form.json()) as any).error).toBe('invalid_client_metadata');
+    expect((await registerRaw({ client_name: { nested: true } })).body.error).toBe('invalid_client_metadata');
+    expect((await registerRaw({ grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'] })).body.error).toBe('invalid_client_metadata');
+  });
 });

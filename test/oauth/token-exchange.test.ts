@@ -173,4 +173,31 @@ describe('token exchange (RFC 8693)', () => {
       expect(response.body.error).toBe('invalid_request');
     }
   });
+
+  it('refuses actor tokens of disabled clients, subject tokens aimed elsewhere, and other organizations\' subjects', async () => {
+    const subjectToken = await clientCredentials({ clientId: f.clientId, secret: f.secret }, { resource: API, scope: 'read' });
+    // An actor whose client has since been disabled.
+    const actorClient = await serviceAccount('Soon disabled', { allowedScopes: ['read'], allowedAudiences: [API] });
+    const actorToken = await clientCredentials(actorClient, { resource: API });
+    await mutate(ws.client, 'updateServiceAccount', 'UpdateServiceAccountInput', 'serviceAccount { enabled }', { id: actorClient.clientId, enabled: false });
+    const withDisabledActor = await rawExchange(agent, { subject_token: subjectToken, subject_token_type: ACCESS_TOKEN, actor_token: actorToken, actor_token_type: ACCESS_TOKEN, resource: API });
+    expect(withDisabledActor.body.error).toBe('invalid_request');
+
+    // A client that may only reach OTHER_API cannot exchange a token meant for API.
+    const outsider = await serviceAccount('Outsider', { grantTypes: ['urn:ietf:params:oauth:grant-type:token-exchange'], allowedScopes: ['read', 'other'], allowedAudiences: [OTHER_API] });
+    const retarget = await rawExchange(outsider, { subject_token: subjectToken, subject_token_type: ACCESS_TOKEN, resource: OTHER_API });
+    expect(retarget.status).toBe(400);
+    expect(retarget.body.error).toBe('invalid_request');
+
+    // Another organization's service account cannot act for this organization's subject.
+    const otherOrg = await mutate(ws.client, 'createOrganization', 'CreateOrganizationInput', 'organization { id }', { environmentId: f.environmentId, name: 'Globex' });
+    const foreignAgent = await serviceAccount('Globex agent', {
+      organizationId: otherOrg.organization.id,
+      grantTypes: ['urn:ietf:params:oauth:grant-type:token-exchange'],
+      allowedScopes: ['read'],
+      allowedAudiences: [API],
+    });
+    const crossOrg = await rawExchange(foreignAgent, { subject_token: subjectToken, subject_token_type: ACCESS_TOKEN, resource: API });
+    expect(crossOrg.body.error).toBe('invalid_request');
+  });
 });

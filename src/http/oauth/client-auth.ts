@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { hashSecret } from '../../crypto/secrets.js';
 import type { OAuthDeps, OAuthRequest } from './context.js';
 import type { ClientState } from './oauth-cache.js';
@@ -12,6 +13,7 @@ export const ASSERTION_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'
 const MAX_ASSERTION_LIFETIME_S = 600;
 const CLOCK_TOLERANCE_S = 30;
 const MAX_CLIENT_ID_LENGTH = 128;
+const CLIENT_ID = /^(sva|app)_[0-9a-hjkmnp-tv-z]{26}$/;
 
 type Method = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
@@ -32,13 +34,24 @@ class AuthFailure extends Error {
   }
 }
 
+/** Client ids, secrets and assertion identifiers are printable ASCII (RFC 6749 Appendix A: VSCHAR). */
+const PRINTABLE = /^[\x20-\x7E]*$/;
+
 /** Form-decoding of the Basic credentials (RFC 6749 §2.3.1). */
 function formDecode(value: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(value.replace(/\+/g, '%20'));
+    decoded = decodeURIComponent(value.replace(/\+/g, '%20'));
   } catch {
     throw invalidRequest('Malformed client credentials in the Authorization header');
   }
+  if (!PRINTABLE.test(decoded)) throw invalidRequest('Malformed client credentials in the Authorization header');
+  return decoded;
+}
+
+/** The client id as the audit trail may keep it: ours verbatim, anything else (a pasted secret?) only as a fingerprint. */
+function auditableClientId(clientId: string): string {
+  return CLIENT_ID.test(clientId) ? clientId : `sha256:${hashSecret(clientId).slice(0, 16)}`;
 }
 
 /** Which credentials the request carries; more than one method is refused (RFC 6749 §2.3). */
@@ -57,12 +70,15 @@ function presented(request: OAuthRequest): Presented | null {
   if (params.has('client_assertion') || params.has('client_assertion_type')) {
     if (params.get('client_assertion_type') !== ASSERTION_TYPE) throw invalidRequest(`client_assertion_type must be ${ASSERTION_TYPE}`);
     const assertion = params.require('client_assertion');
+    // Who the assertion claims to be; verified below. One that names no client fails as an
+    // unknown client (401, audited, counted against the budget).
     let subject = '';
     try {
       const [, payload] = assertion.split('.');
-      subject = String(JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')).sub ?? '');
+      const sub: unknown = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')).sub;
+      if (typeof sub === 'string' && PRINTABLE.test(sub)) subject = sub;
     } catch {
-      throw new OAuthError('invalid_client', 'The client assertion is not a JWT');
+      subject = '';
     }
     methods.push({ method: 'private_key_jwt', clientId: subject, assertion });
   }
@@ -71,7 +87,7 @@ function presented(request: OAuthRequest): Presented | null {
   const [method] = methods;
   const bodyClientId = params.get('client_id');
   if (bodyClientId !== undefined && bodyClientId !== method.clientId) throw invalidRequest('client_id does not match the client credentials');
-  if (!method.clientId) throw invalidRequest('The client credentials name no client');
+  if (!method.clientId && method.method !== 'private_key_jwt') throw invalidRequest('The client credentials name no client');
   return method;
 }
 
@@ -94,15 +110,16 @@ async function verifyAssertion(deps: OAuthDeps, request: OAuthRequest, client: C
   } catch {
     throw new AuthFailure('malformed_assertion', client.id);
   }
-  if (!alg || !ASSERTION_ALGORITHMS.includes(alg)) throw new AuthFailure(`assertion_alg_${String(alg).slice(0, 16)}`, client.id);
+  if (!alg || !ASSERTION_ALGORITHMS.includes(alg)) throw new AuthFailure('assertion_alg_not_allowed', client.id);
   let payload;
   try {
     ({ payload } = await jwtVerify(assertion, client.getKey, {
       algorithms: ASSERTION_ALGORITHMS,
       issuer: client.id,
       subject: client.id,
-      // RFC 7523 names the token endpoint; RFC 7523bis and OpenID accept the issuer.
-      audience: [request.endpointUrl, request.env.issuer],
+      // The issuer and nothing else (RFC 7523bis): an assertion a client made for another server
+      // that names our token endpoint (the 2025 audience-injection attack) is refused.
+      audience: request.env.issuer,
       requiredClaims: ['exp', 'jti'],
       clockTolerance: CLOCK_TOLERANCE_S,
     }));
@@ -110,16 +127,18 @@ async function verifyAssertion(deps: OAuthDeps, request: OAuthRequest, client: C
     const reason = error instanceof joseErrors.JOSEError ? error.code.toLowerCase() : 'assertion_invalid';
     throw new AuthFailure(reason, client.id);
   }
+  if (Array.isArray(payload.aud) && payload.aud.length !== 1) throw new AuthFailure('assertion_audience_not_single', client.id);
   const now = Math.floor(Date.now() / 1000);
   if (payload.exp! > now + MAX_ASSERTION_LIFETIME_S) throw new AuthFailure('assertion_lifetime_too_long', client.id);
-  if (typeof payload.jti !== 'string' || payload.jti.length > 256) throw new AuthFailure('assertion_jti_invalid', client.id);
+  if (payload.iat !== undefined && payload.iat > now + CLOCK_TOLERANCE_S) throw new AuthFailure('assertion_issued_in_future', client.id);
+  if (typeof payload.jti !== 'string' || payload.jti.length > 256 || !PRINTABLE.test(payload.jti)) throw new AuthFailure('assertion_jti_invalid', client.id);
   // First use wins, in any process: the primary key refuses the replay.
   const first = await deps.replayGuard.claim(client.id, payload.jti, new Date((payload.exp! + CLOCK_TOLERANCE_S) * 1000));
   if (!first) throw new AuthFailure('assertion_replayed', client.id);
 }
 
 async function verify(deps: OAuthDeps, request: OAuthRequest, credentials: Presented): Promise<{ client: ClientState; method: Method }> {
-  if (credentials.clientId.length > MAX_CLIENT_ID_LENGTH) throw new AuthFailure('unknown_client', null);
+  if (!credentials.clientId || credentials.clientId.length > MAX_CLIENT_ID_LENGTH) throw new AuthFailure('unknown_client', null);
   const client = await deps.cache.client(request.env.id, credentials.clientId);
   if (!client) throw new AuthFailure('unknown_client', null);
   if (!client.enabled) throw new AuthFailure('client_disabled', client.id);
@@ -140,7 +159,7 @@ async function verify(deps: OAuthDeps, request: OAuthRequest, credentials: Prese
  * budget they answer 429 and are no longer audited, so a flood cannot flood the audit log.
  */
 export async function authenticateClient(deps: OAuthDeps, request: OAuthRequest): Promise<{ client: ClientState; method: Method }> {
-  const ip = request.meta.ip ?? 'unknown';
+  const ip = addressKey(request.meta.ip);
   const ipBlocked = await deps.ipFailures.blockedFor(ip);
   if (ipBlocked) throw tooMany(ipBlocked);
   const credentials = presented(request);
@@ -149,7 +168,7 @@ export async function authenticateClient(deps: OAuthDeps, request: OAuthRequest)
     return await verify(deps, request, credentials);
   } catch (error) {
     if (!(error instanceof AuthFailure)) throw error;
-    const retryAfter = Math.max(await deps.ipFailures.recordFailure(ip), await deps.clientFailures.recordFailure(credentials.clientId.slice(0, MAX_CLIENT_ID_LENGTH)));
+    const retryAfter = Math.max(await deps.ipFailures.recordFailure(ip), credentials.clientId ? await deps.clientFailures.recordFailure(credentials.clientId.slice(0, MAX_CLIENT_ID_LENGTH)) : 0);
     if (retryAfter) throw tooMany(retryAfter);
     await deps.audit.append(
       { principal: null, anonymous: true, meta: request.meta },
@@ -158,7 +177,7 @@ export async function authenticateClient(deps: OAuthDeps, request: OAuthRequest)
         workspaceId: request.env.workspaceId,
         environmentId: request.env.id,
         targets: error.clientId ? [{ type: 'oauth_client', id: error.clientId }] : [],
-        after: { reason: error.reason, method: credentials.method, clientId: credentials.clientId.slice(0, MAX_CLIENT_ID_LENGTH) },
+        after: { reason: error.reason, method: credentials.method, clientId: auditableClientId(credentials.clientId) },
       },
     );
     throw new OAuthError('invalid_client', 'Client authentication failed', {

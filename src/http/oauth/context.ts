@@ -22,6 +22,8 @@ export interface OAuthDeps {
   ipFailures: FailedAuthLimiter;
   /** Failed client authentications per client id. */
   clientFailures: FailedAuthLimiter;
+  /** Open dynamic registrations per client IP. */
+  registrations: FailedAuthLimiter;
   secretUsage: SecretUsage;
   /** Client assertion ids seen, across processes. */
   replayGuard: ReplayGuard;

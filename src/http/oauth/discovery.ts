@@ -45,7 +45,6 @@ export function protectedResourceMetadata(env: EnvironmentState, server: Resourc
     jwks_uri: endpointsFor(env.issuer).jwks,
     scopes_supported: server.scopes.map((scope) => scope.name),
     bearer_methods_supported: ['header'],
-    resource_signing_alg_values_supported: [env.signer.alg],
     ...(server.documentationUrl ? { resource_documentation: server.documentationUrl } : {}),
   };
 }

@@ -18,7 +18,7 @@ export async function introspect(deps: OAuthDeps, request: OAuthRequest): Promis
   await authenticateClient(deps, request);
   const claims = await activeClaims(deps, request, request.params.require('token'));
   if (!claims) return { active: false };
-  return { active: true, token_type: 'Bearer', ...claims };
+  return { ...claims, active: true, token_type: 'Bearer' };
 }
 
 /**

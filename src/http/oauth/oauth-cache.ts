@@ -67,6 +67,8 @@ export interface ClientState {
 export class OAuthCache {
   private readonly environments = new Map<string, Promise<EnvironmentState | null>>();
   private readonly clients = new Map<string, Promise<ClientState | null>>();
+  /** The environment of every cached client, to drop them with it. */
+  private readonly clientEnvironments = new Map<string, string>();
   private unlisten: Unlisten | undefined;
 
   private constructor(
@@ -87,7 +89,11 @@ export class OAuthCache {
   }): Promise<OAuthCache> {
     const cache = new OAuthCache(options.orm, options.box, options.publicUrl, options.allowPrivateTargets, options.logger);
     cache.unlisten = await options.listen(OAUTH_CHANNEL, {
-      onNotify: (environmentId) => (environmentId === '*' ? cache.clear() : cache.invalidate(environmentId)),
+      onNotify: (payload) => {
+        if (payload === '*') cache.clear();
+        else if (payload.startsWith('client:')) cache.invalidateClient(payload.slice('client:'.length));
+        else cache.invalidate(payload);
+      },
       onGap: () => cache.clear(),
     });
     return cache;
@@ -97,18 +103,23 @@ export class OAuthCache {
     await this.unlisten?.();
   }
 
+  /** Drops an environment and its clients (their scopes come from its roles). */
   invalidate(environmentId: string): void {
     this.environments.delete(environmentId);
-    for (const [id, entry] of this.clients) {
-      void entry.then((client) => {
-        if (client?.environmentId === environmentId && this.clients.get(id) === entry) this.clients.delete(id);
-      });
+    for (const [clientId, clientEnvironment] of this.clientEnvironments) {
+      if (clientEnvironment === environmentId) this.invalidateClient(clientId);
     }
+  }
+
+  invalidateClient(clientId: string): void {
+    this.clients.delete(clientId);
+    this.clientEnvironments.delete(clientId);
   }
 
   clear(): void {
     this.environments.clear();
     this.clients.clear();
+    this.clientEnvironments.clear();
   }
 
   /** The environment behind an issuer path, or null when there is none. */
@@ -119,6 +130,7 @@ export class OAuthCache {
   /** A client of the environment, or null when it does not exist there. */
   async client(environmentId: string, id: string): Promise<ClientState | null> {
     const client = await this.cached(this.clients, id, () => this.loadClient(id), (state) => state.staleAt);
+    if (client && this.clients.has(id)) this.clientEnvironments.set(id, client.environmentId);
     return client && client.environmentId === environmentId ? client : null;
   }
 
@@ -131,7 +143,7 @@ export class OAuthCache {
     }
     const loading = load();
     map.set(key, loading);
-    if (map === (this.clients as unknown) && map.size > MAX_CACHED_CLIENTS) map.delete(map.keys().next().value!);
+    if (map === (this.clients as unknown) && map.size > MAX_CACHED_CLIENTS) this.invalidateClient(map.keys().next().value!);
     try {
       const value = await loading;
       if (!value && map.get(key) === loading) map.delete(key);

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { LockMode, type EntityManager } from '@mikro-orm/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { recordAudit, type AuditActor, type RequestMeta } from '../../audit/audit-recorder.js';
 import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
@@ -12,6 +13,7 @@ import { checkGrantTypes, checkJwks, checkJwksUri, checkRedirectUris, checkScope
 import { checkName } from '../../modules/validation.js';
 import type { OAuthDeps } from './context.js';
 import type { EnvironmentState } from './oauth-cache.js';
+import { FormParams } from './form.js';
 import { OAuthError } from './oauth-error.js';
 
 const REGISTRATION_BODY_LIMIT = 64 * 1024;
@@ -37,14 +39,16 @@ interface Registered {
 const metadataError = (description: string) => new OAuthError('invalid_client_metadata', description);
 
 /** Validates RFC 7591 client metadata against the environment's registration policy. */
-async function checkMetadata(body: unknown, env: EnvironmentState, allowPrivate: boolean): Promise<Registered> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw metadataError('The body must be a JSON object of client metadata');
+async function checkMetadata(body: unknown, grantable: string[], allowPrivate: boolean): Promise<Registered> {
+  if (!body || typeof body !== 'object' || Array.isArray(body) || body instanceof FormParams) throw metadataError('The body must be a JSON object of client metadata');
   const input = body as Record<string, unknown>;
   try {
     if (input.response_types !== undefined && (!Array.isArray(input.response_types) || input.response_types.length > 0)) {
       throw metadataError('No response types are supported: this server issues tokens to machines (client credentials, token exchange)');
     }
     const grantTypes = input.grant_types === undefined ? ['client_credentials'] : checkGrantTypes(input.grant_types, ['grant_types']);
+    // Token exchange turns other parties' tokens into new ones: an admin grants it, a client cannot register for it.
+    if (grantTypes.some((grant) => grant !== 'client_credentials')) throw metadataError('Only the client_credentials grant can be registered');
     const authMethod = (input.token_endpoint_auth_method ?? 'client_secret_basic') as TokenEndpointAuthMethod;
     if (!AUTH_METHODS.includes(authMethod)) throw metadataError(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}`);
     if (input.jwks !== undefined && input.jwks_uri !== undefined) throw metadataError('Give jwks or jwks_uri, not both');
@@ -53,10 +57,11 @@ async function checkMetadata(body: unknown, env: EnvironmentState, allowPrivate:
     if (authMethod === 'private_key_jwt' && !jwks && !jwksUri) throw metadataError('private_key_jwt needs jwks or jwks_uri');
     const redirectUris = input.redirect_uris === undefined ? [] : checkRedirectUris(input.redirect_uris, ['redirect_uris']);
     if (input.scope !== undefined && typeof input.scope !== 'string') throw metadataError('scope must be a space-separated string');
-    const requested = input.scope ? checkScopeList(input.scope.split(' ').filter(Boolean), ['scope']) : env.registrationScopes;
-    const refused = requested.filter((scope) => !env.registrationScopes.includes(scope));
+    const requested = input.scope !== undefined ? checkScopeList(input.scope.split(' ').filter(Boolean), ['scope']) : grantable;
+    const refused = requested.filter((scope) => !grantable.includes(scope));
     if (refused.length) throw metadataError(`These scopes cannot be registered: ${refused.slice(0, 5).join(' ')}`);
-    const name = input.client_name === undefined ? 'Dynamically registered client' : checkName(String(input.client_name), ['client_name']);
+    if (input.client_name !== undefined && typeof input.client_name !== 'string') throw metadataError('client_name must be a string');
+    const name = input.client_name === undefined ? 'Dynamically registered client' : checkName(input.client_name, ['client_name']);
     const metadata: Record<string, unknown> = {};
     for (const key of INFORMATIONAL) {
       const value = input[key];
@@ -103,13 +108,24 @@ function clientInformation(env: EnvironmentState, client: OAuthClient): Record<s
   };
 }
 
-function apply(client: OAuthClient, registered: Registered, env: EnvironmentState): void {
+/**
+ * Applies registered metadata. At registration the client gets what it asked for within the
+ * policy; on an RFC 7592 update it may narrow its scopes and grants but never widen them, and
+ * its audiences stay as they are: an admin may have restricted them, and a client must not be
+ * able to undo that.
+ */
+function apply(client: OAuthClient, registered: Registered, env: EnvironmentState, update: boolean): void {
+  if (update) {
+    const wider = registered.grantTypes.filter((grant) => !client.grantTypes.includes(grant));
+    if (wider.length) throw metadataError('An update cannot add grant types');
+  } else {
+    client.allowedAudiences = audiencesFor(env, registered.scopes);
+  }
   client.name = registered.name;
   client.grantTypes = registered.grantTypes;
   client.tokenEndpointAuthMethod = registered.authMethod;
   client.redirectUris = registered.redirectUris;
   client.allowedScopes = registered.scopes;
-  client.allowedAudiences = audiencesFor(env, registered.scopes);
   client.jwks = registered.jwks;
   client.jwksUri = registered.jwksUri;
   client.registrationMetadata = registered.metadata;
@@ -154,7 +170,7 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
   const { environment, requestMeta, base } = routes;
 
   const refuseToken = async (request: FastifyRequest, description: string): Promise<never> => {
-    const retryAfter = await deps.ipFailures.recordFailure(request.ip ?? 'unknown');
+    const retryAfter = await deps.ipFailures.recordFailure(addressKey(request.ip));
     if (retryAfter) throw new OAuthError('invalid_token', 'Too many failed attempts; try again later', { status: 429, headers: { 'retry-after': String(retryAfter) } });
     throw new OAuthError('invalid_token', description);
   };
@@ -167,17 +183,17 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
       throw new OAuthError('access_denied', 'Dynamic client registration is turned off for this environment');
     }
     const meta = requestMeta(request);
-    const blocked = await deps.ipFailures.blockedFor(meta.ip ?? 'unknown');
+    const blocked = await deps.ipFailures.blockedFor(addressKey(meta.ip));
     if (blocked) throw new OAuthError('invalid_request', 'Too many requests; try again later', { status: 429, headers: { 'retry-after': String(blocked) } });
     if (env.registrationPolicy === ClientRegistrationPolicy.INITIAL_ACCESS_TOKEN && !sameHash(env.initialAccessTokenHash, bearer(request))) {
       await refuseToken(request, 'A valid initial access token is required to register');
     }
     if (env.registrationPolicy === ClientRegistrationPolicy.OPEN) {
-      // Open registration is a write anyone can make: it spends the same per-IP budget as failures.
-      const retryAfter = await deps.ipFailures.recordFailure(meta.ip ?? 'unknown');
+      // Open registration is a write anyone can make: it has a per-IP budget of its own.
+      const retryAfter = await deps.registrations.recordFailure(addressKey(meta.ip));
       if (retryAfter) throw new OAuthError('invalid_request', 'Too many registrations; try again later', { status: 429, headers: { 'retry-after': String(retryAfter) } });
     }
-    const registered = await checkMetadata(request.body, env, deps.config.webhookAllowPrivateTargets);
+    const registered = await checkMetadata(request.body, env.registrationScopes, deps.config.webhookAllowPrivateTargets);
     const registrationToken = `${REGISTRATION_TOKEN_PREFIX}${randomToken()}`;
     const secret = registered.authMethod === 'private_key_jwt' ? null : newClientSecret();
     const client = await inTransaction(async (em) => {
@@ -192,7 +208,7 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
         grantTypes: [],
         registrationTokenHash: hashSecret(registrationToken),
       });
-      apply(created, registered, env);
+      apply(created, registered, env, false);
       em.persist(created);
       if (secret) {
         em.persist(
@@ -234,6 +250,8 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
       ? await deps.orm.em.fork().findOne(OAuthClient, { id: request.params.clientId, environmentId: env.id, applicationType: ApplicationType.DYNAMIC })
       : null;
     if (!client || !sameHash(client.registrationTokenHash, token)) await refuseToken(request, 'The registration access token is invalid for this client');
+    // An admin disabled it: it may not change, read or remove its registration either.
+    if (!client!.enabled) throw new OAuthError('invalid_token', 'This client is disabled');
     return { env, client: client! };
   };
 
@@ -258,14 +276,15 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
       if (!secrets.some((secret) => timingSafeEqual(Buffer.from(secret.secretHash, 'hex'), given))) throw metadataError('client_secret does not match');
     }
     const { client_id: _id, client_secret: _secret, registration_access_token: _rat, registration_client_uri: _uri, client_id_issued_at: _at, client_secret_expires_at: _exp, ...metadata } = body;
-    const registered = await checkMetadata(metadata, env, deps.config.webhookAllowPrivateTargets);
+    // An update may keep or narrow the scopes it holds (left out: kept), never add any.
+    const registered = await checkMetadata(metadata, client.allowedScopes, deps.config.webhookAllowPrivateTargets);
     if ((registered.authMethod === 'private_key_jwt') !== (client.tokenEndpointAuthMethod === 'private_key_jwt')) {
       throw metadataError('token_endpoint_auth_method cannot switch between secrets and keys; register a new client');
     }
     const updated = await inTransaction(async (em) => {
       const locked = await em.findOneOrFail(OAuthClient, { id: client.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       const before = snapshot(locked);
-      apply(locked, registered, env);
+      apply(locked, registered, env, true);
       recordAudit(em, clientActor(request, locked), {
         action: 'application.registration_updated',
         workspaceId: env.workspaceId,

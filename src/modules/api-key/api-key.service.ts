@@ -6,7 +6,7 @@ import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { AppError, forbidden, invalid, notFound, unauthenticated } from '../../errors/app-error.js';
-import type { FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
+import { addressKey, type FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import { Environment, EnvironmentKind } from '../environment/environment.entity.js';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { rowMapper } from '../../db/rows.js';
@@ -205,7 +205,7 @@ export async function authenticate(
           ? 'expired'
           : null;
   if (reason || !key) {
-    const retryAfter = await limiter.recordFailure(meta.ip ?? 'unknown');
+    const retryAfter = await limiter.recordFailure(addressKey(meta.ip));
     if (retryAfter > 0) {
       throw new AppError('RATE_LIMITED', 'auth.too_many_failures', 'Too many failed authentications; try again later', {
         detail: { retryAfter },

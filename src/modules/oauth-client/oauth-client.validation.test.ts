@@ -110,15 +110,17 @@ describe('checkJwks', () => {
         keys: [
           { ...es256.publicJwk, kid: 'a', use: 'sig', x5c: ['ignored'] },
           { ...es384.publicJwk, kid: 'b', alg: 'ES384' },
-          { ...rsa.publicJwk, alg: 'PS256' },
-          ed.publicJwk,
+          { ...rsa.publicJwk, kid: 'c', alg: 'PS256' },
+          { ...ed.publicJwk, kid: 'd' },
         ],
       },
       FIELD,
     );
     expect(result.keys).toHaveLength(4);
     expect(result.keys[0]).toEqual({ kty: 'EC', crv: 'P-256', x: es256.publicJwk.x, y: es256.publicJwk.y, kid: 'a', use: 'sig' });
-    expect(result.keys[2]).toEqual({ kty: 'RSA', n: rsa.publicJwk.n, e: rsa.publicJwk.e, alg: 'PS256' });
+    expect(result.keys[2]).toEqual({ kty: 'RSA', n: rsa.publicJwk.n, e: rsa.publicJwk.e, kid: 'c', alg: 'PS256' });
+    // One key needs no kid.
+    expect((await checkJwks({ keys: [ed.publicJwk] }, FIELD)).keys).toHaveLength(1);
     expect(result.keys.map((key) => jwkAlgorithm(key))).toEqual(['ES256', 'ES384', 'PS256', 'EdDSA']);
   });
 
@@ -126,7 +128,13 @@ describe('checkJwks', () => {
     const es256 = await publicJwk('ES256');
     // jose refuses to make one; node:crypto still can.
     const weakRsa = { publicJwk: generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' }) };
+    const rsa = await publicJwk('RS256');
     const cases: unknown[] = [
+      // A huge public exponent makes verification hundreds of times slower.
+      { keys: [{ ...rsa.publicJwk, e: rsa.publicJwk.n }] },
+      { keys: [{ ...rsa.publicJwk, e: 'Aw' }] },
+      // Several keys, one without a kid: a verifier could not choose.
+      { keys: [{ ...es256.publicJwk, kid: 'a' }, rsa.publicJwk] },
       null,
       [],
       { keys: [] },

@@ -17,6 +17,8 @@ export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
 export const RESERVED_CLAIMS: readonly string[] = [
   'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'org_id', 'act', 'may_act', 'cnf', 'azp', 'typ',
   'auth_time', 'acr', 'amr', 'sid', 'nonce', 'token_use',
+  // Members of the introspection response (RFC 7662 §2.2).
+  'active', 'token_type', 'username',
 ];
 
 /** Algorithms a client's or trusted issuer's key may sign with. */
@@ -32,6 +34,7 @@ const MAX_JWKS_BYTES = 16 * 1024;
 const MAX_RESOURCE_IDENTIFIER_LENGTH = 512;
 const MAX_REDIRECT_URI_LENGTH = 2048;
 const MIN_RSA_MODULUS_BITS = 2048;
+const MAX_RSA_MODULUS_BITS = 4096;
 
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
@@ -142,7 +145,12 @@ async function checkPublicJwk(key: unknown, index: number, field: string[]): Pro
   for (const member of PUBLIC_MEMBERS[kty]) {
     if (typeof key[member] !== 'string' || !key[member]) throw fail(`"${member}" is missing`);
   }
-  if (kty === 'RSA' && modulusBits(key.n as string) < MIN_RSA_MODULUS_BITS) throw fail(`RSA keys need a modulus of at least ${MIN_RSA_MODULUS_BITS} bits`);
+  if (kty === 'RSA') {
+    const bits = modulusBits(key.n as string);
+    if (bits < MIN_RSA_MODULUS_BITS || bits > MAX_RSA_MODULUS_BITS) throw fail(`RSA keys need a modulus of ${MIN_RSA_MODULUS_BITS}–${MAX_RSA_MODULUS_BITS} bits`);
+    // A huge public exponent makes every verification hundreds of times slower.
+    if (key.e !== 'AQAB') throw fail('RSA keys must use the public exponent 65537');
+  }
   if (key.alg !== undefined && !(CLIENT_KEY_ALGORITHMS as readonly unknown[]).includes(key.alg)) {
     throw fail(`alg must be one of ${CLIENT_KEY_ALGORITHMS.join(', ')}`);
   }
@@ -178,6 +186,8 @@ export async function checkJwks(value: unknown, field: string[]): Promise<{ keys
   for (const [index, key] of value.keys.entries()) keys.push(await checkPublicJwk(key, index, field));
   const kids = keys.flatMap((key) => (key.kid === undefined ? [] : [key.kid]));
   if (new Set(kids).size !== kids.length) throw invalid('oauth.invalid_jwks', 'Key ids (kid) must be unique within the set', field);
+  // Without kids a verifier cannot tell several keys apart (jose refuses to guess).
+  if (keys.length > 1 && kids.length !== keys.length) throw invalid('oauth.invalid_jwks', 'Every key needs a kid when the set holds several', field);
   return { keys };
 }
 

@@ -4,6 +4,7 @@ import { randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
 import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
+import { OAuthClient } from '../oauth-client/oauth-client.entity.js';
 import { Membership } from '../membership/membership.entity.js';
 import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
 import { checkDomain, checkExternalId, checkMetadata, checkName } from '../validation.js';
@@ -171,16 +172,19 @@ export async function deleteOrganization(ctx: ServiceContext, input: { id: strin
     const organization = await lockScoped(em, ctx, Organization, 'organization', input.id);
     const domains = await em.find(OrganizationDomain, { organizationId: organization.id }, { fields: ['domain'] });
     const memberships = await em.find(Membership, { organizationId: organization.id }, { fields: ['id', 'userId'] });
+    // Its service accounts go with it (and their tokens stop introspecting as active).
+    const serviceAccounts = await em.find(OAuthClient, { organizationId: organization.id }, { fields: ['id', 'name'] });
     await em.nativeDelete(Organization, { id: organization.id });
     audit(ctx, em, {
       action: 'organization.deleted',
       environmentId: organization.environmentId,
       organizationId: organization.id,
-      targets: [orgTarget(organization)],
+      targets: [orgTarget(organization), ...serviceAccounts.map((account) => ({ type: 'service_account', id: account.id, name: account.name }))],
       before: {
         ...snapshotOrganization(organization),
         domains: domains.map((d) => d.domain),
         memberships: memberships.map((m) => ({ id: m.id, userId: m.userId })),
+        serviceAccounts: serviceAccounts.map((account) => account.id),
       },
     });
     return organization.id;

@@ -17,6 +17,8 @@ const MAX_ACT_DEPTH = 5;
 interface InputToken {
   issuer: string;
   own: boolean;
+  /** For our own tokens: the client it was issued to. */
+  owner?: ClientState;
   payload: JWTPayload & { scope?: string; act?: Actor; org_id?: string; client_id?: string };
 }
 
@@ -51,7 +53,10 @@ async function verifyInput(deps: OAuthDeps, request: OAuthRequest, token: string
     const payload = await verifyOwnToken(env, token);
     if (!payload) throw invalidRequest(`The ${role}_token is invalid or expired`);
     if (await isRevoked((sql, params) => deps.orm.em.getConnection().execute(sql, params), payload.jti!)) throw invalidRequest(`The ${role}_token is revoked`);
-    return { issuer, own: true, payload };
+    // The same test as introspection: a token of a deleted or disabled client is no longer active.
+    const owner = await deps.cache.client(env.id, payload.client_id);
+    if (!owner?.enabled) throw invalidRequest(`The ${role}_token belongs to a client that no longer exists or is disabled`);
+    return { issuer, own: true, payload, owner };
   }
   const trusted = issuer ? env.trustedIssuers.get(issuer) : undefined;
   if (!trusted) throw invalidRequest(`The ${role}_token is not from this environment or an issuer it trusts`);
@@ -95,9 +100,20 @@ export const tokenExchange: Grant = async (deps, request, client) => {
     : subjectAct;
   if (actDepth(act) > MAX_ACT_DEPTH) throw invalidRequest('The delegation chain is too long');
 
+  const subjectClient = subject.own ? subject.owner! : null;
+  if (subjectClient) {
+    // The exchanging client must be a party the subject token was meant for (it serves, or may
+    // itself call, the token's audience): a client cannot re-target tokens it merely got hold of.
+    const subjectAudiences = ([] as string[]).concat(subject.payload.aud ?? []);
+    if (!subjectAudiences.some((audience) => client.allowedAudiences.includes(audience))) {
+      throw invalidRequest("The subject_token's audience is not one this client may use");
+    }
+    // An organization's service account acts only for its own organization.
+    if (client.organizationId && subject.payload.org_id !== client.organizationId) {
+      throw invalidRequest('The subject_token belongs to another organization');
+    }
+  }
   // The subject's grant bounds the audience: for our tokens, what its own client may reach.
-  const subjectClient: ClientState | null = subject.own && subject.payload.client_id ? await deps.cache.client(env.id, subject.payload.client_id) : null;
-  if (subject.own && (!subjectClient || !subjectClient.enabled)) throw invalidRequest('The subject_token belongs to a client that no longer exists or is disabled');
   const within = subjectClient ? subjectClient.allowedAudiences : undefined;
   const requestedAudiences = [...params.all('resource'), ...params.all('audience')];
   const resource = selectAudience(env, client, requestedAudiences, within);
