@@ -9,7 +9,7 @@ import pg from 'pg';
 import { migrationsList } from '../../migrations/index.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { entities } from './entities.js';
-import { listenPostgres, type NotificationHandler, type Unlisten } from './notifications.js';
+import { PostgresListener, type NotificationHandler, type Unlisten } from './notifications.js';
 
 /** Where the data lives: PostgreSQL by URL, or embedded PGlite in a folder (null: in memory). */
 export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | null };
@@ -66,11 +66,16 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       clientUrl: target.url,
       pool: { min: 0, max: options.poolSize ?? 10 },
     });
+    // One LISTEN connection per process, shared by every channel (audit stream, OAuth cache).
+    const listener = new PostgresListener(target.url);
     return {
       orm,
       kind: 'postgres',
-      listen: (channel, handler) => listenPostgres(target.url, channel, handler),
-      close: () => orm.close(true),
+      listen: (channel, handler) => listener.listen(channel, handler),
+      close: async () => {
+        await listener.close();
+        await orm.close(true);
+      },
     };
   }
 

@@ -7,22 +7,26 @@ interface Pending<I, O> {
 export interface MicroBatchOptions {
   /** Most items in one write. @default 256 */
   maxBatch?: number;
-  /** How long the first queued item waits for company, in milliseconds. @default 2 */
+  /** How long the first queued item waits for company, in milliseconds; 0 waits for the end of the current event-loop turn. @default 2 */
   maxDelayMs?: number;
+  /** Writes in flight at once: more overlap one write's round trip and commit with the next. @default 1 */
+  maxInFlight?: number;
 }
 
 /**
  * Group commit: callers add an item and wait; everything queued is written by one call of
- * `write` (one statement), which answers every item of the batch, in order. One write runs at a
- * time, so under load the batches grow by themselves while the previous one is in flight.
+ * `write` (one statement), which answers every item of the batch, in order. At most
+ * `maxInFlight` writes run at a time, so under load the batches grow by themselves while the
+ * previous ones are in flight.
  */
 export class MicroBatcher<I, O> {
   private queue: Pending<I, O>[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private readonly writing = new Set<Promise<void>>();
   private closed = false;
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly write: (items: I[]) => Promise<O[]>,
@@ -30,6 +34,7 @@ export class MicroBatcher<I, O> {
   ) {
     this.maxBatch = options.maxBatch ?? 256;
     this.maxDelayMs = options.maxDelayMs ?? 2;
+    this.maxInFlight = options.maxInFlight ?? 1;
   }
 
   add(item: I): Promise<O> {
@@ -37,30 +42,33 @@ export class MicroBatcher<I, O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.kick();
-      else this.timer ??= setTimeout(() => this.kick(), this.maxDelayMs);
+      else this.timer ??= this.maxDelayMs === 0 ? setImmediate(() => this.kick()) : setTimeout(() => this.kick(), this.maxDelayMs);
     });
   }
 
   /** Writes what is queued and stops accepting items. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.queue.length || this.writing) {
+    while (this.queue.length || this.writing.size) {
       this.kick();
-      await this.writing;
+      await Promise.all(this.writing);
     }
   }
 
   private kick(): void {
     if (this.timer) {
-      clearTimeout(this.timer);
+      if ('hasRef' in this.timer && !('refresh' in this.timer)) clearImmediate(this.timer as NodeJS.Immediate);
+      else clearTimeout(this.timer as NodeJS.Timeout);
       this.timer = undefined;
     }
-    if (this.writing || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, this.maxBatch);
-    this.writing = this.flush(batch).finally(() => {
-      this.writing = undefined;
-      if (this.queue.length) this.kick();
-    });
+    while (this.writing.size < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      const write: Promise<void> = this.flush(batch).finally(() => {
+        this.writing.delete(write);
+        if (this.queue.length) this.kick();
+      });
+      this.writing.add(write);
+    }
   }
 
   private async flush(batch: Pending<I, O>[]): Promise<void> {

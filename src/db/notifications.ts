@@ -9,69 +9,105 @@ export interface NotificationHandler {
 export type Unlisten = () => Promise<void>;
 
 const RECONNECT_DELAYS_MS = [100, 500, 1_000, 2_000, 5_000];
+const quote = (channel: string) => `"${channel.replace(/"/g, '""')}"`;
 
 /**
- * LISTEN on a PostgreSQL connection of its own (the pool's connections come and go). One
- * connection at a time: when it drops, a single reconnect loop retries with backoff, ending
- * every client that fails, and reports a gap once connected again (notifications sent while
- * disconnected are lost, so listeners re-read what they track).
+ * LISTEN on PostgreSQL for every channel of a process over one connection of its own (the
+ * pool's connections come and go). When it drops, a single reconnect loop retries with
+ * backoff, ending every client that fails, LISTENs again to every channel and reports a gap to
+ * every handler (notifications sent while disconnected are lost, so listeners re-read what
+ * they track).
  */
-export async function listenPostgres(url: string, channel: string, handler: NotificationHandler): Promise<Unlisten> {
-  let client: pg.Client | undefined;
-  let stopped = false;
-  let reconnecting = false;
+export class PostgresListener {
+  private readonly channels = new Map<string, Set<NotificationHandler>>();
+  private client: pg.Client | undefined;
+  private connecting: Promise<pg.Client> | undefined;
+  private reconnecting = false;
+  private stopped = false;
 
-  const open = async (): Promise<pg.Client> => {
-    const next = new pg.Client({ connectionString: url, application_name: 'gatehouse-listen' });
+  constructor(private readonly url: string) {}
+
+  async listen(channel: string, handler: NotificationHandler): Promise<Unlisten> {
+    let handlers = this.channels.get(channel);
+    const first = !handlers;
+    if (!handlers) this.channels.set(channel, (handlers = new Set()));
+    handlers.add(handler);
+    try {
+      const client = await this.connected();
+      if (first && this.client === client) await client.query(`LISTEN ${quote(channel)}`);
+    } catch (error) {
+      handlers.delete(handler);
+      if (handlers.size === 0) this.channels.delete(channel);
+      throw error;
+    }
+    return async () => {
+      handlers.delete(handler);
+      if (handlers.size > 0 || this.channels.get(channel) !== handlers) return;
+      this.channels.delete(channel);
+      if (this.channels.size === 0) await this.close();
+      else await this.client?.query(`UNLISTEN ${quote(channel)}`).catch(() => undefined);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    const current = this.client;
+    this.client = undefined;
+    await current?.end().catch(() => undefined);
+  }
+
+  private async connected(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    this.stopped = false;
+    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async open(): Promise<pg.Client> {
+    const next = new pg.Client({ connectionString: this.url, application_name: 'gatehouse-listen' });
     next.on('error', () => undefined); // a dropped connection also ends; 'end' handles it
     try {
       await next.connect();
-      await next.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      for (const channel of this.channels.keys()) await next.query(`LISTEN ${quote(channel)}`);
     } catch (error) {
       await next.end().catch(() => undefined);
       throw error;
     }
     next.on('notification', (message) => {
-      if (message.channel === channel && message.payload) handler.onNotify(message.payload);
+      if (!message.payload) return;
+      for (const handler of this.channels.get(message.channel) ?? []) handler.onNotify(message.payload);
     });
     next.once('end', () => {
-      if (client !== next) return;
-      client = undefined;
-      void reconnect();
+      if (this.client !== next) return;
+      this.client = undefined;
+      void this.reconnect();
     });
+    this.client = next;
     return next;
-  };
+  }
 
-  const reconnect = async (): Promise<void> => {
-    if (reconnecting || stopped) return;
-    reconnecting = true;
+  private async reconnect(): Promise<void> {
+    if (this.reconnecting || this.stopped) return;
+    this.reconnecting = true;
     try {
-      for (let attempt = 0; !stopped; attempt += 1) {
+      for (let attempt = 0; !this.stopped; attempt += 1) {
         await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)]).unref());
-        if (stopped) return;
+        if (this.stopped) return;
         try {
-          const next = await open();
-          if (stopped) {
+          const next = await this.open();
+          if (this.stopped) {
+            this.client = undefined;
             await next.end().catch(() => undefined);
             return;
           }
-          client = next;
-          handler.onGap();
+          for (const handlers of this.channels.values()) for (const handler of handlers) handler.onGap();
           return;
         } catch {
           // try again after the next delay
         }
       }
     } finally {
-      reconnecting = false;
+      this.reconnecting = false;
     }
-  };
-
-  client = await open();
-  return async () => {
-    stopped = true;
-    const current = client;
-    client = undefined;
-    await current?.end().catch(() => undefined);
-  };
+  }
 }

@@ -1,8 +1,9 @@
 import { createLocalJWKSet, type CryptoKey, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+import type { KeyObject } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import type { SecretBox } from '../../crypto/at-rest.js';
-import { importPublicKey, openPrivateKey, type SigningAlgorithm } from '../../crypto/signing-keys.js';
+import { importPublicKey, openPrivateKeyObject, type SigningAlgorithm } from '../../crypto/signing-keys.js';
 import type { NotificationHandler, Unlisten } from '../../db/notifications.js';
 import { ClientRegistrationPolicy, Environment } from '../../modules/environment/environment.entity.js';
 import { ApplicationType, ClientKind, ClientSecret, OAuthClient, type TokenEndpointAuthMethod } from '../../modules/oauth-client/oauth-client.entity.js';
@@ -25,7 +26,7 @@ export interface EnvironmentState {
   registrationPolicy: ClientRegistrationPolicy;
   initialAccessTokenHash: string | null;
   registrationScopes: string[];
-  signer: { kid: string; alg: SigningAlgorithm; key: CryptoKey };
+  signer: { kid: string; alg: SigningAlgorithm; key: KeyObject };
   /** Published keys by kid: tokens signed by anything else (revoked keys included) do not verify. */
   verifyKeys: Map<string, { alg: SigningAlgorithm; key: CryptoKey }>;
   /** The JWKS document, serialised once. */
@@ -179,7 +180,7 @@ export class OAuthCache {
       registrationPolicy: environment.clientRegistrationPolicy,
       initialAccessTokenHash: environment.initialAccessTokenHash,
       registrationScopes: environment.registrationScopes,
-      signer: { kid: signerRow.kid, alg: signerRow.algorithm, key: await openPrivateKey(this.box, signerRow.id, signerRow.privateSealed, signerRow.algorithm) },
+      signer: { kid: signerRow.kid, alg: signerRow.algorithm, key: openPrivateKeyObject(this.box, signerRow.id, signerRow.privateSealed) },
       verifyKeys,
       jwks: JSON.stringify({ keys: published.map((key) => key.publicJwk) }),
       resourceServers: new Map(resourceServers.map((server) => [server.identifier, server])),

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import { MicroBatcher } from '../../db/micro-batch.js';
+import { rawQuery } from '../../db/raw.js';
 
 interface Claim {
   clientId: string;
@@ -24,18 +25,17 @@ export class ReplayGuard {
         if (!firstIndex.has(key)) firstIndex.set(key, index);
       });
       const unique = [...firstIndex.values()].map((index) => claims[index]);
-      const rows = (await orm.em
-        .getConnection()
-        .execute(
-          `insert into used_assertion (client_id, jti, expires_at) values ${unique.map(() => '(?, ?, ?)').join(', ')} on conflict do nothing returning client_id, jti`,
-          unique.flatMap((claim) => [claim.clientId, claim.jti, claim.expiresAt]),
-        )) as { client_id: string; jti: string }[];
+      const rows = await rawQuery<{ client_id: string; jti: string }>(
+        orm.em,
+        `insert into used_assertion (client_id, jti, expires_at) values ${unique.map(() => '(?, ?, ?)').join(', ')} on conflict do nothing returning client_id, jti`,
+        unique.flatMap((claim) => [claim.clientId, claim.jti, claim.expiresAt]),
+      );
       const won = new Set(rows.map((row) => `${row.client_id}\u0000${row.jti}`));
       return claims.map((claim, index) => {
         const key = `${claim.clientId}\u0000${claim.jti}`;
         return firstIndex.get(key) === index && won.has(key);
       });
-    });
+    }, { maxInFlight: 4 });
   }
 
   /** True when this is the first use of the assertion id; false for a replay. */

@@ -1,4 +1,5 @@
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { signCompact } from '../../crypto/signing-keys.js';
 import { ulid } from '../../db/id.js';
 import type { EnvironmentState } from './oauth-cache.js';
 
@@ -47,9 +48,7 @@ export async function signAccessToken(
   };
   if (input.scope.length) claims.scope = input.scope.join(' ');
   else delete claims.scope;
-  const token = await new SignJWT(claims)
-    .setProtectedHeader({ alg: env.signer.alg, kid: env.signer.kid, typ: ACCESS_TOKEN_TYPE })
-    .sign(env.signer.key);
+  const token = signCompact({ typ: ACCESS_TOKEN_TYPE, kid: env.signer.kid }, claims, env.signer.key, env.signer.alg);
   return { token, jti, expiresIn: input.lifetime, claims };
 }
 
