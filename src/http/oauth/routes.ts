@@ -121,6 +121,17 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: OAuthDeps,
       return reply.headers(NO_STORE).send();
     });
 
+    // The form-posting endpoints answer other methods with an OAuth error rather than a bare 404.
+    for (const endpoint of ['token', 'introspect', 'revoke']) {
+      scope.route({
+        method: ['GET', 'PUT', 'DELETE', 'PATCH'],
+        url: `${base}/oauth/${endpoint}`,
+        handler: async () => {
+          throw new OAuthError('invalid_request', 'Use POST', { status: 405, headers: { allow: 'POST' } });
+        },
+      });
+    }
+
     await registerClientRegistration(scope, deps, { environment, requestMeta, base });
   });
 }
