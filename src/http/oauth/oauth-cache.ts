@@ -18,6 +18,8 @@ export const OAUTH_CHANNEL = 'gatehouse_oauth';
 /** Even without a notice, nothing cached is older than this. */
 const MAX_AGE_MS = 5 * 60_000;
 const MAX_CACHED_CLIENTS = 10_000;
+const MAX_UNKNOWN_ENVIRONMENTS = 10_000;
+const UNKNOWN_TTL_MS = 60_000;
 
 export interface EnvironmentState {
   id: string;
@@ -68,6 +70,7 @@ export interface ClientState {
 export class OAuthCache {
   private readonly environments = new Map<string, Promise<EnvironmentState | null>>();
   private readonly clients = new Map<string, Promise<ClientState | null>>();
+  private readonly unknownEnvironments = new Map<string, number>();
   /** The environment of every cached client, to drop them with it. */
   private readonly clientEnvironments = new Map<string, string>();
   private unlisten: Unlisten | undefined;
@@ -118,6 +121,7 @@ export class OAuthCache {
   }
 
   clear(): void {
+    this.unknownEnvironments.clear();
     this.environments.clear();
     this.clients.clear();
     this.clientEnvironments.clear();
@@ -125,7 +129,16 @@ export class OAuthCache {
 
   /** The environment behind an issuer path, or null when there is none. */
   async environment(id: string): Promise<EnvironmentState | null> {
-    return this.cached(this.environments, id, () => this.loadEnvironment(id), (state) => state.staleAt);
+    // Unknown ids are asked for without credentials: remembered briefly, so a flood of them
+    // costs no database work. (Ids are random: nobody can ask for one before it exists.)
+    const unknownUntil = this.unknownEnvironments.get(id);
+    if (unknownUntil !== undefined && unknownUntil > Date.now()) return null;
+    const state = await this.cached(this.environments, id, () => this.loadEnvironment(id), (value) => value.staleAt);
+    if (!state) {
+      if (this.unknownEnvironments.size >= MAX_UNKNOWN_ENVIRONMENTS) this.unknownEnvironments.clear();
+      this.unknownEnvironments.set(id, Date.now() + UNKNOWN_TTL_MS);
+    }
+    return state;
   }
 
   /** A client of the environment, or null when it does not exist there. */

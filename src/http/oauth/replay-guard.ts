@@ -35,7 +35,7 @@ export class ReplayGuard {
         const key = `${claim.clientId}\u0000${claim.jti}`;
         return firstIndex.get(key) === index && won.has(key);
       });
-    }, { maxInFlight: 4 });
+    }, { maxInFlight: 4, maxDelayMs: 0 });
   }
 
   /** True when this is the first use of the assertion id; false for a replay. */
