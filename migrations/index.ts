@@ -7,6 +7,7 @@ import { Migration20261127012506_audit_retention } from './Migration202611270125
 import { Migration20261127013124_webhooks } from './Migration20261127013124_webhooks.js';
 import { Migration20261127023609_oauth } from './Migration20261127023609_oauth.js';
 import { Migration20261127023700_oauth_cache_notify } from './Migration20261127023700_oauth_cache_notify.js';
+import { Migration20261127041000_webhook_notify } from './Migration20261127041000_webhook_notify.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -16,4 +17,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127013124_webhooks', class: Migration20261127013124_webhooks },
   { name: 'Migration20261127023609_oauth', class: Migration20261127023609_oauth },
   { name: 'Migration20261127023700_oauth_cache_notify', class: Migration20261127023700_oauth_cache_notify },
+  { name: 'Migration20261127041000_webhook_notify', class: Migration20261127041000_webhook_notify },
 ];

@@ -5,9 +5,9 @@ import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
-import { AuditBus } from '../../audit/audit-bus.js';
 import { AuditEvent } from '../../audit/audit-event.entity.js';
 import { recordAudit } from '../../audit/audit-recorder.js';
+import type { Unlisten } from '../../db/notifications.js';
 import { publicAuditEvent } from '../../audit/audit.service.js';
 import type { Config } from '../../config.js';
 import { SecretBox } from '../../crypto/at-rest.js';
@@ -87,10 +87,14 @@ function post(url: string, body: string, headers: Record<string, string>, option
  * Sends webhook deliveries from the outbox, in every process at once: due rows are claimed
  * with FOR UPDATE SKIP LOCKED and a lease (`locked_until`), so no two workers send the same
  * attempt, and a worker that dies mid-send only delays its rows until the lease ends (at-least-
- * once). Woken by audit commits (the outbox is written with them) and by a poll.
+ * once). Woken by a notice for each new delivery (a trigger on the outbox; see the
+ * webhook_notify migration), by a lost-notice gap, and by a poll for retries that fall due.
  */
+/** Notified for each new delivery (the webhook_notify migration). */
+export const WEBHOOK_CHANNEL = 'gatehouse_webhook';
+
 export class DeliveryWorker {
-  private bus: AuditBus | undefined;
+  private unlisten: Unlisten | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -99,8 +103,7 @@ export class DeliveryWorker {
   constructor(private readonly options: DeliveryWorkerOptions) {}
 
   async start(): Promise<void> {
-    this.bus = await AuditBus.start(this.options.listen);
-    this.bus.onCommit(() => this.kick());
+    this.unlisten = await this.options.listen(WEBHOOK_CHANNEL, { onNotify: () => this.kick(), onGap: () => this.kick() });
     this.timer = setInterval(() => this.kick(), this.options.pollMs);
     this.timer.unref();
     this.kick();
@@ -109,7 +112,7 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.bus?.close();
+    await this.unlisten?.();
     await this.running;
   }
 
