@@ -36,6 +36,4 @@ export interface OAuthRequest {
   params: FormParams;
   meta: RequestMeta;
   authorization: string | undefined;
-  /** The URL of the endpoint called (a client assertion's acceptable audience). */
-  endpointUrl: string;
 }

@@ -70,9 +70,9 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: OAuthDeps,
       return request.body;
     };
 
-    const oauthRequest = async (request: FastifyRequest<{ Params: EnvParams }>, endpoint: string): Promise<OAuthRequest> => {
+    const oauthRequest = async (request: FastifyRequest<{ Params: EnvParams }>): Promise<OAuthRequest> => {
       const env = await environment(request);
-      return { env, params: form(request), meta: requestMeta(request), authorization: request.headers.authorization, endpointUrl: `${env.issuer}/oauth/${endpoint}` };
+      return { env, params: form(request), meta: requestMeta(request), authorization: request.headers.authorization };
     };
 
     const metadata = async (request: FastifyRequest<{ Params: EnvParams }>, reply: FastifyReply) => {
@@ -103,7 +103,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: OAuthDeps,
     scope.get(`/.well-known/oauth-protected-resource${base}/resource-servers/:id`, resourceMetadata);
 
     scope.post(`${base}/oauth/token`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
-      const oauth = await oauthRequest(request, 'token');
+      const oauth = await oauthRequest(request);
       const grantType = oauth.params.require('grant_type');
       const grant = Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType] : undefined;
       // Authenticate first: an unauthenticated caller learns nothing about grants.
@@ -113,11 +113,11 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: OAuthDeps,
     });
 
     scope.post(`${base}/oauth/introspect`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
-      return reply.headers(NO_STORE).send(await introspect(deps, await oauthRequest(request, 'introspect')));
+      return reply.headers(NO_STORE).send(await introspect(deps, await oauthRequest(request)));
     });
 
     scope.post(`${base}/oauth/revoke`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
-      await revoke(deps, await oauthRequest(request, 'revoke'));
+      await revoke(deps, await oauthRequest(request));
       return reply.headers(NO_STORE).send();
     });
 
