@@ -110,6 +110,7 @@ async function main() {
   const { createClient } = await import('graphql-ws');
   const { default: WebSocket } = await import('ws');
   const { adminQuery, BENCH_DATABASE_URL, databaseUrl } = await import('../lib/postgres.mjs');
+  const { trackChild, waitUntilReady } = await import('../lib/processes.mjs');
 
   const BASE_URL = BENCH_DATABASE_URL;
   const SUBSCRIBERS = (process.env.BENCH_SUBSCRIBERS || '1,100,1000')
@@ -157,52 +158,14 @@ async function main() {
       // Seals secrets at rest where the server requires one with DATABASE_URL; the bench databases are dropped.
       GATEHOUSE_MASTER_KEY: process.env.GATEHOUSE_MASTER_KEY || Buffer.alloc(32, 1).toString('base64'),
     };
-    const child = spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    const exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        children.delete(child);
-        resolve(code ?? signal);
-      }),
-    );
-    const ready = new Promise((resolve, reject) => {
-      let done = false;
-      const finish = (fn, value) => {
-        if (done) return;
-        done = true;
-        clearInterval(poll);
-        clearTimeout(timer);
-        fn(value);
-      };
-      const timer = setTimeout(() => finish(reject, new Error(`server on :${port} did not start:\n${out}${err}`)), 40_000);
-      void exited.then((code) => finish(reject, new Error(`server on :${port} exited (${code}):\n${out}${err}`)));
-      const poll = setInterval(async () => {
-        const key = /(gh_live_[A-Za-z0-9_-]{43})/.exec(out)?.[1];
-        if (expectKey && !key) return;
-        try {
-          const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-          if (res.ok) finish(resolve, key);
-        } catch {
-          // not listening yet
-        }
-      }, 100);
-    });
-    return {
-      child,
-      ready,
-      port,
-      stderr: () => err,
-      stop: async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        const forced = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(forced);
-      },
-    };
+    const proc = trackChild(spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] }), children);
+    const ready = waitUntilReady(proc, `server on :${port}`, async () => {
+      const key = /(gh_live_[A-Za-z0-9_-]{43})/.exec(proc.stdout())?.[1];
+      if (expectKey && !key) return null;
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return res.ok ? { key } : null;
+    }).then((found) => found.key);
+    return { child: proc.child, ready, port, stderr: proc.stderr, stop: proc.stop };
   }
 
   async function gql(port, key, query, variables) {

@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
 import { adminQuery, BENCH_DATABASE_URL, databaseUrl } from '../lib/postgres.mjs';
+import { trackChild, waitUntilReady } from '../lib/processes.mjs';
 import { runLoad } from './load.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -87,54 +88,11 @@ class Skip extends Error {}
 
 function track(child) {
   if (cleaning) child.kill('SIGKILL'); // interrupted while starting it
-  children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk) => (out += chunk));
-  child.stderr.on('data', (chunk) => (err += chunk));
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve(code ?? signal);
-    }),
-  );
-  return {
-    child,
-    exited,
-    stdout: () => out,
-    stderr: () => err,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const forced = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(forced);
-    },
-  };
+  return trackChild(child, children);
 }
 
 /** Resolves once `ready()` returns a truthy value (polled), rejects if the child exits first. */
-function waitFor(proc, what, ready, timeoutMs = 40_000) {
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const finish = (fn, value) => {
-      if (done) return;
-      done = true;
-      clearInterval(poll);
-      clearTimeout(timer);
-      fn(value);
-    };
-    const timer = setTimeout(() => finish(reject, new Error(`${what} did not start:\n${proc.stdout()}${proc.stderr()}`)), timeoutMs);
-    void proc.exited.then((code) => finish(reject, new Error(`${what} exited (${code}):\n${proc.stdout()}${proc.stderr()}`)));
-    const poll = setInterval(async () => {
-      try {
-        const value = await ready();
-        if (value) finish(resolve, value);
-      } catch {
-        // not listening yet
-      }
-    }, 100);
-  });
-}
+const waitFor = waitUntilReady;
 
 // ---------------------------------------------------------------------------------------------
 // CPU accounting (Linux /proc; NaN elsewhere)

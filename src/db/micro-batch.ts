@@ -21,7 +21,8 @@ export interface MicroBatchOptions {
  */
 export class MicroBatcher<I, O> {
   private queue: Pending<I, O>[] = [];
-  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** Cancels the pending delayed flush, when one is armed. */
+  private cancelTimer: (() => void) | undefined;
   private readonly writing = new Set<Promise<void>>();
   private closed = false;
   private readonly maxBatch: number;
@@ -42,7 +43,7 @@ export class MicroBatcher<I, O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.kick();
-      else this.timer ??= this.maxDelayMs === 0 ? setImmediate(() => this.kick()) : setTimeout(() => this.kick(), this.maxDelayMs);
+      else this.cancelTimer ??= this.arm();
     });
   }
 
@@ -55,12 +56,18 @@ export class MicroBatcher<I, O> {
     }
   }
 
-  private kick(): void {
-    if (this.timer) {
-      if ('hasRef' in this.timer && !('refresh' in this.timer)) clearImmediate(this.timer as NodeJS.Immediate);
-      else clearTimeout(this.timer as NodeJS.Timeout);
-      this.timer = undefined;
+  private arm(): () => void {
+    if (this.maxDelayMs === 0) {
+      const immediate = setImmediate(() => this.kick());
+      return () => clearImmediate(immediate);
     }
+    const timeout = setTimeout(() => this.kick(), this.maxDelayMs);
+    return () => clearTimeout(timeout);
+  }
+
+  private kick(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     while (this.writing.size < this.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       const write: Promise<void> = this.flush(batch).finally(() => {

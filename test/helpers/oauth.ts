@@ -85,12 +85,17 @@ export async function oauthFixture(client: GraphQLClient, environmentId: string,
 }
 
 /** POSTs a form to an OAuth endpoint the way a plain HTTP client would. */
-export async function postForm(url: string, form: Record<string, string> | string, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
+export function postForm(url: string, form: Record<string, string> | string, headers: Record<string, string> = {}) {
+  return request(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: typeof form === 'string' ? form : new URLSearchParams(form).toString(),
   });
+}
+
+/** Any request; the body parsed as JSON when it is JSON, else kept as text. */
+export async function request(url: string, init: RequestInit): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(url, init);
   const text = await response.text();
   let body: any = null;
   try {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
-import { API, OTHER_API, basic, clientKeyPair, mutate, oauthFixture, postForm, type OAuthFixture } from '../helpers/oauth.js';
+import { API, OTHER_API, basic, clientKeyPair, mutate, oauthFixture, postForm, request, type OAuthFixture } from '../helpers/oauth.js';
 import type { GraphQLClient } from '../helpers/graphql.js';
 
 /**
@@ -73,17 +73,7 @@ const withBasic = (form: Record<string, string> | string = cc, id = f.clientId, 
 const withPost = (form: Record<string, string> = cc, id = f.clientId, secret = f.secret) => token({ ...form, client_id: id, client_secret: secret });
 
 /** POSTs raw bytes with whatever headers, for the transport-level cases. */
-async function raw(url: string, init: RequestInit): Promise<Response> {
-  const response = await fetch(url, init);
-  const text = await response.text();
-  let body: any = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = text;
-  }
-  return { status: response.status, headers: response.headers, body };
-}
+const raw = (url: string, init: RequestInit): Promise<Response> => request(url, init);
 
 /**
  * POSTs a form from another loopback address: another client IP, as far as the server can tell.

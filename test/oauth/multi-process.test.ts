@@ -1,5 +1,6 @@
 import { decodeProtectedHeader, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { graphqlClient } from '../helpers/graphql.js';
 import { API, basic, mutate, oauthFixture, postForm } from '../helpers/oauth.js';
 import { assertBuilt, freshPostgresDatabase, KEY, postgresEnv, spawnServer, type ServerProcess } from '../helpers/processes.js';
@@ -11,14 +12,6 @@ if (!POSTGRES_URL) {
 /** Both processes serve one issuer, as behind a load balancer. */
 const PUBLIC_URL = 'https://auth.gatehouse.test';
 
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('one authorization server across processes on PostgreSQL', () => {
   let database: { url: string; drop(): Promise<void> } | undefined;
@@ -86,6 +79,7 @@ describe('one authorization server across processes on PostgreSQL', () => {
       const kidOnB = await eventually(
         async () => decodeProtectedHeader((await token(bUrl)).body.access_token).kid,
         (kid) => kid === rotated.signingKey.kid,
+        5000,
       );
       expect(kidOnB).toBe(rotated.signingKey.kid);
       const jwksOnB = (await (await fetch(local(bUrl, '/.well-known/jwks.json'))).json()) as { keys: { kid: string }[] };
@@ -93,7 +87,7 @@ describe('one authorization server across processes on PostgreSQL', () => {
 
       // A client disabled through A is refused by B.
       await mutate(onA, 'updateServiceAccount', 'UpdateServiceAccountInput', 'serviceAccount { enabled }', { id: f.clientId, enabled: false });
-      const refused = await eventually(() => token(bUrl), (response) => response.status === 401);
+      const refused = await eventually(() => token(bUrl), (response) => response.status === 401, 5000);
       expect(refused.body.error).toBe('invalid_client');
     },
     120_000,

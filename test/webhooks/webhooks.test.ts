@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { DeliveryWorker, deliveryWorkerOptions } from '../../src/modules/webhook/delivery-worker.js';
+import { eventually } from '../helpers/eventually.js';
 import { startServer, TEST_MASTER_KEY, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
 /** The builder's backend: records what it receives and answers as told. */
@@ -67,14 +68,6 @@ async function endpoint(url: string, extra: Record<string, unknown> = {}) {
   return data.createWebhookEndpoint as { secret: string; webhookEndpoint: { id: string; secretPrefix: string } };
 }
 
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 beforeAll(async () => {
   server = await startServer(

@@ -1,7 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
-import { hashSecret } from '../../crypto/secrets.js';
+import { hashSecret, secretMatchesHash } from '../../crypto/secrets.js';
 import type { OAuthDeps, OAuthRequest } from './context.js';
 import type { ClientState } from './oauth-cache.js';
 import { invalidRequest, OAuthError } from './oauth-error.js';
@@ -92,14 +91,10 @@ function presented(request: OAuthRequest): Presented | null {
 }
 
 function secretMatches(client: ClientState, secret: string): string | null {
-  const presentedHash = Buffer.from(hashSecret(secret), 'hex');
   const now = Date.now();
-  let match: string | null = null;
   // Every stored secret is compared, in constant time each.
-  for (const stored of client.secrets) {
-    if (timingSafeEqual(stored.hash, presentedHash) && (stored.expiresAt === null || stored.expiresAt > now)) match = stored.id;
-  }
-  return match;
+  const matching = client.secrets.filter((stored) => secretMatchesHash(stored.hash, secret) && (stored.expiresAt === null || stored.expiresAt > now));
+  return matching[0]?.id ?? null;
 }
 
 async function verifyAssertion(deps: OAuthDeps, request: OAuthRequest, client: ClientState, assertion: string): Promise<void> {

@@ -1,14 +1,13 @@
+import { rawQuery } from '../../db/raw.js';
 import { authenticateClient } from './client-auth.js';
 import type { OAuthDeps, OAuthRequest } from './context.js';
 import { isRevoked, verifyOwnToken, type AccessTokenClaims } from './tokens.js';
-
-const execute = (deps: OAuthDeps) => (sql: string, params: unknown[]) => deps.orm.em.getConnection().execute(sql, params);
 
 /** A token of this environment that is still good: signed by a published key, unexpired, unrevoked, its client enabled. */
 async function activeClaims(deps: OAuthDeps, request: OAuthRequest, token: string): Promise<AccessTokenClaims | null> {
   const claims = await verifyOwnToken(request.env, token);
   if (!claims) return null;
-  if (await isRevoked(execute(deps), claims.jti!)) return null;
+  if (await isRevoked(deps.orm.em, claims.jti!)) return null;
   const client = await deps.cache.client(request.env.id, claims.client_id);
   return client?.enabled ? claims : null;
 }
@@ -30,13 +29,11 @@ export async function revoke(deps: OAuthDeps, request: OAuthRequest): Promise<vo
   const { client } = await authenticateClient(deps, request);
   const claims = await activeClaims(deps, request, request.params.require('token'));
   if (!claims || claims.client_id !== client.id) return;
-  await deps.orm.em
-    .getConnection()
-    .execute(`insert into revoked_token (jti, environment_id, expires_at) values (?, ?, ?) on conflict do nothing`, [
-      claims.jti,
-      request.env.id,
-      new Date(claims.exp! * 1000),
-    ]);
+  await rawQuery(deps.orm.em, `insert into revoked_token (jti, environment_id, expires_at) values (?, ?, ?) on conflict do nothing`, [
+    claims.jti,
+    request.env.id,
+    new Date(claims.exp! * 1000),
+  ]);
   await deps.audit.append(
     { principal: null, client: { id: client.id, name: client.name }, meta: request.meta },
     {

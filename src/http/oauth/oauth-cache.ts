@@ -54,7 +54,7 @@ export interface ClientState {
   accessTokenTtl: number;
   customClaims: Record<string, unknown>;
   authMethod: TokenEndpointAuthMethod | null;
-  secrets: { id: string; hash: Buffer; expiresAt: number | null }[];
+  secrets: { id: string; hash: string; expiresAt: number | null }[];
   /** Keys for private_key_jwt, when it has any. */
   getKey: JWTVerifyGetKey | null;
   staleAt: number;
@@ -143,6 +143,7 @@ export class OAuthCache {
 
   /** A client of the environment, or null when it does not exist there. */
   async client(environmentId: string, id: string): Promise<ClientState | null> {
+    if (!this.clients.has(id) && this.clients.size >= MAX_CACHED_CLIENTS) this.invalidateClient(this.clients.keys().next().value!);
     const client = await this.cached(this.clients, id, () => this.loadClient(id), (state) => state.staleAt);
     if (client && this.clients.has(id)) this.clientEnvironments.set(id, client.environmentId);
     return client && client.environmentId === environmentId ? client : null;
@@ -157,7 +158,6 @@ export class OAuthCache {
     }
     const loading = load();
     map.set(key, loading);
-    if (map === (this.clients as unknown) && map.size > MAX_CACHED_CLIENTS) this.invalidateClient(map.keys().next().value!);
     try {
       const value = await loading;
       if (!value && map.get(key) === loading) map.delete(key);
@@ -243,7 +243,7 @@ export class OAuthCache {
       accessTokenTtl: client.accessTokenTtl,
       customClaims: client.customClaims,
       authMethod: client.tokenEndpointAuthMethod,
-      secrets: secrets.map((secret) => ({ id: secret.id, hash: Buffer.from(secret.secretHash, 'hex'), expiresAt: secret.expiresAt ? +secret.expiresAt : null })),
+      secrets: secrets.map((secret) => ({ id: secret.id, hash: secret.secretHash, expiresAt: secret.expiresAt ? +secret.expiresAt : null })),
       getKey,
       staleAt: Date.now() + MAX_AGE_MS,
     };

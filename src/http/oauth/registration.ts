@@ -1,9 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import { LockMode, type EntityManager } from '@mikro-orm/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { recordAudit, type AuditActor, type RequestMeta } from '../../audit/audit-recorder.js';
-import { hashSecret, randomToken } from '../../crypto/secrets.js';
+import { hashSecret, randomToken, secretMatchesHash } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
 import { AppError } from '../../errors/app-error.js';
 import { ClientRegistrationPolicy } from '../../modules/environment/environment.entity.js';
@@ -149,11 +148,6 @@ function bearer(request: FastifyRequest): string | null {
   return match ? match[1] : null;
 }
 
-function sameHash(expected: string | null, token: string | null): boolean {
-  if (!expected || !token) return false;
-  return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(hashSecret(token), 'hex'));
-}
-
 export interface RegistrationRoutes {
   environment(request: FastifyRequest<{ Params: EnvParams }>): Promise<EnvironmentState>;
   requestMeta(request: FastifyRequest): RequestMeta;
@@ -185,7 +179,7 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
     const meta = requestMeta(request);
     const blocked = await deps.ipFailures.blockedFor(addressKey(meta.ip));
     if (blocked) throw new OAuthError('invalid_request', 'Too many requests; try again later', { status: 429, headers: { 'retry-after': String(blocked) } });
-    if (env.registrationPolicy === ClientRegistrationPolicy.INITIAL_ACCESS_TOKEN && !sameHash(env.initialAccessTokenHash, bearer(request))) {
+    if (env.registrationPolicy === ClientRegistrationPolicy.INITIAL_ACCESS_TOKEN && !secretMatchesHash(env.initialAccessTokenHash, bearer(request))) {
       await refuseToken(request, 'A valid initial access token is required to register');
     }
     if (env.registrationPolicy === ClientRegistrationPolicy.OPEN) {
@@ -249,7 +243,7 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
     const client = token
       ? await deps.orm.em.fork().findOne(OAuthClient, { id: request.params.clientId, environmentId: env.id, applicationType: ApplicationType.DYNAMIC })
       : null;
-    if (!client || !sameHash(client.registrationTokenHash, token)) await refuseToken(request, 'The registration access token is invalid for this client');
+    if (!client || !secretMatchesHash(client.registrationTokenHash, token)) await refuseToken(request, 'The registration access token is invalid for this client');
     // An admin disabled it: it may not change, read or remove its registration either.
     if (!client!.enabled) throw new OAuthError('invalid_token', 'This client is disabled');
     return { env, client: client! };
@@ -272,8 +266,8 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
     if (!body || typeof body !== 'object' || body.client_id !== client.id) throw metadataError('The body must carry this client_id');
     if (body.client_secret !== undefined) {
       const secrets = await deps.orm.em.fork().find(ClientSecret, { clientId: client.id, revokedAt: null });
-      const given = typeof body.client_secret === 'string' ? Buffer.from(hashSecret(body.client_secret), 'hex') : Buffer.alloc(32);
-      if (!secrets.some((secret) => timingSafeEqual(Buffer.from(secret.secretHash, 'hex'), given))) throw metadataError('client_secret does not match');
+      const given = typeof body.client_secret === 'string' ? body.client_secret : null;
+      if (!secrets.some((secret) => secretMatchesHash(secret.secretHash, given))) throw metadataError('client_secret does not match');
     }
     const { client_id: _id, client_secret: _secret, registration_access_token: _rat, registration_client_uri: _uri, client_id_issued_at: _at, client_secret_expires_at: _exp, ...metadata } = body;
     // An update may keep or narrow the scopes it holds (left out: kept), never add any.

@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
-import { guardedLookup, isPrivateAddress } from '../../modules/webhook/target-guard.js';
+import { guardedLookup, isPrivateLiteral } from '../../modules/webhook/target-guard.js';
 
 const MAX_JWKS_BYTES = 64 * 1024;
 const TIMEOUT_MS = 5_000;
@@ -15,8 +14,7 @@ const TIMEOUT_MS = 5_000;
 function guardedFetch(allowPrivate: boolean): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
-    const literal = url.hostname.replace(/^\[|\]$/g, '');
-    if (!allowPrivate && isIP(literal) && isPrivateAddress(literal)) throw new Error(`refused: ${url.hostname} is a private address`);
+    if (isPrivateLiteral(url, allowPrivate)) throw new Error(`refused: ${url.hostname} is a private address`);
     const client = url.protocol === 'https:' ? https : http;
     return new Promise<Response>((resolve, reject) => {
       const request = client.request(

@@ -1,5 +1,7 @@
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { EntityManager } from '@mikro-orm/core';
 import { signCompact } from '../../crypto/signing-keys.js';
+import { rawQuery } from '../../db/raw.js';
 import { ulid } from '../../db/id.js';
 import type { EnvironmentState } from './oauth-cache.js';
 
@@ -82,7 +84,6 @@ export async function verifyOwnToken(env: EnvironmentState, token: string): Prom
 }
 
 /** Whether the token's `jti` has been revoked (RFC 7009), in any process. */
-export async function isRevoked(execute: (sql: string, params: unknown[]) => Promise<unknown[]>, jti: string): Promise<boolean> {
-  const rows = await execute(`select 1 from revoked_token where jti = ?`, [jti]);
-  return rows.length > 0;
+export async function isRevoked(em: EntityManager, jti: string): Promise<boolean> {
+  return (await rawQuery(em, `select 1 from revoked_token where jti = ?`, [jti])).length > 0;
 }

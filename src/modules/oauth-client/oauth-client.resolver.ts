@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, type ClassType } from 'type-graphql';
 import { requireScope } from '../../auth/principal.js';
 import { pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
@@ -38,19 +38,35 @@ import {
 
 const INPUT = { description: 'What to do; see the input type.' };
 
-/** Relations of both kinds of client; batched per request, so a list costs one statement per relation. */
-function rolesOf(client: OAuthClient, ctx: GraphQLContext) {
-  requireScope(ctx.principal, 'roles:read');
-  return ctx.loaders.rolesByClient.load(client.id);
-}
+/**
+ * The fields both kinds of client resolve alike. Relations are batched per request, so a list
+ * costs one statement per relation.
+ */
+function ClientFieldsResolver(objectType: ClassType) {
+  @Resolver(() => objectType)
+  abstract class ClientFields {
+    @FieldResolver(() => ID, { description: 'Its OAuth `client_id` (the same as its id).' })
+    clientId(@Root() client: OAuthClient) {
+      return client.id;
+    }
 
-function secretsOf(client: OAuthClient, ctx: GraphQLContext) {
-  requireScope(ctx.principal, 'oauth:read');
-  return ctx.loaders.secretsByClient.load(client.id);
+    @FieldResolver(() => [RoleType], { description: 'Roles whose permissions it may request as scopes, by key.' })
+    roles(@Root() client: OAuthClient, @Ctx() ctx: GraphQLContext) {
+      requireScope(ctx.principal, 'roles:read');
+      return ctx.loaders.rolesByClient.load(client.id);
+    }
+
+    @FieldResolver(() => [ClientSecretType], { description: 'Its secrets (revoked and expired ones too), oldest first; never their values.' })
+    clientSecrets(@Root() client: OAuthClient, @Ctx() ctx: GraphQLContext) {
+      requireScope(ctx.principal, 'oauth:read');
+      return ctx.loaders.secretsByClient.load(client.id);
+    }
+  }
+  return ClientFields;
 }
 
 @Resolver(() => ServiceAccountType)
-export class ServiceAccountResolver {
+export class ServiceAccountResolver extends ClientFieldsResolver(ServiceAccountType) {
   @Query(() => ServiceAccountConnection, { description: 'Service accounts of an environment, oldest first. Needs `oauth:read`.' })
   async serviceAccounts(
     @Args() page: PageArgsType,
@@ -59,21 +75,6 @@ export class ServiceAccountResolver {
     @Arg('organizationId', () => ID, { nullable: true, description: 'Only the service accounts of this organization.' }) organizationId?: string,
   ) {
     return pageConnection(await listServiceAccounts(services(ctx), { environmentId, organizationId }, page, ctx.config.maxPageSize));
-  }
-
-  @FieldResolver(() => ID, { description: 'Its OAuth `client_id` (the same as its id).' })
-  clientId(@Root() client: OAuthClient) {
-    return client.id;
-  }
-
-  @FieldResolver(() => [RoleType], { description: 'Roles whose permissions it may request as scopes, by key.' })
-  roles(@Root() client: OAuthClient, @Ctx() ctx: GraphQLContext) {
-    return rolesOf(client, ctx);
-  }
-
-  @FieldResolver(() => [ClientSecretType], { description: 'Its secrets (revoked and expired ones too), oldest first; never their values.' })
-  clientSecrets(@Root() client: OAuthClient, @Ctx() ctx: GraphQLContext) {
-    return secretsOf(client, ctx);
   }
 
   @Mutation(() => ServiceAccountPayload, { description: 'Creates a service account. Needs `oauth:write`.' })
@@ -97,7 +98,7 @@ export class ServiceAccountResolver {
 }
 
 @Resolver(() => ApplicationNodeType)
-export class ApplicationResolver {
+export class ApplicationResolver extends ClientFieldsResolver(ApplicationNodeType) {
   @Query(() => ApplicationConnection, { description: 'Applications of an environment, oldest first. Needs `oauth:read`.' })
   async applications(
     @Args() page: PageArgsType,
@@ -108,24 +109,9 @@ export class ApplicationResolver {
     return pageConnection(await listApplications(services(ctx), { environmentId, type }, page, ctx.config.maxPageSize));
   }
 
-  @FieldResolver(() => ID, { description: 'Its OAuth `client_id` (the same as its id).' })
-  clientId(@Root() client: OAuthClient) {
-    return client.id;
-  }
-
   @FieldResolver(() => ApplicationType, { description: 'Created here (M2M) or registered dynamically.' })
   type(@Root() client: OAuthClient) {
     return client.applicationType;
-  }
-
-  @FieldResolver(() => [RoleType], { description: 'Roles whose permissions it may request as scopes, by key.' })
-  roles(@Root() client: OAuthClient, @Ctx() ctx: GraphQLContext) {
-    return rolesOf(client, ctx);
-  }
-
-  @FieldResolver(() => [ClientSecretType], { description: 'Its secrets (revoked and expired ones too), oldest first; never their values.' })
-  clientSecrets(@Root() client: OAuthClient, @Ctx() ctx: GraphQLContext) {
-    return secretsOf(client, ctx);
   }
 
   @Mutation(() => ApplicationPayload, { description: 'Creates a machine-to-machine (M2M) application. Needs `oauth:write`.' })

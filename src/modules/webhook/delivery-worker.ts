@@ -1,6 +1,5 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
@@ -13,7 +12,7 @@ import type { Config } from '../../config.js';
 import { SecretBox } from '../../crypto/at-rest.js';
 import type { Database } from '../../db/database.js';
 import { rowMapper } from '../../db/rows.js';
-import { guardedLookup, isPrivateAddress } from './target-guard.js';
+import { guardedLookup, isPrivateLiteral } from './target-guard.js';
 import { DeliveryStatus, WebhookDelivery, WebhookEndpoint } from './webhook.entity.js';
 
 export interface DeliveryWorkerOptions {
@@ -51,10 +50,8 @@ function post(url: string, body: string, headers: Record<string, string>, option
     const done = (statusCode: number | null, error: string | null) =>
       resolve({ statusCode, error: error?.slice(0, MAX_ERROR_LENGTH) ?? null, durationMs: Date.now() - started });
     const target = new URL(url);
-    const host = target.hostname.replace(/^\[|\]$/g, '');
     if (target.protocol !== 'https:' && !options.allowPrivateTargets) return done(null, 'refused: webhook URLs must use https');
-    // A literal address skips DNS, so the lookup guard would not see it.
-    if (!options.allowPrivateTargets && isIP(host) && isPrivateAddress(host)) return done(null, 'refused: private target address');
+    if (isPrivateLiteral(target, options.allowPrivateTargets)) return done(null, 'refused: private target address');
     const client = target.protocol === 'https:' ? https : http;
     const request = client.request(
       target,

@@ -54,6 +54,15 @@ export function checkWebhookUrl(value: string, allowPrivate: boolean, field: str
 }
 
 /**
+ * Whether an outbound URL names a private address literally (DNS, and so `guardedLookup`, is
+ * skipped for literals).
+ */
+export function isPrivateLiteral(url: URL, allowPrivate: boolean): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return !allowPrivate && isIP(host) !== 0 && isPrivateAddress(host);
+}
+
+/**
  * A DNS lookup for outbound requests that refuses private addresses at connection time, so a
  * name that resolves (or later re-resolves) to an internal address cannot be used to reach it.
  */

@@ -52,7 +52,7 @@ async function verifyInput(deps: OAuthDeps, request: OAuthRequest, token: string
   if (issuer === env.issuer) {
     const payload = await verifyOwnToken(env, token);
     if (!payload) throw invalidRequest(`The ${role}_token is invalid or expired`);
-    if (await isRevoked((sql, params) => deps.orm.em.getConnection().execute(sql, params), payload.jti!)) throw invalidRequest(`The ${role}_token is revoked`);
+    if (await isRevoked(deps.orm.em, payload.jti!)) throw invalidRequest(`The ${role}_token is revoked`);
     // The same test as introspection: a token of a deleted or disabled client is no longer active.
     const owner = await deps.cache.client(env.id, payload.client_id);
     if (!owner?.enabled) throw invalidRequest(`The ${role}_token belongs to a client that no longer exists or is disabled`);
