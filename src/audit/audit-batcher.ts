@@ -1,6 +1,8 @@
 import type { MikroORM } from '@mikro-orm/core';
+import type { Logger } from 'pino';
 import { MicroBatcher, type MicroBatchOptions } from '../db/micro-batch.js';
 import { rawQuery } from '../db/raw.js';
+import { AnonymousFailureBudget } from './anonymous-failure-budget.js';
 import { auditEventData, type AuditActor, type AuditInput } from './audit-recorder.js';
 
 type AuditRow = ReturnType<typeof auditEventData>;
@@ -38,6 +40,13 @@ async function insertEvents(orm: MikroORM, unordered: AuditRow[]): Promise<void>
   await rawQuery(orm.em, sql, rows.flatMap((row) => COLUMNS.map(([, value]) => value(row))));
 }
 
+export interface AuditBatcherOptions extends MicroBatchOptions {
+  /** Anonymous failures audited one by one per environment per minute (see AnonymousFailureBudget). @default 120 */
+  anonymousFailuresPerMinute?: number;
+  /** Told when a summary of suppressed failures could not be written. */
+  logger?: Pick<Logger, 'error'>;
+}
+
 /**
  * Group commit for audit events on hot paths (token issuance): callers enqueue an event and
  * wait; the batcher writes everything queued in one multi-row INSERT, which commits on its own,
@@ -47,8 +56,9 @@ async function insertEvents(orm: MikroORM, unordered: AuditRow[]): Promise<void>
  */
 export class AuditBatcher {
   private readonly batcher: MicroBatcher<AuditRow, void>;
+  private readonly anonymousFailures: AnonymousFailureBudget;
 
-  constructor(orm: MikroORM, options: MicroBatchOptions = {}) {
+  constructor(orm: MikroORM, { anonymousFailuresPerMinute = 120, logger, ...options }: AuditBatcherOptions = {}) {
     this.batcher = new MicroBatcher<AuditRow, void>(
       async (rows) => {
         await insertEvents(orm, rows);
@@ -58,6 +68,10 @@ export class AuditBatcher {
       // the database, and larger batches cost it less per event (measured with bench/token).
       options,
     );
+    this.anonymousFailures = new AnonymousFailureBudget((actor, input) => this.append(actor, input), {
+      perWindow: anonymousFailuresPerMinute,
+      onError: (error) => logger?.error({ err: error }, 'could not audit the suppressed failures'),
+    });
   }
 
   /** Resolves once the event is committed; rejects when it could not be written. */
@@ -65,7 +79,17 @@ export class AuditBatcher {
     return this.batcher.add(auditEventData(actor, input));
   }
 
-  close(): Promise<void> {
-    return this.batcher.close();
+  /**
+   * An unauthenticated caller's failed authentication in an environment: appended like any
+   * event while the environment's budget lasts, then only counted into a summary event.
+   */
+  appendAnonymousFailure(actor: AuditActor, input: AuditInput): Promise<void> {
+    return this.anonymousFailures.record(actor, input);
+  }
+
+  /** Writes what is pending, summaries of suppressed failures included, and stops. */
+  async close(): Promise<void> {
+    await this.anonymousFailures.close();
+    await this.batcher.close();
   }
 }

@@ -14,6 +14,8 @@ export const API_SCOPES = [
   'roles:read',
   'roles:write',
   'audit:read',
+  /** Settings that can destroy audit events sooner: shortening an environment's retention. */
+  'audit:write',
   'api_keys:read',
   'api_keys:write',
   'webhooks:read',

@@ -30,20 +30,70 @@ const UNIQUE_VIOLATIONS: Record<string, () => AppError> = {
     conflict('trusted_issuer.issuer_taken', 'This environment already trusts an issuer with this `iss`', ['input', 'issuer']),
 };
 
-function constraintOf(error: DriverException): string | undefined {
-  const named = (error as { constraint?: string }).constraint;
-  if (named) return named;
-  return /constraint "([^"]+)"/.exec(error.message)?.[1];
-}
-
 /** Turns known constraint violations into domain errors; anything else passes through. */
 export function mapDbError(error: unknown): unknown {
   if (error instanceof UniqueConstraintViolationException) {
-    const make = UNIQUE_VIOLATIONS[constraintOf(error) ?? ''];
+    const make = UNIQUE_VIOLATIONS[constraintName(error) ?? ''];
     return make ? make() : conflict('conflict', 'This value conflicts with an existing record');
   }
   if (error instanceof ForeignKeyConstraintViolationException) {
     return conflict('conflict.reference', 'A referenced record no longer exists');
   }
   return error;
+}
+
+/** What the log may keep of a database error: its class and SQLSTATE, and the names of what it hit. */
+export interface DatabaseErrorSummary {
+  type: string;
+  message: string;
+  code: string | undefined;
+  constraint: string | undefined;
+  table: string | undefined;
+  column: string | undefined;
+  stack: string;
+}
+
+/** A SQLSTATE: five digits or upper-case letters (PostgreSQL appendix A). */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/** A field the driver copies from PostgreSQL's error report (`code`, `table`, `constraint`, …). */
+function reported(error: Error, name: string): string | undefined {
+  const value = (error as unknown as Record<string, unknown>)[name];
+  return typeof value === 'string' && value ? value : undefined;
+}
+
+/**
+ * An error of the database or its driver: MikroORM's DriverException, or the error of `pg` or
+ * PGlite itself (raw queries, LISTEN connections), which carries a SQLSTATE and a severity.
+ */
+export function isDatabaseError(error: unknown): error is Error {
+  if (error instanceof DriverException) return true;
+  if (!(error instanceof Error)) return false;
+  const code = reported(error, 'code');
+  return code !== undefined && SQLSTATE.test(code) && reported(error, 'severity') !== undefined;
+}
+
+/**
+ * A database error as the log may show it. Never its message, detail or stack head: the driver
+ * puts the statement with its bound values there (`insert … values ('jane@acme.com', …)`, a
+ * token's hash), and PostgreSQL's detail quotes the conflicting key. The frames of the stack
+ * stay, so the log still tells where it happened.
+ */
+export function describeDatabaseError(error: Error): DatabaseErrorSummary {
+  const code = reported(error, 'code') ?? reported(error, 'sqlState');
+  const table = reported(error, 'table');
+  const constraint = constraintName(error);
+  // The drivers' own classes are minified (PGlite) or generic (pg); MikroORM's name the kind.
+  const type = error instanceof DriverException ? error.constructor.name : 'DatabaseError';
+  const message = `database error${code ? ` ${code}` : ''}${table ? ` on "${table}"` : ''}${constraint ? ` (constraint "${constraint}")` : ''}`;
+  const frames = error.stack?.split('\n').filter((line) => line.trim().startsWith('at ')) ?? [];
+  return { type, message, code, constraint, table, column: reported(error, 'column'), stack: [`${type}: ${message}`, ...frames].join('\n') };
+}
+
+/**
+ * The constraint an error names: the driver's field, else the end of PostgreSQL's message
+ * ("… violates unique constraint "x""). Only the end: the statement before it holds values.
+ */
+function constraintName(error: Error): string | undefined {
+  return reported(error, 'constraint') ?? /violates [a-z ]*constraint "([^"]+)"$/.exec(error.message)?.[1];
 }

@@ -46,9 +46,16 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   trustedIssuer: getTrustedIssuer,
 };
 
+/** Longest part of an invalid id quoted back: ids are 30 characters; anything longer is not worth echoing. */
+const MAX_QUOTED_ID = 40;
+
 function fetchNode(ctx: GraphQLContext, id: string): Promise<object> {
   const kind = kindOfId(id);
-  if (!kind) throw invalid('node.invalid_id', `"${id}" is not a Gatehouse id`, ['id']);
+  if (!kind) {
+    // Quoted only in part: the message must not echo (or amplify) whatever a caller sent.
+    const quoted = id.length > MAX_QUOTED_ID ? `${id.slice(0, MAX_QUOTED_ID)}…` : id;
+    throw invalid('node.invalid_id', `${JSON.stringify(quoted)} is not a Gatehouse id`, ['id']);
+  }
   return FETCHERS[kind](services(ctx), id);
 }
 

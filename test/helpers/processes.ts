@@ -18,9 +18,19 @@ export function assertBuilt(): void {
   if (!existsSync(MAIN)) throw new Error('dist/ is missing: `npm test` builds it first (pretest); or run `npm run build`');
 }
 
+/**
+ * `env` as `npm start` would see it: without the NODE_ENV=test that vitest sets. Libraries
+ * change behaviour on it (Apollo installs its own signal handlers unless it is `test`), so a
+ * child that inherited it would not be the process operators run.
+ */
+export function asNpmStartWould(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_ENV: _vitest, ...rest } = env;
+  return rest;
+}
+
 /** Environment of a process using the embedded database in `dataDir`. */
 export function embeddedEnv(dataDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...extra };
+  const env: NodeJS.ProcessEnv = { ...asNpmStartWould(process.env), GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...extra };
   delete env.DATABASE_URL;
   return env;
 }
@@ -28,7 +38,7 @@ export function embeddedEnv(dataDir: string, extra: NodeJS.ProcessEnv = {}): Nod
 /** Environment of a process using the PostgreSQL database at `url`. */
 export function postgresEnv(url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   // A fixed master key: every process of one test must seal and open secrets alike.
-  return { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'info', GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), ...extra };
+  return { ...asNpmStartWould(process.env), DATABASE_URL: url, LOG_LEVEL: 'info', GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), ...extra };
 }
 
 export interface ServerProcess {
@@ -39,13 +49,13 @@ export interface ServerProcess {
   exited: Promise<number | null>;
   /** Resolves with the local URL once the server listens; rejects if it exits first. */
   ready: Promise<string>;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
+  /** Sends `signal` (SIGTERM by default) unless it already exited, then resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the built server with `env` (which should set PORT and HOST). */
+/** Starts the built server with `env` (which should set PORT and HOST), as `npm start` would. */
 export function spawnServer(env: NodeJS.ProcessEnv, readyTimeoutMs = 40_000): ServerProcess {
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], { env: asNpmStartWould(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) =>
@@ -80,8 +90,8 @@ export function spawnServer(env: NodeJS.ProcessEnv, readyTimeoutMs = 40_000): Se
     output: () => out,
     exited,
     ready,
-    stop: () => {
-      if (exitCode === undefined) child.kill('SIGTERM');
+    stop: (signal = 'SIGTERM') => {
+      if (exitCode === undefined) child.kill(signal);
       return exited;
     },
   };
@@ -93,10 +103,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `dist/src/cli/<name>.js args` to completion. */
+/** Runs `dist/src/cli/<name>.js args` to completion, as `npm run <name>` would. */
 export function runCli(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli(name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli(name), ...args], { env: asNpmStartWould(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (chunk) => (stdout += chunk));

@@ -51,7 +51,10 @@ export class EnvironmentResolver {
     return mutationPayload(ctx, async () => ({ environment: await createEnvironment(services(ctx), input) }));
   }
 
-  @Mutation(() => EnvironmentPayload, { description: 'Renames an environment. Needs a workspace-wide key with `environments:write`.' })
+  @Mutation(() => EnvironmentPayload, {
+    description:
+      'Renames an environment or sets its audit retention. Needs a workspace-wide key with `environments:write`; shortening the retention also needs `audit:write`.',
+  })
   updateEnvironment(@Arg('input', { description: 'What to do; see the input type.' }) input: UpdateEnvironmentInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({ environment: await updateEnvironment(services(ctx), input) }));
   }

@@ -104,6 +104,7 @@ export async function updateEnvironment(
   }
   return inTransaction(ctx, async (em) => {
     const environment = await lockEnvironment(em, ctx, input.id);
+    if (retention !== undefined && shortensRetention(environment.auditRetentionDays, retention)) requireScope(ctx.principal, 'audit:write');
     const before = snapshotEnvironment(environment);
     if (name !== undefined) environment.name = name;
     if (retention !== undefined) environment.auditRetentionDays = retention;
@@ -116,6 +117,16 @@ export async function updateEnvironment(
     });
     return environment;
   });
+}
+
+/**
+ * Whether a retention change lets events be pruned sooner (null keeps them forever). Pruning
+ * destroys evidence, so it needs `audit:write` on top of `environments:write`: a key that may
+ * rename environments must not be able to erase yesterday's trail with a 1-day retention.
+ */
+function shortensRetention(current: number | null, next: number | null): boolean {
+  if (next === null) return false;
+  return current === null || next < current;
 }
 
 async function lockEnvironment(em: EntityManager, ctx: ServiceContext, id: string): Promise<Environment> {

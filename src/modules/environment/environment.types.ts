@@ -79,7 +79,10 @@ export class UpdateEnvironmentInput {
   @Field({ nullable: true, description: 'New display name.' })
   name?: string;
 
-  @Field(() => Int, { nullable: true, description: 'Days to keep audit events (1–3650); `null` keeps them forever.' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Days to keep audit events (1–3650); `null` keeps them forever. Fewer days than now (or any number after `null`) needs `audit:write`.',
+  })
   auditRetentionDays?: number | null;
 }
 
