@@ -309,7 +309,9 @@ describe('secret and client lifecycle', () => {
         .sign(key.privateKey);
     const before = await withBasic(cc, victim.clientId, victim.secret);
     expectToken(before, 'victim enabled');
-    expect((await introspect(before.body.access_token, f.clientId, f.secret)).body.active).toBe(true);
+    // The peer stands for the token's resource server (API); f, an organization's account, may
+    // introspect only its organization's tokens.
+    expect((await introspect(before.body.access_token, peer.clientId, peer.secret)).body.active).toBe(true);
 
     await mutate(ws.client, 'updateServiceAccount', 'UpdateServiceAccountInput', 'serviceAccount { enabled }', { id: victim.clientId, enabled: false });
     await settled(async () => !(await authenticates(victim.clientId, victim.secret)), 'the disabling');
@@ -319,7 +321,7 @@ describe('secret and client lifecycle', () => {
       expectOAuthError(await withAssertion(await victimAssertion()), 401, 'invalid_client', 'disabled, private_key_jwt');
       // A disabled client cannot introspect either, and its token is no longer active.
       expectOAuthError(await introspect(before.body.access_token, victim.clientId, victim.secret), 401, 'invalid_client', 'disabled introspects');
-      expect((await introspect(before.body.access_token, f.clientId, f.secret)).body).toEqual({ active: false });
+      expect((await introspect(before.body.access_token, peer.clientId, peer.secret)).body).toEqual({ active: false });
     });
 
     await mutate(ws.client, 'updateServiceAccount', 'UpdateServiceAccountInput', 'serviceAccount { enabled }', { id: victim.clientId, enabled: true });
@@ -684,14 +686,13 @@ describe('rate limiting of failed client authentication', () => {
         expectOAuthError(await postForm(lf.tokenEndpoint, cc, { authorization: basic(lf.clientId, presented[0]) }), 401, 'invalid_client', 'failure 1');
         expectOAuthError(await postForm(lf.tokenEndpoint, { ...cc, client_id: lf.clientId, client_secret: presented[1] }), 401, 'invalid_client', 'failure 2');
         expectOAuthError(await postForm(lf.tokenEndpoint, cc, { authorization: basic(unknownClient, presented[2]) }), 401, 'invalid_client', 'failure 3');
-        // Past it: 429, whatever is presented, at every endpoint.
+        // Past it: 429 to every failure, at every endpoint.
         for (const [label, attempt] of [
           ['failure 4', () => postForm(lf.tokenEndpoint, cc, { authorization: basic(lf.clientId, over[0]) })],
           ['failure 5', () => postForm(lf.tokenEndpoint, { ...cc, client_id: lf.clientId, client_secret: over[1] })],
           // Without trusted proxies, a forwarded-for header is no way around the budget.
           ['spoofed X-Forwarded-For', () => postForm(lf.tokenEndpoint, cc, { authorization: basic(lf.clientId, over[0]), 'x-forwarded-for': '203.0.113.9' })],
           ['introspection', () => postForm(`${lf.issuer}/oauth/introspect`, { token: 'x' }, { authorization: basic(lf.clientId, over[0]) })],
-          ['right secret', () => postForm(lf.tokenEndpoint, cc, { authorization: basic(lf.clientId, lf.secret) })],
         ] as const) {
           const response = await attempt();
           expectOAuthError(response, 429, 'invalid_client', label);
@@ -704,7 +705,10 @@ describe('rate limiting of failed client authentication', () => {
       () => lws.client,
       () => lws.development.id,
     );
-    expect(await auditCount(lws.client, lws.development.id, ['oauth.token_issued'])).toBe(1);
+    // Credentials are verified before the budget is asked: the right secret still works from
+    // the same address (issue 8, finding 10), and only failures are throttled.
+    expectToken(await postForm(lf.tokenEndpoint, cc, { authorization: basic(lf.clientId, lf.secret) }), 'right secret past the budget');
+    expect(await auditCount(lws.client, lws.development.id, ['oauth.token_issued'])).toBe(2);
 
     const audited = await lws.client.data(
       `query($env: ID, $actions: [String!]) { auditEvents(environmentId: $env, filter: { actions: $actions }, first: 50) {
@@ -749,8 +753,13 @@ describe('rate limiting of failed client authentication', () => {
         .setProtectedHeader({ alg: 'ES256', kid: key.publicJwk.kid })
         .sign(signingKey);
     const form = async (signingKey: CryptoKey) => ({ ...cc, client_assertion_type: ASSERTION_TYPE, client_assertion: await sign(signingKey) });
-    // Another address has a budget of its own: 127.0.0.1 is refused by now, 127.0.0.2 is not.
-    expectOAuthError(await postForm(lf.tokenEndpoint, await form(key.privateKey)), 429, 'invalid_client', 'from 127.0.0.1');
+    // Another address has a budget of its own: 127.0.0.1 is refused by now, 127.0.0.2 is not
+    // (each failure names a client of its own, so no per-client budget is involved).
+    const unknownClient = (n: number) => `sva_0000000000000000000000000${n}`;
+    expectOAuthError(await postForm(lf.tokenEndpoint, cc, { authorization: basic(unknownClient(1), 'ghcs_x') }), 429, 'invalid_client', 'a failure from 127.0.0.1');
+    expectOAuthError(await postFrom('127.0.0.3', lf.tokenEndpoint, cc, { authorization: basic(unknownClient(2), 'ghcs_x') }), 401, 'invalid_client', 'a failure from 127.0.0.3');
+    // A valid client is never refused for others' failures at its address.
+    expectToken(await postForm(lf.tokenEndpoint, await form(key.privateKey)), 'from 127.0.0.1');
     expectToken(await postFrom('127.0.0.2', lf.tokenEndpoint, await form(key.privateKey)), 'from 127.0.0.2');
 
     // Eight forged assertions at once (signature checks run off the event loop, so the requests
@@ -764,17 +773,20 @@ describe('rate limiting of failed client authentication', () => {
         expect(burst.map((response) => response.status).sort()).toEqual([401, 401, 401, 429, 429, 429, 429, 429]);
         for (const response of burst) expectOAuthError(response, response.status, 'invalid_client', `burst ${response.status}`);
         for (const response of burst.filter((r) => r.status === 429)) expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-        // Now this address is refused too, a valid assertion included.
-        expectOAuthError(await postFrom('127.0.0.2', lf.tokenEndpoint, await form(key.privateKey)), 429, 'invalid_client', 'after the burst');
+        // Now this address is refused too, for any further failure.
+        expectOAuthError(await postFrom('127.0.0.2', lf.tokenEndpoint, await form(stranger.privateKey)), 429, 'invalid_client', 'a failure after the burst');
       },
       () => lws.client,
       () => lws.development.id,
     );
+    // ...while a valid assertion from there still authenticates.
+    expectToken(await postFrom('127.0.0.2', lf.tokenEndpoint, await form(key.privateKey)), 'valid after the burst');
     const audited = await lws.client.data(
       `query($env: ID, $actions: [String!]) { auditEvents(environmentId: $env, filter: { actions: $actions }, first: 50) { totalCount nodes { actor { type } after before ip targets { id } } } }`,
       { env: lws.development.id, actions: failedAction },
     );
-    expect(audited.auditEvents.totalCount).toBe(auditedBefore + 3);
+    // The burst's three, and the one failure from 127.0.0.3.
+    expect(audited.auditEvents.totalCount).toBe(auditedBefore + 4);
     const fromBurst = audited.auditEvents.nodes.filter((node: any) => node.ip === '127.0.0.2');
     expect(fromBurst).toHaveLength(3);
     for (const node of fromBurst) {

@@ -160,7 +160,8 @@ describe('token exchange (RFC 8693)', () => {
     // The partner's token carries no `other` scope: not grantable.
     expect(result).toMatchObject({ error: 'invalid_scope' });
     const exchanged = await exchange(agent, { subject_token: userToken, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', resource: API });
-    expect(decodeJwt(exchanged.access_token)).toMatchObject({ iss: f.issuer, sub: 'partner-user-42', client_id: agent.clientId, aud: API, scope: 'read write' });
+    // The outside subject is namespaced by its issuer: it can never read as a local id.
+    expect(decodeJwt(exchanged.access_token)).toMatchObject({ iss: f.issuer, sub: `${EXTERNAL_ISSUER}#partner-user-42`, client_id: agent.clientId, aud: API, scope: 'read write' });
 
     const stranger = await clientKeyPair('ES256', 'partner-1');
     const refused = [

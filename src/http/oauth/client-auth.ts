@@ -149,23 +149,25 @@ async function verify(deps: OAuthDeps, request: OAuthRequest, credentials: Prese
 }
 
 /**
- * Authenticates the calling client (RFC 6749 §2.3, RFC 7523). Failures answer `invalid_client`
- * alike, whatever the reason, and are audited with the reason; past the per-IP or per-client
- * budget they answer 429 and are no longer audited, so a flood cannot flood the audit log.
+ * Authenticates the calling client (RFC 6749 §2.3, RFC 7523). Credentials are verified first and
+ * only failures are counted, per client IP and per client id, as the management API does: one
+ * party's failures behind a shared address (NAT, egress proxy) never lock out another client
+ * that authenticates. Failures answer `invalid_client` alike, whatever the reason, and are
+ * audited with the reason; past either budget they answer 429 and are no longer audited, so a
+ * flood cannot flood the audit log, and a party that keeps failing stays throttled.
  */
 export async function authenticateClient(deps: OAuthDeps, request: OAuthRequest): Promise<{ client: ClientState; method: Method }> {
-  const ip = addressKey(request.meta.ip);
-  const ipBlocked = await deps.ipFailures.blockedFor(ip);
-  if (ipBlocked) throw tooMany(ipBlocked);
   const credentials = presented(request);
   if (!credentials) throw new OAuthError('invalid_client', 'Client authentication is required');
   try {
     return await verify(deps, request, credentials);
   } catch (error) {
     if (!(error instanceof AuthFailure)) throw error;
+    const ip = addressKey(request.meta.ip);
     const retryAfter = Math.max(await deps.ipFailures.recordFailure(ip), credentials.clientId ? await deps.clientFailures.recordFailure(credentials.clientId.slice(0, MAX_CLIENT_ID_LENGTH)) : 0);
     if (retryAfter) throw tooMany(retryAfter);
-    await deps.audit.append(
+    // Within the environment's budget of anonymous failures; beyond it counted into a summary event.
+    await deps.audit.appendAnonymousFailure(
       { principal: null, anonymous: true, meta: request.meta },
       {
         action: 'oauth.client_authentication_failed',

@@ -1,4 +1,5 @@
 import { invalidRequest } from './oauth-error.js';
+import { isCleanText } from '../../modules/text.js';
 
 /** Parameters that RFC 8707 lets a request repeat; every other one must appear at most once (RFC 6749 §3.1). */
 const REPEATABLE = new Set(['resource', 'audience']);
@@ -13,7 +14,10 @@ export class FormParams {
     let count = 0;
     for (const [name, value] of new URLSearchParams(body)) {
       if ((count += 1) > MAX_PARAMETERS) throw invalidRequest('Too many parameters');
-      if (value.includes('\u0000')) throw invalidRequest(`The ${name} parameter contains a NUL character`);
+      // Parameters reach the database and the audit trail: NUL and lone surrogates are refused
+      // here, names included (the name is not echoed: it may be the malformed part).
+      if (!isCleanText(name)) throw invalidRequest('A parameter name contains a NUL character or is not well-formed text');
+      if (!isCleanText(value)) throw invalidRequest(`The ${name} parameter contains a NUL character or is not well-formed text`);
       // Empty values count as absent (RFC 6749 §3.1).
       if (value === '') continue;
       const list = values.get(name);

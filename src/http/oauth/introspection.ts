@@ -1,34 +1,53 @@
 import { rawQuery } from '../../db/raw.js';
+import { ApplicationType } from '../../modules/oauth-client/oauth-client.entity.js';
 import { authenticateClient } from './client-auth.js';
 import type { OAuthDeps, OAuthRequest } from './context.js';
-import { isRevoked, verifyOwnToken, type AccessTokenClaims } from './tokens.js';
+import type { ClientState } from './oauth-cache.js';
+import { liveToken } from './token-status.js';
+import type { AccessTokenClaims } from './tokens.js';
 
-/** A token of this environment that is still good: signed by a published key, unexpired, unrevoked, its client enabled. */
-async function activeClaims(deps: OAuthDeps, request: OAuthRequest, token: string): Promise<AccessTokenClaims | null> {
-  const claims = await verifyOwnToken(request.env, token);
-  if (!claims) return null;
-  if (await isRevoked(deps.orm.em, claims.jti!)) return null;
-  const client = await deps.cache.client(request.env.id, claims.client_id);
-  return client?.enabled ? claims : null;
+/**
+ * Whether `caller` may learn about a live token (RFC 7662 §4: the server decides whether the
+ * token can be used at the protected resource asking, and must not hand out token data for
+ * scanning). Resource servers hold no credentials of their own here: an API's backend
+ * introspects with a client the builder provisioned for it. So the answer is yes for
+ *
+ *  - the token's own client (it holds the token anyway), and
+ *  - a client that stands for a resource server in the token's audience: one the builder
+ *    created (not self-registered under RFC 7591, whatever audiences it got), whose allowed
+ *    audiences include the token's, and, when it belongs to an organization, only for tokens of
+ *    that organization (an organization's account acts only within it, as in token exchange).
+ *
+ * Everyone else, including any anonymously registered client, gets `{"active": false}` as for
+ * an unknown token (RFC 7662 §2.2), so the answer reveals nothing.
+ */
+function mayIntrospect(caller: ClientState, claims: AccessTokenClaims): boolean {
+  if (caller.id === claims.client_id) return true;
+  if (caller.applicationType === ApplicationType.DYNAMIC) return false;
+  if (caller.organizationId && claims.org_id !== caller.organizationId) return false;
+  const audiences = ([] as string[]).concat(claims.aud ?? []);
+  return audiences.some((audience) => caller.allowedAudiences.includes(audience));
 }
 
-/** RFC 7662. Any authenticated client of the environment may introspect its tokens. */
+/** RFC 7662, answered as `mayIntrospect` allows. */
 export async function introspect(deps: OAuthDeps, request: OAuthRequest): Promise<Record<string, unknown>> {
-  await authenticateClient(deps, request);
-  const claims = await activeClaims(deps, request, request.params.require('token'));
-  if (!claims) return { active: false };
-  return { ...claims, active: true, token_type: 'Bearer' };
+  const { client } = await authenticateClient(deps, request);
+  const live = await liveToken(deps, request.env, request.params.require('token'));
+  if (!live || !mayIntrospect(client, live.claims)) return { active: false };
+  return { ...live.claims, active: true, token_type: 'Bearer' };
 }
 
 /**
- * RFC 7009. The token's `jti` is remembered until the token would have expired. A client may
- * revoke only its own tokens; anything else (unknown, foreign, already revoked, another
- * client's) is answered the same 200, so the endpoint reveals nothing about tokens.
+ * RFC 7009. The token's `jti` is remembered until the token would have expired; tokens
+ * exchanged from it stop with it (see liveToken). A client may revoke only its own tokens;
+ * anything else (unknown, foreign, already revoked, another client's) is answered the same 200,
+ * so the endpoint reveals nothing about tokens.
  */
 export async function revoke(deps: OAuthDeps, request: OAuthRequest): Promise<void> {
   const { client } = await authenticateClient(deps, request);
-  const claims = await activeClaims(deps, request, request.params.require('token'));
-  if (!claims || claims.client_id !== client.id) return;
+  const live = await liveToken(deps, request.env, request.params.require('token'));
+  if (!live || live.claims.client_id !== client.id) return;
+  const { claims } = live;
   await rawQuery(deps.orm.em, `insert into revoked_token (jti, environment_id, expires_at) values (?, ?, ?) on conflict do nothing`, [
     claims.jti,
     request.env.id,

@@ -14,12 +14,15 @@ import type { OAuthDeps } from './context.js';
 import type { EnvironmentState } from './oauth-cache.js';
 import { FormParams } from './form.js';
 import { OAuthError } from './oauth-error.js';
+import { findUncleanText } from '../../modules/text.js';
 
 const REGISTRATION_BODY_LIMIT = 64 * 1024;
 const AUTH_METHODS: TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 /** Informational metadata kept as given (RFC 7591 §2), each a string of bounded length. */
 const INFORMATIONAL = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri', 'software_id', 'software_version'] as const;
 const REGISTRATION_TOKEN_PREFIX = 'ghrat_';
+/** The ids of dynamically registered clients (RFC 7592 paths name them). */
+const DYNAMIC_CLIENT_ID = /^app_[0-9a-hjkmnp-tv-z]{26}$/;
 
 type EnvParams = { env: string };
 type ClientParams = EnvParams & { clientId: string };
@@ -37,10 +40,21 @@ interface Registered {
 
 const metadataError = (description: string) => new OAuthError('invalid_client_metadata', description);
 
+/**
+ * A registration body as a JSON object whose every string and member name is clean text (see
+ * text.ts): anything else is invalid client metadata (RFC 7591 §3.2.2), whichever member it
+ * hides in, known or not, before any of it is compared, stored or audited.
+ */
+function metadataObject(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body) || body instanceof FormParams) throw metadataError('The body must be a JSON object of client metadata');
+  const unclean = findUncleanText(body);
+  if (unclean) throw metadataError(`${unclean.slice(0, 200)} holds a NUL character or text that is not well-formed Unicode, or is nested too deeply`);
+  return body as Record<string, unknown>;
+}
+
 /** Validates RFC 7591 client metadata against the environment's registration policy. */
 async function checkMetadata(body: unknown, grantable: string[], allowPrivate: boolean): Promise<Registered> {
-  if (!body || typeof body !== 'object' || Array.isArray(body) || body instanceof FormParams) throw metadataError('The body must be a JSON object of client metadata');
-  const input = body as Record<string, unknown>;
+  const input = metadataObject(body);
   try {
     if (input.response_types !== undefined && (!Array.isArray(input.response_types) || input.response_types.length > 0)) {
       throw metadataError('No response types are supported: this server issues tokens to machines (client credentials, token exchange)');
@@ -177,8 +191,8 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
       throw new OAuthError('access_denied', 'Dynamic client registration is turned off for this environment');
     }
     const meta = requestMeta(request);
-    const blocked = await deps.ipFailures.blockedFor(addressKey(meta.ip));
-    if (blocked) throw new OAuthError('invalid_request', 'Too many requests; try again later', { status: 429, headers: { 'retry-after': String(blocked) } });
+    // The initial access token is checked first and only a wrong one counts against the
+    // address (refuseToken): failures of other parties behind it lock out no valid registrant.
     if (env.registrationPolicy === ClientRegistrationPolicy.INITIAL_ACCESS_TOKEN && !secretMatchesHash(env.initialAccessTokenHash, bearer(request))) {
       await refuseToken(request, 'A valid initial access token is required to register');
     }
@@ -240,7 +254,8 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
   const managed = async (request: FastifyRequest<{ Params: ClientParams }>) => {
     const env = await environment(request);
     const token = bearer(request);
-    const client = token
+    // The path is input too: only a well-formed id reaches the database.
+    const client = token && DYNAMIC_CLIENT_ID.test(request.params.clientId)
       ? await deps.orm.em.fork().findOne(OAuthClient, { id: request.params.clientId, environmentId: env.id, applicationType: ApplicationType.DYNAMIC })
       : null;
     if (!client || !secretMatchesHash(client.registrationTokenHash, token)) await refuseToken(request, 'The registration access token is invalid for this client');
@@ -262,8 +277,8 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
 
   scope.put(`${base}/oauth/register/:clientId`, { bodyLimit: REGISTRATION_BODY_LIMIT }, async (request: FastifyRequest<{ Params: ClientParams }>, reply) => {
     const { env, client } = await managed(request);
-    const body = request.body as Record<string, unknown> | null;
-    if (!body || typeof body !== 'object' || body.client_id !== client.id) throw metadataError('The body must carry this client_id');
+    const body = metadataObject(request.body);
+    if (body.client_id !== client.id) throw metadataError('The body must carry this client_id');
     if (body.client_secret !== undefined) {
       const secrets = await deps.orm.em.fork().find(ClientSecret, { clientId: client.id, revokedAt: null });
       const given = typeof body.client_secret === 'string' ? body.client_secret : null;

@@ -14,6 +14,24 @@ export interface AccessTokenClaims extends JWTPayload {
   scope?: string;
   org_id?: string;
   act?: Actor;
+  gh_exchanged_from?: ExchangeLink[];
+}
+
+/**
+ * The private claim (RFC 7519 §4.3) in which an exchanged token lists the tokens of this
+ * environment it was exchanged from, oldest first: empty when its subject came from a trusted
+ * issuer. RFC 8693 leaves such provenance to the server; the token endpoint needs it to bound a
+ * chain of exchanges by its first client, and introspection to stop a token when any token
+ * before it is revoked or any client before it disabled. Only the token endpoint sets it.
+ */
+export const EXCHANGE_CHAIN_CLAIM = 'gh_exchanged_from';
+/** Exchanges of exchanges deeper than this are refused (each link is a revocation lookup). */
+export const MAX_EXCHANGE_CHAIN = 5;
+
+/** One token an exchanged token derives from: its id and the client it was issued to. */
+export interface ExchangeLink {
+  jti: string;
+  client_id: string;
 }
 
 /** RFC 8693 §4.1: the current actor, and nested within it the actors before it. */
@@ -33,13 +51,26 @@ export interface IssuedToken {
 /** Signs an RFC 9068 access token with the environment's current key. */
 export async function signAccessToken(
   env: EnvironmentState,
-  input: { subject: string; clientId: string; audience: string; scope: string[]; lifetime: number; extra?: Record<string, unknown> },
+  input: {
+    subject: string;
+    clientId: string;
+    audience: string;
+    scope: string[];
+    lifetime: number;
+    extra?: Record<string, unknown>;
+    /** For exchanged tokens: the tokens it derives from (EXCHANGE_CHAIN_CLAIM). */
+    exchangedFrom?: ExchangeLink[];
+  },
 ): Promise<IssuedToken> {
   const now = Math.floor(Date.now() / 1000);
   const jti = `at_${ulid()}`;
+  // A client's custom claims can never carry provenance: a forged chain would let the token
+  // endpoint bound a later exchange by another client's audiences.
+  const { [EXCHANGE_CHAIN_CLAIM]: _forged, ...extra } = input.extra ?? {};
   const claims: AccessTokenClaims = {
     // Custom claims first: the registered ones below always win (the API refuses them anyway).
-    ...input.extra,
+    ...extra,
+    ...(input.exchangedFrom ? { [EXCHANGE_CHAIN_CLAIM]: input.exchangedFrom } : {}),
     iss: env.issuer,
     sub: input.subject,
     aud: input.audience,
@@ -83,7 +114,8 @@ export async function verifyOwnToken(env: EnvironmentState, token: string): Prom
   }
 }
 
-/** Whether the token's `jti` has been revoked (RFC 7009), in any process. */
-export async function isRevoked(em: EntityManager, jti: string): Promise<boolean> {
-  return (await rawQuery(em, `select 1 from revoked_token where jti = ?`, [jti])).length > 0;
+/** Whether any of the token ids has been revoked (RFC 7009), in any process: one query for a whole exchange chain. */
+export async function anyRevoked(em: EntityManager, jtis: readonly string[]): Promise<boolean> {
+  if (!jtis.length) return false;
+  return (await rawQuery(em, `select 1 from revoked_token where jti in (${jtis.map(() => '?').join(', ')}) limit 1`, jtis)).length > 0;
 }

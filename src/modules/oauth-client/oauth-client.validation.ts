@@ -19,6 +19,8 @@ export const RESERVED_CLAIMS: readonly string[] = [
   'auth_time', 'acr', 'amr', 'sid', 'nonce', 'token_use',
   // Members of the introspection response (RFC 7662 §2.2).
   'active', 'token_type', 'username',
+  // Our own: the provenance of an exchanged token (grants/token-exchange.ts), never a client's to set.
+  'gh_exchanged_from',
 ];
 
 /** Algorithms a client's or trusted issuer's key may sign with. */
