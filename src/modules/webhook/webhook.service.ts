@@ -8,6 +8,7 @@ import { paginate, type PageArgs } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
 import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
 import { checkOptionalText } from '../validation.js';
+import { requireEventReadScopes } from './event-scopes.js';
 import { checkWebhookUrl } from './target-guard.js';
 import { DeliveryStatus, WebhookDelivery, WebhookEndpoint } from './webhook.entity.js';
 
@@ -75,8 +76,9 @@ export async function createWebhookEndpoint(
 ): Promise<{ webhookEndpoint: WebhookEndpoint; secret: string }> {
   requireScope(ctx.principal, 'webhooks:write');
   const environmentId = environmentFor(ctx, input.environmentId);
-  const url = checkWebhookUrl(input.url, settings.allowPrivateTargets, ['input', 'url']);
   const eventTypes = checkEventTypes(input.eventTypes);
+  requireEventReadScopes(ctx.principal, eventTypes);
+  const url = checkWebhookUrl(input.url, settings.allowPrivateTargets, ['input', 'url']);
   const description = checkOptionalText(input.description, ['input', 'description']);
   const id = newId('webhookEndpoint');
   const secret = newSecret();
@@ -116,6 +118,12 @@ export async function updateWebhookEndpoint(
   const description = input.description !== undefined ? checkOptionalText(input.description, ['input', 'description']) : undefined;
   return inTransaction(ctx, async (em) => {
     const endpoint = await lockScoped(em, ctx, WebhookEndpoint, 'webhook_endpoint', input.id);
+    // Choosing where events go, which events, or resuming them is subscribing anew: the caller
+    // must read what the endpoint will then receive, whoever set its event types (a key that
+    // lost a scope, or an owner key). Describing or disabling an endpoint sends nothing.
+    if (url !== undefined || eventTypes !== undefined || input.enabled === true) {
+      requireEventReadScopes(ctx.principal, eventTypes ?? endpoint.eventTypes);
+    }
     const before = snapshotEndpoint(endpoint);
     if (url !== undefined) endpoint.url = url;
     if (eventTypes !== undefined) endpoint.eventTypes = eventTypes;
@@ -177,6 +185,9 @@ export async function deleteWebhookEndpoint(ctx: ServiceContext, input: { id: st
 export async function redeliverWebhook(ctx: ServiceContext, input: { deliveryId: string }): Promise<WebhookDelivery> {
   requireScope(ctx.principal, 'webhooks:write');
   const original = await getWebhookDelivery(ctx, input.deliveryId);
+  // Sending an event is reading it: an endpoint set up before its subscription was checked
+  // (or by another key) must not let this key pull past events it could not read.
+  requireEventReadScopes(ctx.principal, [original.eventType]);
   return inTransaction(ctx, async (em) => {
     const endpoint = await lockScoped(em, ctx, WebhookEndpoint, 'webhook_endpoint', original.endpointId);
     if (!endpoint.enabled) {
