@@ -13,24 +13,27 @@ import type { Principal } from './auth/principal.js';
 import type { Database } from './db/database.js';
 import type { Config } from './config.js';
 import { FailedAuthLimiter } from './auth/failed-auth-limiter.js';
+import { RateBudget } from './auth/rate-budget.js';
 import { SecretBox } from './crypto/at-rest.js';
 import { ulid } from './db/id.js';
 import { AppError } from './errors/app-error.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
 import { inputGuardPlugin } from './graphql/input-guard.js';
-import { queryLimitsPlugin } from './graphql/limits.js';
+import { boundedStringify } from './graphql/response-size.js';
+import { documentGuard, MAX_DOCUMENT_TOKENS, queryLimitsPlugin, type QueryLimits } from './graphql/limits.js';
 import { createLoaders } from './graphql/loaders.js';
 import { getSchema } from './graphql/schema.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { registerAuditExport } from './http/audit-export.js';
+import { requestErrorHandler } from './http/request-errors.js';
 import { OAuthCache } from './http/oauth/oauth-cache.js';
 import { registerOAuthRoutes } from './http/oauth/routes.js';
 import { ReplayGuard } from './http/oauth/replay-guard.js';
 import { SecretUsage } from './http/oauth/secret-usage.js';
 import { AuditBatcher } from './audit/audit-batcher.js';
 import { createLogger } from './logger.js';
-import { authenticate } from './modules/api-key/api-key.service.js';
+import { API_KEY_REVOKED_CHANNEL, authenticate } from './modules/api-key/api-key.service.js';
 import { systemTxtResolver, type TxtResolver } from './modules/organization/domain-verification.js';
 
 export interface AppDeps {
@@ -105,6 +108,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     );
   });
 
+  // Errors raised before a handler runs (a body that is not JSON, too large, of another type)
+  // get the error shape of the API they were sent to; the OAuth routes set their own handler.
+  app.setErrorHandler(requestErrorHandler({ graphqlPath: '/graphql' }));
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     try {
@@ -117,7 +124,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const schema = await getSchema();
-  const limits = { maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxPageSize: config.maxPageSize };
+  const limits: QueryLimits = {
+    maxDepth: config.maxQueryDepth,
+    maxComplexity: config.maxQueryComplexity,
+    maxPageSize: config.maxPageSize,
+    maxSelections: config.maxQuerySelections,
+    maxAliases: config.maxQueryAliases,
+  };
   const formatError = createErrorFormatter(logger);
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -125,8 +138,15 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // Every request needs an `Authorization` header, which browsers never attach cross-site on
     // their own, so the CSRF preflight rule adds nothing and would break GET clients.
     csrfPrevention: false,
+    // main.ts owns SIGTERM/SIGINT and closes everything in order. Apollo's own handlers (on
+    // whenever NODE_ENV is not `test`) would stop it and then re-raise the signal, killing the
+    // process (exit 143/130) before the drain, the database close and the lock release.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError,
+    // The parser stops at this many tokens, before it builds a tree of an oversized document.
+    parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
+    stringifyResult: boundedStringify(config.maxResponseBytes),
     // HTTP cache hints are not used (every response is per-key); without this plugin Apollo
     // would run a cache-control hook on every resolved field.
     plugins: [
@@ -143,6 +163,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => auditBus.close());
   const auditTails = new ChainTails(orm, auditBus);
   const failedAuthLimiter = new FailedAuthLimiter(config.authFailuresPerMinute);
+  const verification = { budget: new RateBudget(config.auditVerificationsPerMinute), maxEvents: config.auditVerifyMaxEvents };
   const trustedProxy =
     config.trustProxy === false
       ? () => false
@@ -163,7 +184,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const newContext = (em: EntityManager, principal: Principal, meta: RequestMeta, connection?: GraphQLContext['connection']): GraphQLContext => {
     const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
     const afterMutation = () => principal.environmentIds.forEach((environmentId) => oauthCache.invalidate(environmentId));
-    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, secretBox, webhooks, auditBus, auditTails, connection, afterMutation };
+    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, secretBox, webhooks, auditBus, auditTails, verification, connection, afterMutation };
   };
 
   const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {
@@ -197,7 +218,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   };
 
-  const hotPathAudit = new AuditBatcher(orm);
+  const hotPathAudit = new AuditBatcher(orm, { anonymousFailuresPerMinute: config.anonymousFailureAuditsPerMinute, logger });
   const replayGuard = new ReplayGuard(orm);
   app.addHook('onClose', async () => {
     await hotPathAudit.close();
@@ -230,8 +251,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     authenticate: (em, authorization, meta) => authenticate(em, authorization, meta, failedAuthLimiter),
   });
 
-  attachGraphQLWebSocket(app, {
+  const sockets = attachGraphQLWebSocket(app, {
     schema,
+    caps: {
+      connectionsPerKey: config.wsConnectionsPerKey,
+      connectionsPerAddress: config.wsConnectionsPerAddress,
+      operationsPerConnection: config.wsOperationsPerConnection,
+    },
     logger,
     revalidateMs: config.subscriptionRevalidateMs,
     path: '/graphql',
@@ -250,6 +276,18 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     context: (principal, meta, connection) => newContext(orm.em.fork(), principal, meta, connection),
   });
 
+  // A revoked key's sockets close at once, whichever process revoked it; when notices may have
+  // been missed (LISTEN reconnected), every socket's key is checked again.
+  const unlistenRevocations = await deps.listen(API_KEY_REVOKED_CHANNEL, {
+    onNotify: (apiKeyId) => sockets.closeKey(apiKeyId),
+    onGap: () => sockets.recheckAll(),
+  });
+  app.addHook('onClose', () => unlistenRevocations());
+
+  const guard = documentGuard(limits);
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.routeOptions.url === '/graphql') await guard(request, reply);
+  });
   await app.register(fastifyApollo(apollo), { path: '/graphql', method: ['GET', 'POST', 'OPTIONS'], context });
   return app;
 }

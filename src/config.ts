@@ -28,6 +28,22 @@ export interface Config {
   maxQueryComplexity: number;
   /** Largest `first`/`last` of a connection. @default 100 */
   maxPageSize: number;
+  /** Most fields, fragment spreads and inline fragments a GraphQL document may hold as written. @default 1000 */
+  maxQuerySelections: number;
+  /** Most aliased fields a GraphQL document may hold. @default 100 */
+  maxQueryAliases: number;
+  /** Largest GraphQL response body over HTTP, in bytes; a larger result is replaced by an error. @default 16 MiB */
+  maxResponseBytes: number;
+  /** Audit events one `auditChainVerification` call re-hashes at most; longer chains are checked in steps. @default 10000 */
+  auditVerifyMaxEvents: number;
+  /** `auditChainVerification` calls per API key per minute. @default 10 */
+  auditVerificationsPerMinute: number;
+  /** Open GraphQL WebSocket connections per API key, across the process. @default 10 */
+  wsConnectionsPerKey: number;
+  /** Open GraphQL WebSocket connections per client address, across the process. @default 50 */
+  wsConnectionsPerAddress: number;
+  /** Operations (subscriptions, queries) one WebSocket connection may run at once. @default 100 */
+  wsOperationsPerConnection: number;
   /** Whether the GraphQL endpoint answers introspection. @default true */
   introspection: boolean;
   /**
@@ -63,6 +79,11 @@ export interface Config {
   webhookPollMs: number;
   /** Failed authentications per client IP per minute before 429 (and no more audit rows). @default 30 */
   authFailuresPerMinute: number;
+  /**
+   * Anonymous failed authentications audited per environment per minute (any addresses); the
+   * ones beyond are still refused, and counted into one `audit.failures_suppressed` event. @default 120
+   */
+  anonymousFailureAuditsPerMinute: number;
   /** Milliseconds to wait for in-flight requests on SIGTERM before forcing exit. @default 10000 */
   shutdownTimeoutMs: number;
 }
@@ -87,12 +108,18 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+/** Retries of one webhook delivery at most: a delivery's attempts are listed whole in GraphQL. */
+export const MAX_WEBHOOK_RETRIES = 19;
+
 function retrySchedule(env: NodeJS.ProcessEnv): number[] {
   const raw = env.GATEHOUSE_WEBHOOK_RETRY_SCHEDULE;
   if (!raw) return [5, 300, 1800, 7200, 18000, 36000, 36000];
   const steps = raw.split(',').map((step) => Number(step.trim()));
   if (steps.some((step) => !Number.isFinite(step) || step < 0)) {
     throw new ConfigError('GATEHOUSE_WEBHOOK_RETRY_SCHEDULE must be comma-separated non-negative seconds');
+  }
+  if (steps.length > MAX_WEBHOOK_RETRIES) {
+    throw new ConfigError(`GATEHOUSE_WEBHOOK_RETRY_SCHEDULE may list at most ${MAX_WEBHOOK_RETRIES} retries`);
   }
   return steps;
 }
@@ -140,6 +167,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDepth: int(env, 'GATEHOUSE_MAX_QUERY_DEPTH', 10, 2),
     maxQueryComplexity: int(env, 'GATEHOUSE_MAX_QUERY_COMPLEXITY', 20_000, 10),
     maxPageSize: int(env, 'GATEHOUSE_MAX_PAGE_SIZE', 100, 1),
+    maxQuerySelections: int(env, 'GATEHOUSE_MAX_QUERY_SELECTIONS', 1000, 10),
+    maxQueryAliases: int(env, 'GATEHOUSE_MAX_QUERY_ALIASES', 100, 0),
+    maxResponseBytes: int(env, 'GATEHOUSE_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 1024),
+    auditVerifyMaxEvents: int(env, 'GATEHOUSE_AUDIT_VERIFY_MAX_EVENTS', 10_000, 1),
+    auditVerificationsPerMinute: int(env, 'GATEHOUSE_AUDIT_VERIFICATIONS_PER_MINUTE', 10, 1),
+    wsConnectionsPerKey: int(env, 'GATEHOUSE_WS_CONNECTIONS_PER_KEY', 10, 1),
+    wsConnectionsPerAddress: int(env, 'GATEHOUSE_WS_CONNECTIONS_PER_ADDRESS', 50, 1),
+    wsOperationsPerConnection: int(env, 'GATEHOUSE_WS_OPERATIONS_PER_CONNECTION', 100, 1),
     introspection: bool(env, 'GATEHOUSE_INTROSPECTION', true),
     dataLoaderBatching: bool(env, 'GATEHOUSE_DATALOADER_BATCHING', true),
     trustProxy: trustProxy(env),
@@ -154,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subscriptionRevalidateMs: int(env, 'GATEHOUSE_SUBSCRIPTION_REVALIDATE_MS', 30_000, 100),
     subscriptionStallMs: int(env, 'GATEHOUSE_SUBSCRIPTION_STALL_MS', 30_000, 100),
     authFailuresPerMinute: int(env, 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE', 30, 1),
+    anonymousFailureAuditsPerMinute: int(env, 'GATEHOUSE_ANONYMOUS_FAILURE_AUDITS_PER_MINUTE', 120, 1),
     shutdownTimeoutMs: int(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 10_000),
   };
 }

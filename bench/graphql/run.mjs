@@ -1,8 +1,9 @@
-// Benchmark: the 50-organization nested query (organizations → domains, memberships → user,
-// roles → permissions) on PostgreSQL at concurrency 16, with DataLoader batching on and off.
+// Benchmark: a page of 20 organizations with their nested relations (organizations → domains,
+// memberships → user, roles) on PostgreSQL at concurrency 16, with DataLoader batching on and off.
 //
 //   npm run bench            (builds, then runs this file)
 //   BENCH_DATABASE_URL=postgres://... BENCH_DURATION=20 BENCH_CONNECTIONS=16 node bench/graphql/run.mjs
+//   BENCH_SERVER=/other/checkout/dist/src/main.js node bench/graphql/run.mjs   (another build, to compare)
 //
 // Each mode gets a freshly created database and its own server process (node dist/src/main.js),
 // seeded through the GraphQL API; autocannon runs in this process over loopback.
@@ -15,13 +16,17 @@ const DURATION = Number(process.env.BENCH_DURATION || 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 16);
 const ORGS = 50;
 const MEMBERS = 3;
+const PAGE = 20;
 const PORT = Number(process.env.BENCH_PORT || 4710);
+const SERVER = process.env.BENCH_SERVER || 'dist/src/main.js';
 
+// Priced at about 12,000 of the 20,000 default budget (each organization may have 100 domains,
+// each membership 20 roles): the largest page of this shape that fits.
 const QUERY = `query Bench($env: ID, $first: Int) {
   organizations(environmentId: $env, first: $first) {
     totalCount
     nodes { id name domains { domain } memberships(first: 10) { totalCount nodes {
-      user { email } roles { key permissions { key } } } } }
+      user { email } roles { key name } } } }
   }
 }`;
 
@@ -37,7 +42,7 @@ function startServer(dbUrl, batching) {
     GATEHOUSE_DATALOADER_BATCHING: String(batching),
     GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
   };
-  const child = spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk) => (out += chunk));
   return new Promise((resolve, reject) => {
@@ -107,9 +112,9 @@ async function measure(batching) {
   const { child, key } = await startServer(databaseUrl(BASE_URL, name), batching);
   try {
     const env = await seed(key);
-    const body = JSON.stringify({ query: QUERY, variables: { env, first: ORGS } });
-    const check = await gql(key, QUERY, { env, first: ORGS });
-    if (check.organizations.nodes.length !== ORGS) throw new Error('seed failed');
+    const body = JSON.stringify({ query: QUERY, variables: { env, first: PAGE } });
+    const check = await gql(key, QUERY, { env, first: PAGE });
+    if (check.organizations.nodes.length !== PAGE) throw new Error('seed failed');
     const result = await autocannon({
       url: `http://127.0.0.1:${PORT}/graphql`,
       method: 'POST',
@@ -131,7 +136,7 @@ async function measure(batching) {
 const batched = await measure(true);
 const unbatched = await measure(false);
 const row = (label, r) => `| ${label} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p99} | ${r.total} |`;
-console.log(`\n50 organizations × ${MEMBERS} memberships, nested query, PostgreSQL, ${CONNECTIONS} connections, ${DURATION} s\n`);
+console.log(`\n${SERVER}: ${PAGE} of ${ORGS} organizations × ${MEMBERS} memberships, nested query, PostgreSQL, ${CONNECTIONS} connections, ${DURATION} s\n`);
 console.log('| mode | req/s | p50 ms | p99 ms | requests |');
 console.log('|---|---|---|---|---|');
 console.log(row('DataLoader batching', batched));

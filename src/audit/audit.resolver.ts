@@ -3,7 +3,11 @@ import { OrderDirection, pageConnection, PageArgsType } from '../graphql/connect
 import { services, type GraphQLContext } from '../graphql/context.js';
 import type { AuditEvent } from './audit-event.entity.js';
 import { listAuditEvents, openAuditStream, verifyAuditChain } from './audit.service.js';
-import { AuditActorType, AuditChainVerificationType, AuditEventConnection, AuditEventFilterInput, AuditEventOrder, AuditEventType } from './audit.types.js';
+import { Cost } from '../graphql/cost.js';
+
+/** A verification re-hashes up to 10,000 rows (by default): priced at a twentieth of the default budget. */
+const VERIFICATION_PRICE = 1000;
+import { AuditActorType, AuditChainVerificationType, AuditTargetType, MAX_AUDIT_TARGETS, AuditEventConnection, AuditEventFilterInput, AuditEventOrder, AuditEventType } from './audit.types.js';
 
 @Resolver(() => AuditEventType)
 export class AuditResolver {
@@ -24,20 +28,24 @@ export class AuditResolver {
     return pageConnection(await listAuditEvents(services(ctx), { environmentId, filter, direction }, page, ctx.config.maxPageSize));
   }
 
+  @Cost({ price: VERIFICATION_PRICE, perOperation: 1 })
   @Query(() => AuditChainVerificationType, {
     description:
-      'Recomputes the hash chain of an environment\'s audit events (or, for a workspace-wide key without environmentId, of the workspace-level events) and reports the first broken link. Needs `audit:read`.',
+      "Recomputes the hash chain of an environment's audit events (or, for a workspace-wide key without environmentId, of the workspace-level events) and reports the first broken link. Checks at most GATEHOUSE_AUDIT_VERIFY_MAX_EVENTS (10,000) events per call: when `complete` is false, call again with `afterSequence: headSequence`. Once per operation, a few times a minute per key. Needs `audit:read`.",
   })
   async auditChainVerification(
     @Ctx() ctx: GraphQLContext,
     @Arg('environmentId', () => ID, { nullable: true, description: 'The environment whose chain to check.' }) environmentId?: string,
     @Arg('from', () => Date, { nullable: true, description: 'Only events that occurred at or after this time.' }) from?: Date,
     @Arg('to', () => Date, { nullable: true, description: 'Only events that occurred before this time.' }) to?: Date,
+    @Arg('afterSequence', () => String, { nullable: true, description: 'Continue after this event sequence (the `headSequence` of the previous call).' })
+    afterSequence?: string,
   ) {
-    const result = await verifyAuditChain(services(ctx), { environmentId, from, to });
+    const result = await verifyAuditChain(services(ctx), { environmentId, from, to, afterSequence }, ctx.verification);
     return {
       chainKey: result.chainKey,
       valid: result.firstBreak === null,
+      complete: result.complete,
       eventsChecked: result.eventsChecked,
       firstBrokenSequence: result.firstBreak?.seq ?? null,
       firstBrokenEventId: result.firstBreak?.id ?? null,
@@ -55,6 +63,11 @@ export class AuditResolver {
   @FieldResolver(() => String)
   sequence(@Root() event: AuditEvent) {
     return String(event.seq);
+  }
+
+  @FieldResolver(() => [AuditTargetType])
+  targets(@Root() event: AuditEvent) {
+    return event.targets.slice(0, MAX_AUDIT_TARGETS);
   }
 
   @FieldResolver(() => AuditActorType)

@@ -1,7 +1,7 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { requireScope } from '../auth/principal.js';
 import { paginate, type PageArgs, type SortDirection } from '../db/pagination.js';
-import { invalid, notFound } from '../errors/app-error.js';
+import { AppError, invalid, notFound } from '../errors/app-error.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../modules/service-context.js';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { rowMapper } from '../db/rows.js';
@@ -90,16 +90,39 @@ export async function getAuditEvent(ctx: ServiceContext, id: string): Promise<Au
  * Verifies the hash chain of an environment's events (or, for a workspace-wide key without an
  * environment, of the workspace-level events), optionally only those that occurred in [from, to).
  */
+/** How much re-hashing a caller may ask for: calls per key per minute, events per call. */
+export interface ChainVerificationLimits {
+  budget: { take(key: string): Promise<number> };
+  maxEvents: number;
+}
+
 export async function verifyAuditChain(
   ctx: ServiceContext,
-  query: { environmentId?: string | null; from?: Date | null; to?: Date | null },
+  query: { environmentId?: string | null; from?: Date | null; to?: Date | null; afterSequence?: string | null },
+  limits: ChainVerificationLimits,
 ): Promise<ChainVerification> {
   requireScope(ctx.principal, 'audit:read');
+  if (query.afterSequence != null && !SEQUENCE.test(query.afterSequence)) {
+    throw invalid('audit.invalid_sequence', 'afterSequence must be an event sequence number', ['afterSequence']);
+  }
   const chainKey = chainOf(ctx, query.environmentId);
-  if (!query.from && !query.to) return verifyChain(ctx.em, chainKey);
-  const range = await seqRangeOf(ctx.em, chainKey, query.from, query.to);
-  if (range.empty) return { chainKey, eventsChecked: 0, firstBreak: null, headHash: null, headSeq: null };
-  return verifyChain(ctx.em, chainKey, range);
+  // Re-hashing is real work for the database: a key gets a few checks a minute, not a loop.
+  const retryAfter = await limits.budget.take(ctx.principal.apiKeyId);
+  if (retryAfter > 0) {
+    throw new AppError('RATE_LIMITED', 'audit.verification_rate_limited', 'Too many chain verifications; try again later', {
+      detail: { retryAfter },
+    });
+  }
+  const range = query.from || query.to ? await seqRangeOf(ctx.em, chainKey, query.from, query.to) : { fromSeq: null, toSeq: null, empty: false };
+  const empty = { chainKey, eventsChecked: 0, firstBreak: null, headHash: null, headSeq: null, complete: true };
+  if (range.empty) return empty;
+  let fromSeq = range.fromSeq;
+  if (query.afterSequence != null) {
+    const next = (BigInt(query.afterSequence) + 1n).toString();
+    if (!fromSeq || BigInt(next) > BigInt(fromSeq)) fromSeq = next;
+    if (range.toSeq && BigInt(fromSeq) > BigInt(range.toSeq)) return empty;
+  }
+  return verifyChain(ctx.em, chainKey, { fromSeq, toSeq: range.toSeq }, limits.maxEvents);
 }
 
 /** The chain a stream or verification reads: the environment asked for or pinned, else the workspace's own. */

@@ -3,6 +3,12 @@ import { Connection, OrderDirection } from '../graphql/connection.js';
 import { Node } from '../graphql/node.js';
 import { JSONObjectScalar } from '../graphql/scalars.js';
 import { ActorType } from './audit-event.entity.js';
+import { Cost } from '../graphql/cost.js';
+
+/** Targets shown per event; an event may name more (all stay stored, hashed and filterable by `targetId`). */
+export const MAX_AUDIT_TARGETS = 20;
+/** `totalCount` of audit events counts a table that only grows: priced at a tenth of the default budget. */
+const AUDIT_COUNT_PRICE = 2000;
 
 registerEnumType(ActorType, {
   name: 'AuditActorType',
@@ -50,7 +56,8 @@ export class AuditEventType extends Node {
   @Field(() => AuditActorType, { description: 'Who did it.' })
   actor!: AuditActorType;
 
-  @Field(() => [AuditTargetType], { description: 'What it was done to.' })
+  @Cost({ maxItems: MAX_AUDIT_TARGETS })
+  @Field(() => [AuditTargetType], { description: `What it was done to (the first ${MAX_AUDIT_TARGETS}).` })
   targets!: AuditTargetType[];
 
   @Field(() => ID, { nullable: true, description: 'Environment, or null for workspace-level events.' })
@@ -108,6 +115,9 @@ export class AuditChainVerificationType {
   @Field({ description: 'Whether every event checked is intact and linked.' })
   valid!: boolean;
 
+  @Field({ description: 'Whether the check reached the end of the range (or a break); when false, continue with `afterSequence: headSequence`.' })
+  complete!: boolean;
+
   @Field(() => Int, { description: 'Events checked (up to and including the first broken one).' })
   eventsChecked!: number;
 
@@ -128,7 +138,7 @@ export class AuditChainVerificationType {
 }
 
 @ObjectType({ simpleResolvers: true, description: 'A page of audit events.' })
-export class AuditEventConnection extends Connection(AuditEventType, 'AuditEvent') {}
+export class AuditEventConnection extends Connection(AuditEventType, 'AuditEvent', { countPrice: AUDIT_COUNT_PRICE }) {}
 
 @InputType({ description: 'Narrows a list of audit events; all given conditions must hold.' })
 export class AuditEventFilterInput {

@@ -21,6 +21,8 @@ export interface ChainVerification {
   /** Hash and sequence of the last event checked: publish it elsewhere to anchor the chain. */
   headHash: string | null;
   headSeq: string | null;
+  /** False when `maxEvents` stopped the check before the end of the range. */
+  complete: boolean;
 }
 
 /** Chain of an environment's events, or of a workspace's workspace-level events. */
@@ -48,8 +50,9 @@ export async function verifyChain(
   em: EntityManager,
   chainKey: string,
   range: { fromSeq?: string | null; toSeq?: string | null } = {},
+  maxEvents = Infinity,
 ): Promise<ChainVerification> {
-  const result: ChainVerification = { chainKey, eventsChecked: 0, firstBreak: null, headHash: null, headSeq: null };
+  const result: ChainVerification = { chainKey, eventsChecked: 0, firstBreak: null, headHash: null, headSeq: null, complete: true };
   // The first event links to the event before the range, else to the retention checkpoint
   // (events pruned before it), else to the genesis hash.
   let expectedPrev: string = GENESIS_HASH;
@@ -74,7 +77,7 @@ export async function verifyChain(
               encode(sha256(convert_to(audit_event_canonical(e), 'UTF8')), 'hex') as "computed"
          from "audit_event" e
         where e."chain_key" = ? and e."seq" > ?${range.toSeq ? ' and e."seq" <= ?' : ''}
-        order by e."seq" limit ${BATCH}`,
+        order by e."seq" limit ${Math.min(BATCH, maxEvents - result.eventsChecked)}`,
       range.toSeq ? [chainKey, after, range.toSeq] : [chainKey, after],
     );
     for (const row of rows) {
@@ -91,7 +94,17 @@ export async function verifyChain(
       result.headHash = row.hash;
       result.headSeq = row.seq;
     }
-    if (rows.length < BATCH) return result;
+    if (rows.length < BATCH && result.eventsChecked < maxEvents) return result;
+    if (result.eventsChecked >= maxEvents) {
+      // Stopped at the cap: complete only if nothing follows in the range.
+      const [next] = await execute<{ seq: string }>(
+        em,
+        `select "seq"::text as "seq" from "audit_event" where "chain_key" = ? and "seq" > ?${range.toSeq ? ' and "seq" <= ?' : ''} limit 1`,
+        range.toSeq ? [chainKey, result.headSeq, range.toSeq] : [chainKey, result.headSeq],
+      );
+      result.complete = !next;
+      return result;
+    }
     after = rows[rows.length - 1].seq;
   }
 }

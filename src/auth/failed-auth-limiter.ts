@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { RateBudget } from './rate-budget.js';
 
 /**
  * The budget key of a client address: IPv4 as is, IPv6 by /64 (one host usually holds a whole
@@ -21,28 +21,9 @@ export function addressKey(ip: string | null | undefined): string {
  * 429 and nothing is written. Counted per process (with N processes the budget is N times
  * larger), which bounds the write rate all the same.
  */
-export class FailedAuthLimiter {
-  private readonly limiter: RateLimiterMemory;
-
-  constructor(readonly failuresPerMinute: number) {
-    this.limiter = new RateLimiterMemory({ points: Math.max(failuresPerMinute, 1), duration: 60 });
-  }
-
-  /** Seconds until `key` may fail again without being refused, or 0 when it is within the budget. */
-  async blockedFor(key: string): Promise<number> {
-    const state = await this.limiter.get(key);
-    if (!state || state.remainingPoints > 0) return 0;
-    return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
-  }
-
+export class FailedAuthLimiter extends RateBudget {
   /** Counts one failure; returns 0 while within the budget, else the seconds until it refills. */
-  async recordFailure(ip: string): Promise<number> {
-    try {
-      await this.limiter.consume(ip);
-      return 0;
-    } catch (rejection) {
-      const msBeforeNext = (rejection as { msBeforeNext?: number }).msBeforeNext ?? 60_000;
-      return Math.max(1, Math.ceil(msBeforeNext / 1000));
-    }
+  recordFailure(key: string): Promise<number> {
+    return this.take(key);
   }
 }

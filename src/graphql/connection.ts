@@ -1,5 +1,6 @@
 import { ArgsType, Field, Int, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
 import type { Page } from '../db/pagination.js';
+import { Cost } from './cost.js';
 
 export enum OrderDirection {
   ASC = 'ASC',
@@ -57,8 +58,14 @@ export interface ConnectionShape<T> {
   readonly totalCount: Promise<number>;
 }
 
+/**
+ * Price of `totalCount` in the query cost model: a COUNT reads every matching index entry, not
+ * one page. Lists that grow without bound (audit events) price it higher.
+ */
+export const COUNT_PRICE = 50;
+
 /** Builds the `XConnection` and `XEdge` types of a node type. */
-export function Connection<T extends object>(nodeType: ClassType<T>, name: string) {
+export function Connection<T extends object>(nodeType: ClassType<T>, name: string, options: { countPrice?: number } = {}) {
   @ObjectType(`${name}Edge`, { simpleResolvers: true, description: `An edge of a ${name} connection.` })
   class Edge {
     @Field({ description: 'Opaque cursor of this item.' })
@@ -79,6 +86,7 @@ export function Connection<T extends object>(nodeType: ClassType<T>, name: strin
     @Field(() => PageInfo, { description: 'Where this page sits.' })
     pageInfo!: PageInfo;
 
+    @Cost({ price: options.countPrice ?? COUNT_PRICE })
     @Field(() => Int, { description: 'Number of items matching the filter, across all pages.' })
     totalCount!: number;
   }

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { AuditBus } from '../audit/audit-bus.js';
 import type { ChainTails } from '../audit/chain-tail.js';
+import type { ChainVerificationLimits } from '../audit/audit.service.js';
 import type { RequestMeta } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
@@ -31,6 +32,8 @@ export interface GraphQLContext {
   auditBus: AuditBus;
   /** The newest events of each streamed chain, shared by this process's subscribers. */
   auditTails: ChainTails;
+  /** Chain verification: calls per API key per minute, and events re-hashed per call. */
+  verification: ChainVerificationLimits;
   /**
    * The WebSocket of a subscription: to close it (a consumer too slow), and a signal that
    * aborts when the operation completes or the socket closes, so waiting streams end at once.

@@ -1,30 +1,18 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, Kind, visit, type DocumentNode, type ValueNode } from 'graphql';
+import { findUncleanText, isCleanText, MAX_JSON_DEPTH } from '../modules/text.js';
 
-/** Deepest nesting accepted in variables (JSON metadata, attribute values). */
-const MAX_NESTING = 16;
-
-function hasNul(value: string): boolean {
-  return value.includes('\u0000');
+/**
+ * Why a string cannot be stored, or null: PostgreSQL text and jsonb refuse U+0000, and a lone
+ * UTF-16 surrogate has no UTF-8 form (the audit JSON would fail with a 500).
+ */
+function stringProblem(value: string): string | null {
+  return isCleanText(value) ? null : 'strings must be well-formed Unicode without the NUL character (U+0000)';
 }
 
-function checkValue(value: unknown, depth: number): string | null {
-  if (depth > MAX_NESTING) return `input is nested deeper than ${MAX_NESTING} levels`;
-  if (typeof value === 'string') return hasNul(value) ? 'strings must not contain the NUL character (U+0000)' : null;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const problem = checkValue(item, depth + 1);
-      if (problem) return problem;
-    }
-    return null;
-  }
-  if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      const problem = hasNul(key) ? 'keys must not contain the NUL character (U+0000)' : checkValue(inner, depth + 1);
-      if (problem) return problem;
-    }
-  }
-  return null;
+function checkValue(value: unknown): string | null {
+  const at = findUncleanText(value);
+  return at === null ? null : `a string is malformed or the input is nested deeper than ${MAX_JSON_DEPTH} levels (at ${at})`;
 }
 
 function literalDepth(node: ValueNode): number {
@@ -37,10 +25,10 @@ function checkDocument(document: DocumentNode): string | null {
   let problem: string | null = null;
   visit(document, {
     StringValue(node) {
-      if (!problem && hasNul(node.value)) problem = 'strings must not contain the NUL character (U+0000)';
+      if (!problem) problem = stringProblem(node.value);
     },
     Argument(node) {
-      if (!problem && literalDepth(node.value) > MAX_NESTING) problem = `input is nested deeper than ${MAX_NESTING} levels`;
+      if (!problem && literalDepth(node.value) > MAX_JSON_DEPTH) problem = `input is nested deeper than ${MAX_JSON_DEPTH} levels`;
     },
   });
   return problem;
@@ -48,7 +36,7 @@ function checkDocument(document: DocumentNode): string | null {
 
 /** Throws BAD_USER_INPUT (`input.invalid`) for input the guard refuses; for HTTP and WebSocket operations alike. */
 export function checkInput(document: DocumentNode, variables: Record<string, unknown> | null | undefined): void {
-  const problem = checkValue(variables ?? {}, 0) ?? checkDocument(document);
+  const problem = checkValue(variables ?? {}) ?? checkDocument(document);
   if (problem) {
     throw new GraphQLError(`Invalid input: ${problem}`, {
       extensions: { code: 'BAD_USER_INPUT', reason: 'input.invalid', http: { status: 400 } },
@@ -58,8 +46,7 @@ export function checkInput(document: DocumentNode, variables: Record<string, unk
 
 /**
  * Rejects input that PostgreSQL cannot store or that is built to exhaust the server: the NUL
- * character (PostgreSQL text and jsonb refuse it, which would surface as a 500) and absurdly
- * deep nesting. One check for every operation, before anything runs.
+ * character and unpaired surrogates (which would surface as a 500) and absurdly deep nesting. One check for every operation, before anything runs.
  */
 export function inputGuardPlugin(): ApolloServerPlugin {
   return {

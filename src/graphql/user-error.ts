@@ -1,8 +1,10 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Extensions, Field, ObjectType } from 'type-graphql';
 import { AppError } from '../errors/app-error.js';
 import type { GraphQLContext } from './context.js';
 import { createLoaders } from './loaders.js';
 
+// A payload carries at most one: mutationPayload turns the first expected failure into it.
+@Extensions({ cost: { maxItems: 1 } })
 @ObjectType({ simpleResolvers: true, description: 'An expected failure of a mutation: invalid input or a conflict with existing data.' })
 export class UserError {
   @Field(() => [String], { nullable: true, description: 'Path of the offending input field, e.g. `["input", "email"]`.' })

@@ -9,21 +9,32 @@ import type { Principal } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
 import type { GraphQLContext } from './context.js';
 import { checkInput } from './input-guard.js';
-import { checkQueryLimits, type QueryLimits } from './limits.js';
+import { checkDocumentLimits, checkQueryLimits, MAX_DOCUMENT_TOKENS, type QueryLimits } from './limits.js';
+import { SocketRegistry } from './socket-registry.js';
 
 interface ConnectionState extends Record<PropertyKey, unknown> {
   principal: Principal;
   meta: RequestMeta;
+  /** The connection's credentials, checked again for every operation. */
+  authorization: string;
   /** One abort per operation, fired by `complete` or by the socket closing. */
   operations: Map<string, AbortController>;
 }
 
+/** Close code for a peer over its connection cap (graphql-ws clients treat it as final, not retried). */
+const TOO_MANY_CONNECTIONS = CloseCode.TooManyInitialisationRequests;
 
+export interface WebSocketCaps {
+  connectionsPerKey: number;
+  connectionsPerAddress: number;
+  operationsPerConnection: number;
+}
 
 export interface WebSocketOptions {
   schema: GraphQLSchema;
   path: string;
   limits: QueryLimits;
+  caps: WebSocketCaps;
   requestMeta(request: IncomingMessage): RequestMeta;
   authenticate(authorization: string | undefined, meta: RequestMeta): Promise<Principal>;
   logger: { error(object: object, message: string): void };
@@ -37,7 +48,7 @@ export interface WebSocketOptions {
  * Checks the connection's key again every `everyMs` and at its expiry: a revoked or expired
  * key must not keep a stream open. Closes with 4403 when the key no longer works.
  */
-function watchCredentials(socket: WebSocket, principal: Principal, everyMs: number, check: () => Promise<Principal>): void {
+function watchCredentials(socket: WebSocket, principal: Principal, everyMs: number, check: () => Promise<Principal>): () => void {
   const revalidate = () => {
     check().catch(() => socket.close(CloseCode.Forbidden, 'Forbidden: the API key is no longer valid'));
   };
@@ -49,10 +60,8 @@ function watchCredentials(socket: WebSocket, principal: Principal, everyMs: numb
   }
   for (const timer of timers) timer.unref();
   socket.once('close', () => timers.forEach((timer) => clearTimeout(timer)));
+  return revalidate;
 }
-
-/** Open operations one connection may hold; each subscription holds a stream and a database read. */
-const MAX_OPERATIONS_PER_CONNECTION = 100;
 
 /** The API key of a connection: `connection_init` payload `{ authorization: "Bearer …" }`, else the upgrade request's header. */
 function credentialsOf(params: Readonly<Record<string, unknown>> | undefined, request: IncomingMessage): string | undefined {
@@ -67,8 +76,10 @@ function credentialsOf(params: Readonly<Record<string, unknown>> | undefined, re
  * close with 4401, a bad key with 4403; never an error inside a stream. Every operation goes
  * through the same input guard, limits and error formatting as over HTTP.
  */
-export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketOptions): void {
+export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketOptions): SocketRegistry {
   const wss = new WebSocketServer({ server: app.server, path: options.path, maxPayload: 1024 * 1024 });
+  const sockets = new SocketRegistry();
+  const { caps } = options;
   const format = (errors: readonly GraphQLError[]) => errors.map((error) => options.formatError(error.toJSON(), error));
 
   const server = useServer<Record<string, unknown>, ConnectionState>(
@@ -80,12 +91,22 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: send { authorization: "Bearer <API key>" } in connection_init');
           return false;
         }
+        if (meta.ip && sockets.countOfAddress(meta.ip) >= caps.connectionsPerAddress) {
+          ctx.extra.socket.close(TOO_MANY_CONNECTIONS, `Too many connections: at most ${caps.connectionsPerAddress} per address`);
+          return false;
+        }
         try {
           const principal = await options.authenticate(authorization, meta);
+          if (sockets.countOfKey(principal.apiKeyId) >= caps.connectionsPerKey) {
+            ctx.extra.socket.close(TOO_MANY_CONNECTIONS, `Too many connections: at most ${caps.connectionsPerKey} per API key`);
+            return false;
+          }
           ctx.extra.principal = principal;
           ctx.extra.meta = meta;
+          ctx.extra.authorization = authorization;
           ctx.extra.operations = new Map();
-          watchCredentials(ctx.extra.socket, principal, options.revalidateMs, () => options.authenticate(authorization, meta));
+          const recheck = watchCredentials(ctx.extra.socket, principal, options.revalidateMs, () => options.authenticate(authorization, meta));
+          sockets.add(ctx.extra.socket, principal.apiKeyId, meta.ip, recheck);
           ctx.extra.socket.once('close', () => {
             for (const operation of ctx.extra.operations?.values() ?? []) operation.abort();
           });
@@ -101,12 +122,14 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
           return false;
         }
       },
-      onSubscribe: (ctx, id, payload) => {
-        const { principal, meta, operations } = ctx.extra;
-        if (!principal || !meta || !operations) return [new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
+      onSubscribe: async (ctx, id, payload) => {
+        const { meta, operations, authorization } = ctx.extra;
+        if (!meta || !operations || !authorization) return [new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
         let document;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, { maxTokens: MAX_DOCUMENT_TOKENS });
+          // Before validation, as over HTTP: a document built to make validation slow is refused first.
+          checkDocumentLimits(options.limits, document);
         } catch (error) {
           return [error as GraphQLError];
         }
@@ -115,23 +138,29 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
         const operation = getOperationAST(document, payload.operationName);
         try {
           checkInput(document, payload.variables);
-          checkQueryLimits(options.limits, {
-            schema: options.schema,
-            document,
-            operation,
-            operationName: payload.operationName,
-            variables: payload.variables,
-          });
+          checkQueryLimits(options.limits, { schema: options.schema, document, operation, variables: payload.variables });
         } catch (error) {
           return [error as GraphQLError];
         }
-        if (operations.size >= MAX_OPERATIONS_PER_CONNECTION) {
+        // The key is checked for every operation, not only at connection_init: a key revoked or
+        // narrowed since then must not run anything more, and the operation runs with its current scopes.
+        let principal: Principal;
+        try {
+          principal = await options.authenticate(authorization, meta);
+        } catch {
+          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: the API key is no longer valid');
+          return [new GraphQLError('The API key is no longer valid', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return [];
+        // Counted after the await, so operations sent together cannot all pass one stale count.
+        if (operations.size >= caps.operationsPerConnection) {
           return [
-            new GraphQLError(`At most ${MAX_OPERATIONS_PER_CONNECTION} operations at once per connection`, {
+            new GraphQLError(`At most ${caps.operationsPerConnection} operations at once per connection`, {
               extensions: { code: 'BAD_USER_INPUT', reason: 'websocket.too_many_operations' },
             }),
           ];
         }
+        ctx.extra.principal = principal;
         const abort = new AbortController();
         operations.set(id, abort);
         return {
@@ -171,4 +200,5 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
   app.addHook('onClose', async () => {
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
+  return sockets;
 }

@@ -33,7 +33,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('nested fields check the scope of what they return', () => {
-  const NESTED = `query($env: ID) { organizations(environmentId: $env) { nodes { name memberships { nodes {
+  const NESTED = `query($env: ID) { organizations(environmentId: $env, first: 2) { nodes { name memberships(first: 2) { nodes {
     status user { email } roles { key permissions { key } } } } } } }`;
 
   it('an organizations:read key sees memberships but not the members\' details or roles', async () => {

@@ -49,7 +49,7 @@ describe('the quickstart flow', () => {
           id: orgId,
           name: 'Acme',
           domains: [{ domain: 'acme.com' }],
-          memberships: { totalCount: 1, nodes: [{ user: { email: 'jane@acme.com' }, roles: [{ key: 'admin', permissions: [] }] }] },
+          memberships: { totalCount: 1, nodes: [{ user: { email: 'jane@acme.com' }, roles: [{ key: 'admin' }] }] },
         },
       ],
     });

@@ -346,14 +346,14 @@ const ROWS: Row[] = [
   {
     operation: 'organizations',
     name: "with the victim's environmentId",
-    document: `query($env: ID) { organizations(environmentId: $env, first: 50) { totalCount nodes { ${ORG} } } }`,
+    document: `query($env: ID) { organizations(environmentId: $env, first: 10) { totalCount nodes { ${ORG} } } }`,
     variables: (t) => ({ env: t.environmentId }),
     expect: both(notFound('environment')),
   },
   {
     operation: 'organizations',
     name: 'without environmentId',
-    document: `query { organizations(first: 50) { totalCount nodes { ${ORG} } } }`,
+    document: `query { organizations(first: 10) { totalCount nodes { ${ORG} } } }`,
     expect: {
       ownerA: environmentRequired,
       pinnedA: {
@@ -1490,28 +1490,30 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
  */
 async function snapshot(victim: Pick<Victim, 'client' | 'target' | 'workspaceWide'>) {
   const env = victim.target.environmentId;
-  const data = await victim.client.data(
-    `query($env: ID!) {
-      organizations(environmentId: $env, first: 50) { totalCount nodes { id name externalId metadata updatedAt
+  // One request per list: together they would cost more than one operation may.
+  const parts = [
+    `organizations(environmentId: $env, first: 10) { totalCount nodes { id name externalId metadata updatedAt
         domains { id domain state verificationToken verifiedAt }
-        memberships(first: 20) { totalCount nodes { id status userId updatedAt roles { key } } } } }
-      users(environmentId: $env, first: 50) { totalCount nodes { id email emailVerified givenName familyName externalId status customAttributes updatedAt } }
-      roles(environmentId: $env, first: 50) { totalCount nodes { id key name description builtIn updatedAt permissions { key } } }
-      permissions(environmentId: $env, first: 50) { totalCount nodes { id key description } }
-      customAttributeDefinitions(environmentId: $env) { id key type required description }
-      environment(id: $env) { id name slug kind updatedAt issuer clientRegistrationPolicy registrationScopes }
-      serviceAccounts(environmentId: $env, first: 50) { totalCount nodes { id name description enabled organizationId allowedScopes allowedAudiences
-        grantTypes accessTokenTtl customClaims jwks jwksUri updatedAt roles { key } clientSecrets { id prefix description expiresAt revokedAt } } }
-      applications(environmentId: $env, first: 50) { totalCount nodes { id name type enabled allowedScopes allowedAudiences grantTypes jwks jwksUri updatedAt
-        roles { key } clientSecrets { id prefix revokedAt } } }
-      resourceServers(environmentId: $env, first: 50) { totalCount nodes { id name identifier scopes { name description } documentationUrl updatedAt } }
+        memberships(first: 20) { totalCount nodes { id status userId updatedAt roles { key } } } } }`,
+    `users(environmentId: $env, first: 50) { totalCount nodes { id email emailVerified givenName familyName externalId status customAttributes updatedAt } }`,
+    `roles(environmentId: $env, first: 50) { totalCount nodes { id key name description builtIn updatedAt permissions { key } } }`,
+    `permissions(environmentId: $env, first: 50) { totalCount nodes { id key description } }`,
+    `customAttributeDefinitions(environmentId: $env) { id key type required description }
+      environment(id: $env) { id name slug kind updatedAt issuer clientRegistrationPolicy registrationScopes }`,
+    `serviceAccounts(environmentId: $env, first: 50) { totalCount nodes { id name description enabled organizationId allowedScopes allowedAudiences
+        grantTypes accessTokenTtl customClaims jwks jwksUri updatedAt roles { key } clientSecrets { id prefix description expiresAt revokedAt } } }`,
+    `applications(environmentId: $env, first: 50) { totalCount nodes { id name type enabled allowedScopes allowedAudiences grantTypes jwks jwksUri updatedAt
+        roles { key } clientSecrets { id prefix revokedAt } } }`,
+    `resourceServers(environmentId: $env, first: 50) { totalCount nodes { id name identifier scopes { name description } documentationUrl updatedAt } }
       trustedIssuers(environmentId: $env, first: 50) { totalCount nodes { id name issuer jwks jwksUri audiences updatedAt } }
-      signingKeys(environmentId: $env) { id kid algorithm state activatesAt supersededAt revokedAt }
-      environmentAudit: auditEvents(environmentId: $env, first: 100) { totalCount nodes { id } }
+      signingKeys(environmentId: $env) { id kid algorithm state activatesAt supersededAt revokedAt }`,
+    `environmentAudit: auditEvents(environmentId: $env, first: 100) { totalCount nodes { id } }
       apiKeys(first: 100) { totalCount nodes { id name prefix environmentId scopes expiresAt revokedAt } }
-    }`,
-    { env },
-  );
+      viewer { workspaceId }`,
+  ];
+  const data: Record<string, any> = {};
+  for (const part of parts) Object.assign(data, await victim.client.data(`query($env: ID!) { ${part} }`, { env }));
+  delete data.viewer;
   if (!victim.workspaceWide) {
     // Only the victim environment's keys and the workspace-wide keys, which no pinned key may touch.
     data.apiKeys = data.apiKeys.nodes.filter((key: any) => key.environmentId === env || key.environmentId === null);

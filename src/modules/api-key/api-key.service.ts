@@ -4,6 +4,7 @@ import { requireScope, type Principal } from '../../auth/principal.js';
 import { ALL_SCOPES, isKnownScope, scopesCovered } from '../../auth/scopes.js';
 import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
+import { notifyOnCommit } from '../../db/notify.js';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { AppError, forbidden, invalid, notFound, unauthenticated } from '../../errors/app-error.js';
 import { addressKey, type FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
@@ -13,6 +14,9 @@ import { rowMapper } from '../../db/rows.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName } from '../validation.js';
 import { ApiKey } from './api-key.entity.js';
+
+/** Hears the id of every revoked key, in every process: open WebSockets of the key close at once. */
+export const API_KEY_REVOKED_CHANNEL = 'gatehouse_api_key_revoked';
 
 /** Characters of a key kept in clear so people can tell keys apart (`gh_live_AbCd1234`). */
 const VISIBLE_PREFIX_LENGTH = 16;
@@ -168,6 +172,7 @@ export async function revokeApiKey(ctx: ServiceContext, input: { id: string }): 
       before,
       after: snapshotApiKey(key),
     });
+    await notifyOnCommit(em, API_KEY_REVOKED_CHANNEL, key.id);
     return key;
   });
 }

@@ -18,6 +18,8 @@ import {
   MembershipType,
   UpdateMembershipInput,
 } from './membership.types.js';
+import { Cost } from '../../graphql/cost.js';
+import { MAX_ROLES_PER_HOLDER } from '../role/role.service.js';
 
 /**
  * Nested fields check the scope of the data they return, like the root queries do: a key that
@@ -44,6 +46,7 @@ export class MembershipResolver {
     return ctx.loaders.organization.load(membership.organizationId);
   }
 
+  @Cost({ maxItems: MAX_ROLES_PER_HOLDER })
   @FieldResolver(() => [RoleType], { description: 'Roles granted by the membership, by key.' })
   roles(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
     requireScope(ctx.principal, 'roles:read');

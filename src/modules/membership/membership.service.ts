@@ -5,7 +5,7 @@ import { invalid } from '../../errors/app-error.js';
 import { Organization } from '../organization/organization.entity.js';
 import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
 import { Role } from '../role/role.entity.js';
-import { resolveRoleIds } from '../role/role.service.js';
+import { checkRoleCount, resolveRoleIds } from '../role/role.service.js';
 import { audit, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
 import { User } from '../user/user.entity.js';
 import { Membership, MembershipRole, MembershipStatus } from './membership.entity.js';
@@ -130,6 +130,7 @@ export async function changeMembershipRoles(
       for (const roleId of roleIds) await em.upsert(MembershipRole, { membershipId: membership.id, roleId });
     }
     const afterRoles = await roleKeysOf(em, membership.id);
+    checkRoleCount(afterRoles.length, field);
     membership.updatedAt = new Date();
     em.persist(membership);
     audit(ctx, em, {

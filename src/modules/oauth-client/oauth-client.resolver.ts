@@ -35,6 +35,11 @@ import {
   UpdateApplicationInput,
   UpdateServiceAccountInput,
 } from './oauth-client.types.js';
+import { Cost } from '../../graphql/cost.js';
+import { MAX_ROLES_PER_HOLDER } from '../role/role.service.js';
+
+/** Secrets listed per client: the live ones (at most 5) and the most recent retired ones. */
+const CLIENT_SECRETS_LISTED = 20;
 
 const INPUT = { description: 'What to do; see the input type.' };
 
@@ -50,16 +55,20 @@ function ClientFieldsResolver(objectType: ClassType) {
       return client.id;
     }
 
+    @Cost({ maxItems: MAX_ROLES_PER_HOLDER })
     @FieldResolver(() => [RoleType], { description: 'Roles whose permissions it may request as scopes, by key.' })
     roles(@Root() client: OAuthClient, @Ctx() ctx: GraphQLContext) {
       requireScope(ctx.principal, 'roles:read');
       return ctx.loaders.rolesByClient.load(client.id);
     }
 
-    @FieldResolver(() => [ClientSecretType], { description: 'Its secrets (revoked and expired ones too), oldest first; never their values.' })
-    clientSecrets(@Root() client: OAuthClient, @Ctx() ctx: GraphQLContext) {
+    @Cost({ maxItems: CLIENT_SECRETS_LISTED })
+    @FieldResolver(() => [ClientSecretType], {
+      description: `Its ${CLIENT_SECRETS_LISTED} newest secrets (revoked and expired ones too), oldest first; never their values.`,
+    })
+    async clientSecrets(@Root() client: OAuthClient, @Ctx() ctx: GraphQLContext) {
       requireScope(ctx.principal, 'oauth:read');
-      return ctx.loaders.secretsByClient.load(client.id);
+      return (await ctx.loaders.secretsByClient.load(client.id)).slice(-CLIENT_SECRETS_LISTED);
     }
   }
   return ClientFields;

@@ -16,6 +16,7 @@ import {
   updateOrganization,
   updateOrganizationDomain,
   verifyOrganizationDomain,
+  MAX_DOMAINS_PER_ORGANIZATION,
 } from './organization.service.js';
 import {
   AddOrganizationDomainInput,
@@ -34,6 +35,7 @@ import {
   UpdateOrganizationInput,
   VerifyOrganizationDomainInput,
 } from './organization.types.js';
+import { Cost } from '../../graphql/cost.js';
 
 @Resolver(() => OrganizationType)
 export class OrganizationResolver {
@@ -67,6 +69,7 @@ export class OrganizationResolver {
     return pageConnection(await listOrganizations(services(ctx), { environmentId, filter, sort }, page, ctx.config.maxPageSize));
   }
 
+  @Cost({ maxItems: MAX_DOMAINS_PER_ORGANIZATION })
   @FieldResolver(() => [OrganizationDomainType], { description: 'Domains of the organization, alphabetically.' })
   domains(@Root() organization: Organization, @Ctx() ctx: GraphQLContext) {
     requireScope(ctx.principal, 'organizations:read');
@@ -93,9 +96,11 @@ export class OrganizationResolver {
     return mutationPayload(ctx, async () => ({ domain: await addOrganizationDomain(services(ctx), input) }));
   }
 
+  // Each one is a DNS lookup to the outside world: a few per operation, not a hundred aliases.
+  @Cost({ perOperation: 5 })
   @Mutation(() => OrganizationDomainPayload, {
     description:
-      'Checks the TXT record `_gatehouse-verification.<domain>` for the verification token; the domain becomes VERIFIED or FAILED. Needs `organizations:write`.',
+      'Checks the TXT record `_gatehouse-verification.<domain>` for the verification token; the domain becomes VERIFIED or FAILED. At most 5 per operation. Needs `organizations:write`.',
   })
   verifyOrganizationDomain(
     @Arg('input', { description: 'What to do; see the input type.' }) input: VerifyOrganizationDomainInput,

@@ -2,6 +2,8 @@ import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { Connection } from '../../graphql/connection.js';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
+import { Cost } from '../../graphql/cost.js';
+import { MAX_SCOPES } from '../oauth-client/oauth-client.validation.js';
 
 @ObjectType('ResourceScope', { simpleResolvers: true, description: 'A scope a resource server understands.' })
 export class ResourceScopeType {
@@ -27,6 +29,7 @@ export class ResourceServerType extends Node {
   @Field({ description: 'Its absolute URI (RFC 8707 resource indicator): the `aud` of tokens for it. Never changes.' })
   identifier!: string;
 
+  @Cost({ maxItems: MAX_SCOPES })
   @Field(() => [ResourceScopeType], { description: 'Scopes it understands, by name.' })
   scopes!: ResourceScopeType[];
 

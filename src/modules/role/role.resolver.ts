@@ -17,6 +17,7 @@ import {
   listRoles,
   updatePermission,
   updateRole,
+  MAX_PERMISSIONS_PER_ROLE,
 } from './role.service.js';
 import {
   CreatePermissionInput,
@@ -32,6 +33,7 @@ import {
   UpdatePermissionInput,
   UpdateRoleInput,
 } from './role.types.js';
+import { Cost } from '../../graphql/cost.js';
 
 @Resolver(() => RoleType)
 export class RoleResolver {
@@ -109,6 +111,7 @@ export class RoleResolver {
 /** Relations of Role; a class of its own because `permissions` is also a root query above. */
 @Resolver(() => RoleType)
 export class RoleRelationsResolver {
+  @Cost({ maxItems: MAX_PERMISSIONS_PER_ROLE })
   @FieldResolver(() => [PermissionType], { description: 'Permissions the role grants, by key.' })
   permissions(@Root() role: Role, @Ctx() ctx: GraphQLContext) {
     requireScope(ctx.principal, 'roles:read');

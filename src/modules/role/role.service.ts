@@ -10,6 +10,10 @@ import { Permission, Role, RolePermission } from './role.entity.js';
 
 const PERMISSION_KEY = /^[a-z][a-z0-9_.-]{0,49}:[a-z0-9_.*-]{1,50}$/;
 const MAX_KEYS = 100;
+/** Permissions one role grants: the price of `Role.permissions` in the query cost model. */
+export const MAX_PERMISSIONS_PER_ROLE = MAX_KEYS;
+/** Roles one membership or client holds: the price of their `roles` in the query cost model. */
+export const MAX_ROLES_PER_HOLDER = 20;
 
 const roleTarget = (role: Role) => ({ type: 'role', id: role.id, name: role.key });
 const permissionTarget = (permission: Permission) => ({ type: 'permission', id: permission.id, name: permission.key });
@@ -32,9 +36,15 @@ function checkKeyList(keys: string[], field: string[]): string[] {
   return unique;
 }
 
+/** Refuses a holder (membership, client) with more than MAX_ROLES_PER_HOLDER roles. */
+export function checkRoleCount(count: number, field: string[]): void {
+  if (count > MAX_ROLES_PER_HOLDER) throw invalid('role.too_many', `At most ${MAX_ROLES_PER_HOLDER} roles`, field);
+}
+
 /** Ids of the given roles of an environment; an unknown key is a user error naming it. */
 export async function resolveRoleIds(em: EntityManager, environmentId: string, keys: string[], field: string[]) {
   const unique = checkKeyList(keys, field);
+  checkRoleCount(unique.length, field);
   if (unique.length === 0) return [];
   const roles = await em.find(Role, { environmentId, key: { $in: unique } }, { fields: ['id', 'key'] });
   const missing = unique.filter((key) => !roles.some((role) => role.key === key));

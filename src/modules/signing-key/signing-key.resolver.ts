@@ -4,17 +4,22 @@ import { mutationPayload } from '../../graphql/user-error.js';
 import type { SigningKey } from './signing-key.entity.js';
 import { currentSigner, listSigningKeys, revokeSigningKey, rotateSigningKey, SigningKeyState, signingKeyState, unpublishAt } from './signing-key.service.js';
 import { RotateSigningKeyInput, SigningKeyIdInput, SigningKeyPayload, SigningKeyType } from './signing-key.types.js';
+import { Cost } from '../../graphql/cost.js';
+
+/** Keys listed: every published one (at most 5) and the most recent retired ones. */
+const SIGNING_KEYS_LISTED = 50;
 
 const INPUT = { description: 'What to do; see the input type.' };
 
 @Resolver(() => SigningKeyType)
 export class SigningKeyResolver {
-  @Query(() => [SigningKeyType], { description: 'Every signing key of an environment, newest first. Needs `oauth:read`.' })
-  signingKeys(
+  @Cost({ maxItems: SIGNING_KEYS_LISTED })
+  @Query(() => [SigningKeyType], { description: `The ${SIGNING_KEYS_LISTED} newest signing keys of an environment, newest first. Needs \`oauth:read\`.` })
+  async signingKeys(
     @Ctx() ctx: GraphQLContext,
     @Arg('environmentId', () => ID, { nullable: true, description: 'Environment; defaults to the key\'s.' }) environmentId?: string,
   ) {
-    return listSigningKeys(services(ctx), environmentId);
+    return (await listSigningKeys(services(ctx), environmentId)).slice(0, SIGNING_KEYS_LISTED);
   }
 
   /** A key's state depends on its siblings (which one signs), loaded once per environment. */
@@ -30,8 +35,10 @@ export class SigningKeyResolver {
     return key.revokedAt ?? unpublishAt(key);
   }
 
+  // Generating a key pair (RSA above all) is CPU work: one per operation.
+  @Cost({ perOperation: 1 })
   @Mutation(() => SigningKeyPayload, {
-    description: 'Publishes a new signing key that starts signing after a delay; the current key then retires. Needs `oauth:write`.',
+    description: 'Publishes a new signing key that starts signing after a delay; the current key then retires. Once per operation. Needs `oauth:write`.',
   })
   rotateSigningKey(@Arg('input', INPUT) input: RotateSigningKeyInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({ signingKey: await rotateSigningKey(services(ctx), ctx.secretBox, input) }));

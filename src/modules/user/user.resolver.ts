@@ -17,6 +17,7 @@ import {
   setUserStatus,
   updateCustomAttributeDefinition,
   updateUser,
+  MAX_CUSTOM_ATTRIBUTES,
 } from './user.service.js';
 import {
   CreateCustomAttributeDefinitionInput,
@@ -33,6 +34,7 @@ import {
   UserPayload,
   UserType,
 } from './user.types.js';
+import { Cost } from '../../graphql/cost.js';
 
 @Resolver(() => UserType)
 export class UserResolver {
@@ -62,6 +64,7 @@ export class UserResolver {
     return pageConnection(await listUsers(services(ctx), { environmentId, filter, sort }, page, ctx.config.maxPageSize));
   }
 
+  @Cost({ maxItems: MAX_CUSTOM_ATTRIBUTES })
   @Query(() => [CustomAttributeDefinitionType], { description: 'Custom attributes of an environment\'s users. Needs `users:read`.' })
   customAttributeDefinitions(
     @Ctx() ctx: GraphQLContext,

@@ -28,6 +28,8 @@ import {
   WebhookEndpointSecretPayload,
   WebhookEndpointType,
 } from './webhook.types.js';
+import { MAX_WEBHOOK_RETRIES } from '../../config.js';
+import { Cost } from '../../graphql/cost.js';
 
 const INPUT = { description: 'What to do; see the input type.' };
 
@@ -57,12 +59,12 @@ export class WebhookResolver {
     return pageConnection(await listWebhookDeliveries(services(ctx), { endpointId: endpoint.id }, page, ctx.config.maxPageSize));
   }
 
-  @Mutation(() => WebhookEndpointSecretPayload, { description: 'Creates a webhook endpoint and returns its signing secret once. Needs `webhooks:write`.' })
+  @Mutation(() => WebhookEndpointSecretPayload, { description: 'Creates a webhook endpoint and returns its signing secret once. Needs `webhooks:write` and the read scope of every event family it receives (`audit:read` reads all).' })
   createWebhookEndpoint(@Arg('input', INPUT) input: CreateWebhookEndpointInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, () => createWebhookEndpoint(services(ctx), ctx.webhooks, input));
   }
 
-  @Mutation(() => WebhookEndpointPayload, { description: 'Changes a webhook endpoint. Needs `webhooks:write`.' })
+  @Mutation(() => WebhookEndpointPayload, { description: 'Changes a webhook endpoint. Needs `webhooks:write`, and to change its URL or event types or re-enable it, the read scope of every event family it then receives (`audit:read` reads all).' })
   updateWebhookEndpoint(@Arg('input', INPUT) input: UpdateWebhookEndpointInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({ webhookEndpoint: await updateWebhookEndpoint(services(ctx), ctx.webhooks, input) }));
   }
@@ -77,7 +79,7 @@ export class WebhookResolver {
     return mutationPayload(ctx, async () => ({ deletedId: await deleteWebhookEndpoint(services(ctx), input) }));
   }
 
-  @Mutation(() => RedeliverWebhookPayload, { description: 'Sends a delivery\'s event again, as a new delivery. Needs `webhooks:write`.' })
+  @Mutation(() => RedeliverWebhookPayload, { description: 'Sends a delivery\'s event again, as a new delivery. Needs `webhooks:write` and the read scope of the event (`audit:read` reads all).' })
   redeliverWebhook(@Arg('input', INPUT) input: RedeliverWebhookInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({ delivery: await redeliverWebhook(services(ctx), input) }));
   }
@@ -85,6 +87,7 @@ export class WebhookResolver {
 
 @Resolver(() => WebhookDeliveryType)
 export class WebhookDeliveryResolver {
+  @Cost({ maxItems: MAX_WEBHOOK_RETRIES + 1 })
   @FieldResolver(() => [WebhookAttemptType], { description: 'Every HTTP attempt, oldest first.' })
   attemptHistory(@Root() delivery: WebhookDelivery, @Ctx() ctx: GraphQLContext) {
     requireScope(ctx.principal, 'webhooks:read');
