@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { expect } from 'vitest';
 import type { GraphQLClient } from './graphql.js';
@@ -108,3 +109,43 @@ export async function request(url: string, init: RequestInit): Promise<{ status:
 
 export const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+/**
+ * Any request from a given loopback address: another client IP, as far as the server can tell.
+ * With `gate`, the headers go out at once and the body only when the gate opens, so that several
+ * requests reach the handler together. A body that is not JSON is returned as text.
+ */
+export function requestFrom(
+  localAddress: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; gate?: Promise<unknown> } = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const body = init.body ?? '';
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      { method: init.method ?? 'POST', localAddress, headers: { 'content-length': String(Buffer.byteLength(body)), ...init.headers } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : null;
+          } catch {
+            // kept as text
+          }
+          resolve({ status: response.statusCode!, headers, body: parsed });
+        });
+      },
+    );
+    request.on('error', reject);
+    if (!init.gate) return void request.end(body);
+    request.flushHeaders();
+    void init.gate.then(() => request.end(body));
+  });
+}

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
-import { API, OTHER_API, basic, clientKeyPair, mutate, oauthFixture, postForm, request, type OAuthFixture } from '../helpers/oauth.js';
+import { API, OTHER_API, basic, clientKeyPair, mutate, oauthFixture, postForm, request, requestFrom, type OAuthFixture } from '../helpers/oauth.js';
 import type { GraphQLClient } from '../helpers/graphql.js';
 
 /**
@@ -82,27 +81,7 @@ const raw = (url: string, init: RequestInit): Promise<Response> => request(url, 
  */
 function postFrom(localAddress: string, url: string, form: Record<string, string>, headers: Record<string, string> = {}, gate?: Promise<unknown>): Promise<Response> {
   const body = new URLSearchParams(form).toString();
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      url,
-      { method: 'POST', localAddress, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...headers } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) responseHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
-          resolve({ status: response.statusCode!, headers: responseHeaders, body: text ? JSON.parse(text) : null });
-        });
-      },
-    );
-    request.on('error', reject);
-    if (!gate) return void request.end(body);
-    request.flushHeaders();
-    void gate.then(() => request.end(body));
-  });
+  return requestFrom(localAddress, url, { body, gate, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
 }
 
 interface AssertionOptions {

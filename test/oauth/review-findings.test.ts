@@ -1,10 +1,9 @@
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
-import { API, OTHER_API, basic, clientKeyPair, mutate, oauthFixture, postForm, type KeyPair, type OAuthFixture } from '../helpers/oauth.js';
+import { API, OTHER_API, basic, clientKeyPair, mutate, oauthFixture, postForm, requestFrom, type KeyPair, type OAuthFixture } from '../helpers/oauth.js';
 
 /**
  * Regressions of the outside security review (issue 8), through the real HTTP interface:
@@ -37,35 +36,7 @@ let partner: KeyPair;
 let lastHost = 10;
 const freshAddress = () => `127.0.0.${(lastHost += 1)}`;
 
-/** Any request from a given loopback address: another client IP, as far as the server can tell. */
-function from(localAddress: string, url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const body = init.body ?? '';
-    const request = http.request(
-      url,
-      { method: init.method ?? 'POST', localAddress, headers: { 'content-length': String(Buffer.byteLength(body)), ...init.headers } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const headers = new Headers();
-          for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-          let parsed: unknown = text;
-          try {
-            parsed = text ? JSON.parse(text) : null;
-          } catch {
-            // kept as text
-          }
-          resolve({ status: response.statusCode!, headers, body: parsed });
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
+const from = requestFrom;
 
 const formFrom = (address: string, url: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
   from(address, url, { headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form).toString() });
