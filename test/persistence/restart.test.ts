@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlClient } from '../helpers/graphql.js';
+import { embeddedEnv } from '../helpers/processes.js';
 
 const MAIN = path.resolve('dist/src/main.js');
 
@@ -15,8 +16,7 @@ interface Started {
 
 /** Runs the built server exactly as `npm start` does, in embedded mode on `dataDir`. */
 async function startProcess(dataDir: string): Promise<Started> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'info' };
-  delete env.DATABASE_URL;
+  const env = embeddedEnv(dataDir, { PORT: '0', HOST: '127.0.0.1' });
   const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (chunk) => (out += chunk));
