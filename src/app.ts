@@ -1,5 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin, type ApolloFastifyContextFunction } from '@as-integrations/fastify';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import proxyAddr from '@fastify/proxy-addr';
@@ -151,6 +151,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // would run a cache-control hook on every resolved field.
     plugins: [
       ApolloServerPluginCacheControlDisabled(),
+      // Apollo's landing page (served whenever NODE_ENV is not `production`) loads Apollo's
+      // sandbox from Apollo's CDN into our origin: third-party script beside the API keys people
+      // paste into it. Use any GraphQL client against the endpoint instead.
+      ApolloServerPluginLandingPageDisabled(),
       fastifyApolloDrainPlugin(app),
       requestIdPlugin(),
       inputGuardPlugin(),

@@ -32,6 +32,13 @@ describe('GraphQL over HTTP (graphql-http server audits)', () => {
     expect(warnings).toBeLessThan(audits.length);
   });
 
+  it('serves no landing page that loads third-party script', async () => {
+    const page = await fetch(server.graphqlUrl, { headers: { accept: 'text/html' } });
+    const body = await page.text();
+    expect(page.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+    expect(body).not.toMatch(/cdn\.apollographql\.com|<script/i);
+  });
+
   it('answers queries over GET and refuses mutations over GET', async () => {
     const query = encodeURIComponent('{ viewer { scopes } }');
     const get = await fetch(`${server.graphqlUrl}?query=${query}`, { headers: { authorization: `Bearer ${ws.ownerKey}` } });
