@@ -176,12 +176,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
         : proxyAddr.compile(config.trustProxy.split(',').map((entry) => entry.trim()));
   const resolveTxt = deps.resolveTxt ?? systemTxtResolver;
   const secretBox = new SecretBox(deps.masterKey);
-  const webhooks = { box: secretBox, allowPrivateTargets: config.webhookAllowPrivateTargets };
+  const webhooks = { box: secretBox, allowPrivateTargets: config.allowPrivateTargets };
   const oauthCache = await OAuthCache.start({
     orm,
     box: secretBox,
     publicUrl: () => config.publicUrl,
-    allowPrivateTargets: config.webhookAllowPrivateTargets,
+    allowPrivateTargets: config.allowPrivateTargets,
     logger,
     listen: deps.listen,
   });

@@ -65,8 +65,11 @@ export interface Config {
   retentionIntervalMs: number;
   /** Base64 of 32 random bytes that seal secrets at rest. Required with DATABASE_URL; in embedded mode generated into the data folder. */
   masterKey: string | undefined;
-  /** Let webhook endpoints be private, loopback or link-local addresses, over http too (development only). @default false */
-  webhookAllowPrivateTargets: boolean;
+  /**
+   * Let outbound fetches (webhook deliveries, clients' and trusted issuers' `jwks_uri`) reach
+   * private, loopback and link-local addresses, over http too: development only. @default false
+   */
+  allowPrivateTargets: boolean;
   /** Timeout of one webhook HTTP attempt. @default 10000 */
   webhookTimeoutMs: number;
   /** Seconds to wait before each retry of a failed delivery; its length is the number of retries. @default 5,300,1800,7200,18000,36000,36000 (about 28 hours) */
@@ -179,7 +182,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataLoaderBatching: bool(env, 'GATEHOUSE_DATALOADER_BATCHING', true),
     trustProxy: trustProxy(env),
     masterKey: env.GATEHOUSE_MASTER_KEY || undefined,
-    webhookAllowPrivateTargets: bool(env, 'GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+    // GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS is its former name, still read.
+    allowPrivateTargets: bool(env, 'GATEHOUSE_ALLOW_PRIVATE_TARGETS', bool(env, 'GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS', false)),
     webhookTimeoutMs: int(env, 'GATEHOUSE_WEBHOOK_TIMEOUT_MS', 10_000, 100),
     webhookRetrySchedule: retrySchedule(env),
     webhookDisableAfterMs: int(env, 'GATEHOUSE_WEBHOOK_DISABLE_AFTER_MS', 5 * 24 * 60 * 60 * 1000),

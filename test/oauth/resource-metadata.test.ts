@@ -16,7 +16,7 @@ let served: KeyPair[] = [];
 let jwksRequests = 0;
 
 beforeAll(async () => {
-  server = await startServer({ webhookAllowPrivateTargets: true });
+  server = await startServer({ allowPrivateTargets: true });
   ws = await server.workspace();
   f = await oauthFixture(ws.client, ws.development.id);
   jwksServer = createServer((_request, response) => {

@@ -46,7 +46,7 @@ describe('graceful shutdown of `npm start`', () => {
   it('lets an in-flight webhook delivery finish and record its result before exiting', async () => {
     const receiver = await heldReceiver();
     const fresh = mkdtempSync(path.join(tmpdir(), 'gatehouse-shutdown-'));
-    const env = embeddedEnv(fresh, { PORT: '0', HOST: '127.0.0.1', GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+    const env = embeddedEnv(fresh, { PORT: '0', HOST: '127.0.0.1', GATEHOUSE_ALLOW_PRIVATE_TARGETS: 'true' });
     try {
       const first = spawnServer(env);
       let endpointId: string;

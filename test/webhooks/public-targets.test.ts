@@ -45,7 +45,7 @@ let env: string;
 
 beforeAll(async () => {
   server = await startServer();
-  expect(server.config.webhookAllowPrivateTargets).toBe(false);
+  expect(server.config.allowPrivateTargets).toBe(false);
   ws = await server.workspace();
   env = ws.development.id;
 });

@@ -78,7 +78,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
 }
 
 beforeAll(async () => {
-  server = await startServer({ webhookAllowPrivateTargets: true, webhookPollMs: 50 }, { deliveryWorker: true });
+  server = await startServer({ allowPrivateTargets: true, webhookPollMs: 50 }, { deliveryWorker: true });
   ws = await server.workspace();
   env = ws.development.id;
 });

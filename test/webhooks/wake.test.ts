@@ -11,7 +11,7 @@ const received: string[] = [];
 
 beforeAll(async () => {
   // No poll to speak of: only the new-delivery notice can wake the worker in time.
-  server = await startServer({ webhookAllowPrivateTargets: true, webhookPollMs: 600_000 }, { deliveryWorker: true });
+  server = await startServer({ allowPrivateTargets: true, webhookPollMs: 600_000 }, { deliveryWorker: true });
   ws = await server.workspace();
   receiver = createServer((request, response) => {
     let body = '';

@@ -71,7 +71,7 @@ async function endpoint(url: string, extra: Record<string, unknown> = {}) {
 
 beforeAll(async () => {
   server = await startServer(
-    { webhookAllowPrivateTargets: true, webhookRetrySchedule: [0.05, 0.05], webhookDisableAfterMs: 0, webhookPollMs: 50, webhookTimeoutMs: 500 },
+    { allowPrivateTargets: true, webhookRetrySchedule: [0.05, 0.05], webhookDisableAfterMs: 0, webhookPollMs: 50, webhookTimeoutMs: 500 },
     { deliveryWorker: true },
   );
   ws = await server.workspace();

@@ -201,7 +201,7 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
       const retryAfter = await deps.registrations.recordFailure(addressKey(meta.ip));
       if (retryAfter) throw new OAuthError('invalid_request', 'Too many registrations; try again later', { status: 429, headers: { 'retry-after': String(retryAfter) } });
     }
-    const registered = await checkMetadata(request.body, env.registrationScopes, deps.config.webhookAllowPrivateTargets);
+    const registered = await checkMetadata(request.body, env.registrationScopes, deps.config.allowPrivateTargets);
     const registrationToken = `${REGISTRATION_TOKEN_PREFIX}${randomToken()}`;
     const secret = registered.authMethod === 'private_key_jwt' ? null : newClientSecret();
     const client = await inTransaction(async (em) => {
@@ -286,7 +286,7 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
     }
     const { client_id: _id, client_secret: _secret, registration_access_token: _rat, registration_client_uri: _uri, client_id_issued_at: _at, client_secret_expires_at: _exp, ...metadata } = body;
     // An update may keep or narrow the scopes it holds (left out: kept), never add any.
-    const registered = await checkMetadata(metadata, client.allowedScopes, deps.config.webhookAllowPrivateTargets);
+    const registered = await checkMetadata(metadata, client.allowedScopes, deps.config.allowPrivateTargets);
     if ((registered.authMethod === 'private_key_jwt') !== (client.tokenEndpointAuthMethod === 'private_key_jwt')) {
       throw metadataError('token_endpoint_auth_method cannot switch between secrets and keys; register a new client');
     }

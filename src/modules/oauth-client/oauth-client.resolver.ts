@@ -89,14 +89,14 @@ export class ServiceAccountResolver extends ClientFieldsResolver(ServiceAccountT
   @Mutation(() => ServiceAccountPayload, { description: 'Creates a service account. Needs `oauth:write`.' })
   createServiceAccount(@Arg('input', INPUT) input: CreateServiceAccountInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({
-      serviceAccount: await createServiceAccount(services(ctx), input, ctx.config.webhookAllowPrivateTargets),
+      serviceAccount: await createServiceAccount(services(ctx), input, ctx.config.allowPrivateTargets),
     }));
   }
 
   @Mutation(() => ServiceAccountPayload, { description: 'Changes, enables or disables a service account. Needs `oauth:write`.' })
   updateServiceAccount(@Arg('input', INPUT) input: UpdateServiceAccountInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({
-      serviceAccount: await updateServiceAccount(services(ctx), input, ctx.config.webhookAllowPrivateTargets),
+      serviceAccount: await updateServiceAccount(services(ctx), input, ctx.config.allowPrivateTargets),
     }));
   }
 
@@ -126,7 +126,7 @@ export class ApplicationResolver extends ClientFieldsResolver(ApplicationNodeTyp
   @Mutation(() => ApplicationPayload, { description: 'Creates a machine-to-machine (M2M) application. Needs `oauth:write`.' })
   createApplication(@Arg('input', INPUT) input: CreateApplicationInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({
-      application: await createApplication(services(ctx), input, ctx.config.webhookAllowPrivateTargets),
+      application: await createApplication(services(ctx), input, ctx.config.allowPrivateTargets),
     }));
   }
 
@@ -135,7 +135,7 @@ export class ApplicationResolver extends ClientFieldsResolver(ApplicationNodeTyp
   })
   updateApplication(@Arg('input', INPUT) input: UpdateApplicationInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({
-      application: await updateApplication(services(ctx), input, ctx.config.webhookAllowPrivateTargets),
+      application: await updateApplication(services(ctx), input, ctx.config.allowPrivateTargets),
     }));
   }
 

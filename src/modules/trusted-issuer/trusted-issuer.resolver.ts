@@ -28,14 +28,14 @@ export class TrustedIssuerResolver {
   @Mutation(() => TrustedIssuerPayload, { description: 'Trusts an external token issuer for token exchange. Needs `oauth:write`.' })
   createTrustedIssuer(@Arg('input', INPUT) input: CreateTrustedIssuerInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({
-      trustedIssuer: await createTrustedIssuer(services(ctx), input, ctx.config.webhookAllowPrivateTargets),
+      trustedIssuer: await createTrustedIssuer(services(ctx), input, ctx.config.allowPrivateTargets),
     }));
   }
 
   @Mutation(() => TrustedIssuerPayload, { description: 'Changes a trusted issuer. Needs `oauth:write`.' })
   updateTrustedIssuer(@Arg('input', INPUT) input: UpdateTrustedIssuerInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({
-      trustedIssuer: await updateTrustedIssuer(services(ctx), input, ctx.config.webhookAllowPrivateTargets),
+      trustedIssuer: await updateTrustedIssuer(services(ctx), input, ctx.config.allowPrivateTargets),
     }));
   }
 

@@ -258,7 +258,7 @@ export function deliveryWorkerOptions(config: Config, db: Database, masterKey: B
     box: new SecretBox(masterKey),
     listen: db.listen,
     logger,
-    allowPrivateTargets: config.webhookAllowPrivateTargets,
+    allowPrivateTargets: config.allowPrivateTargets,
     timeoutMs: config.webhookTimeoutMs,
     retrySchedule: config.webhookRetrySchedule,
     disableAfterMs: config.webhookDisableAfterMs,

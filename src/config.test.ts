@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('configuration', () => {
+  it('reads the private-target switch by its name, and by its former webhook-only name', () => {
+    expect(loadConfig({}).allowPrivateTargets).toBe(false);
+    expect(loadConfig({ GATEHOUSE_ALLOW_PRIVATE_TARGETS: 'true' }).allowPrivateTargets).toBe(true);
+    expect(loadConfig({ GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }).allowPrivateTargets).toBe(true);
+    // The current name wins when both are set.
+    expect(loadConfig({ GATEHOUSE_ALLOW_PRIVATE_TARGETS: 'false', GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }).allowPrivateTargets).toBe(false);
+  });
+
+  it('refuses a webhook retry schedule longer than a delivery\'s listed attempts', () => {
+    expect(() => loadConfig({ GATEHOUSE_WEBHOOK_RETRY_SCHEDULE: Array(20).fill('1').join(',') })).toThrow(ConfigError);
+    expect(loadConfig({ GATEHOUSE_WEBHOOK_RETRY_SCHEDULE: Array(19).fill('1').join(',') }).webhookRetrySchedule).toHaveLength(19);
+  });
+
+  it('reads the query and WebSocket limits with their documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      maxQuerySelections: 1000,
+      maxQueryAliases: 100,
+      maxResponseBytes: 16 * 1024 * 1024,
+      auditVerifyMaxEvents: 10_000,
+      auditVerificationsPerMinute: 10,
+      wsConnectionsPerKey: 10,
+      wsConnectionsPerAddress: 50,
+      wsOperationsPerConnection: 100,
+    });
+    expect(() => loadConfig({ GATEHOUSE_WS_CONNECTIONS_PER_KEY: '0' })).toThrow(ConfigError);
+  });
+});
