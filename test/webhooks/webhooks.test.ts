@@ -207,67 +207,27 @@ describe('webhook deliveries', () => {
 
 describe('several delivery workers', () => {
   it('never send one delivery twice, however many run', async () => {
-    const extra = Array.from({ length: 3 }, () => new DeliveryWorker(deliveryWorkerOptions(server.config, server.database.db, TEST_MASTER_KEY, pino({ level: 'silent' }))));
+    // A server of its own with the default attempt timeout: this file's 500 ms timeout (and the
+    // lease it implies) would let a slow attempt under load be retried, a legitimate second send.
+    const own = await startServer({ allowPrivateTargets: true, webhookPollMs: 50 }, { deliveryWorker: true });
+    const owner = await own.workspace();
+    const extra = Array.from({ length: 3 }, () => new DeliveryWorker(deliveryWorkerOptions(own.config, own.database.db, TEST_MASTER_KEY, pino({ level: 'silent' }))));
     await Promise.all(extra.map((worker) => worker.start()));
     try {
       const hooks = await receiver();
-      await endpoint(hooks.url, { eventTypes: ['organization.created'] });
-      await Promise.all(Array.from({ length: 30 }, (_, i) => ws.client.data(CREATE_ORG, { input: { environmentId: env, name: `Fan ${i}` } })));
+      const created = await owner.client.data(CREATE, { input: { environmentId: owner.development.id, url: hooks.url, eventTypes: ['organization.created'] } });
+      expect(created.createWebhookEndpoint.userErrors).toEqual([]);
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) => owner.client.data(CREATE_ORG, { input: { environmentId: owner.development.id, name: `Fan ${i}` } })),
+      );
       await hooks.waitFor(30);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const ids = hooks.requests.map((r) => r.headers['webhook-id']);
-      expect(ids).toHaveLength(30);
       expect(new Set(ids).size).toBe(30);
+      expect(ids).toHaveLength(30);
     } finally {
       await Promise.all(extra.map((worker) => worker.stop()));
+      await own.close();
     }
-  });
-});
-
-describe('webhook endpoint rules', () => {
-  it('refuses private, loopback and plain-http targets unless the operator allows them', async () => {
-    const strict = await startServer();
-    try {
-      const owner = await strict.workspace();
-      for (const [url, code] of [
-        ['http://example.com/hook', 'webhook.insecure_url'],
-        ['https://127.0.0.1/hook', 'webhook.private_target'],
-        ['https://10.1.2.3/hook', 'webhook.private_target'],
-        ['https://169.254.169.254/latest/meta-data', 'webhook.private_target'],
-        ['https://[::1]/hook', 'webhook.private_target'],
-        ['https://localhost/hook', 'webhook.private_target'],
-        ['https://user:pass@example.com/hook', 'webhook.invalid_url'],
-        ['not a url', 'webhook.invalid_url'],
-      ]) {
-        const result = await owner.client.data(CREATE, { input: { environmentId: owner.development.id, url } });
-        expect(result.createWebhookEndpoint.userErrors, url).toEqual([{ code, field: ['input', 'url'] }]);
-      }
-      const ok = await owner.client.data(CREATE, { input: { environmentId: owner.development.id, url: 'https://hooks.example.com/in' } });
-      expect(ok.createWebhookEndpoint.userErrors).toEqual([]);
-    } finally {
-      await strict.close();
-    }
-  });
-
-  it('validates event types and needs the webhooks scopes', async () => {
-    const bad = await ws.client.data(CREATE, { input: { environmentId: env, url: 'https://hooks.example.com/a', eventTypes: ['not an action'] } });
-    expect(bad.createWebhookEndpoint.userErrors).toEqual([{ code: 'audit.invalid_action', field: ['input', 'eventTypes'] }]);
-    const key = (await ws.client.data('mutation { createApiKey(input: { name: "x", scopes: ["organizations:write"] }) { secret } }')).createApiKey.secret;
-    const denied = await ws.client.withKey(key).request(CREATE, { input: { environmentId: env, url: 'https://hooks.example.com/b' } });
-    expect(denied.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'auth.missing_scope' });
-  });
-
-  it('rotates the secret: deliveries verify with the new one only', async () => {
-    const hooks = await receiver();
-    const { secret: old, webhookEndpoint } = await endpoint(hooks.url, { eventTypes: ['organization.created'] });
-    const rotated = await ws.client.data('mutation($id: ID!) { rotateWebhookSecret(input: { id: $id }) { secret webhookEndpoint { secretPrefix } } }', {
-      id: webhookEndpoint.id,
-    });
-    const fresh = rotated.rotateWebhookSecret.secret as string;
-    expect(fresh).not.toBe(old);
-    await ws.client.data(CREATE_ORG, { input: { environmentId: env, name: 'After rotation' } });
-    const [request] = await hooks.waitFor(1);
-    expect(() => new Webhook(fresh).verify(request.body, request.headers as Record<string, string>)).not.toThrow();
-    expect(() => new Webhook(old).verify(request.body, request.headers as Record<string, string>)).toThrow();
   });
 });
