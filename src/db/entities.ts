@@ -7,7 +7,7 @@ import { Organization, OrganizationDomain } from '../modules/organization/organi
 import { Permission, Role, RolePermission } from '../modules/role/role.entity.js';
 import { CustomAttributeDefinition, User } from '../modules/user/user.entity.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../modules/webhook/webhook.entity.js';
-import { RevokedToken, UsedAssertion } from '../http/oauth/token-state.entity.js';
+import { RevokedToken, UsedAssertion } from '../modules/token-state/token-state.entity.js';
 import { ClientSecret, OAuthClient, OAuthClientRole } from '../modules/oauth-client/oauth-client.entity.js';
 import { ResourceServer } from '../modules/resource-server/resource-server.entity.js';
 import { SigningKey } from '../modules/signing-key/signing-key.entity.js';

@@ -3,7 +3,7 @@ import type { ResourceServer } from '../../modules/resource-server/resource-serv
 import { ASSERTION_ALGORITHMS } from './client-auth.js';
 import { CLIENT_CREDENTIALS } from './grants/client-credentials.js';
 import { TOKEN_EXCHANGE } from './grants/token-exchange.js';
-import { endpointsFor } from './issuer.js';
+import { endpointsFor } from '../../modules/environment/issuer.js';
 import type { EnvironmentState } from './oauth-cache.js';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];

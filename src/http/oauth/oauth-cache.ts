@@ -11,7 +11,7 @@ import { ResourceServer } from '../../modules/resource-server/resource-server.en
 import { SigningKey } from '../../modules/signing-key/signing-key.entity.js';
 import { currentSigner, ensureSigningKey, isPublished, unpublishAt } from '../../modules/signing-key/signing-key.service.js';
 import { TrustedIssuer } from '../../modules/trusted-issuer/trusted-issuer.entity.js';
-import { issuerFor } from './issuer.js';
+import { issuerFor } from '../../modules/environment/issuer.js';
 import { remoteJwks } from './remote-jwks.js';
 
 export const OAUTH_CHANNEL = 'gatehouse_oauth';

@@ -8,7 +8,7 @@ import { clientCredentials, CLIENT_CREDENTIALS } from './grants/client-credentia
 import type { Grant } from './grants/grant.js';
 import { tokenExchange, TOKEN_EXCHANGE } from './grants/token-exchange.js';
 import { introspect, revoke } from './introspection.js';
-import { ISSUER_PATH_PREFIX } from './issuer.js';
+import { ISSUER_PATH_PREFIX } from '../../modules/environment/issuer.js';
 import type { EnvironmentState } from './oauth-cache.js';
 import { OAuthError, sendOAuthError } from './oauth-error.js';
 import { JWKS_MAX_AGE_SECONDS } from '../../modules/signing-key/signing-key.service.js';

@@ -2,7 +2,7 @@ import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } fr
 import { pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
 import { mutationPayload } from '../../graphql/user-error.js';
-import { issuerFor } from '../../http/oauth/issuer.js';
+import { issuerFor } from './issuer.js';
 import type { Environment } from './environment.entity.js';
 import {
   ClientRegistrationPolicyPayload,

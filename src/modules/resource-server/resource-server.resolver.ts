@@ -2,7 +2,7 @@ import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } fr
 import { pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
 import { mutationPayload } from '../../graphql/user-error.js';
-import { issuerFor, resourceMetadataUrl } from '../../http/oauth/issuer.js';
+import { issuerFor, resourceMetadataUrl } from '../environment/issuer.js';
 import { DeleteInput, DeletePayload } from '../organization/organization.types.js';
 import type { ResourceServer } from './resource-server.entity.js';
 import { createResourceServer, deleteResourceServer, listResourceServers, updateResourceServer } from './resource-server.service.js';
