@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { sqlFile } from './sql-file.js';
 
 /**
  * Live audit: after each insert statement, NOTIFY `gatehouse_audit` once per chain touched.
@@ -8,12 +9,7 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261127012000_audit_notify extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`create function audit_event_notify() returns trigger language plpgsql as $$
-begin
-  perform pg_notify('gatehouse_audit', k) from (select distinct chain_key as k from inserted) chains;
-  return null;
-end
-$$;`);
+    this.addSql(sqlFile('audit_event_notify'));
     this.addSql(`create trigger audit_event_notify after insert on audit_event referencing new table as inserted
   for each statement execute function audit_event_notify();`);
   }

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { sqlFile } from './sql-file.js';
 
 /**
  * Webhooks. Endpoints belong to an environment; the outbox (`webhook_delivery`) is filled by a
@@ -26,43 +27,9 @@ export class Migration20261127013124_webhooks extends Migration {
 
     this.addSql(`alter table "webhook_attempt" add constraint "webhook_attempt_delivery_id_foreign" foreign key ("delivery_id") references "webhook_delivery" ("id") on update cascade on delete cascade;`);
     // Our id format in SQL: 48 bits of milliseconds then 80 random bits, Crockford base32.
-    this.addSql(`create function gatehouse_ulid() returns text language plpgsql volatile as $$
-declare
-  alphabet constant text := '0123456789abcdefghjkmnpqrstvwxyz';
-  ms bigint := floor(extract(epoch from clock_timestamp()) * 1000)::bigint;
-  u bytea := decode(replace(gen_random_uuid()::text, '-', ''), 'hex');
-  r1 bigint := 0;
-  r2 bigint := 0;
-  result text := '';
-  i int;
-begin
-  -- uuid v4 bytes 6 and 8 carry version and variant bits: use the random ones around them.
-  for i in 0..4 loop r1 := (r1 << 8) | get_byte(u, i); end loop;
-  for i in 9..13 loop r2 := (r2 << 8) | get_byte(u, i); end loop;
-  for i in reverse 9..0 loop result := result || substr(alphabet, ((ms >> (5 * i)) & 31)::int + 1, 1); end loop;
-  for i in reverse 7..0 loop result := result || substr(alphabet, ((r1 >> (5 * i)) & 31)::int + 1, 1); end loop;
-  for i in reverse 7..0 loop result := result || substr(alphabet, ((r2 >> (5 * i)) & 31)::int + 1, 1); end loop;
-  return result;
-end
-$$;`);
+    this.addSql(sqlFile('gatehouse_ulid'));
 
-    this.addSql(`create function audit_event_outbox() returns trigger language plpgsql as $$
-begin
-  if NEW.environment_id is null then
-    return null;
-  end if;
-  insert into webhook_delivery (id, endpoint_id, environment_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
-  select 'wdl_' || gatehouse_ulid(), w.id, NEW.environment_id, NEW.id, NEW.action, 'PENDING', 0, now(), now()
-    from webhook_endpoint w
-   where w.environment_id = NEW.environment_id
-     and w.enabled
-     and (cardinality(w.event_types) = 0 or exists (
-       select 1 from unnest(w.event_types) t
-        where t = '*' or t = NEW.action
-           or (t like '%.*' and NEW.action like replace(left(t, -1), '_', '\\_') || '%')));
-  return null;
-end
-$$;`);
+    this.addSql(sqlFile('audit_event_outbox'));
     this.addSql(`create trigger audit_event_outbox after insert on audit_event for each row execute function audit_event_outbox();`);
   }
 

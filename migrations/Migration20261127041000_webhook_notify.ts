@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { sqlFile } from './sql-file.js';
 
 /**
  * Wakes webhook delivery workers only when there is something to deliver: a NOTIFY on
@@ -9,12 +10,7 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261127041000_webhook_notify extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`create function webhook_delivery_notify() returns trigger language plpgsql as $$
-begin
-  perform pg_notify('gatehouse_webhook', 'due');
-  return null;
-end
-$$;`);
+    this.addSql(sqlFile('webhook_delivery_notify'));
     this.addSql(`create trigger webhook_delivery_notify after insert on webhook_delivery
   for each row execute function webhook_delivery_notify();`);
   }

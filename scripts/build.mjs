@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Compiles src/ and migrations/ into dist/ with tsc (tsconfig.build.json).
+ * Compiles src/ and migrations/ into dist/ with tsc (tsconfig.build.json), and copies the
+ * migrations' SQL files (migrations/sql/) beside the compiled migrations.
  *
  *   node scripts/build.mjs             always compiles (`npm run build`)
  *   node scripts/build.mjs --if-stale  compiles only when an input changed since the last
@@ -13,7 +14,7 @@
  * dist/.build-stamp dated when it started, so an edit made during a build is seen next time.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = path.join(root, 'dist', '.build-stamp');
 const ENTRY = path.join(root, 'dist', 'src', 'main.js');
 const INPUTS = ['src', 'migrations', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+/** Files tsc does not emit, copied beside the compiled code that reads them: the migrations' SQL (migrations/sql-file.ts). */
+const ASSETS = [['migrations/sql', 'dist/migrations/sql']];
 
 /** The newest modification time under `entry` (itself included), in milliseconds. */
 function newestChange(entry) {
@@ -54,6 +57,12 @@ if (ifStale) console.error(`building dist/ (${reason})`);
 const startedAt = new Date();
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+// Copied even when tsc reports errors (it emits anyway): what it emitted can find its files.
+for (const [from, to] of ASSETS) {
+  // Replaced whole, so a file deleted from the source does not linger in dist/.
+  rmSync(path.join(root, to), { recursive: true, force: true });
+  cpSync(path.join(root, from), path.join(root, to), { recursive: true });
+}
 if (result.status !== 0) process.exit(result.status ?? 1);
 writeFileSync(STAMP, '');
 utimesSync(STAMP, startedAt, startedAt);

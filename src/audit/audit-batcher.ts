@@ -1,44 +1,10 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import { MicroBatcher, type MicroBatchOptions } from '../db/micro-batch.js';
-import { rawQuery } from '../db/raw.js';
+import { systemFork } from '../db/tenant-scope.js';
 import { AnonymousFailureBudget } from './anonymous-failure-budget.js';
 import { auditEventData, type AuditActor, type AuditInput } from './audit-recorder.js';
-
-type AuditRow = ReturnType<typeof auditEventData>;
-
-/** The columns an appended event supplies; the chain trigger fills seq, chain_key, prev_hash and hash. */
-const COLUMNS: [string, (row: AuditRow) => unknown][] = [
-  ['id', (row) => row.id],
-  ['workspace_id', (row) => row.workspaceId],
-  ['environment_id', (row) => row.environmentId],
-  ['organization_id', (row) => row.organizationId],
-  ['action', (row) => row.action],
-  ['actor_type', (row) => row.actorType],
-  ['actor_id', (row) => row.actorId],
-  ['actor_name', (row) => row.actorName],
-  ['targets', (row) => JSON.stringify(row.targets)],
-  ['target_ids', (row) => row.targetIds],
-  ['before', (row) => (row.before ? JSON.stringify(row.before) : null)],
-  ['after', (row) => (row.after ? JSON.stringify(row.after) : null)],
-  ['ip', (row) => row.ip],
-  ['user_agent', (row) => row.userAgent],
-  ['request_id', (row) => row.requestId],
-  ['occurred_at', (row) => row.occurredAt],
-];
-const ROW_PLACEHOLDERS = `(${COLUMNS.map(() => '?').join(', ')})`;
-
-/** The chain an event joins, as the audit_event_chain_key() SQL function computes it. */
-const chainKeyOf = (row: AuditRow) => row.environmentId ?? (row.workspaceId ? `wks:${row.workspaceId}` : 'global');
-
-async function insertEvents(orm: MikroORM, unordered: AuditRow[]): Promise<void> {
-  // The trigger takes each chain's lock as it reaches its first row. Taking them in one global
-  // order (sorted by chain, stable within a chain) means two concurrent batches, of this process
-  // or another, can never wait on each other in a cycle.
-  const rows = [...unordered].sort((a, b) => (chainKeyOf(a) < chainKeyOf(b) ? -1 : chainKeyOf(a) > chainKeyOf(b) ? 1 : 0));
-  const sql = `insert into audit_event (${COLUMNS.map(([column]) => column).join(', ')}) values ${rows.map(() => ROW_PLACEHOLDERS).join(', ')}`;
-  await rawQuery(orm.em, sql, rows.flatMap((row) => COLUMNS.map(([, value]) => value(row))));
-}
+import { AuditEventRepository, type AuditRow } from './audit.repository.js';
 
 export interface AuditBatcherOptions extends MicroBatchOptions {
   /** Anonymous failures audited one by one per environment per minute (see AnonymousFailureBudget). @default 120 */
@@ -59,9 +25,11 @@ export class AuditBatcher {
   private readonly anonymousFailures: AnonymousFailureBudget;
 
   constructor(orm: MikroORM, { anonymousFailuresPerMinute = 120, logger, ...options }: AuditBatcherOptions = {}) {
+    // Raw SQL only, outside any transaction: the fork's identity map stays empty.
+    const events = new AuditEventRepository(systemFork(orm, 'hot-path audit: one insert carries events of every environment'));
     this.batcher = new MicroBatcher<AuditRow, void>(
       async (rows) => {
-        await insertEvents(orm, rows);
+        await events.append(rows);
         return rows.map(() => undefined);
       },
       // One write at a time (the default): batches of one chain would only queue on its lock in

@@ -1,14 +1,17 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { requireScope } from '../auth/principal.js';
-import { paginate, type PageArgs, type SortDirection } from '../db/pagination.js';
+import type { PageArgs, SortDirection } from '../db/pagination.js';
 import { AppError, invalid, notFound } from '../errors/app-error.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../modules/service-context.js';
-import type { SqlEntityManager } from '@mikro-orm/postgresql';
-import { rowMapper } from '../db/rows.js';
+import { actionPatternCondition, compileActionPatterns } from './action-pattern.js';
 import type { AuditBus } from './audit-bus.js';
 import type { ChainTails } from './chain-tail.js';
-import { AuditEvent } from './audit-event.entity.js';
+import type { AuditEvent } from './audit-event.entity.js';
+import { AuditEventRepository } from './audit.repository.js';
 import { chainKeyOf, seqRangeOf, verifyChain, type ChainVerification } from './chain.js';
+
+/** The grammar of action patterns lives in action-pattern.ts; re-exported for existing callers. */
+export { checkActionPatterns } from './action-pattern.js';
 
 export interface AuditEventFilter {
   /** Exact actions, or prefixes written `organization.*`. */
@@ -18,28 +21,6 @@ export interface AuditEventFilter {
   organizationId?: string | null;
   occurredAfter?: Date | null;
   occurredBefore?: Date | null;
-}
-
-const MAX_ACTIONS = 50;
-const ACTION_PATTERN = /^[a-z_]+(\.[a-z_]+)?(\.\*)?$|^\*$/;
-
-/** Checks a list of action patterns (`organization.created`, `organization.*`, `*`). */
-export function checkActionPatterns(actions: string[], field: string[]): void {
-  if (actions.length > MAX_ACTIONS) throw invalid('audit.too_many_actions', `At most ${MAX_ACTIONS} actions`, field);
-  const bad = actions.find((action) => !ACTION_PATTERN.test(action));
-  // `!== undefined`: an empty string is a bad action too, not a pass.
-  if (bad !== undefined) throw invalid('audit.invalid_action', `"${bad}" is not an action or an "x.*" prefix`, field);
-}
-
-function actionCondition(actions: string[]): FilterQuery<AuditEvent> {
-  checkActionPatterns(actions, ['filter', 'actions']);
-  if (actions.includes('*')) return {};
-  const exact = actions.filter((action) => !action.endsWith('.*'));
-  const prefixes = actions.filter((action) => action.endsWith('.*')).map((action) => action.slice(0, -1));
-  const anyOf: FilterQuery<AuditEvent>[] = [];
-  if (exact.length) anyOf.push({ action: { $in: exact } });
-  for (const prefix of prefixes) anyOf.push({ action: { $like: `${prefix.replace(/_/g, '\\_')}%` } });
-  return anyOf.length ? { $or: anyOf } : {};
 }
 
 /**
@@ -57,7 +38,7 @@ function scopeOf(ctx: ServiceContext, environmentId: string | null | undefined):
 function filterConditions(filter: AuditEventFilter | null | undefined): FilterQuery<AuditEvent>[] {
   const where: FilterQuery<AuditEvent>[] = [];
   if (!filter) return where;
-  if (filter.actions?.length) where.push(actionCondition(filter.actions));
+  if (filter.actions?.length) where.push(actionPatternCondition<AuditEvent>(filter.actions, ['filter', 'actions']));
   if (filter.actorId) where.push({ actorId: filter.actorId });
   if (filter.targetId) where.push({ targetIds: { $overlap: [filter.targetId] } });
   if (filter.organizationId) where.push({ organizationId: filter.organizationId });
@@ -74,12 +55,12 @@ export async function listAuditEvents(
 ) {
   requireScope(ctx.principal, 'audit:read');
   const where = [scopeOf(ctx, query.environmentId), ...filterConditions(query.filter)];
-  return paginate(ctx.em, AuditEvent, { $and: where }, { field: 'seq', direction: query.direction }, args, maxPageSize);
+  return new AuditEventRepository(ctx.em).list({ $and: where }, query.direction, args, maxPageSize);
 }
 
 export async function getAuditEvent(ctx: ServiceContext, id: string): Promise<AuditEvent> {
   requireScope(ctx.principal, 'audit:read');
-  const event = await ctx.em.findOne(AuditEvent, { id, workspaceId: ctx.principal.workspaceId });
+  const event = await new AuditEventRepository(ctx.em).find(id);
   const visible =
     event && (ctx.principal.environmentId === null || event.environmentId === ctx.principal.environmentId);
   if (!event || !visible) throw notFound('audit_event', id);
@@ -168,25 +149,25 @@ export function openAuditStream(
     streams,
     chainOf(ctx, options.environmentId),
     filterConditions(filter),
-    matcherOf(filter),
+    auditEventMatcher(filter),
     options.after ?? null,
     options.signal,
   );
 }
 
-/** The JavaScript twin of `filterConditions`, for events served from memory. */
-function matcherOf(filter: AuditEventFilter | null): (event: AuditEvent) => boolean {
+/** Whether an event matches a filter: the in-memory twin of `filterConditions`, for events served from memory. */
+export function auditEventMatcher(filter: AuditEventFilter | null): (event: AuditEvent) => boolean {
   if (!filter) return () => true;
-  const actions = filter.actions?.length && !filter.actions.includes('*') ? filter.actions : null;
-  const exact = new Set(actions?.filter((action) => !action.endsWith('.*')));
-  const prefixes = actions?.filter((action) => action.endsWith('.*')).map((action) => action.slice(0, -1)) ?? [];
+  const matchesAction = compileActionPatterns(filter.actions ?? []);
+  const after = filter.occurredAfter ? new Date(filter.occurredAfter).getTime() : null;
+  const before = filter.occurredBefore ? new Date(filter.occurredBefore).getTime() : null;
   return (event) =>
-    (!actions || exact.has(event.action) || prefixes.some((prefix) => event.action.startsWith(prefix))) &&
+    matchesAction(event.action) &&
     (!filter.actorId || event.actorId === filter.actorId) &&
-    (!filter.targetId || event.targetIds.includes(filter.targetId)) &&
+    (!filter.targetId || (event.targetIds ?? []).includes(filter.targetId)) &&
     (!filter.organizationId || event.organizationId === filter.organizationId) &&
-    (!filter.occurredAfter || new Date(event.occurredAt) >= filter.occurredAfter) &&
-    (!filter.occurredBefore || new Date(event.occurredAt) < filter.occurredBefore);
+    (after === null || new Date(event.occurredAt).getTime() >= after) &&
+    (before === null || new Date(event.occurredAt).getTime() < before);
 }
 
 async function* streamChain(
@@ -200,7 +181,7 @@ async function* streamChain(
 ): AsyncGenerator<AuditEvent> {
   const aborted = signal ? new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })) : null;
   const tail = streams.tails.acquire(chainKey);
-  const toEvent = rowMapper(ctx.em, AuditEvent);
+  const events = new AuditEventRepository(ctx.em);
   try {
     await tail.refresh();
     let cursor = after === null ? tail.head : BigInt(after);
@@ -222,19 +203,12 @@ async function* streamChain(
           // up to the start of the in-memory run, in batches. The bound is taken before the read:
           // the tail may move on meanwhile, and the next pass starts from what was read.
           const floor = tail.floor;
-          const rows = await (ctx.em as SqlEntityManager)
-            .createQueryBuilder(AuditEvent, 'e')
-            .select('*')
-            .where({ $and: [{ chainKey, seq: { $gt: cursor.toString(), $lte: floor.toString() } }, ...conditions] })
-            .orderBy({ seq: 'ASC' })
-            .limit(STREAM_BATCH)
-            .execute<Record<string, unknown>[]>('all', false);
-          for (const row of rows) {
-            const event = toEvent(row);
+          const batch = await events.scan({ $and: [{ chainKey }, ...conditions] }, { after: cursor.toString(), upTo: floor.toString() }, STREAM_BATCH);
+          for (const event of batch) {
             yield event;
             cursor = BigInt(String(event.seq));
           }
-          if (rows.length < STREAM_BATCH) cursor = floor;
+          if (batch.length < STREAM_BATCH) cursor = floor;
           continue;
         }
         const fresh = tail.after(cursor);
@@ -298,25 +272,16 @@ export async function openAuditExport(
       after: { filter: query.filter ?? null },
     });
   });
-  const toEvent = rowMapper(ctx.em, AuditEvent);
+  const events = new AuditEventRepository(ctx.em);
   // Bounded by what exists now, so an export ends even while events keep being written.
-  const [{ head }] = await (ctx.em as SqlEntityManager).execute<{ head: string | null }[]>(
-    'select max("seq")::text as "head" from "audit_event"',
-  );
-  const upTo = head ?? '0';
+  const upTo = await events.head();
   return (async function* () {
     let cursor = '0';
     for (;;) {
-      const rows = await (ctx.em as SqlEntityManager)
-        .createQueryBuilder(AuditEvent, 'e')
-        .select('*')
-        .where({ $and: [scope, { seq: { $gt: cursor, $lte: upTo } }, ...conditions] })
-        .orderBy({ seq: 'ASC' })
-        .limit(EXPORT_BATCH)
-        .execute<Record<string, unknown>[]>('all', false);
-      for (const row of rows) yield toEvent(row);
-      if (rows.length < EXPORT_BATCH) return;
-      cursor = String(rows[rows.length - 1].seq);
+      const batch = await events.scan({ $and: [scope, ...conditions] }, { after: cursor, upTo }, EXPORT_BATCH);
+      for (const event of batch) yield event;
+      if (batch.length < EXPORT_BATCH) return;
+      cursor = String(batch[batch.length - 1].seq);
     }
   })();
 }

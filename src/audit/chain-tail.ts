@@ -1,8 +1,8 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/postgresql';
-import { rowMapper } from '../db/rows.js';
 import type { AuditBus } from './audit-bus.js';
-import { AuditEvent } from './audit-event.entity.js';
+import type { AuditEvent } from './audit-event.entity.js';
+import { AuditEventRepository } from './audit.repository.js';
+import { systemFork } from '../db/tenant-scope.js';
 
 /** Events of a chain kept in memory for live subscribers. */
 const RECENT = 2000;
@@ -61,28 +61,21 @@ export class ChainTail {
   }
 
   private async read(): Promise<void> {
-    const em = this.em() as SqlEntityManager;
+    const events = new AuditEventRepository(this.em());
     if (!this.initialised) {
-      const [row] = await em.execute<{ head: string | null }[]>('select max("seq")::text as "head" from "audit_event" where "chain_key" = ?', [
-        this.chainKey,
-      ]);
-      this.head = this.floor = BigInt(row?.head ?? '0');
+      this.head = this.floor = BigInt((await events.chainHead(this.chainKey)) ?? '0');
       this.initialised = true;
       return;
     }
-    const toEvent = rowMapper(em, AuditEvent);
     for (;;) {
-      const rows = await em.execute<Record<string, unknown>[]>(
-        `select * from "audit_event" where "chain_key" = ? and "seq" > ? order by "seq" limit ${FETCH_BATCH}`,
-        [this.chainKey, this.head.toString()],
-      );
-      for (const row of rows) this.recent.push(toEvent(row));
-      if (rows.length) this.head = BigInt(String(rows[rows.length - 1].seq));
+      const fetched = await events.chainEvents(this.chainKey, { after: this.head, limit: FETCH_BATCH });
+      for (const event of fetched) this.recent.push(event);
+      if (fetched.length) this.head = BigInt(String(fetched[fetched.length - 1].seq));
       if (this.recent.length > RECENT) {
         const dropped = this.recent.splice(0, this.recent.length - RECENT);
         this.floor = BigInt(String(dropped[dropped.length - 1].seq));
       }
-      if (rows.length < FETCH_BATCH) return;
+      if (fetched.length < FETCH_BATCH) return;
     }
   }
 }
@@ -103,7 +96,7 @@ export class ChainTails {
 
   acquire(chainKey: string): ChainTail {
     let tail = this.tails.get(chainKey);
-    if (!tail) this.tails.set(chainKey, (tail = new ChainTail(chainKey, () => this.orm.em.fork())));
+    if (!tail) this.tails.set(chainKey, (tail = new ChainTail(chainKey, () => systemFork(this.orm, 'live audit: one chain tail shared by its subscribers, each filtered to its own scope'))));
     tail.subscribers += 1;
     return tail;
   }

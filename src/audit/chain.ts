@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/postgresql';
+import { AuditEventRepository } from './audit.repository.js';
 
 /** Hash a chain starts from (the trigger in the audit_hash_chain migration uses the same). */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -26,20 +26,7 @@ export interface ChainVerification {
 }
 
 /** Chain of an environment's events, or of a workspace's workspace-level events. */
-export const chainKeyOf = (scope: { environmentId: string | null; workspaceId: string }) =>
-  scope.environmentId ?? `wks:${scope.workspaceId}`;
-
-interface Row {
-  seq: string;
-  id: string;
-  hash: string | null;
-  prev_hash: string | null;
-  computed: string;
-}
-
-function execute<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
-  return (em as SqlEntityManager).execute<T[]>(sql, params);
-}
+export { chainKeyOf } from './chain-key.js';
 
 /**
  * Recomputes every hash of a chain between two sequences (inclusive; open ends allowed) and
@@ -52,34 +39,22 @@ export async function verifyChain(
   range: { fromSeq?: string | null; toSeq?: string | null } = {},
   maxEvents = Infinity,
 ): Promise<ChainVerification> {
+  const events = new AuditEventRepository(em);
   const result: ChainVerification = { chainKey, eventsChecked: 0, firstBreak: null, headHash: null, headSeq: null, complete: true };
   // The first event links to the event before the range, else to the retention checkpoint
   // (events pruned before it), else to the genesis hash.
   let expectedPrev: string = GENESIS_HASH;
-  const [before] = range.fromSeq
-    ? await execute<{ hash: string | null }>(
-        em,
-        'select "hash" from "audit_event" where "chain_key" = ? and "seq" < ? order by "seq" desc limit 1',
-        [chainKey, range.fromSeq],
-      )
-    : [];
+  const before = range.fromSeq ? await events.hashBefore(chainKey, range.fromSeq) : undefined;
   if (before) {
     expectedPrev = before.hash ?? '';
   } else {
-    const [checkpoint] = await execute<{ hash: string }>(em, 'select "hash" from "audit_checkpoint" where "chain_key" = ?', [chainKey]);
-    if (checkpoint) expectedPrev = checkpoint.hash;
+    const checkpoint = await events.checkpointHash(chainKey);
+    if (checkpoint !== undefined) expectedPrev = checkpoint;
   }
+  const toSeq = range.toSeq || null;
   let after = range.fromSeq ? (BigInt(range.fromSeq) - 1n).toString() : '0';
   for (;;) {
-    const rows = await execute<Row>(
-      em,
-      `select e."seq"::text as "seq", e."id", e."hash", e."prev_hash",
-              encode(sha256(convert_to(audit_event_canonical(e), 'UTF8')), 'hex') as "computed"
-         from "audit_event" e
-        where e."chain_key" = ? and e."seq" > ?${range.toSeq ? ' and e."seq" <= ?' : ''}
-        order by e."seq" limit ${Math.min(BATCH, maxEvents - result.eventsChecked)}`,
-      range.toSeq ? [chainKey, after, range.toSeq] : [chainKey, after],
-    );
+    const rows = await events.rehash(chainKey, { after, toSeq }, Math.min(BATCH, maxEvents - result.eventsChecked));
     for (const row of rows) {
       result.eventsChecked += 1;
       if (row.prev_hash !== expectedPrev) {
@@ -97,12 +72,7 @@ export async function verifyChain(
     if (rows.length < BATCH && result.eventsChecked < maxEvents) return result;
     if (result.eventsChecked >= maxEvents) {
       // Stopped at the cap: complete only if nothing follows in the range.
-      const [next] = await execute<{ seq: string }>(
-        em,
-        `select "seq"::text as "seq" from "audit_event" where "chain_key" = ? and "seq" > ?${range.toSeq ? ' and "seq" <= ?' : ''} limit 1`,
-        range.toSeq ? [chainKey, result.headSeq, range.toSeq] : [chainKey, result.headSeq],
-      );
-      result.complete = !next;
+      result.complete = !(await events.hasEventAfter(chainKey, result.headSeq!, toSeq));
       return result;
     }
     after = rows[rows.length - 1].seq;
@@ -110,13 +80,8 @@ export async function verifyChain(
 }
 
 /** Every chain that has events, for the operator's full check. */
-export async function listChains(em: EntityManager): Promise<string[]> {
-  const rows = await execute<{ chain_key: string }>(
-    em,
-    'select distinct "chain_key" from "audit_event" where "chain_key" is not null order by "chain_key"',
-    [],
-  );
-  return rows.map((row) => row.chain_key);
+export function listChains(em: EntityManager): Promise<string[]> {
+  return new AuditEventRepository(em).chains();
 }
 
 /** The sequence range of a chain's events that occurred in [from, to). */
@@ -126,11 +91,6 @@ export async function seqRangeOf(
   from: Date | null | undefined,
   to: Date | null | undefined,
 ): Promise<{ fromSeq: string | null; toSeq: string | null; empty: boolean }> {
-  const [row] = await execute<{ min: string | null; max: string | null }>(
-    em,
-    `select min("seq")::text as "min", max("seq")::text as "max" from "audit_event"
-      where "chain_key" = ?${from ? ' and "occurred_at" >= ?' : ''}${to ? ' and "occurred_at" < ?' : ''}`,
-    [chainKey, ...(from ? [from] : []), ...(to ? [to] : [])],
-  );
-  return { fromSeq: row?.min ?? null, toSeq: row?.max ?? null, empty: !row?.min };
+  const { min, max } = await new AuditEventRepository(em).seqRange(chainKey, from, to);
+  return { fromSeq: min, toSeq: max, empty: !min };
 }

@@ -1,5 +1,6 @@
 import { forbidden } from '../errors/app-error.js';
 import { scopeGrants, type ApiScope } from './scopes.js';
+import { tenantScope, type TenantScope } from '../db/tenant-scope.js';
 
 /** Who is calling: today always an API key of one workspace, optionally pinned to one environment. */
 export interface Principal {
@@ -26,3 +27,6 @@ export function requireScope(principal: Principal, scope: ApiScope): void {
 export function reachesEnvironment(principal: Principal, environmentId: string): boolean {
   return principal.environmentIds.includes(environmentId);
 }
+
+/** The tenant scope of everything this principal's requests read and write (db/tenant-scope.ts). */
+export const scopeOfPrincipal = (principal: Principal): TenantScope => tenantScope(principal.workspaceId, principal.environmentIds);

@@ -8,12 +8,13 @@ import { parseArgs } from 'node:util';
 import { listChains, verifyChain } from '../audit/chain.js';
 import { openConfiguredDatabase } from './open-configured-database.js';
 import { runCommand } from './run-command.js';
+import { systemFork } from '../db/tenant-scope.js';
 
 await runCommand(async () => {
   const { values } = parseArgs({ options: { chain: { type: 'string' } } });
   const db = await openConfiguredDatabase();
   try {
-    const em = db.orm.em.fork();
+    const em = systemFork(db.orm, 'operator CLI: audit verification');
     const chains = values.chain ? [values.chain] : await listChains(em);
     let broken = 0;
     for (const chain of chains) {

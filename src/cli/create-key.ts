@@ -18,6 +18,7 @@ import { checkName } from '../modules/validation.js';
 import { Workspace } from '../modules/workspace/workspace.entity.js';
 import { openConfiguredDatabase } from './open-configured-database.js';
 import { runCommand } from './run-command.js';
+import { systemFork } from '../db/tenant-scope.js';
 
 const USAGE =
   'usage: npm run create-key -- --workspace <slug> [--environment <environment slug>] [--scopes a,b] [--name "<key name>"]\n' +
@@ -118,7 +119,7 @@ await runCommand(async () => {
   const db = await openConfiguredDatabase();
   try {
     await migrate(db.orm);
-    const key = await createOperatorKey(db.orm.em.fork(), input, { requestId: 'cli-create-key', ip: null, userAgent: 'gatehouse-cli' });
+    const key = await createOperatorKey(systemFork(db.orm, 'operator CLI: create-key'), input, { requestId: 'cli-create-key', ip: null, userAgent: 'gatehouse-cli' });
     const reach = key.environment ? `the ${key.environment.slug} environment (${key.environment.id})` : 'every environment';
     console.log(`API key "${key.apiKey.name}" (${key.apiKey.id}) of workspace ${key.workspace.slug} (${key.workspace.id})`);
     console.log(`  reaches: ${reach}`);

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { decodeCursor, encodeCursor, pageWindow, type Page } from './pagination.js';
-import { rowMapper } from './rows.js';
+import { decodeCursor, encodeCursor, lazyCursors, pageWindow, type Page } from './pagination.js';
+import { entityCondition, rowMapper } from './rows.js';
+import { sql } from './sql.js';
 
 export interface ChildPageArgs {
   first?: number | null;
@@ -9,7 +10,7 @@ export interface ChildPageArgs {
 
 /**
  * The first page of children for many parents in one statement (a window function per parent),
- * ordered by (created_at, id), as plain read-only rows. This is what lets `organizations { memberships { … } }` cost a
+ * ordered by (created_at, id), as plain read-only rows of the EntityManager's tenant scope. This is what lets `organizations { memberships { … } }` cost a
  * constant number of queries however many organizations are listed.
  */
 export async function loadChildPages<T extends { id: string; createdAt: Date }>(
@@ -23,7 +24,8 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
   const { size } = pageWindow({ first: args.first }, maxPageSize);
   const meta = em.getMetadata().get(entity.name);
   const parentColumn = meta.properties[parentProperty as keyof T & string].fieldNames[0];
-  const params: unknown[] = [...parentIds];
+  const scope = entityCondition(em, entity, 't');
+  const params: unknown[] = [[...parentIds], ...scope.params];
   let keyset = '';
   if (args.after) {
     // Child cursors are those of a `createdAt` ordering, checked like any other.
@@ -35,17 +37,20 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
   const rows =
     parentIds.length === 0
       ? []
-      : await em.getConnection().execute<Record<string, unknown>[]>(
+      : await sql(
+          em,
           `select * from (select t.*, row_number() over (partition by t."${parentColumn}" order by t."created_at", t."id") as "_rn"` +
-            ` from "${meta.tableName}" t where t."${parentColumn}" in (${parentIds.map(() => '?').join(', ')})${keyset}) s` +
+            ` from "${meta.tableName}" t where t."${parentColumn}" = any(?::text[])${scope.sql}${keyset}) s` +
             ` where s."_rn" <= ? order by s."_rn"`,
           params,
         );
 
   const toNode = rowMapper(em, entity);
+  // Cursors are made on first read (lazyCursors): a read through `nodes` needs none.
+  const cursorOf = (node: T) => encodeCursor('createdAt', node.createdAt.toISOString(), node.id);
   const pages = new Map<string, Omit<Page<T>, 'totalCount'>>();
   for (const parentId of parentIds) {
-    pages.set(parentId, { nodes: [], cursors: [], hasNextPage: false, hasPreviousPage: Boolean(args.after) });
+    pages.set(parentId, lazyCursors({ nodes: [] as T[], hasNextPage: false, hasPreviousPage: Boolean(args.after) }, cursorOf));
   }
   for (const row of rows) {
     const page = pages.get(String(row[parentColumn]))!;
@@ -53,9 +58,7 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
       page.hasNextPage = true;
       continue;
     }
-    const node = toNode(row);
-    page.nodes.push(node);
-    page.cursors.push(encodeCursor('createdAt', node.createdAt.toISOString(), node.id));
+    page.nodes.push(toNode(row));
   }
   return pages;
 }
@@ -69,10 +72,13 @@ export async function countChildren(
 ): Promise<Map<string, number>> {
   const meta = em.getMetadata().get(entity.name);
   const parentColumn = meta.properties[parentProperty as never].fieldNames[0];
-  const rows = await em.getConnection().execute<{ parent: string; count: string | number }[]>(
-    `select "${parentColumn}" as parent, count(*) as count from "${meta.tableName}"` +
-      ` where "${parentColumn}" in (${parentIds.map(() => '?').join(', ')}) group by "${parentColumn}"`,
-    [...parentIds],
+  if (parentIds.length === 0) return new Map();
+  const scope = entityCondition(em, entity, 't');
+  const rows = await sql<{ parent: string; count: string | number }>(
+    em,
+    `select t."${parentColumn}" as parent, count(*) as count from "${meta.tableName}" t` +
+      ` where t."${parentColumn}" = any(?::text[])${scope.sql} group by t."${parentColumn}"`,
+    [[...parentIds], ...scope.params],
   );
-  return new Map(rows.map((row: { parent: string; count: string | number }) => [row.parent, Number(row.count)]));
+  return new Map(rows.map((row) => [row.parent, Number(row.count)]));
 }

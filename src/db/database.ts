@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { EntityManager } from '@mikro-orm/core';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -10,6 +11,8 @@ import { migrationsList } from '../../migrations/index.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { entities } from './entities.js';
 import { PostgresListener, type NotificationHandler, type Unlisten } from './notifications.js';
+import { sql } from './sql.js';
+import { TENANT_FILTER, tenantFilter, TenantWriteGuard } from './tenant-scope.js';
 
 /** Where the data lives: PostgreSQL by URL, or embedded PGlite in a folder (null: in memory). */
 export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | null };
@@ -42,6 +45,12 @@ function baseOptions(options: DatabaseOptions): Options {
     ensureDatabase: false,
     // Our services decide what to load; nothing should be fetched implicitly.
     populateWhere: 'infer',
+    // Tenant scoping by construction (tenant-scope.ts): every query of tenant data carries the
+    // EntityManager's scope, and every flush is checked against it.
+    filters: { [TENANT_FILTER]: tenantFilter },
+    subscribers: [new TenantWriteGuard()],
+    // Relations are plain foreign keys (mapToPk): the filter must not join their targets.
+    autoJoinRefsForFilters: false,
     onQuery: (sql: string) => {
       options.onQuery?.(sql);
       return sql;
@@ -154,4 +163,9 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
   } finally {
     await lock.end().catch(() => undefined);
   }
+}
+
+/** Readiness: the database answers. */
+export async function ping(orm: { em: EntityManager }): Promise<void> {
+  await sql(orm.em.fork(), 'select 1');
 }

@@ -19,6 +19,7 @@ export interface Sort {
 
 export interface Page<T> {
   nodes: T[];
+  /** The cursor of each node; `paginate` makes them on first read (see `lazyCursors`). */
   cursors: string[];
   hasNextPage: boolean;
   hasPreviousPage: boolean;
@@ -106,6 +107,18 @@ function cursorValueOf(node: object, field: string): string {
   return value instanceof Date ? value.toISOString() : String(value);
 }
 
+/**
+ * Defines `page.cursors` as made on first read: most reads select `nodes` and never a cursor,
+ * and a cursor costs a JSON string and its base64 copy per node.
+ */
+export function lazyCursors<P extends { nodes: N[] }, N>(page: P, cursorOf: (node: N) => string): P & { cursors: string[] } {
+  let cursors: string[] | undefined;
+  return Object.defineProperty(page, 'cursors', {
+    enumerable: true,
+    get: () => (cursors ??= page.nodes.map(cursorOf)),
+  }) as P & { cursors: string[] };
+}
+
 /** Validates page arguments; returns the size and direction to fetch. */
 export function pageWindow(args: PageArgs, maxPageSize: number): { size: number; backward: boolean } {
   if (args.first != null && args.last != null) {
@@ -160,11 +173,11 @@ export async function paginate<T extends { id: string }>(
   const more = rows.length > size;
   const nodes = rows.slice(0, size);
   if (backward) nodes.reverse();
-  return {
+  const page = {
     nodes,
-    cursors: nodes.map((node) => encodeCursor(sort.field, cursorValueOf(node, sort.field), node.id)),
     hasNextPage: backward ? Boolean(args.before) : more,
     hasPreviousPage: backward ? more : Boolean(args.after),
     totalCount: () => em.count(entity, condition()),
   };
+  return lazyCursors(page, (node: T) => encodeCursor(sort.field, cursorValueOf(node, sort.field), node.id));
 }

@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { sql, tableOf } from './sql.js';
+import { scopeOf, TENANT_COLUMNS } from './tenant-scope.js';
 
 /**
  * Read-only rows as plain objects with the entity's property names. The GraphQL relation
@@ -29,6 +31,47 @@ export function rowMapper<T>(em: EntityManager, entity: new (...args: never[]) =
   return mapper as (row: Record<string, unknown>) => T;
 }
 
-/** Table name of an entity, for the loaders' hand-written batch statements. */
-export const tableOf = (em: EntityManager, entity: new (...args: never[]) => unknown) =>
-  em.getMetadata().get(entity.name).tableName;
+type Row = Record<string, unknown>;
+
+/**
+ * The tenant condition of raw SQL over an entity's table aliased `alias`, by the column that
+ * names its tenant (tenant-scope.ts): an environment or workspace condition for a caller's
+ * EntityManager; nothing for system work or for tables that hold no tenant data.
+ */
+export function entityCondition(em: EntityManager, entity: new (...args: never[]) => unknown, alias: string): { sql: string; params: unknown[] } {
+  const read = TENANT_COLUMNS[entity.name]?.read;
+  const scope = scopeOf(em);
+  if (!read || scope.kind === 'system') return { sql: '', params: [] };
+  const column = `${alias}."${em.getMetadata().get(entity.name).properties[read.column].fieldNames[0]}"`;
+  return read.tenant === 'workspace'
+    ? { sql: ` and ${column} = ?`, params: [scope.workspaceId] }
+    : { sql: ` and ${column} = any(?::text[])`, params: [[...scope.environmentIds]] };
+}
+
+/** Rows found by id, as plain rows in the order of `ids` (null where none was found). */
+export function alignById<T>(ids: readonly string[], rows: readonly Row[], toNode: (row: Row) => T): (T | null)[] {
+  const found = new Map(rows.map((row) => [String(row.id), toNode(row)]));
+  return ids.map((id) => found.get(id) ?? null);
+}
+
+/** Rows of many parents, each naming its parent in `_parent`, as one list per parent in the order of `parentIds`. */
+export function groupByParent<T>(parentIds: readonly string[], rows: readonly Row[], toNode: (row: Row) => T): T[][] {
+  const grouped = new Map<string, T[]>(parentIds.map((id) => [id, []]));
+  for (const row of rows) grouped.get(String(row._parent))?.push(toNode(row));
+  return parentIds.map((id) => grouped.get(id)!);
+}
+
+/**
+ * Rows of a tenant table by id in one statement, as plain read-only rows in the order of
+ * `ids` (null where the id does not exist or is outside the EntityManager's scope).
+ */
+export async function rowsById<T extends { id: string }>(
+  em: EntityManager,
+  entity: new (...args: never[]) => T,
+  ids: readonly string[],
+): Promise<(T | null)[]> {
+  if (!ids.length) return [];
+  const scope = entityCondition(em, entity, 't');
+  const rows = await sql(em, `select t.* from "${tableOf(em, entity)}" t where t."id" = any(?::text[])${scope.sql}`, [[...ids], ...scope.params]);
+  return alignById(ids, rows, rowMapper(em, entity));
+}

@@ -22,8 +22,6 @@ export interface GraphQLContext {
   config: Config;
   /** DNS TXT lookups (domain verification); the outside world, replaceable in tests. */
   resolveTxt: TxtResolver;
-  /** Runs after each successful mutation (see mutationPayload). */
-  afterMutation?: () => void;
   /** Seals secrets at rest (signing keys) with the master key. */
   secretBox: SecretBox;
   /** Sealing of webhook secrets and the outbound target policy. */

@@ -1,15 +1,16 @@
 import { Readable } from 'node:stream';
-import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestMeta } from '../audit/audit-recorder.js';
 import { openAuditExport, publicAuditEvent } from '../audit/audit.service.js';
-import type { Principal } from '../auth/principal.js';
+import { scopeOfPrincipal, type Principal } from '../auth/principal.js';
+import { scopedFork } from '../db/tenant-scope.js';
 import { AppError, invalid, PUBLIC_CODE } from '../errors/app-error.js';
 
 export interface AuditExportOptions {
   orm: MikroORM;
   requestMeta(request: FastifyRequest): RequestMeta;
-  authenticate(em: EntityManager, authorization: string | undefined, meta: RequestMeta): Promise<Principal>;
+  authenticate(authorization: string | undefined, meta: RequestMeta): Promise<Principal>;
 }
 
 function date(value: unknown, name: string): Date | null {
@@ -39,16 +40,15 @@ function sendError(reply: FastifyReply, meta: RequestMeta, error: unknown) {
  * Query: environmentId, from, to (ISO 8601, [from, to)), actions (comma-separated, `x.*`
  * allowed), actorId, targetId, organizationId. Needs `audit:read`.
  */
-export function registerAuditExport(app: FastifyInstance, options: AuditExportOptions): void {
+export async function auditExportPlugin(app: FastifyInstance, options: AuditExportOptions): Promise<void> {
   app.get('/audit/export', async (request, reply) => {
     const meta = options.requestMeta(request);
     const query = request.query as Record<string, unknown>;
-    const em = options.orm.em.fork();
     let events: AsyncGenerator<Parameters<typeof publicAuditEvent>[0]>;
     try {
-      const principal = await options.authenticate(em, request.headers.authorization, meta);
+      const principal = await options.authenticate(request.headers.authorization, meta);
       events = await openAuditExport(
-        { em, principal, meta },
+        { em: scopedFork(options.orm, scopeOfPrincipal(principal)), principal, meta },
         {
           environmentId: text(query.environmentId),
           filter: {

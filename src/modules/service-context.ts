@@ -1,4 +1,4 @@
-import { LockMode, type EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import { recordAudit, type AuditInput, type RequestMeta } from '../audit/audit-recorder.js';
 import type { AuditEvent } from '../audit/audit-event.entity.js';
 import { reachesEnvironment, type Principal } from '../auth/principal.js';
@@ -28,43 +28,6 @@ export function environmentFor(ctx: ServiceContext, environmentId: string | null
     'environmentId is required: this API key is not pinned to one environment',
     ['environmentId'],
   );
-}
-
-interface EnvironmentScoped {
-  id: string;
-  environmentId: string;
-}
-
-/** Loads a tenant record by id, or NOT_FOUND when it does not exist or belongs to another tenant. */
-export async function findScoped<T extends EnvironmentScoped>(
-  ctx: ServiceContext,
-  entity: new (...args: never[]) => T,
-  resource: string,
-  id: string,
-): Promise<T> {
-  const found = await ctx.em.findOne(entity, { id, environmentId: { $in: [...ctx.principal.environmentIds] } } as never);
-  if (!found) throw notFound(resource, id);
-  return found as T;
-}
-
-/**
- * Loads a tenant record for a change, inside the change's transaction, with a row lock: two
- * concurrent read-modify-write mutations of one record run one after the other instead of
- * overwriting each other's changes (or audit snapshots).
- */
-export async function lockScoped<T extends EnvironmentScoped>(
-  em: EntityManager,
-  ctx: ServiceContext,
-  entity: new (...args: never[]) => T,
-  resource: string,
-  id: string,
-): Promise<T> {
-  const found = await em.findOne(entity, { id, environmentId: { $in: [...ctx.principal.environmentIds] } } as never, {
-    lockMode: LockMode.PESSIMISTIC_WRITE,
-    refresh: true,
-  });
-  if (!found) throw notFound(resource, id);
-  return found as T;
 }
 
 /** Runs a change and its audit event in one transaction; constraint violations become domain errors. */

@@ -5,6 +5,7 @@ import { migrate } from '../../src/db/database.js';
 import { AppError } from '../../src/errors/app-error.js';
 import { createLogger } from '../../src/logger.js';
 import { Workspace } from '../../src/modules/workspace/workspace.entity.js';
+import { systemFork } from '../../src/db/tenant-scope.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 function capture() {
@@ -57,7 +58,7 @@ describe('createLogger and database errors', () => {
 
   /** A unique violation as the ORM raises it, carrying the values of the statement it ran. */
   async function ormViolation(): Promise<unknown> {
-    const em = database.db.orm.em.fork();
+    const em = systemFork(database.db.orm, 'test: a workspace row written directly');
     em.create(Workspace, { id: 'wks_second', name: 'Jane Doe Holdings', slug: 'taken-slug-4242' } as never);
     return em.flush().then(() => expect.unreachable(), (error: unknown) => error);
   }

@@ -7,6 +7,7 @@ import { DeliveryWorker, deliveryWorkerOptions } from '../../src/modules/webhook
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrate } from '../../src/db/database.js';
 import { bootstrapWorkspace, type BootstrappedWorkspace } from '../../src/modules/workspace/workspace.service.js';
+import { systemFork } from '../../src/db/tenant-scope.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { graphqlClient, type GraphQLClient } from './graphql.js';
 
@@ -74,7 +75,7 @@ export async function startServer(
       workspaceCounter += 1;
       const slug = `ws-${process.pid}-${workspaceCounter}-${Math.random().toString(36).slice(2, 8)}`;
       const boot = await bootstrapWorkspace(
-        database.db.orm.em.fork(),
+        systemFork(database.db.orm, 'test: a workspace as the operator CLI bootstraps it'),
         { name: name ?? `Workspace ${workspaceCounter}`, slug },
         { requestId: 'test', ip: null, userAgent: 'vitest' },
       );

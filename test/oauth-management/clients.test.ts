@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/db/id.js';
 import { ApplicationType, ClientKind, ClientSecret, OAuthClient } from '../../src/modules/oauth-client/oauth-client.entity.js';
 import { oneError, type UserErrors } from '../helpers/graphql.js';
+import { systemFork } from '../../src/db/tenant-scope.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
 const USER_ERRORS = 'userErrors { field code message }';
@@ -266,7 +267,7 @@ describe('applications', () => {
   });
 
   it('include dynamically registered ones, which an admin can disable', async () => {
-    const em = server.database.db.orm.em.fork();
+    const em = systemFork(server.database.db.orm, 'test: reads and sets stored client rows directly');
     const dynamic = em.create(OAuthClient, {
       id: newId('application'),
       environmentId: dev,
@@ -307,7 +308,7 @@ describe('client secrets', () => {
     expect(created.clientSecret).toMatchObject({ clientId: sa.id, prefix: created.secret!.slice(0, 12), description: 'CI', expiresAt, revokedAt: null, lastUsedAt: null });
     expect(created.clientSecret.id).toMatch(/^cls_/);
 
-    const stored = await server.database.db.orm.em.fork().findOneOrFail(ClientSecret, { id: created.clientSecret.id });
+    const stored = await systemFork(server.database.db.orm, 'test: reads and sets stored client rows directly').findOneOrFail(ClientSecret, { id: created.clientSecret.id });
     expect(stored.secretHash).toBe(sha256(created.secret!));
     expect(JSON.stringify(stored)).not.toContain(created.secret!);
 
@@ -345,7 +346,7 @@ describe('client secrets', () => {
 
     // An expired secret frees its slot too.
     const past = new Date(Date.now() - 1000);
-    await server.database.db.orm.em.fork().nativeUpdate(ClientSecret, { id: ids[1] }, { expiresAt: past });
+    await systemFork(server.database.db.orm, 'test: reads and sets stored client rows directly').nativeUpdate(ClientSecret, { id: ids[1] }, { expiresAt: past });
     expect((await createSecret({ clientId: app.id })).userErrors).toEqual([]);
 
     const node = await ws.client.data(`query($id: ID!) { node(id: $id) { ... on Application { clientSecrets { id revokedAt expiresAt } } } }`, { id: app.id });

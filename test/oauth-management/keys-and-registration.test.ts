@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Environment } from '../../src/modules/environment/environment.entity.js';
 import { SigningKey } from '../../src/modules/signing-key/signing-key.entity.js';
 import { oneError } from '../helpers/graphql.js';
+import { systemFork } from '../../src/db/tenant-scope.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
 const USER_ERRORS = 'userErrors { field code message }';
@@ -118,7 +119,7 @@ describe('signing keys', () => {
   it('are audited without private material', async () => {
     const events = (await ws.client.data(AUDIT, { env: dev, actions: ['signing_key.rotated', 'signing_key.revoked'] })).auditEvents.nodes;
     expect(events.map((e: any) => e.action).sort()).toEqual(['signing_key.revoked', 'signing_key.revoked', 'signing_key.rotated', 'signing_key.rotated']);
-    const stored = await server.database.db.orm.em.fork().find(SigningKey, { environmentId: dev });
+    const stored = await systemFork(server.database.db.orm, 'test: reads stored rows directly').find(SigningKey, { environmentId: dev });
     const text = JSON.stringify(events);
     for (const key of stored) expect(text).not.toContain(key.privateSealed);
     expect(text).not.toContain('"d"');
@@ -147,7 +148,7 @@ describe('client registration policy', () => {
       clientRegistrationPolicy: 'INITIAL_ACCESS_TOKEN',
       registrationScopes: ['a:read', 'b:read'],
     });
-    const stored = async () => (await server.database.db.orm.em.fork().findOneOrFail(Environment, { id: dev })).initialAccessTokenHash;
+    const stored = async () => (await systemFork(server.database.db.orm, 'test: reads stored rows directly').findOneOrFail(Environment, { id: dev })).initialAccessTokenHash;
     expect(await stored()).toBe(sha256(first.initialAccessToken));
 
     // Changing the scopes keeps the token, and shows none.

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { bootstrapWorkspace } from '../../src/modules/workspace/workspace.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { graphqlClient, type GraphQLClient } from '../helpers/graphql.js';
+import { systemFork } from '../../src/db/tenant-scope.js';
 
 /**
  * What clients and the log get to see when a request goes wrong: the real HTTP server, with the
@@ -37,7 +38,7 @@ beforeAll(async () => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   config.publicUrl = url;
-  const boot = await bootstrapWorkspace(database.db.orm.em.fork(), { name: 'Errors', slug: 'errors' }, { requestId: 'test', ip: null, userAgent: 'vitest' });
+  const boot = await bootstrapWorkspace(systemFork(database.db.orm, 'test: bootstrap'), { name: 'Errors', slug: 'errors' }, { requestId: 'test', ip: null, userAgent: 'vitest' });
   environmentId = boot.environments[0].id;
   client = graphqlClient(`${url}/graphql`, boot.ownerKey);
 });

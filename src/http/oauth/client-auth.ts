@@ -134,7 +134,7 @@ async function verifyAssertion(deps: OAuthDeps, request: OAuthRequest, client: C
 
 async function verify(deps: OAuthDeps, request: OAuthRequest, credentials: Presented): Promise<{ client: ClientState; method: Method }> {
   if (!credentials.clientId || credentials.clientId.length > MAX_CLIENT_ID_LENGTH) throw new AuthFailure('unknown_client', null);
-  const client = await deps.cache.client(request.env.id, credentials.clientId);
+  const client = await deps.cache.client(request.env, credentials.clientId);
   if (!client) throw new AuthFailure('unknown_client', null);
   if (!client.enabled) throw new AuthFailure('client_disabled', client.id);
   if (client.authMethod && client.authMethod !== credentials.method) throw new AuthFailure(`method_not_registered_${credentials.method}`, client.id);
@@ -143,7 +143,7 @@ async function verify(deps: OAuthDeps, request: OAuthRequest, credentials: Prese
   } else {
     const secretId = secretMatches(client, credentials.secret ?? '');
     if (!secretId) throw new AuthFailure('wrong_or_expired_secret', client.id);
-    deps.secretUsage.touch(secretId);
+    deps.secretUsage.touch(request.env, secretId);
   }
   return { client, method: credentials.method };
 }

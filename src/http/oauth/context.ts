@@ -1,10 +1,11 @@
-import type { MikroORM } from '@mikro-orm/core';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import type { AuditBatcher } from '../../audit/audit-batcher.js';
 import type { RequestMeta } from '../../audit/audit-recorder.js';
 import type { FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import type { Config } from '../../config.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
+import { scopedFork, tenantScope } from '../../db/tenant-scope.js';
 import type { FormParams } from './form.js';
 import type { EnvironmentState, OAuthCache } from './oauth-cache.js';
 import type { ReplayGuard } from './replay-guard.js';
@@ -37,3 +38,10 @@ export interface OAuthRequest {
   meta: RequestMeta;
   authorization: string | undefined;
 }
+
+/**
+ * An EntityManager scoped to the environment of the issuer a request names: the token path
+ * knows its tenant from the URL, so everything it reads or writes is that environment's.
+ */
+export const environmentEm = (orm: MikroORM, env: Pick<EnvironmentState, 'id' | 'workspaceId'>): EntityManager =>
+  scopedFork(orm, tenantScope(env.workspaceId, [env.id]));

@@ -1,7 +1,7 @@
-import { rawQuery } from '../../db/raw.js';
+import { RevokedTokenRepository } from '../../modules/token-state/token-state.repository.js';
 import { ApplicationType } from '../../modules/oauth-client/oauth-client.entity.js';
 import { authenticateClient } from './client-auth.js';
-import type { OAuthDeps, OAuthRequest } from './context.js';
+import { environmentEm, type OAuthDeps, type OAuthRequest } from './context.js';
 import type { ClientState } from './oauth-cache.js';
 import { liveToken } from './token-status.js';
 import type { AccessTokenClaims } from './tokens.js';
@@ -48,11 +48,11 @@ export async function revoke(deps: OAuthDeps, request: OAuthRequest): Promise<vo
   const live = await liveToken(deps, request.env, request.params.require('token'));
   if (!live || live.claims.client_id !== client.id) return;
   const { claims } = live;
-  await rawQuery(deps.orm.em, `insert into revoked_token (jti, environment_id, expires_at) values (?, ?, ?) on conflict do nothing`, [
-    claims.jti,
-    request.env.id,
-    new Date(claims.exp! * 1000),
-  ]);
+  await new RevokedTokenRepository(environmentEm(deps.orm, request.env)).revoke({
+    jti: claims.jti!,
+    environmentId: request.env.id,
+    expiresAt: new Date(claims.exp! * 1000),
+  });
   await deps.audit.append(
     { principal: null, client: { id: client.id, name: client.name }, meta: request.meta },
     {

@@ -5,14 +5,20 @@ import type { Logger } from 'pino';
 import type { SecretBox } from '../../crypto/at-rest.js';
 import { importPublicKey, openPrivateKeyObject, type SigningAlgorithm } from '../../crypto/signing-keys.js';
 import type { NotificationHandler, Unlisten } from '../../db/notifications.js';
-import { ClientRegistrationPolicy, Environment } from '../../modules/environment/environment.entity.js';
-import { ApplicationType, ClientKind, ClientSecret, OAuthClient, type TokenEndpointAuthMethod } from '../../modules/oauth-client/oauth-client.entity.js';
-import { ResourceServer } from '../../modules/resource-server/resource-server.entity.js';
-import { SigningKey } from '../../modules/signing-key/signing-key.entity.js';
+import type { ClientRegistrationPolicy } from '../../modules/environment/environment.entity.js';
+import { EnvironmentRepository } from '../../modules/environment/environment.repository.js';
+import type { ApplicationType, ClientKind, TokenEndpointAuthMethod } from '../../modules/oauth-client/oauth-client.entity.js';
+import { ClientSecretRepository, OAuthClientRepository } from '../../modules/oauth-client/oauth-client.repository.js';
+import type { ResourceServer } from '../../modules/resource-server/resource-server.entity.js';
+import { ResourceServerRepository } from '../../modules/resource-server/resource-server.repository.js';
+import { SigningKeyRepository } from '../../modules/signing-key/signing-key.repository.js';
 import { currentSigner, ensureSigningKey, isPublished, unpublishAt } from '../../modules/signing-key/signing-key.service.js';
-import { TrustedIssuer } from '../../modules/trusted-issuer/trusted-issuer.entity.js';
+import type { TrustedIssuer } from '../../modules/trusted-issuer/trusted-issuer.entity.js';
+import { TrustedIssuerRepository } from '../../modules/trusted-issuer/trusted-issuer.repository.js';
 import { issuerFor } from '../../modules/environment/issuer.js';
 import { remoteJwks } from './remote-jwks.js';
+import { systemFork } from '../../db/tenant-scope.js';
+import { environmentEm } from './context.js';
 
 export const OAUTH_CHANNEL = 'gatehouse_oauth';
 /** Even without a notice, nothing cached is older than this. */
@@ -20,6 +26,8 @@ const MAX_AGE_MS = 5 * 60_000;
 const MAX_CACHED_CLIENTS = 10_000;
 const MAX_UNKNOWN_ENVIRONMENTS = 10_000;
 const UNKNOWN_TTL_MS = 60_000;
+/** An environment left without a signer (its key could not be made) is tried again this soon. */
+const NO_SIGNER_RETRY_MS = 5_000;
 
 export interface EnvironmentState {
   id: string;
@@ -28,7 +36,11 @@ export interface EnvironmentState {
   registrationPolicy: ClientRegistrationPolicy;
   initialAccessTokenHash: string | null;
   registrationScopes: string[];
-  signer: { kid: string; alg: SigningAlgorithm; key: KeyObject };
+  /**
+   * The key that signs now; null only when the environment has none and none could be made
+   * (the token endpoint then answers `temporarily_unavailable`).
+   */
+  signer: { kid: string; alg: SigningAlgorithm; key: KeyObject } | null;
   /** Published keys by kid: tokens signed by anything else (revoked keys included) do not verify. */
   verifyKeys: Map<string, { alg: SigningAlgorithm; key: CryptoKey }>;
   /** The JWKS document, serialised once. */
@@ -133,7 +145,7 @@ export class OAuthCache {
     // costs no database work. (Ids are random: nobody can ask for one before it exists.)
     const unknownUntil = this.unknownEnvironments.get(id);
     if (unknownUntil !== undefined && unknownUntil > Date.now()) return null;
-    const state = await this.cached(this.environments, id, () => this.loadEnvironment(id), (value) => value.staleAt);
+    const state = await this.cached(this.environments, id, () => this.loadEnvironmentWithSigner(id), (value) => value.staleAt);
     if (!state) {
       if (this.unknownEnvironments.size >= MAX_UNKNOWN_ENVIRONMENTS) this.unknownEnvironments.clear();
       this.unknownEnvironments.set(id, Date.now() + UNKNOWN_TTL_MS);
@@ -142,11 +154,11 @@ export class OAuthCache {
   }
 
   /** A client of the environment, or null when it does not exist there. */
-  async client(environmentId: string, id: string): Promise<ClientState | null> {
+  async client(env: Pick<EnvironmentState, 'id' | 'workspaceId'>, id: string): Promise<ClientState | null> {
     if (!this.clients.has(id) && this.clients.size >= MAX_CACHED_CLIENTS) this.invalidateClient(this.clients.keys().next().value!);
-    const client = await this.cached(this.clients, id, () => this.loadClient(id), (state) => state.staleAt);
+    const client = await this.cached(this.clients, id, () => this.loadClient(env, id), (state) => state.staleAt);
     if (client && this.clients.has(id)) this.clientEnvironments.set(id, client.environmentId);
-    return client && client.environmentId === environmentId ? client : null;
+    return client && client.environmentId === env.id ? client : null;
   }
 
   private async cached<T>(map: Map<string, Promise<T | null>>, key: string, load: () => Promise<T | null>, staleAt: (value: T) => number): Promise<T | null> {
@@ -168,24 +180,39 @@ export class OAuthCache {
     }
   }
 
-  private async loadEnvironment(id: string): Promise<EnvironmentState | null> {
-    const em = this.orm.em.fork();
-    const environment = await em.findOne(Environment, { id });
-    if (!environment) return null;
-    let keys = await em.find(SigningKey, { environmentId: id, revokedAt: null });
-    let now = new Date();
-    if (!currentSigner(keys, now)) {
-      await ensureSigningKey(em, this.box, id);
-      keys = await em.find(SigningKey, { environmentId: id, revokedAt: null }, { refresh: true });
-      now = new Date();
+  /**
+   * The environment's state, with a signer. Environments get their first key when they are
+   * created; one made without the master key (before keys came with environments, or by a
+   * caller that does not hold it) gets it here, the first time its issuer is used, through the
+   * signing-key service. When even that fails, the state has no signer for a few seconds.
+   */
+  private async loadEnvironmentWithSigner(id: string): Promise<EnvironmentState | null> {
+    const state = await this.loadEnvironment(id);
+    if (!state || state.signer) return state;
+    try {
+      await ensureSigningKey(environmentEm(this.orm, state), this.box, id);
+    } catch (error) {
+      this.logger.error({ err: error, environmentId: id }, 'could not create a signing key');
+      return { ...state, staleAt: Math.min(state.staleAt, Date.now() + NO_SIGNER_RETRY_MS) };
     }
-    const signerRow = currentSigner(keys, now)!;
+    return this.loadEnvironment(id);
+  }
+
+  /** Reads an environment's state; reads only. */
+  private async loadEnvironment(id: string): Promise<EnvironmentState | null> {
+    // The issuer path names the environment; its workspace is known once it is read.
+    const environment = await new EnvironmentRepository(systemFork(this.orm, 'OAuth: the environment of the issuer named in the URL')).find(id);
+    if (!environment) return null;
+    const em = environmentEm(this.orm, { id, workspaceId: environment.workspaceId });
+    const keys = await new SigningKeyRepository(em).unrevokedOf(id);
+    const now = new Date();
+    const signerRow = currentSigner(keys, now);
     const published = keys.filter((key) => isPublished(key, now)).sort((a, b) => +b.activatesAt - +a.activatesAt);
     const verifyKeys = new Map<string, { alg: SigningAlgorithm; key: CryptoKey }>();
     for (const key of published) verifyKeys.set(key.kid, { alg: key.algorithm, key: await importPublicKey(key.publicJwk as JWK, key.algorithm) });
     // The state changes on its own when a waiting key activates or a retired one leaves the JWKS.
     const transitions = keys.flatMap((key) => [key.activatesAt > now ? +key.activatesAt : Infinity, +(unpublishAt(key) ?? Infinity)]).filter((at) => at > +now);
-    const [resourceServers, trustedIssuers] = await Promise.all([em.find(ResourceServer, { environmentId: id }), em.find(TrustedIssuer, { environmentId: id })]);
+    const [resourceServers, trustedIssuers] = await Promise.all([new ResourceServerRepository(em).allOf(id), new TrustedIssuerRepository(em).allOf(id)]);
     return {
       id,
       workspaceId: environment.workspaceId,
@@ -193,7 +220,7 @@ export class OAuthCache {
       registrationPolicy: environment.clientRegistrationPolicy,
       initialAccessTokenHash: environment.initialAccessTokenHash,
       registrationScopes: environment.registrationScopes,
-      signer: { kid: signerRow.kid, alg: signerRow.algorithm, key: openPrivateKeyObject(this.box, signerRow.id, signerRow.privateSealed) },
+      signer: signerRow ? { kid: signerRow.kid, alg: signerRow.algorithm, key: openPrivateKeyObject(this.box, signerRow.id, signerRow.privateSealed) } : null,
       verifyKeys,
       jwks: JSON.stringify({ keys: published.map((key) => key.publicJwk) }),
       resourceServers: new Map(resourceServers.map((server) => [server.identifier, server])),
@@ -203,25 +230,18 @@ export class OAuthCache {
           { issuer, getKey: issuer.jwksUri ? remoteJwks(issuer.jwksUri, this.allowPrivateTargets) : createLocalJWKSet(issuer.jwks as JSONWebKeySet) },
         ]),
       ),
-      staleAt: Math.min(Date.now() + MAX_AGE_MS, ...transitions),
+      staleAt: Math.min(Date.now() + (signerRow ? MAX_AGE_MS : NO_SIGNER_RETRY_MS), ...transitions),
     };
   }
 
-  private async loadClient(id: string): Promise<ClientState | null> {
+  /** Reads a client of the environment (null for another environment's); reads only. */
+  private async loadClient(env: Pick<EnvironmentState, 'id' | 'workspaceId'>, id: string): Promise<ClientState | null> {
     if (!/^(sva|app)_[0-9a-z]{26}$/.test(id)) return null;
-    const em = this.orm.em.fork();
-    const client = await em.findOne(OAuthClient, { id });
+    const em = environmentEm(this.orm, env);
+    const clients = new OAuthClientRepository(em);
+    const client = await clients.find(id);
     if (!client) return null;
-    const [secrets, permissions] = await Promise.all([
-      em.find(ClientSecret, { clientId: id, revokedAt: null }),
-      em.getConnection().execute<{ key: string }[]>(
-        `select distinct p.key from oauth_client_role ocr
-           join role_permission rp on rp.role_id = ocr.role_id
-           join permission p on p.id = rp.permission_id
-          where ocr.client_id = ?`,
-        [id],
-      ),
-    ]);
+    const [secrets, permissions] = await Promise.all([new ClientSecretRepository(em).unrevokedOf(id), clients.permissionKeysOf(id)]);
     let getKey: JWTVerifyGetKey | null = null;
     try {
       if (client.jwks) getKey = createLocalJWKSet(client.jwks as JSONWebKeySet);
@@ -237,7 +257,7 @@ export class OAuthCache {
       applicationType: client.applicationType,
       name: client.name,
       enabled: client.enabled,
-      allowedScopes: new Set([...client.allowedScopes, ...(permissions as { key: string }[]).map((row) => row.key)]),
+      allowedScopes: new Set([...client.allowedScopes, ...permissions]),
       allowedAudiences: client.allowedAudiences,
       grantTypes: client.grantTypes,
       accessTokenTtl: client.accessTokenTtl,

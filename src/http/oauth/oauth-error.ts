@@ -14,13 +14,15 @@ export type OAuthErrorCode =
   | 'invalid_client_metadata'
   | 'access_denied'
   | 'unsupported_token_type'
-  | 'server_error';
+  | 'server_error'
+  | 'temporarily_unavailable';
 
 const STATUS: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,
   invalid_token: 401,
   access_denied: 403,
   server_error: 500,
+  temporarily_unavailable: 503,
 };
 
 /** The one error type of the OAuth endpoints; `sendOAuthError` is its only serializer. */

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import { MicroBatcher } from '../../db/micro-batch.js';
-import { rawQuery } from '../../db/raw.js';
+import { systemFork } from '../../db/tenant-scope.js';
+import { UsedAssertionRepository } from '../../modules/token-state/token-state.repository.js';
 
 interface Claim {
   clientId: string;
@@ -25,12 +26,9 @@ export class ReplayGuard {
         if (!firstIndex.has(key)) firstIndex.set(key, index);
       });
       const unique = [...firstIndex.values()].map((index) => claims[index]);
-      const rows = await rawQuery<{ client_id: string; jti: string }>(
-        orm.em,
-        `insert into used_assertion (client_id, jti, expires_at) values ${unique.map(() => '(?, ?, ?)').join(', ')} on conflict do nothing returning client_id, jti`,
-        unique.flatMap((claim) => [claim.clientId, claim.jti, claim.expiresAt]),
-      );
-      const won = new Set(rows.map((row) => `${row.client_id}\u0000${row.jti}`));
+      // One statement for the claims of every environment: assertion ids are keyed by client id.
+      const rows = await new UsedAssertionRepository(systemFork(orm, 'replay guard: assertion ids of clients of any environment, batched')).claim(unique);
+      const won = new Set(rows.map((row) => `${row.clientId}\u0000${row.jti}`));
       return claims.map((claim, index) => {
         const key = `${claim.clientId}\u0000${claim.jti}`;
         return firstIndex.get(key) === index && won.has(key);

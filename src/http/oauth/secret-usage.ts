@@ -1,5 +1,8 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
+import { ClientSecretRepository } from '../../modules/oauth-client/oauth-client.repository.js';
+import { environmentEm } from './context.js';
+import type { EnvironmentState } from './oauth-cache.js';
 
 const STAMP_EVERY_MS = 60_000;
 
@@ -16,14 +19,14 @@ export class SecretUsage {
     private readonly logger: Logger,
   ) {}
 
-  touch(secretId: string): void {
+  /** Notes that a secret of the environment authenticated a client now. */
+  touch(env: Pick<EnvironmentState, 'id' | 'workspaceId'>, secretId: string): void {
     const now = Date.now();
     if (now - (this.stamped.get(secretId) ?? 0) < STAMP_EVERY_MS) return;
     this.stamped.set(secretId, now);
     if (this.stamped.size > 50_000) this.stamped.clear();
-    this.orm.em
-      .getConnection()
-      .execute(`update client_secret set last_used_at = ? where id = ?`, [new Date(now), secretId])
+    new ClientSecretRepository(environmentEm(this.orm, env))
+      .stampLastUsed(secretId, new Date(now))
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not stamp client secret usage'));
   }
 }

@@ -1,6 +1,7 @@
-import type { OAuthDeps } from './context.js';
+import { RevokedTokenRepository } from '../../modules/token-state/token-state.repository.js';
+import { environmentEm, type OAuthDeps } from './context.js';
 import type { ClientState, EnvironmentState } from './oauth-cache.js';
-import { anyRevoked, EXCHANGE_CHAIN_CLAIM, MAX_EXCHANGE_CHAIN, verifyOwnToken, type AccessTokenClaims, type ExchangeLink } from './tokens.js';
+import { EXCHANGE_CHAIN_CLAIM, MAX_EXCHANGE_CHAIN, verifyOwnToken, type AccessTokenClaims, type ExchangeLink } from './tokens.js';
 
 const TOKEN_ID = /^at_[0-9A-Za-z]{1,64}$/;
 const CLIENT_ID = /^(sva|app)_[0-9a-z]{26}$/;
@@ -48,9 +49,9 @@ export async function liveToken(deps: OAuthDeps, env: EnvironmentState, token: s
   const chain = chainOf(claims);
   if (!chain) return null;
   const clientIds = [...new Set([...chain.map((link) => link.client_id), claims.client_id])];
-  const clients = await Promise.all(clientIds.map((id) => deps.cache.client(env.id, id)));
+  const clients = await Promise.all(clientIds.map((id) => deps.cache.client(env, id)));
   if (clients.some((client) => !client?.enabled)) return null;
-  if (await anyRevoked(deps.orm.em, [...chain.map((link) => link.jti), claims.jti!])) return null;
+  if (await new RevokedTokenRepository(environmentEm(deps.orm, env)).anyRevoked([...chain.map((link) => link.jti), claims.jti!])) return null;
   const byId = new Map(clients.map((client) => [client!.id, client!]));
   const owner = byId.get(claims.client_id)!;
   return {

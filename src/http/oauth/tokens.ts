@@ -1,9 +1,8 @@
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { EntityManager } from '@mikro-orm/core';
 import { signCompact } from '../../crypto/signing-keys.js';
-import { rawQuery } from '../../db/raw.js';
 import { ulid } from '../../db/id.js';
 import type { EnvironmentState } from './oauth-cache.js';
+import { OAuthError } from './oauth-error.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -62,6 +61,9 @@ export async function signAccessToken(
     exchangedFrom?: ExchangeLink[];
   },
 ): Promise<IssuedToken> {
+  const { signer } = env;
+  // No key signs in this environment and none could be made (see OAuthCache): a passing state.
+  if (!signer) throw new OAuthError('temporarily_unavailable', 'The issuer has no signing key yet; try again shortly', { status: 503, headers: { 'retry-after': '5' } });
   const now = Math.floor(Date.now() / 1000);
   const jti = `at_${ulid()}`;
   // A client's custom claims can never carry provenance: a forged chain would let the token
@@ -81,7 +83,7 @@ export async function signAccessToken(
   };
   if (input.scope.length) claims.scope = input.scope.join(' ');
   else delete claims.scope;
-  const token = signCompact({ typ: ACCESS_TOKEN_TYPE, kid: env.signer.kid }, claims, env.signer.key, env.signer.alg);
+  const token = signCompact({ typ: ACCESS_TOKEN_TYPE, kid: signer.kid }, claims, signer.key, signer.alg);
   return { token, jti, expiresIn: input.lifetime, claims };
 }
 
@@ -112,10 +114,4 @@ export async function verifyOwnToken(env: EnvironmentState, token: string): Prom
   } catch {
     return null;
   }
-}
-
-/** Whether any of the token ids has been revoked (RFC 7009), in any process: one query for a whole exchange chain. */
-export async function anyRevoked(em: EntityManager, jtis: readonly string[]): Promise<boolean> {
-  if (!jtis.length) return false;
-  return (await rawQuery(em, `select 1 from revoked_token where jti in (${jtis.map(() => '?').join(', ')}) limit 1`, jtis)).length > 0;
 }

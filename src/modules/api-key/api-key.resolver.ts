@@ -2,8 +2,7 @@ import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
 import { mutationPayload } from '../../graphql/user-error.js';
-import { ApiKey } from './api-key.entity.js';
-import { createApiKey, listApiKeys, revokeApiKey } from './api-key.service.js';
+import { createApiKey, getCallingApiKey, listApiKeys, revokeApiKey } from './api-key.service.js';
 import {
   ApiKeyConnection,
   ApiKeyFilterInput,
@@ -19,7 +18,7 @@ import {
 export class ApiKeyResolver {
   @Query(() => ViewerType, { description: 'The calling API key and its grants. Needs no scope.' })
   async viewer(@Ctx() ctx: GraphQLContext) {
-    const apiKey = await ctx.em.findOneOrFail(ApiKey, { id: ctx.principal.apiKeyId });
+    const apiKey = await getCallingApiKey(services(ctx));
     return {
       apiKey,
       workspaceId: ctx.principal.workspaceId,

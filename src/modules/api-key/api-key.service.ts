@@ -1,19 +1,19 @@
-import { LockMode, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
 import { requireScope, type Principal } from '../../auth/principal.js';
 import { ALL_SCOPES, isKnownScope, scopesCovered } from '../../auth/scopes.js';
 import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
 import { notifyOnCommit } from '../../db/notify.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
-import { AppError, forbidden, invalid, notFound, unauthenticated } from '../../errors/app-error.js';
+import type { PageArgs } from '../../db/pagination.js';
+import { AppError, forbidden, invalid, unauthenticated } from '../../errors/app-error.js';
 import { addressKey, type FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
-import { Environment, EnvironmentKind } from '../environment/environment.entity.js';
-import type { SqlEntityManager } from '@mikro-orm/postgresql';
-import { rowMapper } from '../../db/rows.js';
+import { EnvironmentKind } from '../environment/environment.entity.js';
+import { EnvironmentRepository } from '../environment/environment.repository.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName } from '../validation.js';
-import { ApiKey } from './api-key.entity.js';
+import type { ApiKey } from './api-key.entity.js';
+import { ApiKeyRepository, type KeyVisibility } from './api-key.repository.js';
 
 /** Hears the id of every revoked key, in every process: open WebSockets of the key close at once. */
 export const API_KEY_REVOKED_CHANNEL = 'gatehouse_api_key_revoked';
@@ -54,7 +54,7 @@ export function issueApiKey(
 ): IssuedApiKey {
   const mode = values.environmentKind === EnvironmentKind.DEVELOPMENT ? 'test' : 'live';
   const secret = `gh_${mode}_${randomToken(32)}`;
-  const apiKey = em.create(ApiKey, {
+  const apiKey = new ApiKeyRepository(em).create({
     id: newId('apiKey'),
     workspaceId: values.workspaceId,
     environmentId: values.environmentId,
@@ -65,7 +65,6 @@ export function issueApiKey(
     expiresAt: values.expiresAt ?? null,
     createdBy: values.createdBy ?? null,
   });
-  em.persist(apiKey);
   return { apiKey, secret };
 }
 
@@ -103,7 +102,7 @@ export async function createApiKey(
     ]);
   }
   const expiresAt = input.expiresAt ?? creatorExpiry;
-  const environment = environmentId ? await ctx.em.findOne(Environment, { id: environmentId }) : null;
+  const environment = environmentId ? await new EnvironmentRepository(ctx.em).find(environmentId) : null;
   return inTransaction(ctx, async (em) => {
     const issued = issueApiKey(em, {
       workspaceId: ctx.principal.workspaceId,
@@ -125,7 +124,7 @@ export async function createApiKey(
 }
 
 /** Keys the caller may see: all of the workspace, or only those pinned to the caller's environment. */
-function visibleKeys(ctx: ServiceContext) {
+function visibleKeys(ctx: ServiceContext): KeyVisibility {
   return ctx.principal.environmentId
     ? { workspaceId: ctx.principal.workspaceId, environmentId: ctx.principal.environmentId }
     : { workspaceId: ctx.principal.workspaceId };
@@ -133,9 +132,12 @@ function visibleKeys(ctx: ServiceContext) {
 
 export async function getApiKey(ctx: ServiceContext, id: string): Promise<ApiKey> {
   requireScope(ctx.principal, 'api_keys:read');
-  const key = await ctx.em.findOne(ApiKey, { id, ...visibleKeys(ctx) });
-  if (!key) throw notFound('api_key', id);
-  return key;
+  return new ApiKeyRepository(ctx.em).getVisible(id, visibleKeys(ctx));
+}
+
+/** The calling key itself (`viewer`): needs no scope. */
+export async function getCallingApiKey(ctx: ServiceContext): Promise<ApiKey> {
+  return new ApiKeyRepository(ctx.em).get(ctx.principal.apiKeyId);
 }
 
 export interface ApiKeyFilter {
@@ -147,17 +149,13 @@ export interface ApiKeyFilter {
 
 export async function listApiKeys(ctx: ServiceContext, filter: ApiKeyFilter | null | undefined, args: PageArgs, maxPageSize: number) {
   requireScope(ctx.principal, 'api_keys:read');
-  const where: FilterQuery<ApiKey>[] = [visibleKeys(ctx)];
-  if (filter?.environmentId) where.push({ environmentId: filter.environmentId });
-  if (filter?.revoked != null) where.push({ revokedAt: filter.revoked ? { $ne: null } : null });
-  return paginate(ctx.em, ApiKey, { $and: where }, { field: 'createdAt', direction: 'DESC' }, args, maxPageSize);
+  return new ApiKeyRepository(ctx.em).list(visibleKeys(ctx), filter ?? {}, args, maxPageSize);
 }
 
 export async function revokeApiKey(ctx: ServiceContext, input: { id: string }): Promise<ApiKey> {
   requireScope(ctx.principal, 'api_keys:write');
   return inTransaction(ctx, async (em) => {
-    const key = await em.findOne(ApiKey, { id: input.id, ...visibleKeys(ctx) }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-    if (!key) throw notFound('api_key', input.id);
+    const key = await new ApiKeyRepository(em).lockVisible(input.id, visibleKeys(ctx));
     // Revoking is as strong as minting: a narrow key must not lock out a broader one (e.g. the owner's).
     if (!scopesCovered(ctx.principal.scopes, key.scopes)) {
       throw forbidden('api_key.scope_escalation', 'A key can only revoke keys whose scopes it holds');
@@ -189,6 +187,7 @@ const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/]+=*)$/i;
  * caller gets RATE_LIMITED and nothing is written; valid keys are never throttled here.
  */
 export async function authenticate(
+  /** A systemFork: the key is found before its tenant is known. */
   em: EntityManager,
   header: string | undefined,
   meta: RequestMeta,
@@ -198,7 +197,8 @@ export async function authenticate(
     throw unauthenticated('auth.missing_credentials', 'Send an API key as "Authorization: Bearer <key>"');
   }
   const token = BEARER.exec(header.trim())?.[1];
-  const key = token ? await findKeyWithReach(em, hashSecret(token)) : null;
+  const keys = new ApiKeyRepository(em);
+  const key = token ? await keys.findWithReach(hashSecret(token)) : null;
   const now = new Date();
   const reason = !token
     ? 'malformed'
@@ -230,7 +230,7 @@ export async function authenticate(
     throw unauthenticated('auth.invalid_key', 'The API key is not valid');
   }
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now });
+    await keys.touch(key.id, now);
   }
   return {
     type: 'API_KEY',
@@ -242,23 +242,4 @@ export async function authenticate(
     expiresAt: key.expiresAt,
     environmentIds: key.environmentIds,
   };
-}
-
-type KeyWithReach = Pick<ApiKey, 'id' | 'name' | 'workspaceId' | 'environmentId' | 'scopes' | 'lastUsedAt' | 'expiresAt' | 'revokedAt'> & {
-  environmentIds: string[];
-};
-
-/**
- * The key with this hash and the environments it reaches, in one round trip: this runs
- * before every API request.
- */
-async function findKeyWithReach(em: EntityManager, secretHash: string): Promise<KeyWithReach | null> {
-  const rows = await (em as SqlEntityManager).execute<Record<string, unknown>[]>(
-    `select k.*, array(select e."id" from "environment" e where e."workspace_id" = k."workspace_id"` +
-      ` and (k."environment_id" is null or e."id" = k."environment_id") order by e."created_at", e."id") as "environment_ids"` +
-      ` from "api_key" k where k."secret_hash" = ?`,
-    [secretHash],
-  );
-  if (!rows.length) return null;
-  return { ...rowMapper(em, ApiKey)(rows[0]), environmentIds: rows[0].environment_ids as string[] };
 }

@@ -48,7 +48,7 @@ export class EnvironmentResolver {
 
   @Mutation(() => EnvironmentPayload, { description: 'Creates an environment with the built-in roles. Needs a workspace-wide key with `environments:write`.' })
   createEnvironment(@Arg('input', { description: 'What to do; see the input type.' }) input: CreateEnvironmentInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(ctx, async () => ({ environment: await createEnvironment(services(ctx), input) }));
+    return mutationPayload(ctx, async () => ({ environment: await createEnvironment(services(ctx), ctx.secretBox, input) }));
   }
 
   @Mutation(() => EnvironmentPayload, {

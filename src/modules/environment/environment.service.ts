@@ -1,16 +1,19 @@
-import { LockMode, type EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import { ApiKey } from '../api-key/api-key.entity.js';
-import { Workspace } from '../workspace/workspace.entity.js';
+import { WorkspaceRepository } from '../workspace/workspace.repository.js';
 import { requireScope } from '../../auth/principal.js';
+import type { SecretBox } from '../../crypto/at-rest.js';
 import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import type { PageArgs } from '../../db/pagination.js';
 import { forbidden, invalid, notFound } from '../../errors/app-error.js';
 import { seedBuiltInRoles } from '../role/builtin-roles.js';
+import { createFirstSigningKey } from '../signing-key/signing-key.service.js';
 import { checkScopeList } from '../oauth-client/oauth-client.validation.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName, checkSlug } from '../validation.js';
-import { ClientRegistrationPolicy, Environment, EnvironmentKind } from './environment.entity.js';
+import { ClientRegistrationPolicy, type Environment, type EnvironmentKind } from './environment.entity.js';
+import { EnvironmentRepository } from './environment.repository.js';
 
 export const snapshotEnvironment = (env: Environment) => ({
   id: env.id,
@@ -22,14 +25,20 @@ export const snapshotEnvironment = (env: Environment) => ({
 
 const MAX_RETENTION_DAYS = 3650;
 
-/** Creates an environment with its built-in roles inside the caller's transaction. */
-export function createEnvironmentRecord(
+/**
+ * Creates an environment with its built-in roles and, given the master key's box, its first
+ * signing key, inside the caller's transaction: the token path then only reads keys. Without a
+ * box (a caller that does not hold the master key) the environment starts without a key, and
+ * `ensureSigningKeys` at startup or the issuer's first use gives it one.
+ */
+export async function createEnvironmentRecord(
   em: EntityManager,
   values: { workspaceId: string; name: string; slug: string; kind: EnvironmentKind },
-): Environment {
-  const environment = em.create(Environment, { id: newId('environment'), ...values });
-  em.persist(environment);
+  box: SecretBox | null,
+): Promise<Environment> {
+  const environment = new EnvironmentRepository(em).create({ id: newId('environment'), ...values });
   seedBuiltInRoles(em, environment.id);
+  if (box) await createFirstSigningKey(em, box, environment.id);
   return environment;
 }
 
@@ -42,9 +51,7 @@ function requireWorkspaceKey(ctx: ServiceContext): void {
 export async function getEnvironment(ctx: ServiceContext, id: string): Promise<Environment> {
   requireScope(ctx.principal, 'environments:read');
   if (!ctx.principal.environmentIds.includes(id)) throw notFound('environment', id);
-  const environment = await ctx.em.findOne(Environment, { id, workspaceId: ctx.principal.workspaceId });
-  if (!environment) throw notFound('environment', id);
-  return environment;
+  return new EnvironmentRepository(ctx.em).getInWorkspace(ctx.principal.workspaceId, id);
 }
 
 export async function listEnvironments(
@@ -54,15 +61,12 @@ export async function listEnvironments(
   maxPageSize: number,
 ) {
   requireScope(ctx.principal, 'environments:read');
-  return paginate(
-    ctx.em,
-    Environment,
+  return new EnvironmentRepository(ctx.em).page(
     {
       workspaceId: ctx.principal.workspaceId,
       id: { $in: [...ctx.principal.environmentIds] },
       ...(filter?.kind ? { kind: filter.kind } : {}),
     },
-    { field: 'createdAt', direction: 'ASC' },
     args,
     maxPageSize,
   );
@@ -70,6 +74,7 @@ export async function listEnvironments(
 
 export async function createEnvironment(
   ctx: ServiceContext,
+  box: SecretBox,
   input: { name: string; slug: string; kind: EnvironmentKind },
 ): Promise<Environment> {
   requireScope(ctx.principal, 'environments:write');
@@ -77,7 +82,7 @@ export async function createEnvironment(
   const name = checkName(input.name, ['input', 'name']);
   const slug = checkSlug(input.slug, ['input', 'slug']);
   return inTransaction(ctx, async (em) => {
-    const environment = createEnvironmentRecord(em, { workspaceId: ctx.principal.workspaceId, name, slug, kind: input.kind });
+    const environment = await createEnvironmentRecord(em, { workspaceId: ctx.principal.workspaceId, name, slug, kind: input.kind }, box);
     audit(ctx, em, {
       action: 'environment.created',
       environmentId: environment.id,
@@ -130,11 +135,8 @@ function shortensRetention(current: number | null, next: number | null): boolean
 }
 
 async function lockEnvironment(em: EntityManager, ctx: ServiceContext, id: string): Promise<Environment> {
-  const environment = ctx.principal.environmentIds.includes(id)
-    ? await em.findOne(Environment, { id, workspaceId: ctx.principal.workspaceId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true })
-    : null;
-  if (!environment) throw notFound('environment', id);
-  return environment;
+  if (!ctx.principal.environmentIds.includes(id)) throw notFound('environment', id);
+  return new EnvironmentRepository(em).lockInWorkspace(ctx.principal.workspaceId, id);
 }
 
 /**
@@ -146,13 +148,14 @@ export async function deleteEnvironment(ctx: ServiceContext, input: { id: string
   requireWorkspaceKey(ctx);
   return inTransaction(ctx, async (em) => {
     // Locking the workspace row serialises environment deletions, so "at least one" holds.
-    await em.findOne(Workspace, { id: ctx.principal.workspaceId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    await new WorkspaceRepository(em).lock(ctx.principal.workspaceId);
+    const environments = new EnvironmentRepository(em);
     const environment = await lockEnvironment(em, ctx, input.id);
-    if ((await em.count(Environment, { workspaceId: ctx.principal.workspaceId })) <= 1) {
+    if ((await environments.countInWorkspace(ctx.principal.workspaceId)) <= 1) {
       throw invalid('environment.last', 'A workspace keeps at least one environment', ['input', 'id']);
     }
     const pinnedKeys = await em.find(ApiKey, { environmentId: environment.id });
-    await em.nativeDelete(Environment, { id: environment.id });
+    await environments.delete(environment.id);
     for (const key of pinnedKeys) {
       audit(ctx, em, {
         action: 'api_key.deleted',

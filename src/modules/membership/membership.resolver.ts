@@ -22,6 +22,16 @@ import { Cost } from '../../graphql/cost.js';
 import { MAX_ROLES_PER_HOLDER } from '../role/role.service.js';
 
 /**
+ * What a field resolver reads of its parent: loaders hand over plain rows (db/rows.ts), not
+ * entities. A root typed by a type alias reflects as `Object`, which type-graphql passes through
+ * as is; a class imported as a value would reflect as itself and have every row copied into a
+ * new instance of it on every call.
+ */
+type MembershipRow = Pick<Membership, 'id' | 'userId' | 'organizationId'>;
+type OrganizationRow = Pick<Organization, 'id'>;
+type UserRow = Pick<User, 'id'>;
+
+/**
  * Nested fields check the scope of the data they return, like the root queries do: a key that
  * may read organizations does not thereby read users' details, or roles.
  */
@@ -35,20 +45,20 @@ function membershipsOf(ctx: GraphQLContext, parent: 'organizationId' | 'userId',
 @Resolver(() => MembershipType)
 export class MembershipResolver {
   @FieldResolver(() => UserType, { description: 'The member.' })
-  async user(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
+  async user(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
     requireScope(ctx.principal, 'users:read');
     return ctx.loaders.user.load(membership.userId);
   }
 
   @FieldResolver(() => OrganizationType, { description: 'The organization.' })
-  async organization(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
+  async organization(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
     requireScope(ctx.principal, 'organizations:read');
     return ctx.loaders.organization.load(membership.organizationId);
   }
 
   @Cost({ maxItems: MAX_ROLES_PER_HOLDER })
   @FieldResolver(() => [RoleType], { description: 'Roles granted by the membership, by key.' })
-  roles(@Root() membership: Membership, @Ctx() ctx: GraphQLContext) {
+  roles(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
     requireScope(ctx.principal, 'roles:read');
     return ctx.loaders.rolesByMembership.load(membership.id);
   }
@@ -87,7 +97,7 @@ export class MembershipResolver {
 @Resolver(() => OrganizationType)
 export class OrganizationMembershipsResolver {
   @FieldResolver(() => MembershipConnection, { description: 'Memberships of the organization, oldest first.' })
-  memberships(@Root() organization: Organization, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext) {
+  memberships(@Root() organization: OrganizationRow, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext) {
     return membershipsOf(ctx, 'organizationId', organization.id, page);
   }
 }
@@ -95,7 +105,7 @@ export class OrganizationMembershipsResolver {
 @Resolver(() => UserType)
 export class UserMembershipsResolver {
   @FieldResolver(() => MembershipConnection, { description: 'Memberships of the user, oldest first.' })
-  memberships(@Root() user: User, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext) {
+  memberships(@Root() user: UserRow, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext) {
     return membershipsOf(ctx, 'userId', user.id, page);
   }
 }

@@ -1,21 +1,13 @@
-import type { EntityManager } from '@mikro-orm/core';
 import { requireScope } from '../../auth/principal.js';
 import { newId } from '../../db/id.js';
 import { invalid } from '../../errors/app-error.js';
-import { Organization } from '../organization/organization.entity.js';
+import { OrganizationRepository } from '../organization/organization.repository.js';
 import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
-import { Role } from '../role/role.entity.js';
 import { checkRoleCount, resolveRoleIds } from '../role/role.service.js';
-import { audit, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
-import { User } from '../user/user.entity.js';
-import { Membership, MembershipRole, MembershipStatus } from './membership.entity.js';
-
-async function roleKeysOf(em: EntityManager, membershipId: string): Promise<string[]> {
-  const links = await em.find(MembershipRole, { membershipId });
-  if (!links.length) return [];
-  const roles = await em.find(Role, { id: { $in: links.map((l) => l.roleId) } }, { orderBy: { key: 'ASC' } });
-  return roles.map((role) => role.key);
-}
+import { audit, inTransaction, type ServiceContext } from '../service-context.js';
+import { UserRepository } from '../user/user.repository.js';
+import { MembershipStatus, type Membership } from './membership.entity.js';
+import { MembershipRepository } from './membership.repository.js';
 
 const snapshotMembership = (membership: Membership, roles: string[]) => ({
   id: membership.id,
@@ -33,7 +25,7 @@ const membershipTargets = (membership: Membership) => [
 
 export async function getMembership(ctx: ServiceContext, id: string): Promise<Membership> {
   requireScope(ctx.principal, 'organizations:read');
-  return findScoped(ctx, Membership, 'membership', id);
+  return new MembershipRepository(ctx.em).get(id);
 }
 
 export async function createMembership(
@@ -41,8 +33,8 @@ export async function createMembership(
   input: { organizationId: string; userId: string; roleKeys?: string[] | null; status?: MembershipStatus | null },
 ): Promise<Membership> {
   requireScope(ctx.principal, 'organizations:write');
-  const organization = await findScoped(ctx, Organization, 'organization', input.organizationId);
-  const user = await findScoped(ctx, User, 'user', input.userId);
+  const organization = await new OrganizationRepository(ctx.em).get(input.organizationId);
+  const user = await new UserRepository(ctx.em).get(input.userId);
   if (user.environmentId !== organization.environmentId) {
     throw invalid('membership.environment_mismatch', 'The user and the organization belong to different environments', [
       'input',
@@ -52,15 +44,16 @@ export async function createMembership(
   const roleKeys = input.roleKeys ?? [DEFAULT_MEMBERSHIP_ROLE];
   const roleIds = await resolveRoleIds(ctx.em, organization.environmentId, roleKeys, ['input', 'roleKeys']);
   return inTransaction(ctx, async (em) => {
-    const membership = em.create(Membership, {
-      id: newId('membership'),
-      environmentId: organization.environmentId,
-      organizationId: organization.id,
-      userId: user.id,
-      status: input.status ?? MembershipStatus.ACTIVE,
-    });
-    em.persist(membership);
-    for (const roleId of roleIds) em.persist(em.create(MembershipRole, { membershipId: membership.id, roleId }));
+    const membership = new MembershipRepository(em).create(
+      {
+        id: newId('membership'),
+        environmentId: organization.environmentId,
+        organizationId: organization.id,
+        userId: user.id,
+        status: input.status ?? MembershipStatus.ACTIVE,
+      },
+      roleIds,
+    );
     audit(ctx, em, {
       action: 'membership.created',
       environmentId: membership.environmentId,
@@ -75,8 +68,9 @@ export async function createMembership(
 export async function updateMembership(ctx: ServiceContext, input: { id: string; status?: MembershipStatus | null }) {
   requireScope(ctx.principal, 'organizations:write');
   return inTransaction(ctx, async (em) => {
-    const membership = await lockScoped(em, ctx, Membership, 'membership', input.id);
-    const roles = await roleKeysOf(em, membership.id);
+    const memberships = new MembershipRepository(em);
+    const membership = await memberships.lock(input.id);
+    const roles = await memberships.roleKeysOf(membership.id);
     const before = snapshotMembership(membership, roles);
     if (input.status != null) membership.status = input.status;
     audit(ctx, em, {
@@ -94,9 +88,9 @@ export async function updateMembership(ctx: ServiceContext, input: { id: string;
 export async function deleteMembership(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'organizations:write');
   const membership = await getMembership(ctx, input.id);
-  const before = snapshotMembership(membership, await roleKeysOf(ctx.em, membership.id));
+  const before = snapshotMembership(membership, await new MembershipRepository(ctx.em).roleKeysOf(membership.id));
   return inTransaction(ctx, async (em) => {
-    await em.nativeDelete(Membership, { id: membership.id });
+    await new MembershipRepository(em).delete(membership.id);
     audit(ctx, em, {
       action: 'membership.deleted',
       environmentId: membership.environmentId,
@@ -120,16 +114,14 @@ export async function changeMembershipRoles(
   const field = ['input', 'roleKeys'];
   if (change !== 'set' && input.roleKeys.length === 0) throw invalid('validation.required', 'Name at least one role', field);
   return inTransaction(ctx, async (em) => {
-    const membership = await lockScoped(em, ctx, Membership, 'membership', input.membershipId);
+    const memberships = new MembershipRepository(em);
+    const membership = await memberships.lock(input.membershipId);
     const roleIds = await resolveRoleIds(em, membership.environmentId, input.roleKeys, field);
-    const beforeRoles = await roleKeysOf(em, membership.id);
-    if (change === 'set') await em.nativeDelete(MembershipRole, { membershipId: membership.id });
-    if (change === 'remove') await em.nativeDelete(MembershipRole, { membershipId: membership.id, roleId: { $in: roleIds } });
-    if (change !== 'remove') {
-      // Upsert so adding a role the membership already has is a no-op, not a conflict.
-      for (const roleId of roleIds) await em.upsert(MembershipRole, { membershipId: membership.id, roleId });
-    }
-    const afterRoles = await roleKeysOf(em, membership.id);
+    const beforeRoles = await memberships.roleKeysOf(membership.id);
+    if (change === 'set') await memberships.removeAllRoles(membership.id);
+    if (change === 'remove') await memberships.removeRoles(membership.id, roleIds);
+    if (change !== 'remove') await memberships.addRoles(membership.id, roleIds);
+    const afterRoles = await memberships.roleKeysOf(membership.id);
     checkRoleCount(afterRoles.length, field);
     membership.updatedAt = new Date();
     em.persist(membership);

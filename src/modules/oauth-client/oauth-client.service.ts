@@ -1,17 +1,17 @@
-import { LockMode, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { requireScope } from '../../auth/principal.js';
 import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { jwksFingerprint } from '../../crypto/signing-keys.js';
 import { isIdOf, newId } from '../../db/id.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import type { PageArgs } from '../../db/pagination.js';
 import { invalid, notFound } from '../../errors/app-error.js';
-import { Organization } from '../organization/organization.entity.js';
-import { ResourceServer } from '../resource-server/resource-server.entity.js';
-import { Role } from '../role/role.entity.js';
+import { OrganizationRepository } from '../organization/organization.repository.js';
+import { ResourceServerRepository } from '../resource-server/resource-server.repository.js';
 import { resolveRoleIds } from '../role/role.service.js';
-import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName, checkOptionalText } from '../validation.js';
-import { ApplicationType, ClientKind, ClientSecret, OAuthClient, OAuthClientRole } from './oauth-client.entity.js';
+import { ApplicationType, ClientKind, ClientSecret, OAuthClient } from './oauth-client.entity.js';
+import { ClientSecretRepository, OAuthClientRepository } from './oauth-client.repository.js';
 import {
   checkAccessTokenTtl,
   checkCustomClaims,
@@ -138,11 +138,7 @@ async function checkClientFields(input: ClientFieldsInput, allowPrivateTargets: 
  */
 async function checkAudiences(em: EntityManager, environmentId: string, audiences: string[]): Promise<void> {
   if (!audiences.length) return;
-  const servers = await em.find(
-    ResourceServer,
-    { environmentId, identifier: { $in: audiences } },
-    { fields: ['id', 'identifier'], lockMode: LockMode.PESSIMISTIC_READ },
-  );
+  const servers = await new ResourceServerRepository(em).shareByIdentifiers(environmentId, audiences);
   const missing = audiences.filter((audience) => !servers.some((server) => server.identifier === audience));
   if (missing.length) {
     throw invalid(
@@ -154,23 +150,17 @@ async function checkAudiences(em: EntityManager, environmentId: string, audience
 }
 
 /** The organization of a service account: one of the same environment, or NOT_FOUND. */
-async function organizationOf(em: EntityManager, ctx: ServiceContext, environmentId: string, organizationId: string): Promise<string> {
-  const organization = await findScoped({ ...ctx, em }, Organization, 'organization', organizationId);
+async function organizationOf(em: EntityManager, environmentId: string, organizationId: string): Promise<string> {
+  const organization = await new OrganizationRepository(em).get(organizationId);
   if (organization.environmentId !== environmentId) throw notFound('organization', organizationId);
   return organization.id;
 }
 
-export async function roleKeysOf(em: EntityManager, clientId: string): Promise<string[]> {
-  const links = await em.find(OAuthClientRole, { clientId });
-  if (!links.length) return [];
-  const roles = await em.find(Role, { id: { $in: links.map((link) => link.roleId) } }, { fields: ['key'], orderBy: { key: 'ASC' } });
-  return roles.map((role) => role.key);
-}
+export const roleKeysOf = (em: EntityManager, clientId: string): Promise<string[]> => new OAuthClientRepository(em).roleKeysOf(clientId);
 
 async function setRoles(em: EntityManager, client: OAuthClient, roleKeys: string[], replace: boolean): Promise<string[]> {
   const roleIds = await resolveRoleIds(em, client.environmentId, roleKeys, ['input', 'roleKeys']);
-  if (replace) await em.nativeDelete(OAuthClientRole, { clientId: client.id });
-  for (const roleId of roleIds) em.persist(em.create(OAuthClientRole, { clientId: client.id, roleId }));
+  await new OAuthClientRepository(em).linkRoles(client.id, roleIds, replace);
   return [...new Set(roleKeys)].sort();
 }
 
@@ -191,7 +181,7 @@ function applyChanges(client: OAuthClient, changes: ClientChanges): void {
 
 async function getClient(ctx: ServiceContext, kind: ClientKind, id: string): Promise<OAuthClient> {
   requireScope(ctx.principal, 'oauth:read');
-  const client = await findScoped(ctx, OAuthClient, resourceOf(kind), id);
+  const client = await new OAuthClientRepository(ctx.em, resourceOf(kind)).get(id);
   if (client.kind !== kind) throw notFound(resourceOf(kind), id);
   return client;
 }
@@ -201,7 +191,7 @@ export const getApplication = (ctx: ServiceContext, id: string) => getClient(ctx
 
 export async function getClientSecret(ctx: ServiceContext, id: string): Promise<ClientSecret> {
   requireScope(ctx.principal, 'oauth:read');
-  return findScoped(ctx, ClientSecret, 'client_secret', id);
+  return new ClientSecretRepository(ctx.em).get(id);
 }
 
 export async function listServiceAccounts(
@@ -213,7 +203,7 @@ export async function listServiceAccounts(
   requireScope(ctx.principal, 'oauth:read');
   const where: FilterQuery<OAuthClient> = { environmentId: environmentFor(ctx, query.environmentId), kind: ClientKind.SERVICE_ACCOUNT };
   if (query.organizationId) where.organizationId = query.organizationId;
-  return paginate(ctx.em, OAuthClient, where, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  return new OAuthClientRepository(ctx.em).page(where, args, maxPageSize);
 }
 
 export async function listApplications(
@@ -225,7 +215,7 @@ export async function listApplications(
   requireScope(ctx.principal, 'oauth:read');
   const where: FilterQuery<OAuthClient> = { environmentId: environmentFor(ctx, query.environmentId), kind: ClientKind.APPLICATION };
   if (query.type) where.applicationType = query.type;
-  return paginate(ctx.em, OAuthClient, where, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  return new OAuthClientRepository(ctx.em).page(where, args, maxPageSize);
 }
 
 // ───────────────────────────── clients ─────────────────────────────
@@ -246,9 +236,9 @@ async function createClient(
   const changes = await checkClientFields(input, allowPrivateTargets);
   const resource = resourceOf(kind);
   return inTransaction(ctx, async (em) => {
-    const organizationId = input.organizationId ? await organizationOf(em, ctx, environmentId, input.organizationId) : null;
+    const organizationId = input.organizationId ? await organizationOf(em, environmentId, input.organizationId) : null;
     await checkAudiences(em, environmentId, changes.audiences ?? []);
-    const client = em.create(OAuthClient, {
+    const client = new OAuthClientRepository(em).create({
       id: newId(kind === ClientKind.SERVICE_ACCOUNT ? 'serviceAccount' : 'application'),
       environmentId,
       organizationId,
@@ -265,7 +255,6 @@ async function createClient(
       jwks: changes.jwks ?? null,
       jwksUri: changes.jwksUri ?? null,
     });
-    em.persist(client);
     const roleKeys = await setRoles(em, client, changes.roleKeys ?? [], false);
     audit(ctx, em, {
       action: `${resource}.created`,
@@ -288,12 +277,12 @@ async function updateClient(
   const changes = await checkClientFields(input, allowPrivateTargets);
   const resource = resourceOf(kind);
   return inTransaction(ctx, async (em) => {
-    const client = await lockScoped(em, ctx, OAuthClient, resource, input.id);
+    const client = await new OAuthClientRepository(em, resource).lock(input.id);
     if (client.kind !== kind) throw notFound(resource, input.id);
     const beforeKeys = await roleKeysOf(em, client.id);
     const before = snapshotClient(client, beforeKeys);
     if (input.organizationId !== undefined) {
-      client.organizationId = input.organizationId ? await organizationOf(em, ctx, client.environmentId, input.organizationId) : null;
+      client.organizationId = input.organizationId ? await organizationOf(em, client.environmentId, input.organizationId) : null;
     }
     if (changes.audiences) await checkAudiences(em, client.environmentId, changes.audiences);
     applyChanges(client, changes);
@@ -314,10 +303,11 @@ async function deleteClient(ctx: ServiceContext, kind: ClientKind, input: { id: 
   requireScope(ctx.principal, 'oauth:write');
   const resource = resourceOf(kind);
   return inTransaction(ctx, async (em) => {
-    const client = await lockScoped(em, ctx, OAuthClient, resource, input.id);
+    const clients = new OAuthClientRepository(em, resource);
+    const client = await clients.lock(input.id);
     if (client.kind !== kind) throw notFound(resource, input.id);
-    const before = snapshotClient(client, await roleKeysOf(em, client.id));
-    await em.nativeDelete(OAuthClient, { id: client.id });
+    const before = snapshotClient(client, await clients.roleKeysOf(client.id));
+    await clients.delete(client.id);
     audit(ctx, em, {
       action: `${resource}.deleted`,
       environmentId: client.environmentId,
@@ -361,6 +351,29 @@ export const newClientSecret = (): string => `${CLIENT_SECRET_PREFIX}${randomTok
 export const isLiveSecret = (secret: Pick<ClientSecret, 'revokedAt' | 'expiresAt'>, now: Date): boolean =>
   !secret.revokedAt && (!secret.expiresAt || secret.expiresAt > now);
 
+/**
+ * The one way a client secret is made, for the management API and dynamic registration alike:
+ * `ghcs_` and 256 random bits, of which only the SHA-256 and a short prefix are kept. Adds it
+ * to the caller's unit of work; the secret itself is returned this once.
+ */
+export function issueClientSecret(
+  em: EntityManager,
+  client: Pick<OAuthClient, 'id' | 'environmentId'>,
+  input: { description: string | null; expiresAt?: Date | null },
+): { clientSecret: ClientSecret; secret: string } {
+  const secret = newClientSecret();
+  const clientSecret = new ClientSecretRepository(em).create({
+    id: newId('clientSecret'),
+    clientId: client.id,
+    environmentId: client.environmentId,
+    secretHash: hashSecret(secret),
+    prefix: secret.slice(0, CLIENT_SECRET_PREFIX.length + 7),
+    description: input.description,
+    expiresAt: input.expiresAt ?? null,
+  });
+  return { clientSecret, secret };
+}
+
 /** Adds a secret to a client; the secret is returned this once, only its SHA-256 is kept. */
 export async function createClientSecret(
   ctx: ServiceContext,
@@ -371,12 +384,11 @@ export async function createClientSecret(
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
     throw invalid('client_secret.invalid_expiry', 'expiresAt must be in the future', ['input', 'expiresAt']);
   }
-  const secret = newClientSecret();
   return inTransaction(ctx, async (em) => {
     // The client's row lock serialises secret creation, so the limit holds under concurrency.
-    const client = await lockScoped(em, ctx, OAuthClient, resourceOfId(input.clientId), input.clientId);
+    const client = await new OAuthClientRepository(em, resourceOfId(input.clientId)).lock(input.clientId);
     const now = new Date();
-    const existing = await em.find(ClientSecret, { clientId: client.id, revokedAt: null });
+    const existing = await new ClientSecretRepository(em).unrevokedOf(client.id);
     if (existing.filter((other) => isLiveSecret(other, now)).length >= MAX_LIVE_SECRETS_PER_CLIENT) {
       throw invalid(
         'client_secret.too_many',
@@ -384,33 +396,24 @@ export async function createClientSecret(
         ['input', 'clientId'],
       );
     }
-    const clientSecret = em.create(ClientSecret, {
-      id: newId('clientSecret'),
-      clientId: client.id,
-      environmentId: client.environmentId,
-      secretHash: hashSecret(secret),
-      prefix: secret.slice(0, 12),
-      description,
-      expiresAt: input.expiresAt ?? null,
-    });
-    em.persist(clientSecret);
+    const issued = issueClientSecret(em, client, { description, expiresAt: input.expiresAt ?? null });
     audit(ctx, em, {
       action: 'client_secret.created',
       environmentId: client.environmentId,
       organizationId: client.organizationId,
-      targets: [secretTarget(clientSecret), clientTarget(client)],
-      after: snapshotSecret(clientSecret),
+      targets: [secretTarget(issued.clientSecret), clientTarget(client)],
+      after: snapshotSecret(issued.clientSecret),
     });
-    return { clientSecret, secret };
+    return issued;
   });
 }
 
 export async function revokeClientSecret(ctx: ServiceContext, input: { id: string }): Promise<ClientSecret> {
   requireScope(ctx.principal, 'oauth:write');
   return inTransaction(ctx, async (em) => {
-    const clientSecret = await lockScoped(em, ctx, ClientSecret, 'client_secret', input.id);
+    const clientSecret = await new ClientSecretRepository(em).lock(input.id);
     if (clientSecret.revokedAt) throw invalid('client_secret.already_revoked', 'This secret is already revoked', ['input', 'id']);
-    const client = await em.findOneOrFail(OAuthClient, { id: clientSecret.clientId });
+    const client = await new OAuthClientRepository(em).get(clientSecret.clientId);
     const before = snapshotSecret(clientSecret);
     clientSecret.revokedAt = new Date();
     audit(ctx, em, {

@@ -37,6 +37,14 @@ import {
 } from './organization.types.js';
 import { Cost } from '../../graphql/cost.js';
 
+/**
+ * What a field resolver reads of its parent: loaders hand over plain rows (db/rows.ts), not
+ * entities. A root typed by a type alias reflects as `Object`, which type-graphql passes through
+ * as is; a class imported as a value would reflect as itself and have every row copied into a
+ * new instance of it on every call.
+ */
+type OrganizationRow = Pick<Organization, 'id'>;
+
 @Resolver(() => OrganizationType)
 export class OrganizationResolver {
   @Query(() => OrganizationType, {
@@ -71,7 +79,7 @@ export class OrganizationResolver {
 
   @Cost({ maxItems: MAX_DOMAINS_PER_ORGANIZATION })
   @FieldResolver(() => [OrganizationDomainType], { description: 'Domains of the organization, alphabetically.' })
-  domains(@Root() organization: Organization, @Ctx() ctx: GraphQLContext) {
+  domains(@Root() organization: OrganizationRow, @Ctx() ctx: GraphQLContext) {
     requireScope(ctx.principal, 'organizations:read');
     return ctx.loaders.domainsByOrganization.load(organization.id);
   }

@@ -1,15 +1,14 @@
-import { raw, type FilterQuery } from '@mikro-orm/core';
 import { requireScope } from '../../auth/principal.js';
 import { randomToken } from '../../crypto/secrets.js';
 import { newId } from '../../db/id.js';
-import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
+import type { PageArgs, Sort } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
-import { OAuthClient } from '../oauth-client/oauth-client.entity.js';
-import { Membership } from '../membership/membership.entity.js';
-import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
+import { MembershipRepository } from '../membership/membership.repository.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkDomain, checkExternalId, checkMetadata, checkName } from '../validation.js';
 import { verificationRecordName, type TxtResolver } from './domain-verification.js';
-import { DomainState, Organization, OrganizationDomain } from './organization.entity.js';
+import { DomainState, type Organization, type OrganizationDomain } from './organization.entity.js';
+import { OrganizationDomainRepository, OrganizationRepository } from './organization.repository.js';
 
 export const MAX_DOMAINS_PER_ORGANIZATION = 100;
 
@@ -35,12 +34,9 @@ export interface OrganizationFilter {
   domain?: string | null;
 }
 
-/** Escapes LIKE wildcards so a prefix matches literally. */
-const likePrefix = (prefix: string) => `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 export async function getOrganization(ctx: ServiceContext, id: string): Promise<Organization> {
   requireScope(ctx.principal, 'organizations:read');
-  return findScoped(ctx, Organization, 'organization', id);
+  return new OrganizationRepository(ctx.em).get(id);
 }
 
 export async function getOrganizationByExternalId(
@@ -49,7 +45,7 @@ export async function getOrganizationByExternalId(
   externalId: string,
 ): Promise<Organization | null> {
   requireScope(ctx.principal, 'organizations:read');
-  return ctx.em.findOne(Organization, { environmentId: environmentFor(ctx, environmentId), externalId });
+  return new OrganizationRepository(ctx.em).findByExternalId(environmentFor(ctx, environmentId), externalId);
 }
 
 export async function listOrganizations(
@@ -60,21 +56,14 @@ export async function listOrganizations(
 ) {
   requireScope(ctx.principal, 'organizations:read');
   const environmentId = environmentFor(ctx, query.environmentId);
-  const where: FilterQuery<Organization>[] = [{ environmentId }];
   const filter = query.filter ?? {};
-  if (filter.externalId != null) where.push({ externalId: filter.externalId });
-  if (filter.domain != null) {
-    const domain = filter.domain.trim().toLowerCase().replace(/\.$/, '');
-    const owners = await ctx.em.find(OrganizationDomain, { environmentId, domain }, { fields: ['organizationId'] });
-    where.push({ id: { $in: owners.map((row) => row.organizationId) } });
-  }
-  const { namePrefix } = filter;
-  // A raw() fragment is consumed by the query that uses it: build a fresh one per query
-  // (the page and, when asked, the count).
-  const conditions = (): FilterQuery<Organization> => ({
-    $and: namePrefix ? [...where, { [raw((alias) => `lower(${alias}.name)`)]: { $like: likePrefix(namePrefix) } }] : where,
-  });
-  return paginate(ctx.em, Organization, conditions, query.sort, args, maxPageSize);
+  const domain = filter.domain != null ? filter.domain.trim().toLowerCase().replace(/\.$/, '') : null;
+  return new OrganizationRepository(ctx.em).list(
+    { environmentId, externalId: filter.externalId, domain, namePrefix: filter.namePrefix },
+    query.sort,
+    args,
+    maxPageSize,
+  );
 }
 
 export interface DomainInput {
@@ -124,9 +113,9 @@ export async function createOrganization(
     throw invalid('organization.duplicate_domain', 'A domain is listed twice', ['input', 'domains']);
   }
   return inTransaction(ctx, async (em) => {
-    const organization = em.create(Organization, values);
-    em.persist(organization);
-    for (const domain of domains) em.persist(em.create(OrganizationDomain, domain));
+    const organization = new OrganizationRepository(em).create(values);
+    const domainRepository = new OrganizationDomainRepository(em);
+    for (const domain of domains) domainRepository.create(domain);
     audit(ctx, em, {
       action: 'organization.created',
       environmentId,
@@ -148,7 +137,7 @@ export async function updateOrganization(
   const externalId = input.externalId !== undefined ? checkExternalId(input.externalId, ['input', 'externalId']) : undefined;
   const metadata = input.metadata !== undefined ? checkMetadata(input.metadata, ['input', 'metadata']) : undefined;
   return inTransaction(ctx, async (em) => {
-    const organization = await lockScoped(em, ctx, Organization, 'organization', input.id);
+    const organization = await new OrganizationRepository(em).lock(input.id);
     const before = snapshotOrganization(organization);
     if (name !== undefined) organization.name = name;
     if (externalId !== undefined) organization.externalId = externalId;
@@ -169,12 +158,13 @@ export async function updateOrganization(
 export async function deleteOrganization(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'organizations:write');
   return inTransaction(ctx, async (em) => {
-    const organization = await lockScoped(em, ctx, Organization, 'organization', input.id);
-    const domains = await em.find(OrganizationDomain, { organizationId: organization.id }, { fields: ['domain'] });
-    const memberships = await em.find(Membership, { organizationId: organization.id }, { fields: ['id', 'userId'] });
+    const organizations = new OrganizationRepository(em);
+    const organization = await organizations.lock(input.id);
+    const domains = await new OrganizationDomainRepository(em).namesOf(organization.id);
+    const memberships = await new MembershipRepository(em).ofOrganization(organization.id);
     // Its service accounts go with it (and their tokens stop introspecting as active).
-    const serviceAccounts = await em.find(OAuthClient, { organizationId: organization.id }, { fields: ['id', 'name'] });
-    await em.nativeDelete(Organization, { id: organization.id });
+    const serviceAccounts = await organizations.serviceAccountsOf(organization.id);
+    await organizations.delete(organization.id);
     audit(ctx, em, {
       action: 'organization.deleted',
       environmentId: organization.environmentId,
@@ -182,7 +172,7 @@ export async function deleteOrganization(ctx: ServiceContext, input: { id: strin
       targets: [orgTarget(organization), ...serviceAccounts.map((account) => ({ type: 'service_account', id: account.id, name: account.name }))],
       before: {
         ...snapshotOrganization(organization),
-        domains: domains.map((d) => d.domain),
+        domains,
         memberships: memberships.map((m) => ({ id: m.id, userId: m.userId })),
         serviceAccounts: serviceAccounts.map((account) => account.id),
       },
@@ -198,13 +188,13 @@ export async function addOrganizationDomain(
   requireScope(ctx.principal, 'organizations:write');
   return inTransaction(ctx, async (em) => {
     // The lock on the organization serialises concurrent adds, so the cap holds.
-    const organization = await lockScoped(em, ctx, Organization, 'organization', input.organizationId);
+    const organization = await new OrganizationRepository(em).lock(input.organizationId);
     const values = newDomain(organization.environmentId, organization.id, input, ['input', 'domain']);
-    if ((await em.count(OrganizationDomain, { organizationId: organization.id })) >= MAX_DOMAINS_PER_ORGANIZATION) {
+    const domains = new OrganizationDomainRepository(em);
+    if ((await domains.countOf(organization.id)) >= MAX_DOMAINS_PER_ORGANIZATION) {
       throw invalid('organization.too_many_domains', `At most ${MAX_DOMAINS_PER_ORGANIZATION} domains`, ['input', 'domain']);
     }
-    const domain = em.create(OrganizationDomain, values);
-    em.persist(domain);
+    const domain = domains.create(values);
     audit(ctx, em, {
       action: 'organization.domain_added',
       environmentId: organization.environmentId,
@@ -218,9 +208,9 @@ export async function addOrganizationDomain(
 
 export async function removeOrganizationDomain(ctx: ServiceContext, input: { id: string }): Promise<OrganizationDomain> {
   requireScope(ctx.principal, 'organizations:write');
-  const domain = await findScoped(ctx, OrganizationDomain, 'organization_domain', input.id);
+  const domain = await new OrganizationDomainRepository(ctx.em).get(input.id);
   return inTransaction(ctx, async (em) => {
-    await em.nativeDelete(OrganizationDomain, { id: domain.id });
+    await new OrganizationDomainRepository(em).delete(domain.id);
     audit(ctx, em, {
       action: 'organization.domain_removed',
       environmentId: domain.environmentId,
@@ -237,7 +227,7 @@ export async function removeOrganizationDomain(ctx: ServiceContext, input: { id:
 
 export async function getOrganizationDomain(ctx: ServiceContext, id: string): Promise<OrganizationDomain> {
   requireScope(ctx.principal, 'organizations:read');
-  return findScoped(ctx, OrganizationDomain, 'organization_domain', id);
+  return new OrganizationDomainRepository(ctx.em).get(id);
 }
 
 /**
@@ -252,7 +242,7 @@ export async function verifyOrganizationDomain(
   resolveTxt: TxtResolver,
 ): Promise<OrganizationDomain> {
   requireScope(ctx.principal, 'organizations:write');
-  const found = await findScoped(ctx, OrganizationDomain, 'organization_domain', input.id);
+  const found = await new OrganizationDomainRepository(ctx.em).get(input.id);
   let records: string[];
   try {
     records = await resolveTxt(verificationRecordName(found.domain));
@@ -263,7 +253,7 @@ export async function verifyOrganizationDomain(
     ]);
   }
   return inTransaction(ctx, async (em) => {
-    const domain = await lockScoped(em, ctx, OrganizationDomain, 'organization_domain', input.id);
+    const domain = await new OrganizationDomainRepository(em).lock(input.id);
     const before = snapshotDomain(domain);
     const proven = records.some((record) => record.trim() === domain.verificationToken);
     domain.state = proven ? DomainState.VERIFIED : DomainState.FAILED;
@@ -287,7 +277,7 @@ export async function updateOrganizationDomain(
 ): Promise<OrganizationDomain> {
   requireScope(ctx.principal, 'organizations:write');
   return inTransaction(ctx, async (em) => {
-    const domain = await lockScoped(em, ctx, OrganizationDomain, 'organization_domain', input.id);
+    const domain = await new OrganizationDomainRepository(em).lock(input.id);
     const before = snapshotDomain(domain);
     domain.state = input.state;
     domain.verifiedAt = input.state === DomainState.VERIFIED ? (domain.verifiedAt ?? new Date()) : null;

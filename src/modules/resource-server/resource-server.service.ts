@@ -1,11 +1,13 @@
 import { requireScope } from '../../auth/principal.js';
 import { newId } from '../../db/id.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import type { PageArgs } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
 import { checkResourceIdentifier, checkScopeList, MAX_SCOPES } from '../oauth-client/oauth-client.validation.js';
-import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
+import { OAuthClientRepository } from '../oauth-client/oauth-client.repository.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName, checkOptionalText } from '../validation.js';
-import { ResourceServer, type ResourceScope } from './resource-server.entity.js';
+import type { ResourceServer, ResourceScope } from './resource-server.entity.js';
+import { ResourceServerRepository } from './resource-server.repository.js';
 
 const MAX_URL_LENGTH = 2048;
 
@@ -47,13 +49,13 @@ function checkDocumentationUrl(value: string | null | undefined, field: string[]
 
 export async function getResourceServer(ctx: ServiceContext, id: string): Promise<ResourceServer> {
   requireScope(ctx.principal, 'oauth:read');
-  return findScoped(ctx, ResourceServer, 'resource_server', id);
+  return new ResourceServerRepository(ctx.em).get(id);
 }
 
 export async function listResourceServers(ctx: ServiceContext, environmentId: string | null | undefined, args: PageArgs, maxPageSize: number) {
   requireScope(ctx.principal, 'oauth:read');
   const where = { environmentId: environmentFor(ctx, environmentId) };
-  return paginate(ctx.em, ResourceServer, where, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  return new ResourceServerRepository(ctx.em).page(where, args, maxPageSize);
 }
 
 export async function createResourceServer(
@@ -77,8 +79,7 @@ export async function createResourceServer(
     documentationUrl: checkDocumentationUrl(input.documentationUrl, ['input', 'documentationUrl']),
   };
   return inTransaction(ctx, async (em) => {
-    const server = em.create(ResourceServer, values);
-    em.persist(server);
+    const server = new ResourceServerRepository(em).create(values);
     audit(ctx, em, { action: 'resource_server.created', environmentId, targets: [serverTarget(server)], after: snapshotServer(server) });
     return server;
   });
@@ -94,7 +95,7 @@ export async function updateResourceServer(
   const scopes = input.scopes != null ? checkScopes(input.scopes, ['input', 'scopes']) : undefined;
   const documentationUrl = input.documentationUrl !== undefined ? checkDocumentationUrl(input.documentationUrl, ['input', 'documentationUrl']) : undefined;
   return inTransaction(ctx, async (em) => {
-    const server = await lockScoped(em, ctx, ResourceServer, 'resource_server', input.id);
+    const server = await new ResourceServerRepository(em).lock(input.id);
     const before = snapshotServer(server);
     if (name !== undefined) server.name = name;
     if (scopes !== undefined) server.scopes = scopes;
@@ -117,17 +118,10 @@ export async function updateResourceServer(
 export async function deleteResourceServer(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'oauth:write');
   return inTransaction(ctx, async (em) => {
-    const server = await lockScoped(em, ctx, ResourceServer, 'resource_server', input.id);
-    const clients: { id: string; kind: string; name: string }[] = await em
-      .getConnection()
-      .execute(
-        `update "oauth_client" set "allowed_audiences" = array_remove("allowed_audiences", ?), "updated_at" = ?` +
-          ` where "environment_id" = ? and ? = any("allowed_audiences") returning "id", "kind", "name"`,
-        [server.identifier, new Date(), server.environmentId, server.identifier],
-        'all',
-        em.getTransactionContext(),
-      );
-    await em.nativeDelete(ResourceServer, { id: server.id });
+    const servers = new ResourceServerRepository(em);
+    const server = await servers.lock(input.id);
+    const clients = await new OAuthClientRepository(em).removeAudience(server.environmentId, server.identifier);
+    await servers.delete(server.id);
     const clientTargets = clients.map((client) => ({
       type: client.kind === 'SERVICE_ACCOUNT' ? 'service_account' : 'application',
       id: client.id,

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { newId } from '../../db/id.js';
-import { Role } from './role.entity.js';
+import type { Role } from './role.entity.js';
+import { RoleRepository } from './role.repository.js';
 
 /** Every environment starts with these; they can be edited but not deleted. */
 export const BUILT_IN_ROLES = [
@@ -11,9 +12,6 @@ export const BUILT_IN_ROLES = [
 export const DEFAULT_MEMBERSHIP_ROLE = 'member';
 
 export function seedBuiltInRoles(em: EntityManager, environmentId: string): Role[] {
-  return BUILT_IN_ROLES.map((role) => {
-    const entity = em.create(Role, { id: newId('role'), environmentId, ...role, builtIn: true });
-    em.persist(entity);
-    return entity;
-  });
+  const roles = new RoleRepository(em);
+  return BUILT_IN_ROLES.map((role) => roles.create({ id: newId('role'), environmentId, ...role, builtIn: true }));
 }

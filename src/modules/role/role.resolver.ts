@@ -35,6 +35,14 @@ import {
 } from './role.types.js';
 import { Cost } from '../../graphql/cost.js';
 
+/**
+ * What a field resolver reads of its parent: loaders hand over plain rows (db/rows.ts), not
+ * entities. A root typed by a type alias reflects as `Object`, which type-graphql passes through
+ * as is; a class imported as a value would reflect as itself and have every row copied into a
+ * new instance of it on every call.
+ */
+type RoleRow = Pick<Role, 'id'>;
+
 @Resolver(() => RoleType)
 export class RoleResolver {
   @Query(() => RoleType, { nullable: true, description: 'A role by id, or by key within an environment. Needs `roles:read`.' })
@@ -113,7 +121,7 @@ export class RoleResolver {
 export class RoleRelationsResolver {
   @Cost({ maxItems: MAX_PERMISSIONS_PER_ROLE })
   @FieldResolver(() => [PermissionType], { description: 'Permissions the role grants, by key.' })
-  permissions(@Root() role: Role, @Ctx() ctx: GraphQLContext) {
+  permissions(@Root() role: RoleRow, @Ctx() ctx: GraphQLContext) {
     requireScope(ctx.principal, 'roles:read');
     return ctx.loaders.permissionsByRole.load(role.id);
   }

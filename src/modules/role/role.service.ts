@@ -1,12 +1,12 @@
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import { requireScope } from '../../auth/principal.js';
 import { newId } from '../../db/id.js';
-import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
+import type { PageArgs, Sort } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
-import { MembershipRole } from '../membership/membership.entity.js';
-import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkKey, checkName, checkOptionalText } from '../validation.js';
-import { Permission, Role, RolePermission } from './role.entity.js';
+import type { Permission, Role } from './role.entity.js';
+import { PermissionRepository, RoleRepository } from './role.repository.js';
 
 const PERMISSION_KEY = /^[a-z][a-z0-9_.-]{0,49}:[a-z0-9_.*-]{1,50}$/;
 const MAX_KEYS = 100;
@@ -46,7 +46,7 @@ export async function resolveRoleIds(em: EntityManager, environmentId: string, k
   const unique = checkKeyList(keys, field);
   checkRoleCount(unique.length, field);
   if (unique.length === 0) return [];
-  const roles = await em.find(Role, { environmentId, key: { $in: unique } }, { fields: ['id', 'key'] });
+  const roles = await new RoleRepository(em).withKeys(environmentId, unique);
   const missing = unique.filter((key) => !roles.some((role) => role.key === key));
   if (missing.length) throw invalid('role.unknown', `No role with key ${missing.map((k) => `"${k}"`).join(', ')}`, field);
   return roles.map((role) => role.id);
@@ -55,7 +55,7 @@ export async function resolveRoleIds(em: EntityManager, environmentId: string, k
 async function resolvePermissions(em: EntityManager, environmentId: string, keys: string[], field: string[]) {
   const unique = checkKeyList(keys, field);
   if (unique.length === 0) return [];
-  const permissions = await em.find(Permission, { environmentId, key: { $in: unique } });
+  const permissions = await new PermissionRepository(em).withKeys(environmentId, unique);
   const missing = unique.filter((key) => !permissions.some((p) => p.key === key));
   if (missing.length) {
     throw invalid('role.unknown_permission', `No permission with key ${missing.map((k) => `"${k}"`).join(', ')}`, field);
@@ -63,21 +63,14 @@ async function resolvePermissions(em: EntityManager, environmentId: string, keys
   return permissions;
 }
 
-async function permissionKeysOf(em: EntityManager, roleId: string): Promise<string[]> {
-  const links = await em.find(RolePermission, { roleId });
-  if (!links.length) return [];
-  const permissions = await em.find(Permission, { id: { $in: links.map((l) => l.permissionId) } }, { orderBy: { key: 'ASC' } });
-  return permissions.map((p) => p.key);
-}
-
 export async function getRole(ctx: ServiceContext, id: string): Promise<Role> {
   requireScope(ctx.principal, 'roles:read');
-  return findScoped(ctx, Role, 'role', id);
+  return new RoleRepository(ctx.em).get(id);
 }
 
 export async function getRoleByKey(ctx: ServiceContext, environmentId: string | null | undefined, key: string) {
   requireScope(ctx.principal, 'roles:read');
-  return ctx.em.findOne(Role, { environmentId: environmentFor(ctx, environmentId), key });
+  return new RoleRepository(ctx.em).findByKey(environmentFor(ctx, environmentId), key);
 }
 
 export async function listRoles(
@@ -87,9 +80,12 @@ export async function listRoles(
   maxPageSize: number,
 ) {
   requireScope(ctx.principal, 'roles:read');
-  const where: FilterQuery<Role> = { environmentId: environmentFor(ctx, query.environmentId) };
-  if (query.builtIn != null) where.builtIn = query.builtIn;
-  return paginate(ctx.em, Role, where, query.sort, args, maxPageSize);
+  return new RoleRepository(ctx.em).list(
+    { environmentId: environmentFor(ctx, query.environmentId), builtIn: query.builtIn },
+    query.sort,
+    args,
+    maxPageSize,
+  );
 }
 
 export async function createRole(
@@ -107,9 +103,10 @@ export async function createRole(
   };
   const permissions = await resolvePermissions(ctx.em, environmentId, input.permissionKeys ?? [], ['input', 'permissionKeys']);
   return inTransaction(ctx, async (em) => {
-    const role = em.create(Role, values);
-    em.persist(role);
-    for (const permission of permissions) em.persist(em.create(RolePermission, { roleId: role.id, permissionId: permission.id }));
+    const role = new RoleRepository(em).create(
+      values,
+      permissions.map((permission) => permission.id),
+    );
     audit(ctx, em, {
       action: 'role.created',
       environmentId,
@@ -128,16 +125,19 @@ export async function updateRole(
   const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
   const description = input.description !== undefined ? checkOptionalText(input.description, ['input', 'description']) : undefined;
   return inTransaction(ctx, async (em) => {
-    const role = await lockScoped(em, ctx, Role, 'role', input.id);
-    const beforeKeys = await permissionKeysOf(em, role.id);
+    const roles = new RoleRepository(em);
+    const role = await roles.lock(input.id);
+    const beforeKeys = await roles.permissionKeysOf(role.id);
     const before = snapshotRole(role, beforeKeys);
     if (name !== undefined) role.name = name;
     if (description !== undefined) role.description = description;
     let afterKeys = beforeKeys;
     if (input.permissionKeys != null) {
       const permissions = await resolvePermissions(em, role.environmentId, input.permissionKeys, ['input', 'permissionKeys']);
-      await em.nativeDelete(RolePermission, { roleId: role.id });
-      for (const permission of permissions) em.persist(em.create(RolePermission, { roleId: role.id, permissionId: permission.id }));
+      await roles.setPermissions(
+        role.id,
+        permissions.map((permission) => permission.id),
+      );
       afterKeys = permissions.map((p) => p.key).sort();
     }
     audit(ctx, em, {
@@ -155,11 +155,12 @@ export async function updateRole(
 export async function deleteRole(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'roles:write');
   return inTransaction(ctx, async (em) => {
-    const role = await lockScoped(em, ctx, Role, 'role', input.id);
+    const roles = new RoleRepository(em);
+    const role = await roles.lock(input.id);
     if (role.builtIn) throw invalid('role.built_in', `The built-in role "${role.key}" cannot be deleted`, ['input', 'id']);
-    const grants = await em.find(MembershipRole, { roleId: role.id });
-    const before = { ...snapshotRole(role, await permissionKeysOf(em, role.id)), membershipIds: grants.map((g) => g.membershipId) };
-    await em.nativeDelete(Role, { id: role.id });
+    const membershipIds = await roles.membershipsHolding(role.id);
+    const before = { ...snapshotRole(role, await roles.permissionKeysOf(role.id)), membershipIds };
+    await roles.delete(role.id);
     audit(ctx, em, { action: 'role.deleted', environmentId: role.environmentId, targets: [roleTarget(role)], before });
     return role.id;
   });
@@ -167,7 +168,7 @@ export async function deleteRole(ctx: ServiceContext, input: { id: string }): Pr
 
 export async function getPermission(ctx: ServiceContext, id: string): Promise<Permission> {
   requireScope(ctx.principal, 'roles:read');
-  return findScoped(ctx, Permission, 'permission', id);
+  return new PermissionRepository(ctx.em).get(id);
 }
 
 export async function listPermissions(
@@ -177,10 +178,12 @@ export async function listPermissions(
   maxPageSize: number,
 ) {
   requireScope(ctx.principal, 'roles:read');
-  const where: FilterQuery<Permission> = { environmentId: environmentFor(ctx, query.environmentId) };
-  // Keys are lower-case ASCII, so a case-sensitive LIKE on the (environment, key) index serves the prefix.
-  if (query.keyPrefix) where.key = { $like: `${query.keyPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
-  return paginate(ctx.em, Permission, where, query.sort, args, maxPageSize);
+  return new PermissionRepository(ctx.em).list(
+    { environmentId: environmentFor(ctx, query.environmentId), keyPrefix: query.keyPrefix },
+    query.sort,
+    args,
+    maxPageSize,
+  );
 }
 
 export async function createPermission(
@@ -199,8 +202,7 @@ export async function createPermission(
     description: checkOptionalText(input.description, ['input', 'description']),
   };
   return inTransaction(ctx, async (em) => {
-    const permission = em.create(Permission, values);
-    em.persist(permission);
+    const permission = new PermissionRepository(em).create(values);
     audit(ctx, em, {
       action: 'permission.created',
       environmentId,
@@ -215,7 +217,7 @@ export async function updatePermission(ctx: ServiceContext, input: { id: string;
   requireScope(ctx.principal, 'roles:write');
   const description = input.description !== undefined ? checkOptionalText(input.description, ['input', 'description']) : undefined;
   return inTransaction(ctx, async (em) => {
-    const permission = await lockScoped(em, ctx, Permission, 'permission', input.id);
+    const permission = await new PermissionRepository(em).lock(input.id);
     const before = snapshotPermission(permission);
     if (description !== undefined) permission.description = description;
     audit(ctx, em, {
@@ -233,14 +235,15 @@ export async function updatePermission(ctx: ServiceContext, input: { id: string;
 export async function deletePermission(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'roles:write');
   return inTransaction(ctx, async (em) => {
-    const permission = await lockScoped(em, ctx, Permission, 'permission', input.id);
-    const grants = await em.find(RolePermission, { permissionId: permission.id });
-    await em.nativeDelete(Permission, { id: permission.id });
+    const permissions = new PermissionRepository(em);
+    const permission = await permissions.lock(input.id);
+    const roleIds = await permissions.rolesGranting(permission.id);
+    await permissions.delete(permission.id);
     audit(ctx, em, {
       action: 'permission.deleted',
       environmentId: permission.environmentId,
       targets: [permissionTarget(permission)],
-      before: { ...snapshotPermission(permission), roleIds: grants.map((g) => g.roleId) },
+      before: { ...snapshotPermission(permission), roleIds },
     });
     return permission.id;
   });

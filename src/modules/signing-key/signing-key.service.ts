@@ -1,11 +1,13 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { requireScope } from '../../auth/principal.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
 import { generateSigningKey, sealPrivateKey, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../../crypto/signing-keys.js';
 import { newId } from '../../db/id.js';
+import { systemFork } from '../../db/tenant-scope.js';
 import { invalid } from '../../errors/app-error.js';
-import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
-import { SigningKey } from './signing-key.entity.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
+import type { SigningKey } from './signing-key.entity.js';
+import { SigningKeyRepository } from './signing-key.repository.js';
 
 /** No access token lives longer; a superseded key stays published this long after it stops signing. */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
@@ -66,7 +68,7 @@ const keyTarget = (key: SigningKey) => ({ type: 'signing_key', id: key.id, name:
 async function newKey(em: EntityManager, box: SecretBox, environmentId: string, algorithm: SigningAlgorithm, activatesAt: Date): Promise<SigningKey> {
   const generated = await generateSigningKey(algorithm);
   const id = newId('signingKey');
-  const key = em.create(SigningKey, {
+  return new SigningKeyRepository(em).create({
     id,
     environmentId,
     kid: generated.kid,
@@ -75,38 +77,56 @@ async function newKey(em: EntityManager, box: SecretBox, environmentId: string, 
     privateSealed: sealPrivateKey(box, id, generated.privateJwk),
     activatesAt,
   });
-  em.persist(key);
-  return key;
-}
-
-/** Serialises key changes of one environment across processes (first key, rotation, revocation). */
-async function lockKeys(em: EntityManager, environmentId: string): Promise<void> {
-  await em.getConnection().execute(`select pg_advisory_xact_lock(hashtext(?))`, [`signing_key:${environmentId}`], 'all', em.getTransactionContext());
 }
 
 /**
- * Makes sure the environment has a key that signs now, creating an ES256 key on first use.
- * Concurrent callers (any process) wait on one lock and then see the key the first one made.
+ * The first key of a new environment (ES256, signing at once), in the transaction that creates
+ * the environment: nobody else can know the environment yet, so no lock is needed. The token
+ * path then only reads keys.
  */
-export async function ensureSigningKey(em: EntityManager, box: SecretBox, environmentId: string): Promise<void> {
-  await em.transactional(async (tx) => {
-    await lockKeys(tx, environmentId);
+export function createFirstSigningKey(em: EntityManager, box: SecretBox, environmentId: string): Promise<SigningKey> {
+  return newKey(em, box, environmentId, 'ES256', new Date());
+}
+
+/**
+ * Makes sure the environment has a key that signs now, creating an ES256 key when it has none.
+ * Concurrent callers (any process) wait on one lock and then see the key the first one made.
+ * Returns whether it created one.
+ */
+export async function ensureSigningKey(em: EntityManager, box: SecretBox, environmentId: string): Promise<boolean> {
+  return em.transactional(async (tx) => {
+    const keys = new SigningKeyRepository(tx);
+    await keys.lockEnvironmentKeys(environmentId);
     const now = new Date();
-    const keys = await tx.find(SigningKey, { environmentId, revokedAt: null });
-    if (currentSigner(keys, now)) return;
+    if (currentSigner(await keys.unrevokedOf(environmentId, { refresh: true }), now)) return false;
     await newKey(tx, box, environmentId, 'ES256', now);
+    return true;
   });
+}
+
+/**
+ * Gives every environment without a key that signs now one that does: environments created
+ * before keys were made with them, or by a path without the master key. A system job, for
+ * startup; safe to run in several processes at once. Returns the environments it keyed.
+ */
+export async function ensureSigningKeys(orm: MikroORM, box: SecretBox): Promise<string[]> {
+  const em = systemFork(orm, 'startup: a signing key for every environment that lacks one');
+  const keyed: string[] = [];
+  for (const environmentId of await new SigningKeyRepository(em).environmentsWithoutSigner(new Date())) {
+    if (await ensureSigningKey(em.fork(), box, environmentId)) keyed.push(environmentId);
+  }
+  return keyed;
 }
 
 export async function listSigningKeys(ctx: ServiceContext, environmentId: string | null | undefined): Promise<SigningKey[]> {
   requireScope(ctx.principal, 'oauth:read');
   const env = environmentFor(ctx, environmentId);
-  return ctx.em.find(SigningKey, { environmentId: env }, { orderBy: { activatesAt: 'DESC', id: 'DESC' } });
+  return new SigningKeyRepository(ctx.em).listOf(env);
 }
 
 export async function getSigningKey(ctx: ServiceContext, id: string): Promise<SigningKey> {
   requireScope(ctx.principal, 'oauth:read');
-  return findScoped(ctx, SigningKey, 'signing_key', id);
+  return new SigningKeyRepository(ctx.em).get(id);
 }
 
 /** How many keys (other than expired and revoked ones) an environment may hold. */
@@ -130,9 +150,10 @@ export async function rotateSigningKey(
     throw invalid('signing_key.activation_delay', 'activateAfterSeconds must be between 0 and 2592000', ['input', 'activateAfterSeconds']);
   }
   return inTransaction(ctx, async (em) => {
-    await lockKeys(em, environmentId);
+    const repository = new SigningKeyRepository(em);
+    await repository.lockEnvironmentKeys(environmentId);
     const now = new Date();
-    const keys = await em.find(SigningKey, { environmentId, revokedAt: null });
+    const keys = await repository.unrevokedOf(environmentId);
     if (keys.some((key) => key.activatesAt > now)) {
       throw invalid('signing_key.rotation_pending', 'A rotated key is already waiting to activate; revoke it or wait', ['input', 'environmentId']);
     }
@@ -161,12 +182,13 @@ export async function rotateSigningKey(
 export async function revokeSigningKey(ctx: ServiceContext, box: SecretBox, input: { id: string }): Promise<SigningKey> {
   requireScope(ctx.principal, 'oauth:write');
   return inTransaction(ctx, async (em) => {
-    const scoped = await findScoped({ ...ctx, em }, SigningKey, 'signing_key', input.id);
-    await lockKeys(em, scoped.environmentId);
-    const key = await lockScoped(em, ctx, SigningKey, 'signing_key', input.id);
+    const repository = new SigningKeyRepository(em);
+    const scoped = await repository.get(input.id);
+    await repository.lockEnvironmentKeys(scoped.environmentId);
+    const key = await repository.lock(input.id);
     if (key.revokedAt) throw invalid('signing_key.already_revoked', 'This key is already revoked', ['input', 'id']);
     const now = new Date();
-    const keys = await em.find(SigningKey, { environmentId: key.environmentId, revokedAt: null });
+    const keys = await repository.unrevokedOf(key.environmentId);
     const wasSigning = currentSigner(keys, now)?.id === key.id;
     key.revokedAt = now;
     const targets = [keyTarget(key)];

@@ -1,12 +1,13 @@
 import { requireScope } from '../../auth/principal.js';
 import { jwksFingerprint } from '../../crypto/signing-keys.js';
 import { newId } from '../../db/id.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import type { PageArgs } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
 import { checkJwks, checkJwksUri, checkResourceIdentifier } from '../oauth-client/oauth-client.validation.js';
-import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName } from '../validation.js';
-import { TrustedIssuer } from './trusted-issuer.entity.js';
+import type { TrustedIssuer } from './trusted-issuer.entity.js';
+import { TrustedIssuerRepository } from './trusted-issuer.repository.js';
 
 const MAX_AUDIENCES = 20;
 const MAX_AUDIENCE_LENGTH = 512;
@@ -48,13 +49,13 @@ async function checkKeySource(input: KeySourceInput, allowPrivateTargets: boolea
 
 export async function getTrustedIssuer(ctx: ServiceContext, id: string): Promise<TrustedIssuer> {
   requireScope(ctx.principal, 'oauth:read');
-  return findScoped(ctx, TrustedIssuer, 'trusted_issuer', id);
+  return new TrustedIssuerRepository(ctx.em).get(id);
 }
 
 export async function listTrustedIssuers(ctx: ServiceContext, environmentId: string | null | undefined, args: PageArgs, maxPageSize: number) {
   requireScope(ctx.principal, 'oauth:read');
   const where = { environmentId: environmentFor(ctx, environmentId) };
-  return paginate(ctx.em, TrustedIssuer, where, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  return new TrustedIssuerRepository(ctx.em).page(where, args, maxPageSize);
 }
 
 export async function createTrustedIssuer(
@@ -70,8 +71,7 @@ export async function createTrustedIssuer(
   const keys = await checkKeySource(input, allowPrivateTargets);
   if (!keys) throw invalid('trusted_issuer.keys_required', 'Give the issuer\'s keys as jwks or jwksUri', ['input', 'jwks']);
   return inTransaction(ctx, async (em) => {
-    const trusted = em.create(TrustedIssuer, { id: newId('trustedIssuer'), environmentId, name, issuer, audiences, ...keys });
-    em.persist(trusted);
+    const trusted = new TrustedIssuerRepository(em).create({ id: newId('trustedIssuer'), environmentId, name, issuer, audiences, ...keys });
     audit(ctx, em, { action: 'trusted_issuer.created', environmentId, targets: [issuerTarget(trusted)], after: snapshotIssuer(trusted) });
     return trusted;
   });
@@ -89,7 +89,7 @@ export async function updateTrustedIssuer(
   const audiences = input.audiences != null ? checkAudiences(input.audiences, ['input', 'audiences']) : undefined;
   const keys = await checkKeySource(input, allowPrivateTargets);
   return inTransaction(ctx, async (em) => {
-    const trusted = await lockScoped(em, ctx, TrustedIssuer, 'trusted_issuer', input.id);
+    const trusted = await new TrustedIssuerRepository(em).lock(input.id);
     const before = snapshotIssuer(trusted);
     if (name !== undefined) trusted.name = name;
     if (issuer !== undefined) trusted.issuer = issuer;
@@ -109,8 +109,9 @@ export async function updateTrustedIssuer(
 export async function deleteTrustedIssuer(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'oauth:write');
   return inTransaction(ctx, async (em) => {
-    const trusted = await lockScoped(em, ctx, TrustedIssuer, 'trusted_issuer', input.id);
-    await em.nativeDelete(TrustedIssuer, { id: trusted.id });
+    const issuers = new TrustedIssuerRepository(em);
+    const trusted = await issuers.lock(input.id);
+    await issuers.delete(trusted.id);
     audit(ctx, em, {
       action: 'trusted_issuer.deleted',
       environmentId: trusted.environmentId,

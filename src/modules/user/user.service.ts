@@ -1,14 +1,13 @@
-import { raw, type FilterQuery } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { requireScope } from '../../auth/principal.js';
 import { newId } from '../../db/id.js';
-import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
+import type { PageArgs, Sort } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
-import { Membership } from '../membership/membership.entity.js';
-import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
+import { MembershipRepository } from '../membership/membership.repository.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkEmail, checkExternalId, checkKey, checkOptionalText } from '../validation.js';
 import { applyCustomAttributes } from './custom-attributes.js';
-import { CustomAttributeDefinition, CustomAttributeType, User, UserStatus } from './user.entity.js';
+import { UserStatus, type CustomAttributeDefinition, type CustomAttributeType, type User } from './user.entity.js';
+import { CustomAttributeDefinitionRepository, UserRepository } from './user.repository.js';
 
 export const snapshotUser = (user: User) => ({
   id: user.id,
@@ -35,12 +34,12 @@ export interface UserFilter {
 
 export async function getUser(ctx: ServiceContext, id: string): Promise<User> {
   requireScope(ctx.principal, 'users:read');
-  return findScoped(ctx, User, 'user', id);
+  return new UserRepository(ctx.em).get(id);
 }
 
 export async function getUserByEmail(ctx: ServiceContext, environmentId: string | null | undefined, email: string) {
   requireScope(ctx.principal, 'users:read');
-  return ctx.em.findOne(User, { environmentId: environmentFor(ctx, environmentId), email: email.trim().toLowerCase() });
+  return new UserRepository(ctx.em).findByEmail(environmentFor(ctx, environmentId), email.trim().toLowerCase());
 }
 
 export async function listUsers(
@@ -51,33 +50,23 @@ export async function listUsers(
 ) {
   requireScope(ctx.principal, 'users:read');
   const environmentId = environmentFor(ctx, query.environmentId);
-  const where: FilterQuery<User>[] = [{ environmentId }];
   const filter = query.filter ?? {};
-  if (filter.email != null) where.push({ email: filter.email.trim().toLowerCase() });
-  if (filter.externalId != null) where.push({ externalId: filter.externalId });
-  if (filter.status != null) where.push({ status: filter.status });
-  const { organizationId } = filter;
-  // A subquery, not a list of ids: an organization may have any number of members. A raw()
-  // fragment is consumed by the query that uses it, so each query (page, count) gets its own.
-  const conditions = (): FilterQuery<User> => ({
-    $and:
-      organizationId != null
-        ? [
-            ...where,
-            {
-              [raw(
-                (alias) => `${alias}.id in (select m.user_id from membership m where m.environment_id = ? and m.organization_id = ?)`,
-                [environmentId, organizationId],
-              )]: [],
-            },
-          ]
-        : where,
-  });
-  return paginate(ctx.em, User, conditions, query.sort, args, maxPageSize);
+  return new UserRepository(ctx.em).list(
+    {
+      environmentId,
+      email: filter.email != null ? filter.email.trim().toLowerCase() : null,
+      externalId: filter.externalId,
+      status: filter.status,
+      organizationId: filter.organizationId,
+    },
+    query.sort,
+    args,
+    maxPageSize,
+  );
 }
 
 function definitionsOf(ctx: ServiceContext, environmentId: string) {
-  return ctx.em.find(CustomAttributeDefinition, { environmentId }, { orderBy: { key: 'ASC' } });
+  return new CustomAttributeDefinitionRepository(ctx.em).ofEnvironment(environmentId);
 }
 
 export interface UserInput {
@@ -104,8 +93,7 @@ export async function createUser(ctx: ServiceContext, input: UserInput & { envir
     customAttributes: applyCustomAttributes(definitions, {}, input.customAttributes, ['input', 'customAttributes'], 'create'),
   };
   return inTransaction(ctx, async (em) => {
-    const user = em.create(User, values);
-    em.persist(user);
+    const user = new UserRepository(em).create(values);
     audit(ctx, em, { action: 'user.created', environmentId, targets: [userTarget(user)], after: snapshotUser(user) });
     return user;
   });
@@ -118,7 +106,7 @@ export async function updateUser(ctx: ServiceContext, input: UserInput & { id: s
   const familyName = input.familyName !== undefined ? checkOptionalText(input.familyName, ['input', 'familyName'], 200) : undefined;
   const externalId = input.externalId !== undefined ? checkExternalId(input.externalId, ['input', 'externalId']) : undefined;
   return inTransaction(ctx, async (em) => {
-    const user = await lockScoped(em, ctx, User, 'user', input.id);
+    const user = await new UserRepository(em).lock(input.id);
     const before = snapshotUser(user);
     if (email !== undefined) user.email = email;
     if (input.emailVerified != null) user.emailVerified = input.emailVerified;
@@ -126,7 +114,7 @@ export async function updateUser(ctx: ServiceContext, input: UserInput & { id: s
     if (familyName !== undefined) user.familyName = familyName;
     if (externalId !== undefined) user.externalId = externalId;
     if (input.customAttributes !== undefined) {
-      const definitions = await em.find(CustomAttributeDefinition, { environmentId: user.environmentId });
+      const definitions = await new CustomAttributeDefinitionRepository(em).ofEnvironment(user.environmentId);
       const field = ['input', 'customAttributes'];
       user.customAttributes = applyCustomAttributes(definitions, user.customAttributes, input.customAttributes, field, 'update');
     }
@@ -138,7 +126,7 @@ export async function updateUser(ctx: ServiceContext, input: UserInput & { id: s
 export async function setUserStatus(ctx: ServiceContext, id: string, status: UserStatus.ACTIVE | UserStatus.SUSPENDED) {
   requireScope(ctx.principal, 'users:write');
   return inTransaction(ctx, async (em) => {
-    const user = await lockScoped(em, ctx, User, 'user', id);
+    const user = await new UserRepository(em).lock(id);
     if (user.status === status) {
       throw invalid('user.status_unchanged', `The user is already ${status.toLowerCase()}`, ['input', 'id']);
     }
@@ -159,9 +147,10 @@ export async function setUserStatus(ctx: ServiceContext, id: string, status: Use
 export async function deleteUser(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'users:write');
   return inTransaction(ctx, async (em) => {
-    const user = await lockScoped(em, ctx, User, 'user', input.id);
-    const memberships = await em.find(Membership, { userId: user.id }, { fields: ['id', 'organizationId'] });
-    await em.nativeDelete(User, { id: user.id });
+    const users = new UserRepository(em);
+    const user = await users.lock(input.id);
+    const memberships = await new MembershipRepository(em).ofUser(user.id);
+    await users.delete(user.id);
     audit(ctx, em, {
       action: 'user.deleted',
       environmentId: user.environmentId,
@@ -200,13 +189,13 @@ export async function createCustomAttributeDefinition(
     description: checkOptionalText(input.description, ['input', 'description']),
   };
   return inTransaction(ctx, async (em) => {
+    const definitions = new CustomAttributeDefinitionRepository(em);
     // Serialise definition changes of one environment so the cap holds under concurrency.
-    await (em as SqlEntityManager).execute('select pg_advisory_xact_lock(hashtext(?))', [`custom_attributes:${environmentId}`]);
-    if ((await em.count(CustomAttributeDefinition, { environmentId })) >= MAX_CUSTOM_ATTRIBUTES) {
+    await definitions.lockEnvironment(environmentId);
+    if ((await definitions.countOf(environmentId)) >= MAX_CUSTOM_ATTRIBUTES) {
       throw invalid('custom_attribute.too_many', `An environment has at most ${MAX_CUSTOM_ATTRIBUTES} custom attributes`, ['input', 'key']);
     }
-    const definition = em.create(CustomAttributeDefinition, values);
-    em.persist(definition);
+    const definition = definitions.create(values);
     audit(ctx, em, {
       action: 'custom_attribute.created',
       environmentId,
@@ -224,7 +213,7 @@ export async function updateCustomAttributeDefinition(
   requireScope(ctx.principal, 'users:write');
   const description = input.description !== undefined ? checkOptionalText(input.description, ['input', 'description']) : undefined;
   return inTransaction(ctx, async (em) => {
-    const definition = await lockScoped(em, ctx, CustomAttributeDefinition, 'custom_attribute', input.id);
+    const definition = await new CustomAttributeDefinitionRepository(em).lock(input.id);
     const before = snapshotDefinition(definition);
     if (input.required != null) definition.required = input.required;
     if (description !== undefined) definition.description = description;
@@ -242,13 +231,9 @@ export async function updateCustomAttributeDefinition(
 /** Deleting a definition also drops its values from every user of the environment. */
 export async function deleteCustomAttributeDefinition(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'users:write');
-  const definition = await findScoped(ctx, CustomAttributeDefinition, 'custom_attribute', input.id);
+  const definition = await new CustomAttributeDefinitionRepository(ctx.em).get(input.id);
   return inTransaction(ctx, async (em) => {
-    await em.nativeDelete(CustomAttributeDefinition, { id: definition.id });
-    await (em as SqlEntityManager).execute(
-      `update "app_user" set "custom_attributes" = "custom_attributes" - ? where "environment_id" = ? and jsonb_exists("custom_attributes", ?)`,
-      [definition.key, definition.environmentId, definition.key],
-    );
+    await new CustomAttributeDefinitionRepository(em).deleteWithValues(definition);
     audit(ctx, em, {
       action: 'custom_attribute.deleted',
       environmentId: definition.environmentId,
@@ -262,5 +247,5 @@ export async function deleteCustomAttributeDefinition(ctx: ServiceContext, input
 
 export async function getCustomAttributeDefinition(ctx: ServiceContext, id: string) {
   requireScope(ctx.principal, 'users:read');
-  return findScoped(ctx, CustomAttributeDefinition, 'custom_attribute', id);
+  return new CustomAttributeDefinitionRepository(ctx.em).get(id);
 }

@@ -1,19 +1,19 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { EntityManager, MikroORM } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
-import { AuditEvent } from '../../audit/audit-event.entity.js';
+import { AuditEventRepository } from '../../audit/audit.repository.js';
 import { recordAudit } from '../../audit/audit-recorder.js';
 import type { Unlisten } from '../../db/notifications.js';
 import { publicAuditEvent } from '../../audit/audit.service.js';
 import type { Config } from '../../config.js';
 import { SecretBox } from '../../crypto/at-rest.js';
 import type { Database } from '../../db/database.js';
-import { rowMapper } from '../../db/rows.js';
 import { guardedLookup, isPrivateLiteral } from './target-guard.js';
-import { DeliveryStatus, WebhookDelivery, WebhookEndpoint } from './webhook.entity.js';
+import { DeliveryStatus, type WebhookDelivery } from './webhook.entity.js';
+import { WebhookDeliveryRepository, WebhookEndpointRepository } from './webhook.repository.js';
+import { systemFork } from '../../db/tenant-scope.js';
 
 export interface DeliveryWorkerOptions {
   orm: MikroORM;
@@ -38,10 +38,6 @@ interface AttemptResult {
 /** A claim outlives the longest attempt by this margin; after it another worker may take over. */
 const CLAIM_MARGIN_SECONDS = 60;
 const MAX_ERROR_LENGTH = 500;
-
-function sql<T>(em: EntityManager, statement: string, params: unknown[] = []): Promise<T[]> {
-  return (em as SqlEntityManager).execute<T[]>(statement, params);
-}
 
 /** POSTs a signed payload; resolves with what happened, never rejects. */
 function post(url: string, body: string, headers: Record<string, string>, options: DeliveryWorkerOptions): Promise<AttemptResult> {
@@ -146,28 +142,16 @@ export class DeliveryWorker {
   }
 
   private async claim(): Promise<WebhookDelivery[]> {
-    const em = this.options.orm.em.fork();
-    const rows = await sql<Record<string, unknown>>(
-      em,
-      // Milliseconds only, so the value read back as a JavaScript Date still identifies the claim.
-      `update "webhook_delivery" d set "locked_until" = date_trunc('milliseconds', now() + make_interval(secs => ?)), "attempts" = d."attempts" + 1
-        where d."id" in (
-          select "id" from "webhook_delivery"
-           where "status" = 'PENDING' and "next_attempt_at" <= now() and ("locked_until" is null or "locked_until" < now())
-           order by "next_attempt_at" limit ? for update skip locked)
-        returning d.*`,
-      [Math.ceil(this.options.timeoutMs / 1000) + CLAIM_MARGIN_SECONDS, this.options.concurrency],
-    );
-    return rows.map(rowMapper(em, WebhookDelivery));
+    const em = systemFork(this.options.orm, 'webhook delivery: claims due deliveries of every environment');
+    return new WebhookDeliveryRepository(em).claimDue(Math.ceil(this.options.timeoutMs / 1000) + CLAIM_MARGIN_SECONDS, this.options.concurrency);
   }
 
   private async deliver(delivery: WebhookDelivery): Promise<void> {
-    const em = this.options.orm.em.fork();
-    const endpoint = await em.findOne(WebhookEndpoint, { id: delivery.endpointId });
-    const [eventRow] = await sql<Record<string, unknown>>(em, 'select * from "audit_event" where "id" = ?', [delivery.eventId]);
+    const em = systemFork(this.options.orm, 'webhook delivery');
+    const endpoint = await new WebhookEndpointRepository(em).find(delivery.endpointId);
+    const event = await new AuditEventRepository(em).read(delivery.eventId);
     if (!endpoint || !endpoint.enabled) return this.finish(delivery, { statusCode: null, error: 'endpoint disabled', durationMs: 0 }, true);
-    if (!eventRow) return this.finish(delivery, { statusCode: null, error: 'event no longer exists (retention)', durationMs: 0 }, true);
-    const event = rowMapper(em, AuditEvent)(eventRow);
+    if (!event) return this.finish(delivery, { statusCode: null, error: 'event no longer exists (retention)', durationMs: 0 }, true);
     const body = JSON.stringify({ type: event.action, timestamp: new Date(event.occurredAt).toISOString(), data: publicAuditEvent(event) });
     const now = new Date();
     let signature: string;
@@ -176,12 +160,7 @@ export class DeliveryWorker {
     } catch (error) {
       // Our misconfiguration, not the endpoint's failure: hand the delivery back untouched.
       this.options.logger.error({ err: error, endpointId: endpoint.id }, 'cannot open a webhook secret (wrong master key?)');
-      await sql(
-        em,
-        `update "webhook_delivery" set "locked_until" = null, "attempts" = "attempts" - 1, "next_attempt_at" = now() + interval '1 minute'
-          where "id" = ? and "locked_until" = ?`,
-        [delivery.id, delivery.lockedUntil],
-      );
+      await new WebhookDeliveryRepository(em).release(delivery);
       return;
     }
     const result = await post(
@@ -207,41 +186,30 @@ export class DeliveryWorker {
     const status = succeeded ? DeliveryStatus.SUCCEEDED : exhausted ? DeliveryStatus.FAILED : DeliveryStatus.PENDING;
     const delaySeconds = retries[Math.min(delivery.attempts - 1, retries.length - 1)] ?? 0;
     const error = result.error ?? (succeeded ? null : `HTTP ${result.statusCode}`);
-    await this.options.orm.em.fork().transactional(async (tx) => {
+    await systemFork(this.options.orm, 'webhook delivery').transactional(async (tx) => {
+      const endpoints = new WebhookEndpointRepository(tx);
       // Endpoint row first, as deleting an endpoint does (then its deliveries): no lock-order deadlock.
-      const [locked] = await sql<{ id: string }>(tx, 'select "id" from "webhook_endpoint" where "id" = ? for update', [delivery.endpointId]);
-      if (!locked) return; // deleted meanwhile, with its deliveries
-      // Only while the claim is still ours: a worker whose lease ran out must not overwrite a newer outcome.
-      const [owned] = await sql<{ id: string }>(
-        tx,
-        `update "webhook_delivery" set "status" = ?, "locked_until" = null, "last_attempt_at" = now(), "last_status_code" = ?, "last_error" = ?,
-           "next_attempt_at" = now() + make_interval(secs => ?)
-         where "id" = ? and "status" = 'PENDING' and "locked_until" = ? returning "id"`,
-        [status, result.statusCode, error, status === DeliveryStatus.PENDING ? delaySeconds : 0, delivery.id, delivery.lockedUntil],
-      );
+      if (!(await endpoints.lockForOutcome(delivery.endpointId))) return; // deleted meanwhile, with its deliveries
+      const owned = await new WebhookDeliveryRepository(tx).recordAttempt(delivery, {
+        status,
+        statusCode: result.statusCode,
+        error,
+        durationMs: result.durationMs,
+        retryInSeconds: status === DeliveryStatus.PENDING ? delaySeconds : 0,
+      });
       if (!owned) return;
-      await sql(
-        tx,
-        `insert into "webhook_attempt" ("delivery_id", "attempted_at", "duration_ms", "status_code", "error") values (?, now(), ?, ?, ?)`,
-        [delivery.id, result.durationMs, result.statusCode, error],
-      );
       // Deliveries we could not even try (endpoint disabled, event pruned) say nothing about the endpoint.
       if (final) return;
-      const [endpoint] = await sql<{ failing_since: string | Date | null; enabled: boolean; url: string; environment_id: string }>(
-        tx,
-        `update "webhook_endpoint" set "failing_since" = ${succeeded ? 'null' : 'coalesce("failing_since", now())'}
-          where "id" = ? returning "failing_since", "enabled", "url", "environment_id"`,
-        [delivery.endpointId],
-      );
+      const endpoint = await endpoints.recordHealth(delivery.endpointId, succeeded);
       if (!endpoint || succeeded || status !== DeliveryStatus.FAILED || !endpoint.enabled) return;
       const failingFor = Date.now() - new Date(String(endpoint.failing_since)).getTime();
       if (failingFor < this.options.disableAfterMs) return;
       const reason = `disabled after failing for ${Math.round(failingFor / 60_000)} minutes; last error: ${error}`;
-      await sql(tx, `update "webhook_endpoint" set "enabled" = false, "disabled_reason" = ? where "id" = ?`, [reason, delivery.endpointId]);
-      const [workspace] = await sql<{ workspace_id: string }>(tx, 'select "workspace_id" from "environment" where "id" = ?', [endpoint.environment_id]);
+      await endpoints.disable(delivery.endpointId, reason);
+      const workspaceId = await endpoints.workspaceOf(endpoint.environment_id);
       recordAudit(tx, { principal: null, meta: { requestId: `delivery:${delivery.id}`, ip: null, userAgent: 'gatehouse-webhooks' } }, {
         action: 'webhook_endpoint.disabled',
-        workspaceId: workspace?.workspace_id ?? null,
+        workspaceId,
         environmentId: endpoint.environment_id,
         targets: [{ type: 'webhook_endpoint', id: delivery.endpointId, name: endpoint.url }],
         after: { enabled: false, reason },

@@ -1,3 +1,4 @@
+import { isActionPattern, parseActionPatterns } from '../../audit/action-pattern.js';
 import type { Principal } from '../../auth/principal.js';
 import { scopeGrants, type ApiScope } from '../../auth/scopes.js';
 import { forbidden } from '../../errors/app-error.js';
@@ -40,12 +41,16 @@ export const EVENT_READ_SCOPES: Readonly<Record<string, ApiScope>> = {
   workspace: 'workspace:read',
 };
 
-/** An exact action or a prefix (`user.*` → `user.`), as the outbox trigger and `auditEvents` match them. */
+/**
+ * An exact action or a prefix (`user.*` → `user.`), read by the grammar every matcher shares
+ * (audit/action-pattern.ts); null for `*` and for anything outside the grammar (a wildcard a
+ * future syntax allows, like `u*`, may span families).
+ */
 function patternOf(eventType: string): { exact: string } | { prefix: string } | null {
-  if (eventType.endsWith('.*')) eventType = eventType.slice(0, -1);
-  // Any other wildcard (`*`, or one a future pattern syntax allows, like `u*`) may span families.
-  if (/[*%?]/.test(eventType)) return null;
-  return eventType.endsWith('.') ? { prefix: eventType } : { exact: eventType };
+  if (!isActionPattern(eventType)) return null;
+  const set = parseActionPatterns([eventType]);
+  if (set.all) return null;
+  return set.prefixes.length ? { prefix: set.prefixes[0] } : { exact: set.exact[0] };
 }
 
 /** Whether a table key (a family or an action) names actions this pattern can match. */

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { FilterQuery } from '@mikro-orm/core';
-import { checkActionPatterns } from '../../audit/audit.service.js';
+import { checkActionPatterns } from '../../audit/action-pattern.js';
 import { requireScope } from '../../auth/principal.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
 import { newId } from '../../db/id.js';
-import { paginate, type PageArgs } from '../../db/pagination.js';
+import type { PageArgs } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
-import { audit, environmentFor, findScoped, inTransaction, lockScoped, type ServiceContext } from '../service-context.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkOptionalText } from '../validation.js';
 import { requireEventReadScopes } from './event-scopes.js';
 import { checkWebhookUrl } from './target-guard.js';
-import { DeliveryStatus, WebhookDelivery, WebhookEndpoint } from './webhook.entity.js';
+import type { DeliveryStatus, WebhookDelivery, WebhookEndpoint } from './webhook.entity.js';
+import { WebhookDeliveryRepository, WebhookEndpointRepository } from './webhook.repository.js';
 
 export const MAX_ENDPOINTS_PER_ENVIRONMENT = 50;
 
@@ -43,18 +43,17 @@ function checkEventTypes(eventTypes: string[] | null | undefined): string[] {
 
 export async function getWebhookEndpoint(ctx: ServiceContext, id: string) {
   requireScope(ctx.principal, 'webhooks:read');
-  return findScoped(ctx, WebhookEndpoint, 'webhook_endpoint', id);
+  return new WebhookEndpointRepository(ctx.em).get(id);
 }
 
 export async function getWebhookDelivery(ctx: ServiceContext, id: string) {
   requireScope(ctx.principal, 'webhooks:read');
-  return findScoped(ctx, WebhookDelivery, 'webhook_delivery', id);
+  return new WebhookDeliveryRepository(ctx.em).get(id);
 }
 
 export async function listWebhookEndpoints(ctx: ServiceContext, environmentId: string | null | undefined, args: PageArgs, maxPageSize: number) {
   requireScope(ctx.principal, 'webhooks:read');
-  const where = { environmentId: environmentFor(ctx, environmentId) };
-  return paginate(ctx.em, WebhookEndpoint, where, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  return new WebhookEndpointRepository(ctx.em).list(environmentFor(ctx, environmentId), args, maxPageSize);
 }
 
 export async function listWebhookDeliveries(
@@ -64,9 +63,7 @@ export async function listWebhookDeliveries(
   maxPageSize: number,
 ) {
   const endpoint = await getWebhookEndpoint(ctx, query.endpointId);
-  const where: FilterQuery<WebhookDelivery> = { endpointId: endpoint.id };
-  if (query.status) where.status = query.status;
-  return paginate(ctx.em, WebhookDelivery, where, { field: 'createdAt', direction: 'DESC' }, args, maxPageSize);
+  return new WebhookDeliveryRepository(ctx.em).list({ endpointId: endpoint.id, status: query.status }, args, maxPageSize);
 }
 
 export async function createWebhookEndpoint(
@@ -83,10 +80,11 @@ export async function createWebhookEndpoint(
   const id = newId('webhookEndpoint');
   const secret = newSecret();
   return inTransaction(ctx, async (em) => {
-    if ((await em.count(WebhookEndpoint, { environmentId })) >= MAX_ENDPOINTS_PER_ENVIRONMENT) {
+    const endpoints = new WebhookEndpointRepository(em);
+    if ((await endpoints.countIn(environmentId)) >= MAX_ENDPOINTS_PER_ENVIRONMENT) {
       throw invalid('webhook.too_many_endpoints', `An environment has at most ${MAX_ENDPOINTS_PER_ENVIRONMENT} webhook endpoints`, ['input', 'url']);
     }
-    const webhookEndpoint = em.create(WebhookEndpoint, {
+    const webhookEndpoint = endpoints.create({
       id,
       environmentId,
       url,
@@ -96,7 +94,6 @@ export async function createWebhookEndpoint(
       secretSealed: settings.box.seal(secret, id),
       secretPrefix: secret.slice(0, 12),
     });
-    em.persist(webhookEndpoint);
     audit(ctx, em, {
       action: 'webhook_endpoint.created',
       environmentId,
@@ -117,7 +114,7 @@ export async function updateWebhookEndpoint(
   const eventTypes = input.eventTypes != null ? checkEventTypes(input.eventTypes) : undefined;
   const description = input.description !== undefined ? checkOptionalText(input.description, ['input', 'description']) : undefined;
   return inTransaction(ctx, async (em) => {
-    const endpoint = await lockScoped(em, ctx, WebhookEndpoint, 'webhook_endpoint', input.id);
+    const endpoint = await new WebhookEndpointRepository(em).lock(input.id);
     // Choosing where events go, which events, or resuming them is subscribing anew: the caller
     // must read what the endpoint will then receive, whoever set its event types (a key that
     // lost a scope, or an owner key). Describing or disabling an endpoint sends nothing.
@@ -151,7 +148,7 @@ export async function rotateWebhookSecret(ctx: ServiceContext, settings: Webhook
   requireScope(ctx.principal, 'webhooks:write');
   const secret = newSecret();
   return inTransaction(ctx, async (em) => {
-    const endpoint = await lockScoped(em, ctx, WebhookEndpoint, 'webhook_endpoint', input.id);
+    const endpoint = await new WebhookEndpointRepository(em).lock(input.id);
     const before = snapshotEndpoint(endpoint);
     endpoint.secretSealed = settings.box.seal(secret, endpoint.id);
     endpoint.secretPrefix = secret.slice(0, 12);
@@ -169,8 +166,9 @@ export async function rotateWebhookSecret(ctx: ServiceContext, settings: Webhook
 export async function deleteWebhookEndpoint(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'webhooks:write');
   return inTransaction(ctx, async (em) => {
-    const endpoint = await lockScoped(em, ctx, WebhookEndpoint, 'webhook_endpoint', input.id);
-    await em.nativeDelete(WebhookEndpoint, { id: endpoint.id });
+    const endpoints = new WebhookEndpointRepository(em);
+    const endpoint = await endpoints.lock(input.id);
+    await endpoints.delete(endpoint.id);
     audit(ctx, em, {
       action: 'webhook_endpoint.deleted',
       environmentId: endpoint.environmentId,
@@ -189,27 +187,14 @@ export async function redeliverWebhook(ctx: ServiceContext, input: { deliveryId:
   // (or by another key) must not let this key pull past events it could not read.
   requireEventReadScopes(ctx.principal, [original.eventType]);
   return inTransaction(ctx, async (em) => {
-    const endpoint = await lockScoped(em, ctx, WebhookEndpoint, 'webhook_endpoint', original.endpointId);
+    const endpoint = await new WebhookEndpointRepository(em).lock(original.endpointId);
     if (!endpoint.enabled) {
       throw invalid('webhook.endpoint_disabled', 'Enable the endpoint before redelivering to it', ['input', 'deliveryId']);
     }
-    const now = new Date();
-    const delivery = em.create(WebhookDelivery, {
-      id: newId('webhookDelivery'),
-      endpointId: endpoint.id,
-      environmentId: endpoint.environmentId,
-      eventId: original.eventId,
-      eventType: original.eventType,
-      status: DeliveryStatus.PENDING,
-      attempts: 0,
-      nextAttemptAt: now,
-      lockedUntil: null,
-      lastAttemptAt: null,
-      lastStatusCode: null,
-      lastError: null,
-      createdAt: now,
-    });
-    em.persist(delivery);
+    const delivery = new WebhookDeliveryRepository(em).createDue(
+      { id: newId('webhookDelivery'), endpointId: endpoint.id, environmentId: endpoint.environmentId, eventId: original.eventId, eventType: original.eventType },
+      new Date(),
+    );
     audit(ctx, em, {
       action: 'webhook_delivery.redelivered',
       environmentId: endpoint.environmentId,

@@ -1,24 +1,24 @@
-import { LockMode, type EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
 import { requireScope } from '../../auth/principal.js';
 import { ALL_SCOPES } from '../../auth/scopes.js';
+import type { SecretBox } from '../../crypto/at-rest.js';
 import { mapDbError } from '../../db/db-errors.js';
 import { newId } from '../../db/id.js';
-import { AppError, forbidden, notFound } from '../../errors/app-error.js';
+import { AppError, forbidden } from '../../errors/app-error.js';
 import { snapshotApiKey, issueApiKey } from '../api-key/api-key.service.js';
-import { Environment, EnvironmentKind } from '../environment/environment.entity.js';
+import { EnvironmentKind, type Environment } from '../environment/environment.entity.js';
 import { createEnvironmentRecord, snapshotEnvironment } from '../environment/environment.service.js';
 import { audit, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName, checkSlug } from '../validation.js';
-import { Workspace } from './workspace.entity.js';
+import type { Workspace } from './workspace.entity.js';
+import { WorkspaceRepository } from './workspace.repository.js';
 
 export const snapshotWorkspace = (workspace: Workspace) => ({ id: workspace.id, name: workspace.name, slug: workspace.slug });
 
 export async function getWorkspace(ctx: ServiceContext): Promise<Workspace> {
   requireScope(ctx.principal, 'workspace:read');
-  const workspace = await ctx.em.findOne(Workspace, { id: ctx.principal.workspaceId });
-  if (!workspace) throw notFound('workspace', ctx.principal.workspaceId);
-  return workspace;
+  return new WorkspaceRepository(ctx.em).get(ctx.principal.workspaceId);
 }
 
 export async function updateWorkspace(ctx: ServiceContext, input: { name?: string | null }): Promise<Workspace> {
@@ -28,12 +28,7 @@ export async function updateWorkspace(ctx: ServiceContext, input: { name?: strin
   }
   const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
   return inTransaction(ctx, async (em) => {
-    const workspace = await em.findOne(
-      Workspace,
-      { id: ctx.principal.workspaceId },
-      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-    );
-    if (!workspace) throw notFound('workspace', ctx.principal.workspaceId);
+    const workspace = await new WorkspaceRepository(em).lock(ctx.principal.workspaceId);
     const before = snapshotWorkspace(workspace);
     if (name !== undefined) workspace.name = name;
     audit(ctx, em, {
@@ -54,22 +49,24 @@ export interface BootstrappedWorkspace {
 
 /**
  * Creates a workspace with a development and a production environment and one owner key
- * (scope `*`). Used by `npm start` on an empty database and by the operator CLI.
+ * (scope `*`). Used by `npm start` on an empty database and by the operator CLI. Given the
+ * master key's box, each environment gets its first signing key too (createEnvironmentRecord).
+ * `em` must be a systemFork: the workspace does not exist before.
  */
 export async function bootstrapWorkspace(
   em: EntityManager,
   input: { name: string; slug: string },
   meta: RequestMeta,
+  box: SecretBox | null = null,
 ): Promise<BootstrappedWorkspace> {
   const name = checkName(input.name, ['name']);
   const slug = checkSlug(input.slug, ['slug']);
   try {
     return await em.fork().transactional(async (tx) => {
-      const workspace = tx.create(Workspace, { id: newId('workspace'), name, slug });
-      tx.persist(workspace);
+      const workspace = new WorkspaceRepository(tx).create({ id: newId('workspace'), name, slug });
       const environments = [
-        createEnvironmentRecord(tx, { workspaceId: workspace.id, name: 'Development', slug: 'development', kind: EnvironmentKind.DEVELOPMENT }),
-        createEnvironmentRecord(tx, { workspaceId: workspace.id, name: 'Production', slug: 'production', kind: EnvironmentKind.PRODUCTION }),
+        await createEnvironmentRecord(tx, { workspaceId: workspace.id, name: 'Development', slug: 'development', kind: EnvironmentKind.DEVELOPMENT }, box),
+        await createEnvironmentRecord(tx, { workspaceId: workspace.id, name: 'Production', slug: 'production', kind: EnvironmentKind.PRODUCTION }, box),
       ];
       const { apiKey, secret } = issueApiKey(tx, {
         workspaceId: workspace.id,
@@ -113,10 +110,10 @@ export const DEFAULT_WORKSPACE_SLUG = 'default';
  * On an empty database, creates the default workspace and returns its owner key; otherwise
  * null. Safe when several processes start at once: the unique slug lets only one win.
  */
-export async function ensureDefaultWorkspace(em: EntityManager, meta: RequestMeta): Promise<BootstrappedWorkspace | null> {
-  if ((await em.fork().count(Workspace, {})) > 0) return null;
+export async function ensureDefaultWorkspace(em: EntityManager, meta: RequestMeta, box: SecretBox | null = null): Promise<BootstrappedWorkspace | null> {
+  if (await new WorkspaceRepository(em.fork()).any()) return null;
   try {
-    return await bootstrapWorkspace(em, { name: 'Default workspace', slug: DEFAULT_WORKSPACE_SLUG }, meta);
+    return await bootstrapWorkspace(em, { name: 'Default workspace', slug: DEFAULT_WORKSPACE_SLUG }, meta, box);
   } catch (error) {
     if (error instanceof AppError && error.code === 'workspace.slug_taken') return null;
     throw error;

@@ -1,0 +1,292 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { recordAudit, type AuditActor, type RequestMeta } from '../../audit/audit-recorder.js';
+import { hashSecret, randomToken, secretMatchesHash } from '../../crypto/secrets.js';
+import { newId } from '../../db/id.js';
+import { AppError } from '../../errors/app-error.js';
+import { ClientRegistrationPolicy } from '../environment/environment.entity.js';
+import type { ResourceServer } from '../resource-server/resource-server.entity.js';
+import { findUncleanText } from '../text.js';
+import { checkName } from '../validation.js';
+import { ApplicationType, ClientKind, type OAuthClient, type TokenEndpointAuthMethod } from './oauth-client.entity.js';
+import { ClientSecretRepository, OAuthClientRepository } from './oauth-client.repository.js';
+import { issueClientSecret } from './oauth-client.service.js';
+import { checkGrantTypes, checkJwks, checkJwksUri, checkRedirectUris, checkScopeList } from './oauth-client.validation.js';
+
+/**
+ * Dynamic client registration (RFC 7591) and its management protocol (RFC 7592), under the
+ * environment's policy: OFF, INITIAL_ACCESS_TOKEN (a bearer token an admin issued) or OPEN.
+ * Registered clients are DYNAMIC applications that an admin sees, edits and disables through
+ * GraphQL. The HTTP endpoints (http/oauth/registration.ts) only carry requests here and answers
+ * back; every EntityManager given is scoped to the issuer's environment.
+ */
+
+const AUTH_METHODS: TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+/** Informational metadata kept as given (RFC 7591 §2), each a string of bounded length. */
+const INFORMATIONAL = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri', 'software_id', 'software_version'] as const;
+const REGISTRATION_TOKEN_PREFIX = 'ghrat_';
+/** The ids of dynamically registered clients (RFC 7592 paths name them). */
+const DYNAMIC_CLIENT_ID = /^app_[0-9a-hjkmnp-tv-z]{26}$/;
+
+/** Invalid client metadata (RFC 7591 §3.2.2): the endpoint answers with `code` and the message. */
+export class ClientMetadataError extends Error {
+  constructor(
+    readonly code: 'invalid_client_metadata' | 'invalid_redirect_uri',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const metadataError = (description: string) => new ClientMetadataError('invalid_client_metadata', description);
+
+/** What registration needs to know of the issuer's environment. */
+export interface RegistrationIssuer {
+  id: string;
+  workspaceId: string;
+  registrationPolicy: ClientRegistrationPolicy;
+  initialAccessTokenHash: string | null;
+  registrationScopes: string[];
+  resourceServers: readonly Pick<ResourceServer, 'identifier' | 'scopes'>[];
+}
+
+interface Registered {
+  name: string;
+  grantTypes: string[];
+  authMethod: TokenEndpointAuthMethod;
+  redirectUris: string[];
+  scopes: string[];
+  jwks: { keys: Record<string, unknown>[] } | null;
+  jwksUri: string | null;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * A registration body as a JSON object whose every string and member name is clean text (see
+ * text.ts): anything else is invalid client metadata (RFC 7591 §3.2.2), whichever member it
+ * hides in, known or not, before any of it is compared, stored or audited. The transport passes
+ * anything that is not a parsed JSON body as null.
+ */
+function metadataObject(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw metadataError('The body must be a JSON object of client metadata');
+  const unclean = findUncleanText(body);
+  if (unclean) throw metadataError(`${unclean.slice(0, 200)} holds a NUL character or text that is not well-formed Unicode, or is nested too deeply`);
+  return body as Record<string, unknown>;
+}
+
+/** Validates RFC 7591 client metadata against the scopes the client may hold. */
+async function checkMetadata(input: Record<string, unknown>, grantable: string[], allowPrivate: boolean): Promise<Registered> {
+  try {
+    if (input.response_types !== undefined && (!Array.isArray(input.response_types) || input.response_types.length > 0)) {
+      throw metadataError('No response types are supported: this server issues tokens to machines (client credentials, token exchange)');
+    }
+    const grantTypes = input.grant_types === undefined ? ['client_credentials'] : checkGrantTypes(input.grant_types, ['grant_types']);
+    // Token exchange turns other parties' tokens into new ones: an admin grants it, a client cannot register for it.
+    if (grantTypes.some((grant) => grant !== 'client_credentials')) throw metadataError('Only the client_credentials grant can be registered');
+    const authMethod = (input.token_endpoint_auth_method ?? 'client_secret_basic') as TokenEndpointAuthMethod;
+    if (!AUTH_METHODS.includes(authMethod)) throw metadataError(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}`);
+    if (input.jwks !== undefined && input.jwks_uri !== undefined) throw metadataError('Give jwks or jwks_uri, not both');
+    const jwks = input.jwks !== undefined ? await checkJwks(input.jwks, ['jwks']) : null;
+    const jwksUri = input.jwks_uri !== undefined ? checkJwksUri(input.jwks_uri, allowPrivate, ['jwks_uri']) : null;
+    if (authMethod === 'private_key_jwt' && !jwks && !jwksUri) throw metadataError('private_key_jwt needs jwks or jwks_uri');
+    const redirectUris = input.redirect_uris === undefined ? [] : checkRedirectUris(input.redirect_uris, ['redirect_uris']);
+    if (input.scope !== undefined && typeof input.scope !== 'string') throw metadataError('scope must be a space-separated string');
+    const requested = input.scope !== undefined ? checkScopeList(input.scope.split(' ').filter(Boolean), ['scope']) : grantable;
+    const refused = requested.filter((scope) => !grantable.includes(scope));
+    if (refused.length) throw metadataError(`These scopes cannot be registered: ${refused.slice(0, 5).join(' ')}`);
+    if (input.client_name !== undefined && typeof input.client_name !== 'string') throw metadataError('client_name must be a string');
+    const name = input.client_name === undefined ? 'Dynamically registered client' : checkName(input.client_name, ['client_name']);
+    const metadata: Record<string, unknown> = {};
+    for (const key of INFORMATIONAL) {
+      const value = input[key];
+      if (value === undefined) continue;
+      if (typeof value !== 'string' || value.length > 2048) throw metadataError(`${key} must be a string of at most 2048 characters`);
+      if (key.endsWith('_uri') && !/^https:\/\//.test(value)) throw metadataError(`${key} must be an https URL`);
+      metadata[key] = value;
+    }
+    if (input.contacts !== undefined) {
+      if (!Array.isArray(input.contacts) || input.contacts.length > 10 || input.contacts.some((c) => typeof c !== 'string' || c.length > 320)) {
+        throw metadataError('contacts must be a list of at most 10 strings');
+      }
+      metadata.contacts = input.contacts;
+    }
+    return { name, grantTypes, authMethod, redirectUris, scopes: requested, jwks, jwksUri, metadata };
+  } catch (error) {
+    if (error instanceof AppError) {
+      throw new ClientMetadataError(error.code === 'oauth.invalid_redirect_uri' ? 'invalid_redirect_uri' : 'invalid_client_metadata', error.message);
+    }
+    throw error;
+  }
+}
+
+/** Resource servers a dynamic client may reach: those declaring one of its scopes (an admin may change this). */
+function audiencesFor(issuer: RegistrationIssuer, scopes: string[]): string[] {
+  return issuer.resourceServers.filter((server) => server.scopes.some((scope) => scopes.includes(scope.name))).map((server) => server.identifier);
+}
+
+/**
+ * Applies registered metadata. At registration the client gets what it asked for within the
+ * policy; on an RFC 7592 update it may narrow its scopes and grants but never widen them, and
+ * its audiences stay as they are: an admin may have restricted them, and a client must not be
+ * able to undo that.
+ */
+function apply(client: OAuthClient, registered: Registered, issuer: RegistrationIssuer, update: boolean): void {
+  if (update) {
+    const wider = registered.grantTypes.filter((grant) => !client.grantTypes.includes(grant));
+    if (wider.length) throw metadataError('An update cannot add grant types');
+  } else {
+    client.allowedAudiences = audiencesFor(issuer, registered.scopes);
+  }
+  client.name = registered.name;
+  client.grantTypes = registered.grantTypes;
+  client.tokenEndpointAuthMethod = registered.authMethod;
+  client.redirectUris = registered.redirectUris;
+  client.allowedScopes = registered.scopes;
+  client.jwks = registered.jwks;
+  client.jwksUri = registered.jwksUri;
+  client.registrationMetadata = registered.metadata;
+}
+
+const snapshot = (client: OAuthClient) => ({
+  id: client.id,
+  name: client.name,
+  grantTypes: client.grantTypes,
+  authMethod: client.tokenEndpointAuthMethod,
+  redirectUris: client.redirectUris,
+  allowedScopes: client.allowedScopes,
+  allowedAudiences: client.allowedAudiences,
+  jwksUri: client.jwksUri,
+  hasJwks: client.jwks !== null,
+});
+
+const clientActor = (client: OAuthClient, meta: RequestMeta): AuditActor => ({ principal: null, client: { id: client.id, name: client.name }, meta });
+
+/**
+ * Whether the environment's policy admits a registration presenting `initialAccessToken`:
+ * `off` (refused), `token_refused` (a wrong or missing initial access token), `open` (anyone:
+ * the transport applies its per-address budget) or `admitted` (a valid initial access token).
+ */
+export function registrationAdmission(issuer: RegistrationIssuer, initialAccessToken: string | null): 'off' | 'token_refused' | 'open' | 'admitted' {
+  switch (issuer.registrationPolicy) {
+    case ClientRegistrationPolicy.OFF:
+      return 'off';
+    case ClientRegistrationPolicy.INITIAL_ACCESS_TOKEN:
+      return secretMatchesHash(issuer.initialAccessTokenHash, initialAccessToken) ? 'admitted' : 'token_refused';
+    default:
+      return 'open';
+  }
+}
+
+export interface ClientRegistration {
+  client: OAuthClient;
+  /** Returned this once; null for private_key_jwt clients. */
+  secret: string | null;
+  /** The RFC 7592 registration access token, returned this once; only its SHA-256 is kept. */
+  registrationToken: string;
+}
+
+/** Registers a DYNAMIC application (RFC 7591) with a secret unless it authenticates with keys; audited as anonymous. */
+export async function registerClient(
+  em: EntityManager,
+  issuer: RegistrationIssuer,
+  body: unknown,
+  meta: RequestMeta,
+  allowPrivateTargets: boolean,
+): Promise<ClientRegistration> {
+  const registered = await checkMetadata(metadataObject(body), issuer.registrationScopes, allowPrivateTargets);
+  const registrationToken = `${REGISTRATION_TOKEN_PREFIX}${randomToken()}`;
+  return em.transactional(async (tx) => {
+    const created = new OAuthClientRepository(tx, 'application').create({
+      id: newId('application'),
+      environmentId: issuer.id,
+      kind: ClientKind.APPLICATION,
+      applicationType: ApplicationType.DYNAMIC,
+      name: registered.name,
+      allowedScopes: [],
+      allowedAudiences: [],
+      grantTypes: [],
+      registrationTokenHash: hashSecret(registrationToken),
+    });
+    apply(created, registered, issuer, false);
+    const secret = registered.authMethod === 'private_key_jwt' ? null : issueClientSecret(tx, created, { description: 'Issued at registration' }).secret;
+    recordAudit(tx, { principal: null, anonymous: true, meta }, {
+      action: 'application.registered',
+      workspaceId: issuer.workspaceId,
+      environmentId: issuer.id,
+      targets: [{ type: 'application', id: created.id, name: created.name }],
+      after: { ...snapshot(created), policy: issuer.registrationPolicy },
+    });
+    return { client: created, secret, registrationToken };
+  });
+}
+
+/**
+ * The dynamic client an RFC 7592 request manages: `invalid` unless the registration access
+ * token names it; `disabled` when an admin disabled it (it may not change, read or remove its
+ * registration either). Only a well-formed id reaches the database.
+ */
+export async function managedClient(
+  em: EntityManager,
+  issuer: RegistrationIssuer,
+  clientId: string,
+  registrationToken: string | null,
+): Promise<{ client: OAuthClient } | { refused: 'invalid' | 'disabled' }> {
+  const client = registrationToken && DYNAMIC_CLIENT_ID.test(clientId) ? await new OAuthClientRepository(em, 'application').findDynamic(issuer.id, clientId) : null;
+  if (!client || !secretMatchesHash(client.registrationTokenHash, registrationToken)) return { refused: 'invalid' };
+  if (!client.enabled) return { refused: 'disabled' };
+  return { client };
+}
+
+/**
+ * RFC 7592 §2.2: replaces the client's metadata. The body carries its client_id (and, when it
+ * gives one, a client_secret it holds); it may keep or narrow its scopes (left out: kept) and
+ * grants, never widen them, nor switch between secrets and keys. Audited with the client as actor.
+ */
+export async function updateRegistration(
+  em: EntityManager,
+  issuer: RegistrationIssuer,
+  client: OAuthClient,
+  body: unknown,
+  meta: RequestMeta,
+  allowPrivateTargets: boolean,
+): Promise<OAuthClient> {
+  const input = metadataObject(body);
+  if (input.client_id !== client.id) throw metadataError('The body must carry this client_id');
+  if (input.client_secret !== undefined) {
+    const secrets = await new ClientSecretRepository(em).unrevokedOf(client.id);
+    const given = typeof input.client_secret === 'string' ? input.client_secret : null;
+    if (!secrets.some((secret) => secretMatchesHash(secret.secretHash, given))) throw metadataError('client_secret does not match');
+  }
+  const { client_id: _id, client_secret: _secret, registration_access_token: _rat, registration_client_uri: _uri, client_id_issued_at: _at, client_secret_expires_at: _exp, ...metadata } = input;
+  const registered = await checkMetadata(metadata, client.allowedScopes, allowPrivateTargets);
+  if ((registered.authMethod === 'private_key_jwt') !== (client.tokenEndpointAuthMethod === 'private_key_jwt')) {
+    throw metadataError('token_endpoint_auth_method cannot switch between secrets and keys; register a new client');
+  }
+  return em.transactional(async (tx) => {
+    const locked = await new OAuthClientRepository(tx, 'application').lock(client.id);
+    const before = snapshot(locked);
+    apply(locked, registered, issuer, true);
+    recordAudit(tx, clientActor(locked, meta), {
+      action: 'application.registration_updated',
+      workspaceId: issuer.workspaceId,
+      environmentId: issuer.id,
+      targets: [{ type: 'application', id: locked.id, name: locked.name }],
+      before,
+      after: snapshot(locked),
+    });
+    return locked;
+  });
+}
+
+/** RFC 7592 §2.3: the client removes its registration. Audited with the client as actor. */
+export async function deleteRegistration(em: EntityManager, issuer: RegistrationIssuer, client: OAuthClient, meta: RequestMeta): Promise<void> {
+  await em.transactional(async (tx) => {
+    await new OAuthClientRepository(tx, 'application').delete(client.id);
+    recordAudit(tx, clientActor(client, meta), {
+      action: 'application.registration_deleted',
+      workspaceId: issuer.workspaceId,
+      environmentId: issuer.id,
+      targets: [{ type: 'application', id: client.id, name: client.name }],
+      before: snapshot(client),
+    });
+  });
+}
