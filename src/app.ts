@@ -1,39 +1,19 @@
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import fastifyApollo, { fastifyApolloDrainPlugin, type ApolloFastifyContextFunction } from '@as-integrations/fastify';
-import type { EntityManager, MikroORM } from '@mikro-orm/core';
-import proxyAddr from '@fastify/proxy-addr';
+import type { MikroORM } from '@mikro-orm/core';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import { AuditBus } from './audit/audit-bus.js';
-import { ChainTails } from './audit/chain-tail.js';
 import type { RequestMeta } from './audit/audit-recorder.js';
-import type { Principal } from './auth/principal.js';
-import type { Database } from './db/database.js';
-import type { Config } from './config.js';
 import { FailedAuthLimiter } from './auth/failed-auth-limiter.js';
-import { RateBudget } from './auth/rate-budget.js';
+import type { Config } from './config.js';
 import { SecretBox } from './crypto/at-rest.js';
+import { ping, type Database } from './db/database.js';
 import { ulid } from './db/id.js';
-import { AppError } from './errors/app-error.js';
-import type { GraphQLContext } from './graphql/context.js';
-import { createErrorFormatter } from './graphql/format-error.js';
-import { inputGuardPlugin } from './graphql/input-guard.js';
-import { boundedStringify } from './graphql/response-size.js';
-import { documentGuard, MAX_DOCUMENT_TOKENS, queryLimitsPlugin, type QueryLimits } from './graphql/limits.js';
-import { createLoaders } from './graphql/loaders.js';
-import { getSchema } from './graphql/schema.js';
-import { attachGraphQLWebSocket } from './graphql/websocket.js';
-import { registerAuditExport } from './http/audit-export.js';
+import { systemFork } from './db/tenant-scope.js';
+import { GRAPHQL_PATH, graphqlPlugin } from './graphql/graphql.plugin.js';
+import { auditExportPlugin } from './http/audit-export.js';
+import { oauthPlugin } from './http/oauth/oauth.plugin.js';
 import { requestErrorHandler } from './http/request-errors.js';
-import { OAuthCache } from './http/oauth/oauth-cache.js';
-import { registerOAuthRoutes } from './http/oauth/routes.js';
-import { ReplayGuard } from './http/oauth/replay-guard.js';
-import { SecretUsage } from './http/oauth/secret-usage.js';
-import { AuditBatcher } from './audit/audit-batcher.js';
 import { createLogger } from './logger.js';
-import { API_KEY_REVOKED_CHANNEL, authenticate } from './modules/api-key/api-key.service.js';
+import { authenticate } from './modules/api-key/api-key.service.js';
 import { systemTxtResolver, type TxtResolver } from './modules/organization/domain-verification.js';
 
 export interface AppDeps {
@@ -57,28 +37,11 @@ export function requestMeta(request: FastifyRequest): RequestMeta {
   return { requestId: request.id, ip: request.ip ?? null, userAgent: userAgent ? userAgent.slice(0, 512) : null };
 }
 
-/** Adds the request id to every error so a client report can be matched to the log. */
-function requestIdPlugin(): ApolloServerPlugin<GraphQLContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response, contextValue }) {
-          const requestId = contextValue?.meta?.requestId;
-          if (response.body.kind === 'single' && response.body.singleResult.errors && requestId) {
-            for (const error of response.body.singleResult.errors) {
-              (error as { extensions: Record<string, unknown> }).extensions = { ...error.extensions, requestId };
-            }
-          }
-        },
-      };
-    },
-  };
-}
-
 /**
- * Builds the HTTP server: GraphQL at /graphql (GET and POST, and graphql-ws over WebSocket on
- * the same path), probes. No side effects beyond
- * the returned instance: the caller listens and closes.
+ * Builds the HTTP server: probes, and three plugins that each own and close their parts: the
+ * management API (GraphQL over HTTP and WebSocket at /graphql), the OAuth authorization servers
+ * (/e/<environment id>/…) and the audit export (/audit/export). No side effects beyond the
+ * returned instance: the caller listens and closes.
  */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, orm } = deps;
@@ -110,12 +73,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Errors raised before a handler runs (a body that is not JSON, too large, of another type)
   // get the error shape of the API they were sent to; the OAuth routes set their own handler.
-  app.setErrorHandler(requestErrorHandler({ graphqlPath: '/graphql' }));
+  app.setErrorHandler(requestErrorHandler({ graphqlPath: GRAPHQL_PATH }));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     try {
-      await orm.em.getConnection().execute('select 1');
+      await ping(orm);
       return { status: 'ready' };
     } catch (error) {
       app.log.warn({ err: error }, 'database not ready');
@@ -123,175 +86,15 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  const schema = await getSchema();
-  const limits: QueryLimits = {
-    maxDepth: config.maxQueryDepth,
-    maxComplexity: config.maxQueryComplexity,
-    maxPageSize: config.maxPageSize,
-    maxSelections: config.maxQuerySelections,
-    maxAliases: config.maxQueryAliases,
-  };
-  const formatError = createErrorFormatter(logger);
-  const apollo = new ApolloServer<GraphQLContext>({
-    schema,
-    introspection: config.introspection,
-    // Every request needs an `Authorization` header, which browsers never attach cross-site on
-    // their own, so the CSRF preflight rule adds nothing and would break GET clients.
-    csrfPrevention: false,
-    // main.ts owns SIGTERM/SIGINT and closes everything in order. Apollo's own handlers (on
-    // whenever NODE_ENV is not `test`) would stop it and then re-raise the signal, killing the
-    // process (exit 143/130) before the drain, the database close and the lock release.
-    stopOnTerminationSignals: false,
-    includeStacktraceInErrorResponses: false,
-    formatError,
-    // The parser stops at this many tokens, before it builds a tree of an oversized document.
-    parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
-    stringifyResult: boundedStringify(config.maxResponseBytes),
-    // HTTP cache hints are not used (every response is per-key); without this plugin Apollo
-    // would run a cache-control hook on every resolved field.
-    plugins: [
-      ApolloServerPluginCacheControlDisabled(),
-      // Apollo's landing page (served whenever NODE_ENV is not `production`) loads Apollo's
-      // sandbox from Apollo's CDN into our origin: third-party script beside the API keys people
-      // paste into it. Use any GraphQL client against the endpoint instead.
-      ApolloServerPluginLandingPageDisabled(),
-      fastifyApolloDrainPlugin(app),
-      requestIdPlugin(),
-      inputGuardPlugin(),
-      queryLimitsPlugin(limits),
-    ],
-  });
-  await apollo.start();
-
-  const auditBus = await AuditBus.start(deps.listen);
-  app.addHook('onClose', () => auditBus.close());
-  const auditTails = new ChainTails(orm, auditBus);
-  const failedAuthLimiter = new FailedAuthLimiter(config.authFailuresPerMinute);
-  const verification = { budget: new RateBudget(config.auditVerificationsPerMinute), maxEvents: config.auditVerifyMaxEvents };
-  const trustedProxy =
-    config.trustProxy === false
-      ? () => false
-      : config.trustProxy === true
-        ? () => true
-        : proxyAddr.compile(config.trustProxy.split(',').map((entry) => entry.trim()));
-  const resolveTxt = deps.resolveTxt ?? systemTxtResolver;
   const secretBox = new SecretBox(deps.masterKey);
-  const webhooks = { box: secretBox, allowPrivateTargets: config.allowPrivateTargets };
-  const oauthCache = await OAuthCache.start({
-    orm,
-    box: secretBox,
-    publicUrl: () => config.publicUrl,
-    allowPrivateTargets: config.allowPrivateTargets,
-    logger,
-    listen: deps.listen,
-  });
-  const newContext = (em: EntityManager, principal: Principal, meta: RequestMeta, connection?: GraphQLContext['connection']): GraphQLContext => {
-    const loaderOptions = { batch: config.dataLoaderBatching, maxPageSize: config.maxPageSize };
-    const afterMutation = () => principal.environmentIds.forEach((environmentId) => oauthCache.invalidate(environmentId));
-    return { principal, meta, em, config, loaderOptions, loaders: createLoaders(em, loaderOptions), resolveTxt, secretBox, webhooks, auditBus, auditTails, verification, connection, afterMutation };
-  };
+  const failedAuthLimiter = new FailedAuthLimiter(config.authFailuresPerMinute);
+  // An API key is found by its hash before anyone's tenant is known.
+  const authenticateKey = (authorization: string | undefined, meta: RequestMeta) =>
+    authenticate(systemFork(orm, 'authentication: finds the key before its tenant is known'), authorization, meta, failedAuthLimiter);
+  const shared = { config, orm, logger, listen: deps.listen, secretBox, requestMeta };
 
-  const context: ApolloFastifyContextFunction<GraphQLContext> = async (request) => {
-    const meta = requestMeta(request);
-    const em = orm.em.fork();
-    try {
-      return newContext(em, await authenticate(em, request.headers.authorization, meta, failedAuthLimiter), meta);
-    } catch (error) {
-      if (error instanceof AppError && error.kind === 'UNAUTHENTICATED') {
-        throw new GraphQLError(error.message, {
-          extensions: {
-            code: 'UNAUTHENTICATED',
-            reason: error.code,
-            requestId: meta.requestId,
-            http: { status: 401, headers: new Map([['www-authenticate', 'Bearer realm="gatehouse"']]) },
-          },
-        });
-      }
-      if (error instanceof AppError && error.kind === 'RATE_LIMITED') {
-        const retryAfter = String((error.detail as { retryAfter: number }).retryAfter);
-        throw new GraphQLError(error.message, {
-          extensions: {
-            code: 'RATE_LIMITED',
-            reason: error.code,
-            requestId: meta.requestId,
-            http: { status: 429, headers: new Map([['retry-after', retryAfter]]) },
-          },
-        });
-      }
-      throw error;
-    }
-  };
-
-  const hotPathAudit = new AuditBatcher(orm, { anonymousFailuresPerMinute: config.anonymousFailureAuditsPerMinute, logger });
-  const replayGuard = new ReplayGuard(orm);
-  app.addHook('onClose', async () => {
-    await hotPathAudit.close();
-    await replayGuard.close();
-    await oauthCache.close();
-  });
-  await registerOAuthRoutes(
-    app,
-    {
-      orm,
-      config,
-      box: secretBox,
-      cache: oauthCache,
-      audit: hotPathAudit,
-      // Budgets of their own: failures at the token endpoint must not lock an address out of the
-      // management API, or the reverse.
-      ipFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
-      clientFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
-      registrations: new FailedAuthLimiter(config.authFailuresPerMinute),
-      secretUsage: new SecretUsage(orm, logger),
-      replayGuard,
-      logger,
-    },
-    requestMeta,
-  );
-
-  registerAuditExport(app, {
-    orm,
-    requestMeta,
-    authenticate: (em, authorization, meta) => authenticate(em, authorization, meta, failedAuthLimiter),
-  });
-
-  const sockets = attachGraphQLWebSocket(app, {
-    schema,
-    caps: {
-      connectionsPerKey: config.wsConnectionsPerKey,
-      connectionsPerAddress: config.wsConnectionsPerAddress,
-      operationsPerConnection: config.wsOperationsPerConnection,
-    },
-    logger,
-    revalidateMs: config.subscriptionRevalidateMs,
-    path: '/graphql',
-    limits,
-    formatError,
-    requestMeta: (request) => {
-      const userAgent = request.headers['user-agent'];
-      return {
-        requestId: `req_${ulid()}`,
-        // The same client address Fastify derives for HTTP requests.
-        ip: proxyAddr(request, trustedProxy) ?? null,
-        userAgent: userAgent ? userAgent.slice(0, 512) : null,
-      };
-    },
-    authenticate: (authorization, meta) => authenticate(orm.em.fork(), authorization, meta, failedAuthLimiter),
-    context: (principal, meta, connection) => newContext(orm.em.fork(), principal, meta, connection),
-  });
-
-  // A revoked key's sockets close at once, whichever process revoked it; when notices may have
-  // been missed (LISTEN reconnected), every socket's key is checked again.
-  const unlistenRevocations = await deps.listen(API_KEY_REVOKED_CHANNEL, {
-    onNotify: (apiKeyId) => sockets.closeKey(apiKeyId),
-    onGap: () => sockets.recheckAll(),
-  });
-  app.addHook('onClose', () => unlistenRevocations());
-
-  const guard = documentGuard(limits);
-  app.addHook('preValidation', async (request, reply) => {
-    if (request.routeOptions.url === '/graphql') await guard(request, reply);
-  });
-  await app.register(fastifyApollo(apollo), { path: '/graphql', method: ['GET', 'POST', 'OPTIONS'], context });
+  await app.register(graphqlPlugin, { ...shared, resolveTxt: deps.resolveTxt ?? systemTxtResolver, authenticate: authenticateKey });
+  await app.register(oauthPlugin, shared);
+  await app.register(auditExportPlugin, { orm, requestMeta, authenticate: authenticateKey });
   return app;
 }

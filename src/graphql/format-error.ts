@@ -11,11 +11,14 @@ const INTERNAL: GraphQLFormattedError = {
 /**
  * The GraphQL transport's one error serializer. Domain errors keep their message and carry
  * `code` (the class) and `reason` (the stable domain code); anything unexpected is logged and
- * replaced by a generic error. The request id is added by the request-id plugin.
+ * replaced by a generic error. The request id is added by the request-id plugin. Failed
+ * authentication (thrown by the context function) is serialised here too, like any domain error.
  */
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const unwrapped = unwrapResolverError(error);
+    // A failed authentication arrives from the context function wrapped only to carry its HTTP status.
+    const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof AppError ? unwrapped.originalError : unwrapped;
     if (original instanceof AppError) {
       if (!original.expose) {
         logger.error({ err: original, detail: original.detail }, 'unexposed error');
@@ -25,7 +28,13 @@ export function createErrorFormatter(logger: Logger) {
         message: original.message,
         locations: formatted.locations,
         path: formatted.path,
-        extensions: { code: PUBLIC_CODE[original.kind], reason: original.code, ...(original.field ? { field: original.field } : {}) },
+        extensions: {
+          code: PUBLIC_CODE[original.kind],
+          reason: original.code,
+          ...(original.field ? { field: original.field } : {}),
+          // Set by the context function, which runs before the request-id plugin can.
+          ...(formatted.extensions?.requestId ? { requestId: formatted.extensions.requestId } : {}),
+        },
       };
     }
     // Parse, validation, variable-coercion and limit errors are GraphQLErrors with a code of their own.

@@ -26,9 +26,8 @@ export class UserError {
  * without their audit event: so on failure the EntityManager is cleared. Loaders are renewed
  * after every mutation so later fields never read relations cached before the change.
  *
- * After a committed mutation `afterMutation` runs (the token endpoint's cache drops this
- * caller's environments), so that a change answered here is in force in this process at once,
- * not only when the database's change notice arrives.
+ * (A committed change to OAuth state reaches the token endpoint's cache by itself: see
+ * http/oauth/cache-invalidation.ts.)
  */
 export async function mutationPayload<T extends object>(
   ctx: GraphQLContext,
@@ -36,7 +35,6 @@ export async function mutationPayload<T extends object>(
 ): Promise<Partial<T> & { userErrors: UserError[] }> {
   try {
     const result = await work();
-    ctx.afterMutation?.();
     return { ...result, userErrors: [] };
   } catch (error) {
     ctx.em.clear();

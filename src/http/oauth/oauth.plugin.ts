@@ -1,0 +1,73 @@
+import type { MikroORM } from '@mikro-orm/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { AuditBatcher } from '../../audit/audit-batcher.js';
+import type { RequestMeta } from '../../audit/audit-recorder.js';
+import { FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
+import type { Config } from '../../config.js';
+import type { SecretBox } from '../../crypto/at-rest.js';
+import type { Database } from '../../db/database.js';
+import { ensureSigningKeys } from '../../modules/signing-key/signing-key.service.js';
+import { invalidateOnCommit } from './cache-invalidation.js';
+import { OAuthCache } from './oauth-cache.js';
+import { ReplayGuard } from './replay-guard.js';
+import { registerOAuthRoutes } from './routes.js';
+import { SecretUsage } from './secret-usage.js';
+
+export interface OAuthPluginOptions {
+  config: Config;
+  orm: MikroORM;
+  logger: Logger;
+  listen: Database['listen'];
+  secretBox: SecretBox;
+  requestMeta(request: FastifyRequest): RequestMeta;
+}
+
+/**
+ * The OAuth 2.1 authorization servers, one per environment under `/e/<environment id>`, with
+ * what they own: the in-memory cache of issuers and clients, the group-committing audit batcher
+ * of the hot path, the assertion replay guard and the secret-usage stamps. Closing the app
+ * closes them, after the routes stop taking requests.
+ */
+export async function oauthPlugin(app: FastifyInstance, options: OAuthPluginOptions): Promise<void> {
+  const { config, orm, logger } = options;
+  // Environments get their first key when they are created; ones created without the master key
+  // at hand (an operator's bootstrap before the first start) get it here.
+  const keyed = await ensureSigningKeys(orm, options.secretBox);
+  if (keyed.length) logger.info({ environments: keyed.length }, 'created signing keys for environments without one');
+  const cache = await OAuthCache.start({
+    orm,
+    box: options.secretBox,
+    publicUrl: () => config.publicUrl,
+    allowPrivateTargets: config.allowPrivateTargets,
+    logger,
+    listen: options.listen,
+  });
+  invalidateOnCommit(orm, (environmentId) => cache.invalidate(environmentId));
+  const audit = new AuditBatcher(orm, { anonymousFailuresPerMinute: config.anonymousFailureAuditsPerMinute, logger });
+  const replayGuard = new ReplayGuard(orm);
+  app.addHook('onClose', async () => {
+    await audit.close();
+    await replayGuard.close();
+    await cache.close();
+  });
+  await registerOAuthRoutes(
+    app,
+    {
+      orm,
+      config,
+      box: options.secretBox,
+      cache,
+      audit,
+      // Budgets of their own: failures at the token endpoint must not lock an address out of the
+      // management API, or the reverse.
+      ipFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
+      clientFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
+      registrations: new FailedAuthLimiter(config.authFailuresPerMinute),
+      secretUsage: new SecretUsage(orm, logger),
+      replayGuard,
+      logger,
+    },
+    options.requestMeta,
+  );
+}
