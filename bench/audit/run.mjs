@@ -2,6 +2,7 @@
 //
 //   npm run bench:audit      (builds, then runs this file)
 //   BENCH_SUBSCRIBERS=1,100 BENCH_RATE=50 BENCH_DURATION=10 node bench/audit/run.mjs
+//   BENCH_JSON=before.json BENCH_SERVER=../old/dist/src/main.js … then BENCH_BASELINE=before.json … (ratios)
 //
 // Every scenario gets a freshly created database and its own server process(es)
 // (node dist/src/main.js). Subscribers (graphql-ws clients) run in this process's main thread;
@@ -14,6 +15,8 @@
 // response reaches the writer, so single samples may be slightly negative.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 const CREATE_ORG = 'mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id } userErrors { code message } } }';
@@ -23,6 +26,21 @@ const STREAM = `subscription($env: ID, $after: String) {
 
 const nowNs = () => process.hrtime.bigint();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere.
+ * Unlike latencies, a server's CPU time per event barely moves when other work shares the
+ * cores, so it is the number to compare between runs on a busy machine.
+ */
+function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
 
 async function createOrganization(url, key, env, name, timeoutMs = 15_000) {
   const response = await fetch(url, {
@@ -120,6 +138,9 @@ async function main() {
   const RATE = Number(process.env.BENCH_RATE || 50);
   const DURATION = Number(process.env.BENCH_DURATION || 10);
   const PER_CONNECTION = Math.max(1, Number(process.env.BENCH_SUBS_PER_CONNECTION || 1));
+  const CLIENT = process.env.BENCH_CLIENT || 'raw';
+  const SERVER_ENTRY = process.env.BENCH_SERVER || 'dist/src/main.js';
+  if (!['raw', 'graphql-ws'].includes(CLIENT)) throw new Error('BENCH_CLIENT must be raw or graphql-ws');
   const MAX_CONCURRENCY = Number(process.env.BENCH_MAX_CONCURRENCY || 16);
   const DRAIN_S = Number(process.env.BENCH_DRAIN_TIMEOUT || 30);
   const PORT = Number(process.env.BENCH_PORT || 4720);
@@ -129,6 +150,7 @@ async function main() {
   const CONNECT_PARALLEL = 50;
   const SETUP_TIMEOUT_MS = 90_000;
   const MAX_EVENTS = 200_000; // hard bound on mutations per scenario
+  const WS_CAP = Math.max(1000, ...SUBSCRIBERS, TWO_PROCESS_N) + 100;
 
   const children = new Set();
   const databases = new Set();
@@ -157,8 +179,13 @@ async function main() {
       LOG_LEVEL: 'warn',
       // Seals secrets at rest where the server requires one with DATABASE_URL; the bench databases are dropped.
       GATEHOUSE_MASTER_KEY: process.env.GATEHOUSE_MASTER_KEY || Buffer.alloc(32, 1).toString('base64'),
+      // Every subscriber connects with the one owner key from 127.0.0.1: lift the per-key and
+      // per-address connection caps (defaults 10 and 50) above the largest row.
+      GATEHOUSE_WS_CONNECTIONS_PER_KEY: process.env.GATEHOUSE_WS_CONNECTIONS_PER_KEY || String(WS_CAP),
+      GATEHOUSE_WS_CONNECTIONS_PER_ADDRESS: process.env.GATEHOUSE_WS_CONNECTIONS_PER_ADDRESS || String(WS_CAP),
     };
-    const proc = trackChild(spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] }), children);
+    const nodeArgs = (process.env.BENCH_GATEHOUSE_NODE_ARGS || '').split(' ').filter(Boolean);
+    const proc = trackChild(spawn(process.execPath, [...nodeArgs, SERVER_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] }), children);
     const ready = waitUntilReady(proc, `server on :${port}`, async () => {
       const key = /(gh_live_[A-Za-z0-9_-]{43})/.exec(proc.stdout())?.[1];
       if (expectKey && !key) return null;
@@ -180,6 +207,85 @@ async function main() {
     return body.data;
   }
 
+  /**
+   * A graphql-transport-ws client on a bare `ws` socket, for many subscriptions in one thread:
+   * per `next` frame it takes the time, then reads the operation id, the event's sequence and
+   * its first target id straight from the bytes (the server writes the fields in the order the
+   * document selects them); any other frame, or one that does not look as expected, is parsed
+   * as JSON. The graphql-ws client (BENCH_CLIENT=graphql-ws) costs several times more CPU per
+   * message, which on a 2-core machine is taken from the server under test.
+   */
+  function openRawConnection(port, key, env, after, group, problems) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('graphql-ws connection timed out')), 30_000);
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws', { perMessageDeflate: false });
+      const client = {
+        disposing: false,
+        dispose: () =>
+          new Promise((done) => {
+            if (socket.readyState === WebSocket.CLOSED) return done();
+            socket.once('close', () => done());
+            socket.close(1000, 'Normal Closure');
+          }),
+      };
+      clients.add(client);
+      let acked = false;
+      const SEQUENCE = Buffer.from('"sequence":"');
+      const TARGET = Buffer.from('"targets":[{"id":"');
+      const QUOTE = 0x22;
+      const slow = (text, t) => {
+        const message = JSON.parse(text);
+        const sub = group[Number(message.id)];
+        if (!sub) return problems.errors.push(`unexpected message: ${text.slice(0, 200)}`);
+        if (message.type === 'next') {
+          if (message.payload?.errors) sub.errors.push(JSON.stringify(message.payload.errors));
+          const event = message.payload?.data?.auditEvents;
+          if (!event) return;
+          sub.ids.push(event.targets[0]?.id);
+          sub.seqs.push(Number(event.sequence));
+          sub.times.push(t);
+        } else if (message.type === 'error') sub.errors.push(JSON.stringify(message.payload));
+        else if (message.type === 'complete') sub.completed = true;
+      };
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } })));
+      socket.on('message', (data) => {
+        const t = Number(nowNs());
+        if (!acked) {
+          const message = JSON.parse(String(data));
+          if (message.type !== 'connection_ack') return;
+          acked = true;
+          clearTimeout(timer);
+          group.forEach((_, id) => socket.send(JSON.stringify({ id: String(id), type: 'subscribe', payload: { query: STREAM, variables: { env, after } } })));
+          resolve();
+          return;
+        }
+        // {"id":"<digits>","type":"next","payload":{"data":{"auditEvents":{"sequence":"<digits>","targets":[{"id":"<id>"...
+        let id = 0;
+        let at = 7;
+        for (let c = data[at]; c >= 0x30 && c <= 0x39; c = data[++at]) id = id * 10 + (c - 0x30);
+        const sub = group[id];
+        const seqAt = data.indexOf(SEQUENCE, at);
+        const targetAt = seqAt < 0 ? -1 : data.indexOf(TARGET, seqAt);
+        if (!sub || data[at] !== QUOTE || data[at + 10] !== 0x6e /* n(ext) */ || targetAt < 0 || data.indexOf('"errors"', at) >= 0) {
+          slow(String(data), t);
+          return;
+        }
+        let seq = 0;
+        for (let i = seqAt + SEQUENCE.length, c = data[i]; c >= 0x30 && c <= 0x39; c = data[++i]) seq = seq * 10 + (c - 0x30);
+        const idStart = targetAt + TARGET.length;
+        sub.ids.push(data.toString('latin1', idStart, data.indexOf(QUOTE, idStart)));
+        sub.seqs.push(seq);
+        sub.times.push(t);
+      });
+      socket.on('close', (code, reason) => {
+        if (!client.disposing) problems.closes.push(`${code} ${String(reason)}`.trim());
+        clearTimeout(timer);
+        reject(new Error(`connection closed before ack: ${code} ${String(reason)}`));
+      });
+      socket.on('error', (error) => problems.errors.push(String(error?.message ?? error)));
+    });
+  }
+
   /** Opens `count` subscriptions, `PER_CONNECTION` per graphql-ws connection, each resuming after `after`. */
   async function openSubscribers(port, key, env, after, count) {
     const subscribers = Array.from({ length: count }, (_, i) => ({ i, ids: [], times: [], seqs: [], errors: [], completed: false }));
@@ -187,6 +293,8 @@ async function main() {
     const groups = [];
     for (let i = 0; i < count; i += PER_CONNECTION) groups.push(subscribers.slice(i, i + PER_CONNECTION));
     const openConnection = (group) =>
+      CLIENT === 'raw' ? openRawConnection(port, key, env, after, group, problems) : openGraphqlWsConnection(group);
+    const openGraphqlWsConnection = (group) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('graphql-ws connection timed out')), 30_000);
         const client = createClient({
@@ -223,8 +331,8 @@ async function main() {
                 const event = result.data?.auditEvents;
                 if (!event) return;
                 sub.ids.push(event.targets[0]?.id);
-                sub.times.push(t);
-                sub.seqs.push(event.sequence);
+                sub.times.push(Number(t));
+                sub.seqs.push(Number(event.sequence));
               },
               error: (error) => sub.errors.push(String(error?.message ?? error?.code ?? JSON.stringify(error))),
               complete: () => (sub.completed = true),
@@ -332,6 +440,10 @@ async function main() {
       }
       await sleep(300);
 
+      const cpuStart = servers.map((s) => cpuMsOf(s.child.pid));
+      const benchCpuStart = process.cpuUsage();
+      const wallStart = performance.now();
+      const loadStart = loadavg()[0];
       const writer = await runWriterThread({
         url: `http://127.0.0.1:${writerPort}/graphql`,
         key,
@@ -352,10 +464,14 @@ async function main() {
       const drainStart = Date.now();
       const drained = await waitUntil(() => subscribers.every((s) => countOf(s, commits) >= expected), DRAIN_S * 1000);
       const drainMs = Date.now() - drainStart;
+      const wallMs = performance.now() - wallStart;
+      const serverCpuMs = servers.map((s, i) => cpuMsOf(s.child.pid) - cpuStart[i]);
+      const benchCpu = process.cpuUsage(benchCpuStart);
+      const loadEnd = loadavg()[0];
       await sleep(500);
 
       // Tally.
-      const startNs = BigInt(writer.startNs);
+      const startNs = Number(writer.startNs);
       let lost = 0;
       let duplicated = 0;
       let unknown = 0;
@@ -387,7 +503,7 @@ async function main() {
           }
           deliveries += 1;
           if (sub.times[k] > lastDelivery) lastDelivery = sub.times[k];
-          if (li < latencies.length) latencies[li++] = Number(sub.times[k] - commit.commit) / 1e6;
+          if (li < latencies.length) latencies[li++] = (sub.times[k] - Number(commit.commit)) / 1e6;
         }
         const missing = expected - seen.size;
         if (missing) lostBySub.push([sub.i, missing]);
@@ -395,8 +511,8 @@ async function main() {
         if (sub.errors.length || sub.completed) subErrors.push(`#${sub.i}: ${sub.completed ? 'completed; ' : ''}${sub.errors.slice(0, 2).join('; ')}`);
       }
       const sorted = latencies.slice(0, li).sort();
-      const seconds = Number(lastDelivery - startNs) / 1e9;
-      const writeSeconds = Number(BigInt(writer.endNs) - startNs) / 1e9;
+      const seconds = (lastDelivery - startNs) / 1e9;
+      const writeSeconds = (Number(writer.endNs) - startNs) / 1e9;
       return {
         label,
         count,
@@ -424,6 +540,11 @@ async function main() {
         lostBySub,
         problems,
         serverStderr: servers.map((s) => s.stderr().trim()).filter(Boolean),
+        // Server A's CPU (the subscribers' server) over the writes and the drain.
+        serverCpuPct: (serverCpuMs[0] / wallMs) * 100,
+        serverCpuMsPerEvent: expected ? serverCpuMs[0] / expected : NaN,
+        benchCpuPct: ((benchCpu.user + benchCpu.system) / 1000 / wallMs) * 100,
+        load: [loadStart, loadEnd],
       };
     } finally {
       await closeClients();
@@ -481,18 +602,55 @@ async function main() {
       ` ${DURATION} s per row, ${PER_CONNECTION} subscription(s) per WebSocket connection` +
       `${PER_CONNECTION > 1 ? ' (multiplexed: BENCH_SUBS_PER_CONNECTION)' : ''}.\n`,
   );
-  console.log('| mode | subscribers | events/s delivered | p50 ms | p99 ms | lost | duplicated | connections | events written | writes/s |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log(
+    '| mode | subscribers | events/s delivered | p50 ms | p99 ms | lost | duplicated | connections | events written | writes/s | server CPU % | server CPU ms/event | load 1 min |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     console.log(
-      `| ${r.label} | ${r.count} | ${f(r.eventsPerS)} | ${f(r.p50)} | ${f(r.p99)} | ${r.lost} | ${r.duplicated} | ${r.connections} | ${r.written} | ${f(r.writesPerS)} |`,
+      `| ${r.label} | ${r.count} | ${f(r.eventsPerS)} | ${f(r.p50)} | ${f(r.p99)} | ${r.lost} | ${r.duplicated} | ${r.connections} | ${r.written} | ${f(r.writesPerS)} | ${f(r.serverCpuPct, 0)} | ${f(r.serverCpuMsPerEvent, 2)} | ${f(r.load[0])}–${f(r.load[1])} |`,
     );
   }
-  for (const { step } of failures) console.log(`| ${step.label} | ${step.count} | failed | | | | | | | |`);
+  for (const { step } of failures) console.log(`| ${step.label} | ${step.count} | failed | | | | | | | | | | |`);
   console.log(
     '\nevents/s delivered: first-time deliveries of the written events summed over all subscribers, from the first write to the last delivery.' +
-      '\nlatency: HTTP response of the mutation (committed) → receipt by each subscriber; lost/duplicated: per subscriber, summed.',
+      '\nlatency: HTTP response of the mutation (committed) → receipt by each subscriber; lost/duplicated: per subscriber, summed.' +
+      '\nserver CPU: the subscribers\' server process (user + system) from the first write to the end of the drain; % of one core, and per event written.' +
+      '\nload 1 min: the machine\'s load average at the start and the end of the row (2 cores: above ~2, other work competed for them).',
   );
+
+  // Every subscriber must hold every written event exactly once, in sequence order.
+  const broken = results.filter((r) => r.lost || r.duplicated || r.outOfOrder || !r.drained || r.subErrors.length);
+  console.log(
+    broken.length
+      ? `\nDELIVERY CHECK FAILED: ${broken.map((r) => `${r.label}, ${r.count} subscriber(s): lost ${r.lost}, duplicated ${r.duplicated}, out of order ${r.outOfOrder}${r.drained ? '' : ', not drained'}${r.subErrors.length ? `, ${r.subErrors.length} errored` : ''}`).join('; ')}`
+      : `\nDelivery check: every subscriber of every row received each written event exactly once, in sequence order.`,
+  );
+  if (broken.length) process.exitCode = 1;
+
+  const rowKey = (r) => `${r.label}|${r.count}`;
+  if (process.env.BENCH_JSON) {
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), rate: RATE, duration: DURATION, perConnection: PER_CONNECTION, results: results.map(({ problems, subErrors, lostBySub, serverStderr, ...r }) => r) }, null, 2));
+    console.log(`\nResults written to ${process.env.BENCH_JSON}.`);
+  }
+  if (process.env.BENCH_BASELINE) {
+    // Ratios to an earlier run's BENCH_JSON (e.g. before a change): >1 means better than the baseline.
+    const baseline = new Map(JSON.parse(readFileSync(process.env.BENCH_BASELINE, 'utf8')).results.map((r) => [rowKey(r), r]));
+    console.log(`\nRatio to the baseline ${process.env.BENCH_BASELINE} (baseline ÷ now for latencies and CPU per event, now ÷ baseline for writes/s; >1 is better):\n`);
+    console.log('| mode | subscribers | p50 | p99 | writes/s | server CPU ms/event |');
+    console.log('|---|---|---|---|---|---|');
+    for (const r of results) {
+      const b = baseline.get(rowKey(r));
+      if (!b) {
+        console.log(`| ${r.label} | ${r.count} | no baseline row | | | |`);
+        continue;
+      }
+      const x = (v) => (Number.isFinite(v) ? `${v.toFixed(1)}×` : '–');
+      console.log(
+        `| ${r.label} | ${r.count} | ${x(b.p50 / r.p50)} | ${x(b.p99 / r.p99)} | ${x(r.writesPerS / b.writesPerS)} | ${x(b.serverCpuMsPerEvent / r.serverCpuMsPerEvent)} |`,
+      );
+    }
+  }
 
   const notes = [];
   for (const r of results) {

@@ -4,6 +4,8 @@ import { services, type GraphQLContext } from '../graphql/context.js';
 import type { AuditEvent } from './audit-event.entity.js';
 import { listAuditEvents, openAuditStream, verifyAuditChain } from './audit.service.js';
 import { Cost } from '../graphql/cost.js';
+import { SLOW_CONSUMER_CLOSE_CODE } from '../graphql/subscription-fanout.js';
+import { auditStreamHub, liveAuditQuery, LiveAuditStream } from './audit-stream-hub.js';
 
 /** A verification re-hashes up to 10,000 rows (by default): priced at a twentieth of the default budget. */
 const VERIFICATION_PRICE = 1000;
@@ -76,8 +78,7 @@ export class AuditResolver {
   }
 }
 
-/** Close code for a subscriber that stopped reading (the WebSocket application range, 4000–4999). */
-export const SLOW_CONSUMER_CLOSE_CODE = 4413;
+export { SLOW_CONSUMER_CLOSE_CODE };
 
 /**
  * Yields what `source` yields; when the consumer takes longer than `stallMs` to ask for the
@@ -110,17 +111,20 @@ export class AuditSubscriptionResolver {
     description:
       'Audit events as they commit, over graphql-ws on /graphql. With `after`, first every stored event after that sequence, then live ones: none missed, none repeated. Needs `audit:read`.',
     subscribe: ({ args, context }: SubscribeResolverData<unknown, StreamArgs, GraphQLContext>) => {
-      const stream = openAuditStream(services(context), { bus: context.auditBus, tails: context.auditTails }, {
-        environmentId: args.environmentId,
-        filter: args.filter,
-        after: args.after,
-        signal: context.connection?.signal,
+      const streams = { bus: context.auditBus, tails: context.auditTails };
+      const options = { environmentId: args.environmentId, filter: args.filter, after: args.after };
+      // Checked now, so a refusal is an error response, not a broken stream.
+      const query = liveAuditQuery(services(context), options);
+      // The graphql-ws fanout pushes this stream to its subscribers (one read and one
+      // rendering per event for all of them, audit-stream-hub.ts); anything else pulls it.
+      return new LiveAuditStream(auditStreamHub(streams.bus, streams.tails), query, context.em, () => {
+        const stream = openAuditStream(services(context), streams, { ...options, signal: context.connection?.signal });
+        const { connection, config } = context;
+        if (!connection) return stream;
+        return watchConsumer(stream, config.subscriptionStallMs, () =>
+          connection.close(SLOW_CONSUMER_CLOSE_CODE, `Slow consumer: an event waited over ${config.subscriptionStallMs} ms to be sent`),
+        );
       });
-      const { connection, config } = context;
-      if (!connection) return stream;
-      return watchConsumer(stream, config.subscriptionStallMs, () =>
-        connection.close(SLOW_CONSUMER_CLOSE_CODE, `Slow consumer: an event waited over ${config.subscriptionStallMs} ms to be sent`),
-      );
     },
   })
   auditEvents(

@@ -11,6 +11,7 @@ import type { GraphQLContext } from './context.js';
 import { checkInput } from './input-guard.js';
 import { checkDocumentLimits, checkQueryLimits, MAX_DOCUMENT_TOKENS, type QueryLimits } from './limits.js';
 import { SocketRegistry } from './socket-registry.js';
+import { SubscriptionFanout } from './subscription-fanout.js';
 
 interface ConnectionState extends Record<PropertyKey, unknown> {
   principal: Principal;
@@ -81,6 +82,9 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
   const sockets = new SocketRegistry();
   const { caps } = options;
   const format = (errors: readonly GraphQLError[]) => errors.map((error) => options.formatError(error.toJSON(), error));
+  // Live audit subscriptions: one execution and serialisation per event for every group of
+  // subscribers with the same document, variables and authorization (subscription-fanout.ts).
+  const fanout = new SubscriptionFanout(format, app.server);
 
   const server = useServer<Record<string, unknown>, ConnectionState>(
     {
@@ -163,17 +167,20 @@ export function attachGraphQLWebSocket(app: FastifyInstance, options: WebSocketO
         ctx.extra.principal = principal;
         const abort = new AbortController();
         operations.set(id, abort);
+        const contextValue = options.context(principal, meta, {
+          close: (code, reason) => ctx.extra.socket.close(code, reason),
+          signal: abort.signal,
+        });
+        fanout.register(contextValue, { socket: ctx.extra.socket, id, query: payload.query, signal: abort.signal });
         return {
           schema: options.schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: options.context(principal, meta, {
-            close: (code, reason) => ctx.extra.socket.close(code, reason),
-            signal: abort.signal,
-          }),
+          contextValue,
         };
       },
+      subscribe: (args) => fanout.subscribe(args),
       onComplete: (ctx, id) => {
         ctx.extra.operations?.get(id)?.abort();
         ctx.extra.operations?.delete(id);
