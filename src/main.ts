@@ -1,14 +1,19 @@
 import 'reflect-metadata';
 import type { FastifyInstance } from 'fastify';
-import { createApp } from './app.js';
-import { loadConfig, type Config } from './config.js';
-import { migrate, openDatabase, type Database } from './db/database.js';
-import { startRetentionJob } from './audit/retention.js';
-import { resolveMasterKey } from './crypto/at-rest.js';
-import { startTokenStateJob } from './http/oauth/housekeeping.js';
-import { createLogger } from './logger.js';
-import { DeliveryWorker, deliveryWorkerOptions } from './modules/webhook/delivery-worker.js';
-import { ensureDefaultWorkspace, type BootstrappedWorkspace } from './modules/workspace/workspace.service.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import type { DeliveryWorker } from './modules/webhook/delivery-worker.js';
+import type { BootstrappedWorkspace } from './modules/workspace/workspace.service.js';
+
+// The server runs as in production unless told otherwise: libraries check NODE_ENV once, when
+// they load (graphql-js, for one, then skips a cross-realm `instanceof` check on every type test
+// during execution, a few per cent of the CPU of a nested read). So it is set before any of them
+// loads: static imports are evaluated before this module's body, which is why everything below
+// that may load graphql is imported dynamically, in main(). NODE_ENV=development (or any other
+// value) set by the operator is kept. Everything the app configures explicitly (introspection,
+// Apollo's signal handlers, landing page and stack traces, graphql-ws close reasons) does not
+// depend on it.
+if (!process.env.NODE_ENV) process.env.NODE_ENV = 'production';
 
 /** How often expired revoked-token and used-assertion ids are forgotten. */
 const TOKEN_STATE_PRUNE_INTERVAL_MS = 10 * 60_000;
@@ -47,6 +52,29 @@ function printOwnerKey(boot: BootstrappedWorkspace, config: Config): void {
 }
 
 async function main(): Promise<void> {
+  const [
+    { createApp },
+    { loadConfig },
+    { migrate, openDatabase },
+    { startRetentionJob },
+    { resolveMasterKey },
+    { startTokenStateJob },
+    { createLogger },
+    { DeliveryWorker, deliveryWorkerOptions },
+    { ensureDefaultWorkspace },
+    { systemFork },
+  ] = await Promise.all([
+    import('./app.js'),
+    import('./config.js'),
+    import('./db/database.js'),
+    import('./audit/retention.js'),
+    import('./crypto/at-rest.js'),
+    import('./http/oauth/housekeeping.js'),
+    import('./logger.js'),
+    import('./modules/webhook/delivery-worker.js'),
+    import('./modules/workspace/workspace.service.js'),
+    import('./db/tenant-scope.js'),
+  ]);
   const config = loadConfig();
   const logger = createLogger(config);
   let db: Database | undefined;
@@ -60,7 +88,7 @@ async function main(): Promise<void> {
     const applied = await migrate(db.orm);
     logger.info({ database: db.kind, applied }, applied.length ? 'migrations applied' : 'database schema up to date');
 
-    boot = await ensureDefaultWorkspace(db.orm.em.fork(), { requestId: 'bootstrap', ip: null, userAgent: 'gatehouse' });
+    boot = await ensureDefaultWorkspace(systemFork(db.orm, 'first start: the default workspace'), { requestId: 'bootstrap', ip: null, userAgent: 'gatehouse' });
     if (boot) printOwnerKey(boot, config);
 
     const master = resolveMasterKey(config.masterKey, config.databaseUrl ? null : config.dataDir);

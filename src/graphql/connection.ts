@@ -93,17 +93,29 @@ export function Connection<T extends object>(nodeType: ClassType<T>, name: strin
   return ConnectionType;
 }
 
-/** Turns a service page into a connection; `totalCount` runs its query only when selected. */
+/**
+ * Turns a service page into a connection. Nothing is built before it is selected: `totalCount`
+ * runs its query, and `edges` and the page's cursors are made, only when the query asks for them
+ * (a page read through `nodes` needs no cursor at all).
+ */
 export function toConnection<T>(page: Omit<Page<T>, 'totalCount'>, count: () => Promise<number>): ConnectionShape<T> {
   let counted: Promise<number> | undefined;
+  let edges: { cursor: string; node: T }[] | undefined;
   return {
-    edges: page.nodes.map((node, index) => ({ cursor: page.cursors[index], node })),
+    get edges() {
+      edges ??= page.nodes.map((node, index) => ({ cursor: page.cursors[index], node }));
+      return edges;
+    },
     nodes: page.nodes,
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: page.hasPreviousPage,
-      startCursor: page.cursors[0] ?? null,
-      endCursor: page.cursors[page.cursors.length - 1] ?? null,
+      get startCursor() {
+        return page.cursors[0] ?? null;
+      },
+      get endCursor() {
+        return page.cursors[page.cursors.length - 1] ?? null;
+      },
     },
     get totalCount() {
       counted ??= count();

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { GraphQLSchema } from 'graphql';
+import { isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { AuditResolver, AuditSubscriptionResolver } from '../audit/audit.resolver.js';
 import { ApiKeyResolver } from '../modules/api-key/api-key.resolver.js';
@@ -18,6 +18,8 @@ import { TrustedIssuerResolver } from '../modules/trusted-issuer/trusted-issuer.
 import { UserResolver } from '../modules/user/user.resolver.js';
 import { WebhookDeliveryResolver, WebhookResolver } from '../modules/webhook/webhook.resolver.js';
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver.js';
+import { kindOfId } from '../db/id.js';
+import { NODE_TYPE_BY_KIND } from './node.js';
 import { NodeResolver } from './node.resolver.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -74,5 +76,23 @@ async function build(): Promise<GraphQLSchema> {
   schema.getQueryType()!.description = 'Reads. Every field needs `Authorization: Bearer <API key>` and the scope it names.';
   schema.getMutationType()!.description =
     'Changes. Each takes one `input` and returns a payload with `userErrors`; every change is audited.';
+  // type-graphql wraps every `resolveType` in an async function, so each abstract-typed value
+  // (node(id:), nodes(ids:)) would wait a promise tick to learn its type, and graphql-jit (see
+  // executor.ts), which needs the type name at once, could not compile such queries. The same
+  // resolution as node.ts's, synchronous.
+  const node = schema.getType('Node');
+  if (isInterfaceType(node)) {
+    node.resolveType = (value: { id: string }) => {
+      const kind = kindOfId(value.id);
+      return kind ? NODE_TYPE_BY_KIND[kind] : undefined;
+    };
+  }
+  // A connection's `totalCount` is a lazy promise (connection.ts) behind a plain property.
+  // graphql-js awaits whatever a field holds; graphql-jit inlines resolver-less fields as plain
+  // values, so the field gets a resolver, which it awaits.
+  for (const type of Object.values(schema.getTypeMap())) {
+    const totalCount = isObjectType(type) ? type.getFields().totalCount : undefined;
+    if (totalCount && !totalCount.resolve) totalCount.resolve = (source: { totalCount: unknown }) => source.totalCount;
+  }
   return schema;
 }
