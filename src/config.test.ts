@@ -29,4 +29,10 @@ describe('configuration', () => {
     });
     expect(() => loadConfig({ GATEHOUSE_WS_CONNECTIONS_PER_KEY: '0' })).toThrow(ConfigError);
   });
+
+  it('compiles repeated GraphQL queries unless GATEHOUSE_GRAPHQL_JIT is false', () => {
+    expect(loadConfig({}).graphqlJit).toBe(true);
+    expect(loadConfig({ GATEHOUSE_GRAPHQL_JIT: 'false' }).graphqlJit).toBe(false);
+    expect(() => loadConfig({ GATEHOUSE_GRAPHQL_JIT: 'sometimes' })).toThrow(ConfigError);
+  });
 });

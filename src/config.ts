@@ -51,6 +51,8 @@ export interface Config {
    * what batching buys. @default true
    */
   dataLoaderBatching: boolean;
+  /** Compile GraphQL queries asked repeatedly (graphql/executor.ts). */
+  graphqlJit: boolean;
   /**
    * Whether Gatehouse sits behind proxies it trusts: `false`, `true` (any peer), or a
    * comma-separated list of proxy addresses/CIDRs. When set, the client IP comes from
@@ -180,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsOperationsPerConnection: int(env, 'GATEHOUSE_WS_OPERATIONS_PER_CONNECTION', 100, 1),
     introspection: bool(env, 'GATEHOUSE_INTROSPECTION', true),
     dataLoaderBatching: bool(env, 'GATEHOUSE_DATALOADER_BATCHING', true),
+    graphqlJit: bool(env, 'GATEHOUSE_GRAPHQL_JIT', true),
     trustProxy: trustProxy(env),
     masterKey: env.GATEHOUSE_MASTER_KEY || undefined,
     // GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS is its former name, still read.

@@ -21,10 +21,11 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  * the CPU of graphql-js's interpreter per request on nested reads; everything else runs on
  * graphql-js. Both give the same answers, errors included (test/graphql/executor.test.ts).
  *
- * `GATEHOUSE_GRAPHQL_JIT=false` turns compilation off (graphql-js for everything).
+ * `GATEHOUSE_GRAPHQL_JIT=false` (config `graphqlJit`) turns compilation off (graphql-js for
+ * everything); `jitSettings.enabled` is the same switch for the whole process, for tests.
  */
 export const jitSettings = {
-  enabled: process.env.GATEHOUSE_GRAPHQL_JIT !== 'false',
+  enabled: true,
   /**
    * A query is compiled the n-th time it is asked (same text and operation name), not before:
    * compiling costs several executions, so a query asked once is cheaper interpreted, and a
@@ -113,7 +114,11 @@ export class GraphQLExecutor {
   private readonly entries = new Map<string, Entry>();
   private readonly unsafeTypes: Set<string>;
 
-  constructor(private readonly schema: GraphQLSchema) {
+  constructor(
+    private readonly schema: GraphQLSchema,
+    /** Whether this server compiles at all (config `graphqlJit`). */
+    private readonly compile = true,
+  ) {
     this.unsafeTypes = asyncAbstractTypes(schema);
   }
 
@@ -134,7 +139,7 @@ export class GraphQLExecutor {
   }
 
   private compiledFor(args: ExecuteArgs): CompiledQuery | null {
-    if (!jitSettings.enabled || args.cacheKey === undefined) return null;
+    if (!this.compile || !jitSettings.enabled || args.cacheKey === undefined) return null;
     const entry = this.entryFor(`${args.cacheKey}\u0000${args.operationName ?? ''}`);
     if (entry.compiled !== undefined) return entry.compiled;
     entry.seen += 1;
@@ -177,8 +182,8 @@ export class GraphQLExecutor {
  * executor of one's own. Apollo still parses, validates (against `schema`), runs every plugin
  * hook around execution, formats errors and serializes the response as without it.
  */
-export function executorGateway(schema: GraphQLSchema): GatewayInterface {
-  const executor = new GraphQLExecutor(schema);
+export function executorGateway(schema: GraphQLSchema, options: { compile: boolean }): GatewayInterface {
+  const executor = new GraphQLExecutor(schema, options.compile);
   const run: GatewayExecutor = (request: GatewayGraphQLRequestContext) =>
     executor.execute({
       document: request.document,

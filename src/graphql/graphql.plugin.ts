@@ -80,7 +80,7 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphQLPlugin
   const apollo = new ApolloServer<GraphQLContext>({
     // Apollo parses, validates against `schema`, runs the plugins and formats errors as usual;
     // the gateway only executes: repeated queries compiled by graphql-jit (executor.ts).
-    gateway: executorGateway(schema),
+    gateway: executorGateway(schema, { compile: config.graphqlJit }),
     introspection: config.introspection,
     // Every request needs an `Authorization` header, which browsers never attach cross-site on
     // their own, so the CSRF preflight rule adds nothing and would break GET clients.

@@ -228,6 +228,23 @@ describe('compiled execution (graphql-jit) answers as graphql-js does', () => {
     expect((await ws.client.request(query)).errors).toBeUndefined();
     expect(jitStats.compiled).toBe(compiledBefore + 1);
   });
+
+  it('never compiles on a server configured with graphqlJit: false (GATEHOUSE_GRAPHQL_JIT=false)', async () => {
+    const plain = await startServer({ graphqlJit: false });
+    try {
+      const other = await plain.workspace();
+      jitSettings.compileAfter = 1;
+      const query = `{ viewer { workspaceId scopes } } # ${Math.random()}`;
+      const before = { ...jitStats };
+      const answers = [await other.client.request(query), await other.client.request(query), await other.client.request(query)];
+      for (const answer of answers) expect(answer.data?.viewer.workspaceId).toBe(other.workspace.id);
+      expect(jitStats.compiled).toBe(before.compiled);
+      expect(jitStats.jitExecutions).toBe(before.jitExecutions);
+      expect(jitStats.interpretedExecutions - before.interpretedExecutions).toBe(3);
+    } finally {
+      await plain.close();
+    }
+  });
 });
 
 describe('GraphQLExecutor on a hand-made schema', () => {
