@@ -9,6 +9,13 @@ export interface ChildPageArgs {
 }
 
 /**
+ * A first page of one parent's children. `total` is the number of all its children in scope
+ * when the page starts at the beginning (no `after`): the same statement counts them with a
+ * window function, so `{ totalCount nodes { … } }` costs one statement, not two.
+ */
+export type ChildPageOf<T> = Omit<Page<T>, 'totalCount'> & { total?: number };
+
+/**
  * The first page of children for many parents in one statement (a window function per parent),
  * ordered by (created_at, id), as plain read-only rows of the EntityManager's tenant scope. This is what lets `organizations { memberships { … } }` cost a
  * constant number of queries however many organizations are listed.
@@ -20,7 +27,7 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
   parentIds: readonly string[],
   args: ChildPageArgs,
   maxPageSize: number,
-): Promise<Map<string, Omit<Page<T>, 'totalCount'>>> {
+): Promise<Map<string, ChildPageOf<T>>> {
   const { size } = pageWindow({ first: args.first }, maxPageSize);
   const meta = em.getMetadata().get(entity.name);
   const parentColumn = meta.properties[parentProperty as keyof T & string].fieldNames[0];
@@ -34,12 +41,14 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
     params.push(value, id);
   }
   params.push(size + 1);
+  // Without a cursor the partition is all of a parent's children: its size is the total.
+  const total = args.after ? '' : `, count(*) over (partition by t."${parentColumn}") as "_total"`;
   const rows =
     parentIds.length === 0
       ? []
       : await sql(
           em,
-          `select * from (select t.*, row_number() over (partition by t."${parentColumn}" order by t."created_at", t."id") as "_rn"` +
+          `select * from (select t.*, row_number() over (partition by t."${parentColumn}" order by t."created_at", t."id") as "_rn"${total}` +
             ` from "${meta.tableName}" t where t."${parentColumn}" = any(?::text[])${scope.sql}${keyset}) s` +
             ` where s."_rn" <= ? order by s."_rn"`,
           params,
@@ -48,12 +57,15 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
   const toNode = rowMapper(em, entity);
   // Cursors are made on first read (lazyCursors): a read through `nodes` needs none.
   const cursorOf = (node: T) => encodeCursor('createdAt', node.createdAt.toISOString(), node.id);
-  const pages = new Map<string, Omit<Page<T>, 'totalCount'>>();
+  const pages = new Map<string, ChildPageOf<T>>();
   for (const parentId of parentIds) {
-    pages.set(parentId, lazyCursors({ nodes: [] as T[], hasNextPage: false, hasPreviousPage: Boolean(args.after) }, cursorOf));
+    // A parent without rows has no children at all (when counting from the start).
+    const page: Omit<ChildPageOf<T>, 'cursors'> = { nodes: [], hasNextPage: false, hasPreviousPage: Boolean(args.after), total: args.after ? undefined : 0 };
+    pages.set(parentId, lazyCursors(page, cursorOf));
   }
   for (const row of rows) {
     const page = pages.get(String(row[parentColumn]))!;
+    if (!args.after) page.total = Number(row._total);
     if (page.nodes.length === size) {
       page.hasNextPage = true;
       continue;

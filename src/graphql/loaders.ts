@@ -1,5 +1,4 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { Page } from '../db/pagination.js';
 import { membershipLoaders, type MembershipLoaders } from '../modules/membership/membership.loader.js';
 import { oauthClientLoaders, type OAuthClientLoaders } from '../modules/oauth-client/oauth-client.loader.js';
 import { organizationLoaders, type OrganizationLoaders } from '../modules/organization/organization.loader.js';
@@ -22,7 +21,7 @@ export type Loaders = OrganizationLoaders &
   OAuthClientLoaders &
   SigningKeyLoaders;
 
-export type ChildPage<T> = Omit<Page<T>, 'totalCount'>;
+export type { ChildPageOf as ChildPage } from '../db/child-pages.js';
 
 export interface LoaderOptions {
   /** Batch loads (DataLoader); only the benchmark turns this off. */

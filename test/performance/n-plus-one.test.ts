@@ -158,4 +158,40 @@ describe('nested organization lists', () => {
     const batched = await measure(10);
     expect(batched.count).toBeLessThan(20);
   });
+
+  it('count memberships in the statement that reads their first page, and exactly', async () => {
+    const empty = await mutate(
+      `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } userErrors { code } } }`,
+      { environmentId: env, name: 'Zz no members' },
+    );
+    const PAGE = `query($env: ID, $after: String) {
+      organizations(environmentId: $env, first: 100, orderBy: { field: NAME, direction: DESC }) {
+        nodes { id memberships(first: 2, after: $after) { COUNT nodes { id } pageInfo { hasNextPage endCursor } } }
+      }
+    }`;
+    const run = async (withCount: boolean, after?: string) => {
+      await ws.client.data(`{ viewer { scopes } }`);
+      server.sql.count = 0;
+      const data = await ws.client.data(PAGE.replace('COUNT', withCount ? 'totalCount' : ''), { env, after });
+      return { count: server.sql.count, organizations: data.organizations.nodes as any[] };
+    };
+    const counted = await run(true);
+    const uncounted = await run(false);
+    // totalCount of a first page costs no statement of its own.
+    expect(counted.count).toBe(uncounted.count);
+    const [zero, ...others] = counted.organizations;
+    expect(zero.id).toBe(empty.organization.id);
+    expect(zero.memberships).toMatchObject({ totalCount: 0, nodes: [], pageInfo: { hasNextPage: false } });
+    for (const org of others) {
+      expect(org.memberships.totalCount).toBe(MEMBERS_PER_ORGANIZATION);
+      expect(org.memberships.nodes).toHaveLength(2);
+      expect(org.memberships.pageInfo.hasNextPage).toBe(true);
+    }
+    // After a cursor the page holds fewer rows, and totalCount still counts them all.
+    const next = await run(true, others[0].memberships.pageInfo.endCursor);
+    const continued = next.organizations.find((org) => org.id === others[0].id);
+    expect(continued.memberships.totalCount).toBe(MEMBERS_PER_ORGANIZATION);
+    expect(continued.memberships.nodes).toHaveLength(1);
+    expect(next.count).toBe(counted.count + 1);
+  });
 });

@@ -1,6 +1,5 @@
 import type { EntityManager, RequiredEntityData } from '@mikro-orm/core';
-import { countChildren, loadChildPages, type ChildPageArgs } from '../../db/child-pages.js';
-import type { Page } from '../../db/pagination.js';
+import { countChildren, loadChildPages, type ChildPageArgs, type ChildPageOf } from '../../db/child-pages.js';
 import { Repository } from '../../db/repository.js';
 import { Role } from '../role/role.entity.js';
 import { Membership, MembershipRole } from './membership.entity.js';
@@ -52,7 +51,7 @@ export class MembershipRepository extends Repository<Membership> {
   }
 
   /** The first page of memberships of many organizations or users, in one statement, as plain rows. */
-  pagesOf(parent: MembershipParent, parentIds: readonly string[], args: ChildPageArgs, maxPageSize: number): Promise<Map<string, Omit<Page<Membership>, 'totalCount'>>> {
+  pagesOf(parent: MembershipParent, parentIds: readonly string[], args: ChildPageArgs, maxPageSize: number): Promise<Map<string, ChildPageOf<Membership>>> {
     return loadChildPages(this.em, Membership, parent, parentIds, args, maxPageSize);
   }
 

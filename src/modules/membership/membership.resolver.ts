@@ -39,7 +39,10 @@ function membershipsOf(ctx: GraphQLContext, parent: 'organizationId' | 'userId',
   requireScope(ctx.principal, 'organizations:read');
   return ctx.loaders
     .membershipPage(parent, parentId, page)
-    .then((result) => toConnection(result, () => ctx.loaders.membershipCount(parent, parentId)));
+    .then((result) =>
+      // The page's statement counted the memberships when it read from the start.
+      toConnection(result, () => (result.total !== undefined ? Promise.resolve(result.total) : ctx.loaders.membershipCount(parent, parentId))),
+    );
 }
 
 @Resolver(() => MembershipType)
