@@ -71,6 +71,8 @@ export interface FanoutStats {
   executions: number;
   /** `next` frames written, since the start. */
   frames: number;
+  /** Of those, frames written on the raw socket (`textFrame`) rather than through `ws.send`. */
+  directFrames: number;
 }
 
 const DONE: IteratorResult<never> = { done: true, value: undefined as never };
@@ -222,6 +224,61 @@ function corkForThisTick(raw: Duplex | undefined): void {
 
 const rawSocketOf = (socket: WebSocket): Duplex | undefined => (socket as unknown as { _socket?: Duplex })._socket;
 
+/** What of `ws`'s sender tells whether a frame may be written on its socket directly. */
+interface SenderState {
+  _state?: number;
+  _queue?: unknown[];
+  _extensions?: Record<string, unknown>;
+}
+
+/**
+ * The raw socket of a WebSocket on which a frame written directly lands in order: `ws` writes
+ * every frame synchronously unless its sender is compressing or queueing (state 0, empty
+ * queue), and the server never negotiates permessage-deflate. Otherwise undefined, and the
+ * frame goes through `ws.send`.
+ */
+function directSocketOf(socket: WebSocket): Duplex | undefined {
+  const sender = (socket as unknown as { _sender?: SenderState })._sender;
+  if (!sender || sender._state !== 0 || sender._queue?.length || Object.keys(sender._extensions ?? {}).length) return undefined;
+  return rawSocketOf(socket);
+}
+
+/** The UTF-8 bytes of the payload being delivered: every member of every group writes the same one in a row. */
+let lastPayload = '';
+let lastPayloadBytes = Buffer.alloc(0);
+function payloadBytes(payload: string): Buffer {
+  if (payload !== lastPayload) {
+    lastPayload = payload;
+    lastPayloadBytes = Buffer.from(payload, 'utf8');
+  }
+  return lastPayloadBytes;
+}
+
+/**
+ * An unmasked, final text frame (RFC 6455 §5.2) holding `prefix`, `payload` and `}` in one
+ * buffer: one allocation and one queued write per frame, where `ws.send` of the concatenated
+ * string costs a string, its UTF-8 copy, a header buffer and two writes.
+ */
+export function textFrame(prefix: Buffer, payload: Buffer): Buffer {
+  const length = prefix.length + payload.length + 1;
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81; // FIN + text
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(0, 2);
+    frame.writeUInt32BE(length, 6);
+  }
+  prefix.copy(frame, header);
+  payload.copy(frame, header + prefix.length);
+  frame[header + length - 1] = 0x7d; // }
+  return frame;
+}
+
 /**
  * The streams of one socket waiting for it to drain (several subscriptions may share a
  * connection): one `drain` listener, poll and stall timer per socket, not per subscription.
@@ -285,6 +342,7 @@ function roomOf(socket: WebSocket, stallMs: number): Room {
 class SocketSink implements AuditStreamSink {
   handle: AuditStreamHandle | undefined;
   private readonly prefix: string;
+  private readonly prefixBytes: Buffer;
   private closed = false;
   private cancelWait: (() => void) | undefined;
 
@@ -296,6 +354,7 @@ class SocketSink implements AuditStreamSink {
     private readonly stats: FanoutStats,
   ) {
     this.prefix = `{"id":${JSON.stringify(operation.id)},"type":"next","payload":`;
+    this.prefixBytes = Buffer.from(this.prefix, 'utf8');
   }
 
   prepare(events: readonly AuditEvent[], matches: (event: AuditEvent) => boolean): void | Promise<void> {
@@ -312,8 +371,15 @@ class SocketSink implements AuditStreamSink {
   private write(payload: string): void {
     const { socket } = this.operation;
     if (this.closed || socket.readyState !== socket.OPEN) return;
-    corkForThisTick(rawSocketOf(socket));
     this.stats.frames += 1;
+    const direct = directSocketOf(socket);
+    if (direct) {
+      corkForThisTick(direct);
+      this.stats.directFrames += 1;
+      direct.write(textFrame(this.prefixBytes, payloadBytes(payload)));
+      return;
+    }
+    corkForThisTick(rawSocketOf(socket));
     socket.send(this.prefix + payload + '}');
   }
 
@@ -396,7 +462,7 @@ export function subscriptionFanoutOf(server: HttpServer): SubscriptionFanout | u
 }
 
 export class SubscriptionFanout {
-  readonly stats: FanoutStats = { subscriptions: 0, groups: 0, executions: 0, frames: 0 };
+  readonly stats: FanoutStats = { subscriptions: 0, groups: 0, executions: 0, frames: 0, directFrames: 0 };
   private readonly operations = new WeakMap<object, FanoutOperation>();
   private readonly groups = new Map<string, ExecutionGroup>();
 

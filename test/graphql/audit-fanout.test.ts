@@ -125,6 +125,8 @@ describe('shared execution of live audit subscriptions', () => {
     const after = stats();
     expect(after.executions - before.executions).toBe(6 + 5 + 1 + 1 + 1);
     expect(after.frames - before.frames).toBe(3 * 5 + 6 + 5 + 1 + 1 + 1);
+    // Every frame was framed once and written on the raw socket (ws.send is only the fallback).
+    expect(after.directFrames - before.directFrames).toBe(after.frames - before.frames);
 
     await Promise.all(open.splice(0).map((subscriber) => subscriber.dispose()));
     await until(() => stats().subscriptions === before.subscriptions, 'the subscriptions to end');
