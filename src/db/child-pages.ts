@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { decodeCursor, encodeCursor, lazyCursors, pageWindow, type Page } from './pagination.js';
-import { entityCondition, rowMapper } from './rows.js';
+import { embeddedRow, entityCondition, rowMapper } from './rows.js';
 import { sql } from './sql.js';
 
 export interface ChildPageArgs {
@@ -13,7 +13,21 @@ export interface ChildPageArgs {
  * when the page starts at the beginning (no `after`): the same statement counts them with a
  * window function, so `{ totalCount nodes { … } }` costs one statement, not two.
  */
-export type ChildPageOf<T> = Omit<Page<T>, 'totalCount'> & { total?: number };
+export type ChildPageOf<T> = Omit<Page<T>, 'totalCount'> & {
+  total?: number;
+  /** With `embed`: the row each node refers to, in the order of `nodes` (null when out of scope or gone). */
+  embedded?: unknown[];
+};
+
+/**
+ * A row each child refers to (a membership's user), read in the same statement: `property` is
+ * the child's property holding the referred row's id. The caller hands the rows to the loader
+ * of that entity, so `memberships { nodes { user { … } } }` needs no statement for the users.
+ */
+export interface ChildEmbed<T> {
+  property: keyof T & string;
+  entity: new (...args: never[]) => unknown;
+}
 
 /**
  * The first page of children for many parents in one statement (a window function per parent),
@@ -27,12 +41,14 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
   parentIds: readonly string[],
   args: ChildPageArgs,
   maxPageSize: number,
+  embed?: ChildEmbed<T>,
 ): Promise<Map<string, ChildPageOf<T>>> {
   const { size } = pageWindow({ first: args.first }, maxPageSize);
   const meta = em.getMetadata().get(entity.name);
   const parentColumn = meta.properties[parentProperty as keyof T & string].fieldNames[0];
   const scope = entityCondition(em, entity, 't');
-  const params: unknown[] = [[...parentIds], ...scope.params];
+  const embedded = embed ? embeddedRow(em, embed.entity, `s."${meta.properties[embed.property].fieldNames[0]}"`) : undefined;
+  const params: unknown[] = [...(embedded?.params ?? []), [...parentIds], ...scope.params];
   let keyset = '';
   if (args.after) {
     // Child cursors are those of a `createdAt` ordering, checked like any other.
@@ -48,13 +64,14 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
       ? []
       : await sql(
           em,
-          `select * from (select t.*, row_number() over (partition by t."${parentColumn}" order by t."created_at", t."id") as "_rn"${total}` +
+          `select s.*${embedded ? `, ${embedded.sql} as "_embedded"` : ''} from (select t.*, row_number() over (partition by t."${parentColumn}" order by t."created_at", t."id") as "_rn"${total}` +
             ` from "${meta.tableName}" t where t."${parentColumn}" = any(?::text[])${scope.sql}${keyset}) s` +
             ` where s."_rn" <= ? order by s."_rn"`,
           params,
         );
 
   const toNode = rowMapper(em, entity);
+  const toEmbedded = embed && rowMapper(em, embed.entity);
   // Cursors are made on first read (lazyCursors): a read through `nodes` needs none.
   const cursorOf = (node: T) => encodeCursor('createdAt', node.createdAt.toISOString(), node.id);
   const pages = new Map<string, ChildPageOf<T>>();
@@ -71,6 +88,10 @@ export async function loadChildPages<T extends { id: string; createdAt: Date }>(
       continue;
     }
     page.nodes.push(toNode(row));
+    if (toEmbedded) {
+      const embeddedRow = row._embedded as Record<string, unknown> | null;
+      (page.embedded ??= []).push(embeddedRow ? toEmbedded(embeddedRow) : null);
+    }
   }
   return pages;
 }

@@ -48,6 +48,16 @@ export function entityCondition(em: EntityManager, entity: new (...args: never[]
     : { sql: ` and ${column} = any(?::text[])`, params: [[...scope.environmentIds]] };
 }
 
+/**
+ * A scalar subquery giving, as JSON, the row of `entity` whose id is `idColumn` (an SQL
+ * expression of the outer statement), within the EntityManager's scope; null when there is none.
+ * `rowMapper` reads it like a row of its own (timestamps arrive as ISO text either way).
+ */
+export function embeddedRow(em: EntityManager, entity: new (...args: never[]) => unknown, idColumn: string): { sql: string; params: unknown[] } {
+  const scope = entityCondition(em, entity, 'e');
+  return { sql: `(select row_to_json(e) from "${tableOf(em, entity)}" e where e."id" = ${idColumn}${scope.sql})`, params: scope.params };
+}
+
 /** Rows found by id, as plain rows in the order of `ids` (null where none was found). */
 export function alignById<T>(ids: readonly string[], rows: readonly Row[], toNode: (row: Row) => T): (T | null)[] {
   const found = new Map(rows.map((row) => [String(row.id), toNode(row)]));

@@ -30,11 +30,12 @@ export interface LoaderOptions {
 }
 
 export function createLoaders(em: EntityManager, options: LoaderOptions): Loaders {
+  const users = userLoaders(em, options);
   return {
     ...organizationLoaders(em, options),
-    ...userLoaders(em, options),
+    ...users,
     ...roleLoaders(em, options),
-    ...membershipLoaders(em, options),
+    ...membershipLoaders(em, options, users),
     ...webhookLoaders(em, options),
     ...oauthClientLoaders(em, options),
     ...signingKeyLoaders(em, options),

@@ -194,4 +194,36 @@ describe('nested organization lists', () => {
     expect(continued.memberships.nodes).toHaveLength(1);
     expect(next.count).toBe(counted.count + 1);
   });
+
+  it('read members’ users and roles’ permissions in the statements that read memberships and roles', async () => {
+    const statementsOf = async (query: string) => {
+      await ws.client.data(`{ viewer { scopes } }`);
+      server.sql.count = 0;
+      const result = await ws.client.request(query, { env });
+      expect(result.errors).toBeUndefined();
+      return { count: server.sql.count, data: result.data as any };
+    };
+    const bare = await statementsOf(`query($env: ID) { organizations(environmentId: $env, first: 20) { nodes { memberships(first: 5) { nodes { roles { key } } } } } }`);
+    const full = await statementsOf(
+      `query($env: ID) { organizations(environmentId: $env, first: 20) { nodes { memberships(first: 5) { nodes { user { email } roles { key permissions { key } } } } } } }`,
+    );
+    // Through fragments, and through edges, the same.
+    const fragments = await statementsOf(
+      `query($env: ID) { organizations(environmentId: $env, first: 20) { nodes { memberships(first: 5) { edges { node { ...M } } } } } }
+       fragment M on Membership { ... on Membership { user { ...U } } roles { ...R } }
+       fragment U on User { email }
+       fragment R on Role { key permissions { key } }`,
+    );
+    expect(full.count).toBe(bare.count);
+    expect(fragments.count).toBe(bare.count);
+    const members = full.data.organizations.nodes.flatMap((org: any) => org.memberships.nodes);
+    expect(members.length).toBeGreaterThan(0);
+    for (const member of members) {
+      expect(member.user.email).toMatch(/^u\d@org\d+\.example$/);
+      const expected = member.user.email.startsWith('u0@') ? { admin: [], billing: ['invoices:read', 'invoices:write'] } : { member: ['reports:read'] };
+      expect(Object.fromEntries(member.roles.map((role: any) => [role.key, role.permissions.map((p: any) => p.key)]))).toEqual(expected);
+    }
+    const viaFragments = fragments.data.organizations.nodes.flatMap((org: any) => org.memberships.edges.map((edge: any) => edge.node));
+    expect(viaFragments).toEqual(members);
+  });
 });

@@ -2,6 +2,7 @@ import type { EntityManager, RequiredEntityData } from '@mikro-orm/core';
 import { countChildren, loadChildPages, type ChildPageArgs, type ChildPageOf } from '../../db/child-pages.js';
 import { Repository } from '../../db/repository.js';
 import { Role } from '../role/role.entity.js';
+import { User } from '../user/user.entity.js';
 import { Membership, MembershipRole } from './membership.entity.js';
 
 export type MembershipParent = 'organizationId' | 'userId';
@@ -50,9 +51,15 @@ export class MembershipRepository extends Repository<Membership> {
     for (const roleId of roleIds) await this.em.upsert(MembershipRole, { membershipId, roleId });
   }
 
-  /** The first page of memberships of many organizations or users, in one statement, as plain rows. */
-  pagesOf(parent: MembershipParent, parentIds: readonly string[], args: ChildPageArgs, maxPageSize: number): Promise<Map<string, ChildPageOf<Membership>>> {
-    return loadChildPages(this.em, Membership, parent, parentIds, args, maxPageSize);
+  /** The first page of memberships of many organizations or users, in one statement, as plain rows (with their users' rows when asked). */
+  pagesOf(
+    parent: MembershipParent,
+    parentIds: readonly string[],
+    args: ChildPageArgs,
+    maxPageSize: number,
+    withUsers = false,
+  ): Promise<Map<string, ChildPageOf<Membership>>> {
+    return loadChildPages(this.em, Membership, parent, parentIds, args, maxPageSize, withUsers ? { property: 'userId', entity: User } : undefined);
   }
 
   /** Number of memberships of many organizations or users, in one statement. */

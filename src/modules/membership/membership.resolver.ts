@@ -1,7 +1,10 @@
-import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, Info, Mutation, Resolver, Root } from 'type-graphql';
 import { requireScope } from '../../auth/principal.js';
+import { scopeGrants } from '../../auth/scopes.js';
 import { ForwardPageArgsType, toConnection } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
+import { selects } from '../../graphql/lookahead.js';
 import { mutationPayload } from '../../graphql/user-error.js';
 import type { Organization } from '../organization/organization.entity.js';
 import { DeleteInput, DeletePayload, OrganizationType } from '../organization/organization.types.js';
@@ -35,10 +38,15 @@ type UserRow = Pick<User, 'id'>;
  * Nested fields check the scope of the data they return, like the root queries do: a key that
  * may read organizations does not thereby read users' details, or roles.
  */
-function membershipsOf(ctx: GraphQLContext, parent: 'organizationId' | 'userId', parentId: string, page: ForwardPageArgsType) {
+function membershipsOf(ctx: GraphQLContext, parent: 'organizationId' | 'userId', parentId: string, page: ForwardPageArgsType, info: GraphQLResolveInfo) {
   requireScope(ctx.principal, 'organizations:read');
+  // The members' users come with the page when the query reads them and the key may.
+  const withUsers =
+    parent === 'organizationId' &&
+    scopeGrants(ctx.principal.scopes, 'users:read') &&
+    (selects(info, ['nodes', 'user']) || selects(info, ['edges', 'node', 'user']));
   return ctx.loaders
-    .membershipPage(parent, parentId, page)
+    .membershipPage(parent, parentId, page, withUsers)
     .then((result) =>
       // The page's statement counted the memberships when it read from the start.
       toConnection(result, () => (result.total !== undefined ? Promise.resolve(result.total) : ctx.loaders.membershipCount(parent, parentId))),
@@ -61,9 +69,10 @@ export class MembershipResolver {
 
   @Cost({ maxItems: MAX_ROLES_PER_HOLDER })
   @FieldResolver(() => [RoleType], { description: 'Roles granted by the membership, by key.' })
-  roles(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
+  roles(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo) {
     requireScope(ctx.principal, 'roles:read');
-    return ctx.loaders.rolesByMembership.load(membership.id);
+    // The roles' permissions come with them when the query reads them (RoleType.permissions needs roles:read too).
+    return ctx.loaders.membershipRoles(membership.id, selects(info, ['permissions']));
   }
 
   @Mutation(() => MembershipPayload, { description: 'Adds a user to an organization. Needs `organizations:write`.' })
@@ -100,15 +109,15 @@ export class MembershipResolver {
 @Resolver(() => OrganizationType)
 export class OrganizationMembershipsResolver {
   @FieldResolver(() => MembershipConnection, { description: 'Memberships of the organization, oldest first.' })
-  memberships(@Root() organization: OrganizationRow, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext) {
-    return membershipsOf(ctx, 'organizationId', organization.id, page);
+  memberships(@Root() organization: OrganizationRow, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo) {
+    return membershipsOf(ctx, 'organizationId', organization.id, page, info);
   }
 }
 
 @Resolver(() => UserType)
 export class UserMembershipsResolver {
   @FieldResolver(() => MembershipConnection, { description: 'Memberships of the user, oldest first.' })
-  memberships(@Root() user: UserRow, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext) {
-    return membershipsOf(ctx, 'userId', user.id, page);
+  memberships(@Root() user: UserRow, @Args() page: ForwardPageArgsType, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo) {
+    return membershipsOf(ctx, 'userId', user.id, page, info);
   }
 }

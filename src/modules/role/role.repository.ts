@@ -64,6 +64,35 @@ export class RoleRepository extends Repository<Role> {
   }
 
   /**
+   * The roles of many memberships and the permissions of each of those roles, in one statement:
+   * each role's permissions come once (on its first row) as JSON, as `rowsByRole` would read them.
+   */
+  async rowsByMembershipWithPermissions(membershipIds: readonly string[]): Promise<{ roles: Role[][]; permissions: Map<string, Permission[]> }> {
+    const permissions = new Map<string, Permission[]>();
+    if (!membershipIds.length) return { roles: [], permissions };
+    const meta = this.em.getMetadata().get(MembershipRole.name);
+    const holderColumn = meta.properties.membershipId.fieldNames[0];
+    const roleColumn = meta.properties.roleId.fieldNames[0];
+    const roleScope = entityCondition(this.em, Role, 'r');
+    const permissionScope = entityCondition(this.em, Permission, 'p');
+    const rows = await sql(
+      this.em,
+      `select r.*, l."${holderColumn}" as "_parent", case when row_number() over (partition by r."id") = 1 then` +
+        ` (select coalesce(json_agg(p order by p."key"), '[]'::json) from "${tableOf(this.em, Permission)}" p` +
+        ` join "${tableOf(this.em, RolePermission)}" rp on rp."permission_id" = p."id" where rp."role_id" = r."id"${permissionScope.sql})` +
+        ` end as "_permissions"` +
+        ` from "${tableOf(this.em, Role)}" r join "${meta.tableName}" l on l."${roleColumn}" = r."id"` +
+        ` where l."${holderColumn}" = any(?::text[])${roleScope.sql} order by r."key"`,
+      [...permissionScope.params, [...membershipIds], ...roleScope.params],
+    );
+    const toPermission = rowMapper(this.em, Permission);
+    for (const row of rows) {
+      if (row._permissions) permissions.set(String(row.id), (row._permissions as Record<string, unknown>[]).map(toPermission));
+    }
+    return { roles: groupByParent(membershipIds, rows, rowMapper(this.em, Role)), permissions };
+  }
+
+  /**
    * The roles of many holders in one statement, through a link entity with a `roleId` and the
    * holder's `holderProperty`, ordered by key, as plain read-only rows. Also for the links of
    * other modules (an OAuth client's roles).
