@@ -21,6 +21,7 @@ import { WorkspaceResolver } from '../modules/workspace/workspace.resolver.js';
 import { kindOfId } from '../db/id.js';
 import { NODE_TYPE_BY_KIND } from './node.js';
 import { NodeResolver } from './node.resolver.js';
+import { directFieldResolvers } from './direct-resolvers.js';
 import { DateTimeScalar } from './scalars.js';
 
 const NO_TOPICS: PubSub = {
@@ -33,6 +34,9 @@ const NO_TOPICS: PubSub = {
 };
 
 let built: Promise<GraphQLSchema> | undefined;
+
+/** The `Type.field`s whose resolver methods are called without type-graphql's wrapper (direct-resolvers.ts). */
+export const directlyResolvedFields: string[] = [];
 
 /** The schema is built once per process: type-graphql's metadata is global anyway. */
 export function getSchema(): Promise<GraphQLSchema> {
@@ -72,6 +76,7 @@ async function build(): Promise<GraphQLSchema> {
     validate: false,
     emitSchemaFile: false,
   });
+  directlyResolvedFields.push(...directFieldResolvers(schema));
   // type-graphql has no option for the root types' descriptions.
   schema.getQueryType()!.description = 'Reads. Every field needs `Authorization: Bearer <API key>` and the scope it names.';
   schema.getMutationType()!.description =
