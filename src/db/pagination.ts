@@ -1,5 +1,7 @@
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { raw, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import type { EntityManager as SqlEntityManager } from '@mikro-orm/postgresql';
 import { invalid } from '../errors/app-error.js';
+import { rowMapper } from './rows.js';
 
 /** Relay-style page request. */
 export interface PageArgs {
@@ -165,19 +167,31 @@ export async function paginate<T extends { id: string }>(
 
   const flip = (direction: SortDirection): SortDirection => (direction === 'ASC' ? 'DESC' : 'ASC');
   const direction = backward ? flip(sort.direction) : sort.direction;
+  // Without a cursor the rows before LIMIT are all that match: a window count over them is the
+  // total, and `{ totalCount nodes { … } }` costs one statement.
+  const counted = !args.after && !args.before;
   // One row more than asked tells whether another page follows (also for `first: 0`).
-  const rows = await em.find(entity, { $and: conditions } as FilterQuery<T>, {
-    orderBy: [{ [sort.field]: direction }, { id: direction }] as never,
-    limit: size + 1,
-  });
+  const query = (em as SqlEntityManager)
+    .createQueryBuilder(entity, 't')
+    .select('*')
+    .where({ $and: conditions } as never)
+    .orderBy([{ [sort.field]: direction }, { id: direction }] as never)
+    .limit(size + 1);
+  if (counted) query.addSelect(raw('count(*) over () as "_total"'));
+  // The tenant filter, as em.find would apply it (it throws for an EntityManager without scope).
+  await query.applyFilters();
+  // Plain read-only rows (db/rows.ts): a page is read, never changed through the ORM.
+  const rows = await query.execute<Record<string, unknown>[]>('all', false);
+  const total = counted ? Number(rows[0]?._total ?? 0) : undefined;
   const more = rows.length > size;
-  const nodes = rows.slice(0, size);
+  const toNode = rowMapper(em, entity);
+  const nodes = rows.slice(0, size).map(toNode);
   if (backward) nodes.reverse();
   const page = {
     nodes,
     hasNextPage: backward ? Boolean(args.before) : more,
     hasPreviousPage: backward ? more : Boolean(args.after),
-    totalCount: () => em.count(entity, condition()),
+    totalCount: () => (total !== undefined ? Promise.resolve(total) : em.count(entity, condition())),
   };
   return lazyCursors(page, (node: T) => encodeCursor(sort.field, cursorValueOf(node, sort.field), node.id));
 }
