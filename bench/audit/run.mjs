@@ -603,19 +603,20 @@ async function main() {
       `${PER_CONNECTION > 1 ? ' (multiplexed: BENCH_SUBS_PER_CONNECTION)' : ''}.\n`,
   );
   console.log(
-    '| mode | subscribers | events/s delivered | p50 ms | p99 ms | lost | duplicated | connections | events written | writes/s | server CPU % | server CPU ms/event | load 1 min |',
+    '| mode | subscribers | events/s delivered | p50 ms | p99 ms | lost | duplicated | connections | events written | writes/s | server CPU % | server CPU ms/event | bench CPU % | load 1 min |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     console.log(
-      `| ${r.label} | ${r.count} | ${f(r.eventsPerS)} | ${f(r.p50)} | ${f(r.p99)} | ${r.lost} | ${r.duplicated} | ${r.connections} | ${r.written} | ${f(r.writesPerS)} | ${f(r.serverCpuPct, 0)} | ${f(r.serverCpuMsPerEvent, 2)} | ${f(r.load[0])}–${f(r.load[1])} |`,
+      `| ${r.label} | ${r.count} | ${f(r.eventsPerS)} | ${f(r.p50)} | ${f(r.p99)} | ${r.lost} | ${r.duplicated} | ${r.connections} | ${r.written} | ${f(r.writesPerS)} | ${f(r.serverCpuPct, 0)} | ${f(r.serverCpuMsPerEvent, 2)} | ${f(r.benchCpuPct, 0)} | ${f(r.load[0])}–${f(r.load[1])} |`,
     );
   }
-  for (const { step } of failures) console.log(`| ${step.label} | ${step.count} | failed | | | | | | | | | | |`);
+  for (const { step } of failures) console.log(`| ${step.label} | ${step.count} | failed | | | | | | | | | | | |`);
   console.log(
     '\nevents/s delivered: first-time deliveries of the written events summed over all subscribers, from the first write to the last delivery.' +
       '\nlatency: HTTP response of the mutation (committed) → receipt by each subscriber; lost/duplicated: per subscriber, summed.' +
       '\nserver CPU: the subscribers\' server process (user + system) from the first write to the end of the drain; % of one core, and per event written.' +
+      '\nbench CPU: this process (the subscribers and the writer thread) over the same window, % of one core: on a 2-core machine, server + bench + PostgreSQL above ~200% means the row measured the machine, not the server.' +
       '\nload 1 min: the machine\'s load average at the start and the end of the row (2 cores: above ~2, other work competed for them).',
   );
 
