@@ -1,6 +1,14 @@
 import * as client from 'openid-client';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { environmentEm } from '../../src/http/oauth/context.js';
+import {
+  deleteRegistration,
+  managedClient,
+  RegistrationRefused,
+  updateRegistration,
+  type RegistrationIssuer,
+} from '../../src/modules/oauth-client/client-registration.service.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 import { API, clientKeyPair, mutate, oauthFixture, type OAuthFixture } from '../helpers/oauth.js';
 
@@ -176,5 +184,42 @@ describe('dynamic client registration (RFC 7591/7592)', () => {
     expect(((await form.json()) as any).error).toBe('invalid_client_metadata');
     expect((await registerRaw({ client_name: { nested: true } })).body.error).toBe('invalid_client_metadata');
     expect((await registerRaw({ grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'] })).body.error).toBe('invalid_client_metadata');
+  });
+
+  it('refuses a change or removal when the admin disabled the client or it lost its token after the request was let through', async () => {
+    await setPolicy({ policy: 'OPEN', registrationScopes: ['read', 'write'] });
+    const issuer: RegistrationIssuer = {
+      id: f.environmentId,
+      workspaceId: ws.workspace.id,
+      registrationPolicy: 'OPEN' as RegistrationIssuer['registrationPolicy'],
+      initialAccessTokenHash: null,
+      registrationScopes: ['read', 'write'],
+      resourceServers: [],
+    };
+    const meta = { requestId: 'test', ip: '127.0.0.1', userAgent: null } as never;
+    const em = () => environmentEm(server.database.db.orm, { id: f.environmentId, workspaceId: ws.workspace.id });
+    const letThrough = async (body: { client_id: string; registration_access_token: string }) => {
+      const found = await managedClient(em(), issuer, body.client_id, body.registration_access_token);
+      if (!('client' in found)) throw new Error(`not let through: ${found.refused}`);
+      return found.client;
+    };
+
+    // The request passed managedClient; then the admin disabled the client; then it changes or deletes.
+    const disabled = (await registerRaw({ client_name: 'Racing' })).body;
+    const seen = await letThrough(disabled);
+    await mutate(ws.client, 'updateApplication', 'UpdateApplicationInput', 'application { enabled }', { id: disabled.client_id, enabled: false });
+    await expect(updateRegistration(em(), issuer, seen, { client_id: disabled.client_id, client_name: 'Changed' }, meta, false)).rejects.toEqual(new RegistrationRefused('disabled'));
+    await expect(deleteRegistration(em(), issuer, seen, meta)).rejects.toEqual(new RegistrationRefused('disabled'));
+
+    // The same when the registration was removed and replaced meanwhile (its token no longer matches).
+    const deleted = (await registerRaw({ client_name: 'Gone' })).body;
+    const stale = await letThrough(deleted);
+    expect((await fetch(deleted.registration_client_uri, { method: 'DELETE', headers: { authorization: `Bearer ${deleted.registration_access_token}` } })).status).toBe(204);
+    await expect(updateRegistration(em(), issuer, stale, { client_id: deleted.client_id, client_name: 'Back' }, meta, false)).rejects.toThrow();
+
+    // Nothing changed: the disabled client keeps its name, and no change was audited for either.
+    const apps = await ws.client.data(`query($env: ID) { applications(environmentId: $env, type: DYNAMIC, first: 50) { nodes { id name enabled } } }`, { env: f.environmentId });
+    expect(apps.applications.nodes.find((app: any) => app.id === disabled.client_id)).toEqual({ id: disabled.client_id, name: 'Racing', enabled: false });
+    expect(apps.applications.nodes.find((app: any) => app.id === deleted.client_id)).toBeUndefined();
   });
 });

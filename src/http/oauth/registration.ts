@@ -8,6 +8,7 @@ import {
   managedClient,
   registerClient,
   registrationAdmission,
+  RegistrationRefused,
   updateRegistration,
   type RegistrationIssuer,
 } from '../../modules/oauth-client/client-registration.service.js';
@@ -114,11 +115,23 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
     const env = await environment(request);
     const issuer = issuerOf(env);
     const found = await managedClient(environmentEm(deps.orm, env), issuer, request.params.clientId, bearer(request));
-    if ('refused' in found) {
-      if (found.refused === 'disabled') throw new OAuthError('invalid_token', 'This client is disabled');
-      return refuseToken(request, 'The registration access token is invalid for this client');
-    }
+    if ('refused' in found) return refuse(request, found.refused);
     return { env, issuer, client: found.client };
+  };
+
+  const refuse = (request: FastifyRequest, reason: 'invalid' | 'disabled'): Promise<never> => {
+    if (reason === 'disabled') throw new OAuthError('invalid_token', 'This client is disabled');
+    return refuseToken(request, 'The registration access token is invalid for this client');
+  };
+
+  /** A change refused under the row lock (the client was disabled or its token replaced meanwhile) is refused like `managed`'s. */
+  const underLock = async <T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof RegistrationRefused) return refuse(request, error.reason);
+      throw error;
+    }
   };
 
   scope.get(`${base}/oauth/register/:clientId`, async (request: FastifyRequest<{ Params: ClientParams }>, reply) => {
@@ -128,15 +141,17 @@ export async function registerClientRegistration(scope: FastifyInstance, deps: O
 
   scope.put(`${base}/oauth/register/:clientId`, { bodyLimit: REGISTRATION_BODY_LIMIT }, async (request: FastifyRequest<{ Params: ClientParams }>, reply) => {
     const { env, issuer, client } = await managed(request);
-    const updated = await asOAuth(() =>
-      updateRegistration(environmentEm(deps.orm, env), issuer, client, metadataBody(request), requestMeta(request), deps.config.allowPrivateTargets),
+    const updated = await underLock(request, () =>
+      asOAuth(() =>
+        updateRegistration(environmentEm(deps.orm, env), issuer, client, metadataBody(request), requestMeta(request), deps.config.allowPrivateTargets),
+      ),
     );
     return reply.headers(NO_STORE).send(clientInformation(env, updated));
   });
 
   scope.delete(`${base}/oauth/register/:clientId`, async (request: FastifyRequest<{ Params: ClientParams }>, reply) => {
     const { env, issuer, client } = await managed(request);
-    await deleteRegistration(environmentEm(deps.orm, env), issuer, client, requestMeta(request));
+    await underLock(request, () => deleteRegistration(environmentEm(deps.orm, env), issuer, client, requestMeta(request)));
     return reply.code(204).send();
   });
 }

@@ -237,6 +237,23 @@ export async function managedClient(
 }
 
 /**
+ * A registration request refused once the client's row is locked: between `managedClient` and
+ * the lock an admin may have disabled the client, or rotated or removed its registration
+ * access token. The transport answers it as it answers `managedClient`'s refusals.
+ */
+export class RegistrationRefused extends Error {
+  constructor(readonly reason: 'invalid' | 'disabled') {
+    super(reason === 'disabled' ? 'This client is disabled' : 'The registration access token is no longer valid for this client');
+  }
+}
+
+/** Checks, under the row lock, that the client is still the one `managedClient` let through. */
+function stillManaged(locked: OAuthClient, seen: OAuthClient): void {
+  if (!locked.registrationTokenHash || locked.registrationTokenHash !== seen.registrationTokenHash) throw new RegistrationRefused('invalid');
+  if (!locked.enabled) throw new RegistrationRefused('disabled');
+}
+
+/**
  * RFC 7592 §2.2: replaces the client's metadata. The body carries its client_id (and, when it
  * gives one, a client_secret it holds); it may keep or narrow its scopes (left out: kept) and
  * grants, never widen them, nor switch between secrets and keys. Audited with the client as actor.
@@ -263,6 +280,7 @@ export async function updateRegistration(
   }
   return em.transactional(async (tx) => {
     const locked = await new OAuthClientRepository(tx, 'application').lock(client.id);
+    stillManaged(locked, client);
     const before = snapshot(locked);
     apply(locked, registered, issuer, true);
     recordAudit(tx, clientActor(locked, meta), {
@@ -280,7 +298,9 @@ export async function updateRegistration(
 /** RFC 7592 §2.3: the client removes its registration. Audited with the client as actor. */
 export async function deleteRegistration(em: EntityManager, issuer: RegistrationIssuer, client: OAuthClient, meta: RequestMeta): Promise<void> {
   await em.transactional(async (tx) => {
-    await new OAuthClientRepository(tx, 'application').delete(client.id);
+    const clients = new OAuthClientRepository(tx, 'application');
+    stillManaged(await clients.lock(client.id), client);
+    await clients.delete(client.id);
     recordAudit(tx, clientActor(client, meta), {
       action: 'application.registration_deleted',
       workspaceId: issuer.workspaceId,
