@@ -9,6 +9,7 @@ import { Migration20261127023609_oauth } from './Migration20261127023609_oauth.j
 import { Migration20261127023700_oauth_cache_notify } from './Migration20261127023700_oauth_cache_notify.js';
 import { Migration20261127041000_webhook_notify } from './Migration20261127041000_webhook_notify.js';
 import { Migration20261201120000_audit_sequence_once } from './Migration20261201120000_audit_sequence_once.js';
+import { Migration20261201170904_interactive_applications } from './Migration20261201170904_interactive_applications.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -20,4 +21,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127023700_oauth_cache_notify', class: Migration20261127023700_oauth_cache_notify },
   { name: 'Migration20261127041000_webhook_notify', class: Migration20261127041000_webhook_notify },
   { name: 'Migration20261201120000_audit_sequence_once', class: Migration20261201120000_audit_sequence_once },
+  { name: 'Migration20261201170904_interactive_applications', class: Migration20261201170904_interactive_applications },
 ];

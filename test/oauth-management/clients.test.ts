@@ -298,6 +298,116 @@ describe('applications', () => {
   });
 });
 
+describe('applications people sign in to', () => {
+  const SIGN_IN_FIELDS = `${APP_FIELDS} postLogoutRedirectUris allowedWebOrigins firstParty idTokenTtl refreshTokenIdleTtl refreshTokenAbsoluteTtl backchannelLogoutUri`;
+  const CREATE = `mutation($input: CreateApplicationInput!) { createApplication(input: $input) { application { ${SIGN_IN_FIELDS} } ${USER_ERRORS} } }`;
+  const UPDATE = `mutation($input: UpdateApplicationInput!) { updateApplication(input: $input) { application { ${SIGN_IN_FIELDS} } ${USER_ERRORS} } }`;
+  const create = async (input: Record<string, unknown>) => (await ws.client.data(CREATE, { input: { environmentId: dev, ...input } })).createApplication;
+  const update = async (input: Record<string, unknown>) => (await ws.client.data(UPDATE, { input })).updateApplication;
+
+  it('are WEB, SPA or NATIVE, with sign-in defaults and every setting read back', async () => {
+    const web = await create({
+      name: 'Dashboard',
+      type: 'WEB',
+      redirectUris: ['https://app.example.com/callback', 'http://localhost:3000/callback'],
+      postLogoutRedirectUris: ['https://app.example.com/'],
+      allowedWebOrigins: ['https://app.example.com'],
+      backchannelLogoutUri: 'https://app.example.com/backchannel-logout',
+      allowedAudiences: [API],
+    });
+    expect(web.userErrors).toEqual([]);
+    expect(web.application).toMatchObject({
+      type: 'WEB',
+      grantTypes: ['authorization_code', 'refresh_token'],
+      redirectUris: ['https://app.example.com/callback', 'http://localhost:3000/callback'],
+      postLogoutRedirectUris: ['https://app.example.com/'],
+      allowedWebOrigins: ['https://app.example.com'],
+      firstParty: true,
+      idTokenTtl: 3600,
+      refreshTokenIdleTtl: 14 * 86_400,
+      refreshTokenAbsoluteTtl: 90 * 86_400,
+      backchannelLogoutUri: 'https://app.example.com/backchannel-logout',
+      clientSecrets: [],
+    });
+    const spa = await create({ name: 'SPA', type: 'SPA', redirectUris: ['https://spa.example.com/'], allowedWebOrigins: ['https://spa.example.com'], firstParty: false });
+    expect(spa).toMatchObject({ application: { type: 'SPA', firstParty: false, grantTypes: ['authorization_code', 'refresh_token'] }, userErrors: [] });
+    const native = await create({
+      name: 'CLI',
+      type: 'NATIVE',
+      redirectUris: ['http://127.0.0.1/callback', 'com.example.cli:/oauth'],
+      idTokenTtl: 600,
+      refreshTokenIdleTtl: 3_600,
+      refreshTokenAbsoluteTtl: 86_400,
+    });
+    expect(native).toMatchObject({
+      application: { type: 'NATIVE', redirectUris: ['http://127.0.0.1/callback', 'com.example.cli:/oauth'], idTokenTtl: 600, refreshTokenIdleTtl: 3_600, refreshTokenAbsoluteTtl: 86_400 },
+      userErrors: [],
+    });
+
+    const listed = await ws.client.data(APPLICATIONS, { env: dev, type: 'SPA' });
+    expect(listed.applications.nodes).toEqual([{ id: spa.application.id, type: 'SPA', enabled: true }]);
+
+    // Changed field by field; the type stays; the change is audited with the sign-in settings.
+    const changed = await update({ id: web.application.id, redirectUris: ['https://app.example.com/cb2'], firstParty: false, backchannelLogoutUri: null });
+    expect(changed).toMatchObject({
+      application: { type: 'WEB', redirectUris: ['https://app.example.com/cb2'], firstParty: false, backchannelLogoutUri: null, postLogoutRedirectUris: ['https://app.example.com/'] },
+      userErrors: [],
+    });
+    const [event] = (await auditEvents(['application.updated'])).filter((e) => e.targets[0].id === web.application.id);
+    expect(event.before).toMatchObject({ type: 'WEB', firstParty: true, redirectUris: ['https://app.example.com/callback', 'http://localhost:3000/callback'] });
+    expect(event.after).toMatchObject({ firstParty: false, redirectUris: ['https://app.example.com/cb2'], backchannelLogoutUri: null, refreshIdleTtl: 14 * 86_400 });
+  });
+
+  it('refuse what their type cannot hold, and change nothing', async () => {
+    const refusals: [Record<string, unknown>, string, string][] = [
+      [{ type: 'DYNAMIC' }, 'oauth_client.invalid_type', 'type'],
+      [{ type: 'M2M', redirectUris: ['https://a.example/cb'] }, 'oauth_client.not_interactive', 'redirectUris'],
+      [{ redirectUris: ['https://a.example/cb'] }, 'oauth_client.not_interactive', 'redirectUris'],
+      [{ type: 'WEB', redirectUris: ['http://app.example.com/cb'] }, 'oauth.invalid_redirect_uri', 'redirectUris'],
+      [{ type: 'WEB', redirectUris: ['https://*.example.com/cb'] }, 'oauth.invalid_redirect_uri', 'redirectUris'],
+      [{ type: 'WEB', postLogoutRedirectUris: ['https://a.example/#x'] }, 'oauth.invalid_redirect_uri', 'postLogoutRedirectUris'],
+      [{ type: 'NATIVE', redirectUris: ['http://localhost:8080/cb'] }, 'oauth.invalid_redirect_uri', 'redirectUris'],
+      [{ type: 'NATIVE', redirectUris: ['myapp:/cb'] }, 'oauth.invalid_redirect_uri', 'redirectUris'],
+      [{ type: 'NATIVE', allowedWebOrigins: ['https://a.example'] }, 'oauth_client.not_browser', 'allowedWebOrigins'],
+      [{ type: 'SPA', allowedWebOrigins: ['https://a.example/path'] }, 'oauth.invalid_web_origin', 'allowedWebOrigins'],
+      [{ type: 'SPA', grantTypes: ['client_credentials'] }, 'oauth_client.invalid_grant_type', 'grantTypes'],
+      [{ type: 'SPA', jwksUri: 'https://keys.example.com/jwks' }, 'oauth_client.public_client', 'jwksUri'],
+      [{ type: 'SPA', backchannelLogoutUri: 'https://a.example/logout' }, 'oauth_client.not_web', 'backchannelLogoutUri'],
+      [{ type: 'WEB', backchannelLogoutUri: 'https://10.0.0.8/logout' }, 'oauth.invalid_backchannel_logout_uri', 'backchannelLogoutUri'],
+      [{ type: 'WEB', idTokenTtl: 10 }, 'oauth_client.invalid_lifetime', 'idTokenTtl'],
+      [{ type: 'WEB', refreshTokenIdleTtl: 7_200, refreshTokenAbsoluteTtl: 3_600 }, 'oauth_client.invalid_lifetime', 'refreshTokenAbsoluteTtl'],
+    ];
+    const before = (await ws.client.data(APPLICATIONS, { env: dev, type: null })).applications.totalCount;
+    for (const [input, code, name] of refusals) {
+      const payload = await create({ name: 'Refused', ...input });
+      expect(payload, JSON.stringify(input)).toEqual({ application: null, userErrors: oneError(code, ['input', name]) });
+    }
+    expect((await ws.client.data(APPLICATIONS, { env: dev, type: null })).applications.totalCount).toBe(before);
+
+    // On an update the stored type and lifetimes count.
+    const spa = (await create({ name: 'SPA 2', type: 'SPA', refreshTokenIdleTtl: 3_600, refreshTokenAbsoluteTtl: 7_200 })).application;
+    expect(await update({ id: spa.id, refreshTokenIdleTtl: 10_000 })).toEqual({ application: null, userErrors: oneError('oauth_client.invalid_lifetime', ['input', 'refreshTokenIdleTtl']) });
+    expect(await update({ id: spa.id, backchannelLogoutUri: 'https://a.example/logout' })).toEqual({
+      application: null,
+      userErrors: oneError('oauth_client.not_web', ['input', 'backchannelLogoutUri']),
+    });
+    const m2m = (await create({ name: 'Backend' })).application;
+    expect(await update({ id: m2m.id, allowedWebOrigins: ['https://a.example'] })).toEqual({
+      application: null,
+      userErrors: oneError('oauth_client.not_interactive', ['input', 'allowedWebOrigins']),
+    });
+    const unchanged = (await ws.client.data(NODE, { id: spa.id })).node;
+    expect(unchanged).toEqual({ __typename: 'Application', id: spa.id, name: 'SPA 2', type: 'SPA' });
+  });
+
+  it('hold no secret when they are public clients', async () => {
+    const spa = (await create({ name: 'Public', type: 'SPA' })).application;
+    expect(await createSecret({ clientId: spa.id })).toEqual({ secret: null, clientSecret: null, userErrors: oneError('oauth_client.public_client', ['input', 'clientId']) });
+    const web = (await create({ name: 'Confidential', type: 'WEB' })).application;
+    expect((await createSecret({ clientId: web.id })).secret).toMatch(/^ghcs_/);
+  });
+});
+
 describe('client secrets', () => {
   it('are shown once, stored as SHA-256 only, and listed without their value', async () => {
     const sa = await mustCreateServiceAccount({ name: 'Secret holder' });

@@ -15,6 +15,12 @@ export enum ApplicationType {
   M2M = 'M2M',
   /** Registered by the client itself (RFC 7591). */
   DYNAMIC = 'DYNAMIC',
+  /** A server-side web app people sign in to: a confidential client (secret or private_key_jwt). */
+  WEB = 'WEB',
+  /** A single-page app in the browser: a public client, PKCE only. */
+  SPA = 'SPA',
+  /** A mobile or desktop app (RFC 8252): a public client, PKCE only. */
+  NATIVE = 'NATIVE',
 }
 
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
@@ -38,6 +44,13 @@ export class OAuthClient extends BaseEntity<
   | 'tokenEndpointAuthMethod'
   | 'registrationTokenHash'
   | 'registrationMetadata'
+  | 'postLogoutRedirectUris'
+  | 'allowedWebOrigins'
+  | 'firstParty'
+  | 'idTokenTtl'
+  | 'refreshTokenIdleTtl'
+  | 'refreshTokenAbsoluteTtl'
+  | 'backchannelLogoutUri'
 > {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
@@ -104,6 +117,34 @@ export class OAuthClient extends BaseEntity<
   /** Client metadata as registered (RFC 7591), for RFC 7592 reads. */
   @Property({ type: 'jsonb', nullable: true })
   registrationMetadata: Record<string, unknown> | null = null;
+
+  /** Where RP-initiated logout may send the browser back to (matched exactly). */
+  @Property({ type: 'text[]', default: '{}' })
+  postLogoutRedirectUris: string[] = [];
+
+  /** Origins whose JavaScript may call the token, userinfo and revocation endpoints (CORS). */
+  @Property({ type: 'text[]', default: '{}' })
+  allowedWebOrigins: string[] = [];
+
+  /** The builder's own app; a third-party app needs each user's consent. */
+  @Property({ type: 'boolean', default: true })
+  firstParty: boolean = true;
+
+  /** ID token lifetime in seconds. */
+  @Property({ type: 'integer', default: 3600 })
+  idTokenTtl: number = 3600;
+
+  /** A refresh token unused this long (seconds) expires. */
+  @Property({ type: 'integer', default: 1209600 })
+  refreshTokenIdleTtl: number = 1_209_600;
+
+  /** A sign-in's refresh tokens expire this long (seconds) after it, however they are used. */
+  @Property({ type: 'integer', default: 7776000 })
+  refreshTokenAbsoluteTtl: number = 7_776_000;
+
+  /** OpenID Back-Channel Logout 1.0: where a logout token is posted when a session ends. */
+  @Property({ type: 'text', nullable: true })
+  backchannelLogoutUri: string | null = null;
 }
 
 /** Roles of a client: their permissions become scopes it may request. */

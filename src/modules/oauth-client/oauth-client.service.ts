@@ -13,6 +13,14 @@ import { checkName, checkOptionalText } from '../validation.js';
 import { ApplicationType, ClientKind, ClientSecret, OAuthClient } from './oauth-client.entity.js';
 import { ClientSecretRepository, OAuthClientRepository } from './oauth-client.repository.js';
 import {
+  applyApplicationSettings,
+  checkApplicationSettings,
+  INTERACTIVE_GRANT_TYPES,
+  isInteractive,
+  isPublicClient,
+  type ApplicationSettingsInput,
+} from './application-settings.js';
+import {
   checkAccessTokenTtl,
   checkCustomClaims,
   checkGrantTypes,
@@ -57,6 +65,17 @@ function snapshotClient(client: OAuthClient, roleKeys: string[]) {
     jwksUri: client.jwksUri,
     roles: roleKeys,
     ...(client.kind === ClientKind.APPLICATION ? { redirectUris: client.redirectUris, authMethod: client.tokenEndpointAuthMethod } : {}),
+    ...(isInteractive(client.applicationType)
+      ? {
+          postLogoutRedirectUris: client.postLogoutRedirectUris,
+          allowedWebOrigins: client.allowedWebOrigins,
+          firstParty: client.firstParty,
+          idTtl: client.idTokenTtl,
+          refreshIdleTtl: client.refreshTokenIdleTtl,
+          refreshAbsoluteTtl: client.refreshTokenAbsoluteTtl,
+          backchannelLogoutUri: client.backchannelLogoutUri,
+        }
+      : {}),
   };
 }
 
@@ -100,7 +119,11 @@ interface ClientChanges {
 }
 
 /** Every input check that needs no database, before the transaction. */
-async function checkClientFields(input: ClientFieldsInput, allowPrivateTargets: boolean): Promise<ClientChanges> {
+/**
+ * `grants`: `machine` checks grant types as a service account's; `deferred` leaves them to
+ * checkApplicationSettings, which knows the application's type.
+ */
+async function checkClientFields(input: ClientFieldsInput, allowPrivateTargets: boolean, grants: 'machine' | 'deferred'): Promise<ClientChanges> {
   const field = (name: string) => ['input', name];
   const changes: ClientChanges = {};
   if (input.name != null) changes.name = checkName(input.name, field('name'));
@@ -111,7 +134,7 @@ async function checkClientFields(input: ClientFieldsInput, allowPrivateTargets: 
     if (audiences.length > MAX_AUDIENCES) throw invalid('oauth_client.too_many_audiences', `At most ${MAX_AUDIENCES} audiences`, field('allowedAudiences'));
     changes.audiences = audiences;
   }
-  if (input.grantTypes != null) changes.grantTypes = checkGrantTypes(input.grantTypes, field('grantTypes'));
+  if (input.grantTypes != null && grants === 'machine') changes.grantTypes = checkGrantTypes(input.grantTypes, field('grantTypes'));
   if (input.accessTokenTtl != null) changes.accessTokenTtl = checkAccessTokenTtl(input.accessTokenTtl, field('accessTokenTtl'));
   if (input.customClaims !== undefined) changes.customClaims = checkCustomClaims(input.customClaims, field('customClaims'));
   if (input.jwks != null && input.jwksUri != null) {
@@ -228,12 +251,17 @@ export interface CreateClientInput extends ClientFieldsInput {
 async function createClient(
   ctx: ServiceContext,
   kind: ClientKind,
-  input: CreateClientInput & { organizationId?: string | null },
+  input: CreateClientInput & { organizationId?: string | null; type?: ApplicationType | null } & ApplicationSettingsInput,
   allowPrivateTargets: boolean,
 ): Promise<OAuthClient> {
   requireScope(ctx.principal, 'oauth:write');
   const environmentId = environmentFor(ctx, input.environmentId);
-  const changes = await checkClientFields(input, allowPrivateTargets);
+  const type = kind === ClientKind.APPLICATION ? (input.type ?? ApplicationType.M2M) : null;
+  if (type === ApplicationType.DYNAMIC) {
+    throw invalid('oauth_client.invalid_type', 'DYNAMIC applications come from dynamic client registration, not from this API', ['input', 'type']);
+  }
+  const changes = await checkClientFields(input, allowPrivateTargets, type ? 'deferred' : 'machine');
+  const settings = type ? checkApplicationSettings(type, input, null, allowPrivateTargets) : {};
   const resource = resourceOf(kind);
   return inTransaction(ctx, async (em) => {
     const organizationId = input.organizationId ? await organizationOf(em, environmentId, input.organizationId) : null;
@@ -243,18 +271,19 @@ async function createClient(
       environmentId,
       organizationId,
       kind,
-      applicationType: kind === ClientKind.APPLICATION ? ApplicationType.M2M : null,
+      applicationType: type,
       name: changes.name!,
       description: changes.description ?? null,
       enabled: changes.enabled ?? true,
       allowedScopes: changes.allowedScopes ?? [],
       allowedAudiences: changes.audiences ?? [],
-      grantTypes: changes.grantTypes ?? ['client_credentials'],
+      grantTypes: settings.grantTypes ?? changes.grantTypes ?? (isInteractive(type) ? [...INTERACTIVE_GRANT_TYPES] : ['client_credentials']),
       accessTokenTtl: changes.accessTokenTtl ?? 3600,
       customClaims: changes.customClaims ?? {},
       jwks: changes.jwks ?? null,
       jwksUri: changes.jwksUri ?? null,
     });
+    applyApplicationSettings(client, settings);
     const roleKeys = await setRoles(em, client, changes.roleKeys ?? [], false);
     audit(ctx, em, {
       action: `${resource}.created`,
@@ -270,15 +299,17 @@ async function createClient(
 async function updateClient(
   ctx: ServiceContext,
   kind: ClientKind,
-  input: ClientFieldsInput & { id: string; organizationId?: string | null },
+  input: ClientFieldsInput & ApplicationSettingsInput & { id: string; organizationId?: string | null },
   allowPrivateTargets: boolean,
 ): Promise<OAuthClient> {
   requireScope(ctx.principal, 'oauth:write');
-  const changes = await checkClientFields(input, allowPrivateTargets);
+  const changes = await checkClientFields(input, allowPrivateTargets, kind === ClientKind.APPLICATION ? 'deferred' : 'machine');
   const resource = resourceOf(kind);
   return inTransaction(ctx, async (em) => {
     const client = await new OAuthClientRepository(em, resource).lock(input.id);
     if (client.kind !== kind) throw notFound(resource, input.id);
+    // What an application may hold depends on its type, known once it is read.
+    const settings = client.applicationType ? checkApplicationSettings(client.applicationType, input, client, allowPrivateTargets) : {};
     const beforeKeys = await roleKeysOf(em, client.id);
     const before = snapshotClient(client, beforeKeys);
     if (input.organizationId !== undefined) {
@@ -286,6 +317,7 @@ async function updateClient(
     }
     if (changes.audiences) await checkAudiences(em, client.environmentId, changes.audiences);
     applyChanges(client, changes);
+    applyApplicationSettings(client, settings);
     const afterKeys = changes.roleKeys ? await setRoles(em, client, changes.roleKeys, true) : beforeKeys;
     audit(ctx, em, {
       action: `${resource}.updated`,
@@ -332,12 +364,15 @@ export const updateServiceAccount = (
 
 export const deleteServiceAccount = (ctx: ServiceContext, input: { id: string }) => deleteClient(ctx, ClientKind.SERVICE_ACCOUNT, input);
 
-/** Applications made here are always M2M; DYNAMIC ones come from registration. */
-export const createApplication = (ctx: ServiceContext, input: CreateClientInput, allowPrivateTargets: boolean) =>
-  createClient(ctx, ClientKind.APPLICATION, { ...input, organizationId: null }, allowPrivateTargets);
+/** Applications of every type but DYNAMIC, which come from registration. */
+export const createApplication = (
+  ctx: ServiceContext,
+  input: CreateClientInput & ApplicationSettingsInput & { type?: ApplicationType | null },
+  allowPrivateTargets: boolean,
+) => createClient(ctx, ClientKind.APPLICATION, { ...input, organizationId: null }, allowPrivateTargets);
 
 /** Works on DYNAMIC applications too: this is how an admin disables a registered client. */
-export const updateApplication = (ctx: ServiceContext, input: ClientFieldsInput & { id: string }, allowPrivateTargets: boolean) =>
+export const updateApplication = (ctx: ServiceContext, input: ClientFieldsInput & ApplicationSettingsInput & { id: string }, allowPrivateTargets: boolean) =>
   updateClient(ctx, ClientKind.APPLICATION, { ...input, organizationId: undefined }, allowPrivateTargets);
 
 export const deleteApplication = (ctx: ServiceContext, input: { id: string }) => deleteClient(ctx, ClientKind.APPLICATION, input);
@@ -387,6 +422,9 @@ export async function createClientSecret(
   return inTransaction(ctx, async (em) => {
     // The client's row lock serialises secret creation, so the limit holds under concurrency.
     const client = await new OAuthClientRepository(em, resourceOfId(input.clientId)).lock(input.clientId);
+    if (isPublicClient(client.applicationType)) {
+      throw invalid('oauth_client.public_client', `A ${client.applicationType} application is a public client: it holds no secret, PKCE binds its codes`, ['input', 'clientId']);
+    }
     const now = new Date();
     const existing = await new ClientSecretRepository(em).unrevokedOf(client.id);
     if (existing.filter((other) => isLiveSecret(other, now)).length >= MAX_LIVE_SECRETS_PER_CLIENT) {

@@ -7,10 +7,13 @@ import { ApplicationType } from './oauth-client.entity.js';
 
 registerEnumType(ApplicationType, {
   name: 'ApplicationType',
-  description: 'How an application came to be.',
+  description: 'What kind of client an application is, and how it came to be.',
   valuesConfig: {
-    M2M: { description: 'Created through this API: the builder\'s own backend.' },
+    M2M: { description: 'Created through this API: the builder\'s own backend, getting tokens for itself.' },
     DYNAMIC: { description: 'Registered by the client itself (RFC 7591 dynamic client registration).' },
+    WEB: { description: 'A server-side web app people sign in to: a confidential client (secret or `private_key_jwt`).' },
+    SPA: { description: 'A single-page app people sign in to: a public client (no secret, PKCE).' },
+    NATIVE: { description: 'A mobile or desktop app people sign in to (RFC 8252): a public client (no secret, PKCE).' },
   },
 });
 
@@ -97,8 +100,29 @@ export class ServiceAccountType extends OAuthClientFields {
   description: 'A machine-to-machine OAuth client of an environment, created here (M2M) or registered dynamically. Its id is its OAuth `client_id`.',
 })
 export class ApplicationNodeType extends OAuthClientFields {
-  @Field(() => [String], { description: 'Redirect URIs it registered (dynamic clients).' })
+  @Field(() => [String], { description: 'Where sign-in may return to, matched exactly (a NATIVE app\'s loopback URIs on any port).' })
   redirectUris!: string[];
+
+  @Field(() => [String], { description: 'Where sign-out may return to, matched exactly.' })
+  postLogoutRedirectUris!: string[];
+
+  @Field(() => [String], { description: 'Origins whose JavaScript may call the token, userinfo and revocation endpoints (CORS).' })
+  allowedWebOrigins!: string[];
+
+  @Field({ description: 'The builder\'s own app; a third-party app asks each user\'s consent.' })
+  firstParty!: boolean;
+
+  @Field(() => Int, { description: 'Lifetime of its ID tokens, in seconds.' })
+  idTokenTtl!: number;
+
+  @Field(() => Int, { description: 'A refresh token unused this long (seconds) expires.' })
+  refreshTokenIdleTtl!: number;
+
+  @Field(() => Int, { description: 'A sign-in\'s refresh tokens expire this long (seconds) after it, however they are used.' })
+  refreshTokenAbsoluteTtl!: number;
+
+  @Field(() => String, { nullable: true, description: 'Where a logout token is posted when a session ends (OpenID Back-Channel Logout 1.0).' })
+  backchannelLogoutUri!: string | null;
 
   @Field(() => String, { nullable: true, description: 'The token endpoint authentication method it registered; null accepts any credential it has.' })
   tokenEndpointAuthMethod!: string | null;
@@ -199,17 +223,68 @@ export class UpdateServiceAccountInput extends ClientChangesInput {
   organizationId?: string | null;
 }
 
-@InputType({ description: 'A new machine-to-machine application.' })
+@InputType({ description: 'A new application.' })
 export class CreateApplicationInput extends ClientSettingsInput {
   @Field(() => ID, { nullable: true, description: 'Environment; defaults to the key\'s.' })
   environmentId?: string;
 
   @Field({ description: 'Display name.' })
   name!: string;
+
+  @Field(() => ApplicationType, { nullable: true, description: 'M2M (the default), WEB, SPA or NATIVE; DYNAMIC ones come from registration. Fixed once created.' })
+  type?: ApplicationType | null;
+
+  @Field(() => [String], { nullable: true, description: 'WEB, SPA, NATIVE: where sign-in may return to (https; http on loopback; NATIVE also private-use schemes, RFC 8252).' })
+  redirectUris?: string[] | null;
+
+  @Field(() => [String], { nullable: true, description: 'WEB, SPA, NATIVE: where sign-out may return to, under the same rules.' })
+  postLogoutRedirectUris?: string[] | null;
+
+  @Field(() => [String], { nullable: true, description: 'WEB, SPA: origins allowed to call the token, userinfo and revocation endpoints from JavaScript.' })
+  allowedWebOrigins?: string[] | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'WEB, SPA, NATIVE: the builder\'s own app (default) or a third party\'s, which asks each user\'s consent.' })
+  firstParty?: boolean | null;
+
+  @Field(() => Int, { nullable: true, description: 'ID token lifetime in seconds, 60–86400; 3600 when omitted.' })
+  idTokenTtl?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Refresh token idle lifetime in seconds, 300 to 365 days; 14 days when omitted.' })
+  refreshTokenIdleTtl?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Refresh token absolute lifetime in seconds, at least the idle one, up to 365 days; 90 days when omitted.' })
+  refreshTokenAbsoluteTtl?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'WEB: an https URL for OpenID Back-Channel Logout.' })
+  backchannelLogoutUri?: string | null;
 }
 
-@InputType({ description: 'Changes to an application (M2M or dynamically registered); omitted fields stay as they are.' })
-export class UpdateApplicationInput extends ClientChangesInput {}
+@InputType({ description: 'Changes to an application; omitted fields stay as they are. Its type cannot change.' })
+export class UpdateApplicationInput extends ClientChangesInput {
+  @Field(() => [String], { nullable: true, description: 'Replaces the redirect URIs (WEB, SPA, NATIVE).' })
+  redirectUris?: string[] | null;
+
+  @Field(() => [String], { nullable: true, description: 'Replaces the post-logout redirect URIs (WEB, SPA, NATIVE).' })
+  postLogoutRedirectUris?: string[] | null;
+
+  @Field(() => [String], { nullable: true, description: 'Replaces the allowed web origins (WEB, SPA).' })
+  allowedWebOrigins?: string[] | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'First party (no consent asked) or third party (WEB, SPA, NATIVE).' })
+  firstParty?: boolean | null;
+
+  @Field(() => Int, { nullable: true, description: 'New ID token lifetime in seconds.' })
+  idTokenTtl?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'New refresh token idle lifetime in seconds.' })
+  refreshTokenIdleTtl?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'New refresh token absolute lifetime in seconds.' })
+  refreshTokenAbsoluteTtl?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'New back-channel logout URL (WEB); `null` clears it.' })
+  backchannelLogoutUri?: string | null;
+}
 
 @InputType({ description: 'A new secret for a client.' })
 export class CreateClientSecretInput {
