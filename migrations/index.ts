@@ -10,6 +10,7 @@ import { Migration20261127023700_oauth_cache_notify } from './Migration202611270
 import { Migration20261127041000_webhook_notify } from './Migration20261127041000_webhook_notify.js';
 import { Migration20261201120000_audit_sequence_once } from './Migration20261201120000_audit_sequence_once.js';
 import { Migration20261201170904_interactive_applications } from './Migration20261201170904_interactive_applications.js';
+import { Migration20261201172149_email_outbox } from './Migration20261201172149_email_outbox.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -22,4 +23,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127041000_webhook_notify', class: Migration20261127041000_webhook_notify },
   { name: 'Migration20261201120000_audit_sequence_once', class: Migration20261201120000_audit_sequence_once },
   { name: 'Migration20261201170904_interactive_applications', class: Migration20261201170904_interactive_applications },
+  { name: 'Migration20261201172149_email_outbox', class: Migration20261201172149_email_outbox },
 ];

@@ -13,6 +13,7 @@ import { auditExportPlugin } from './http/audit-export.js';
 import { oauthPlugin } from './http/oauth/oauth.plugin.js';
 import { requestErrorHandler } from './http/request-errors.js';
 import { createLogger } from './logger.js';
+import { Mailer } from './modules/email/mailer.js';
 import { authenticate } from './modules/api-key/api-key.service.js';
 import { systemTxtResolver, type TxtResolver } from './modules/organization/domain-verification.js';
 
@@ -91,7 +92,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   // An API key is found by its hash before anyone's tenant is known.
   const authenticateKey = (authorization: string | undefined, meta: RequestMeta) =>
     authenticate(systemFork(orm, 'authentication: finds the key before its tenant is known'), authorization, meta, failedAuthLimiter);
-  const shared = { config, orm, logger, listen: deps.listen, secretBox, requestMeta };
+  const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom }, logger);
+  app.addHook('onClose', () => mailer.close());
+  const shared = { config, orm, logger, listen: deps.listen, secretBox, requestMeta, mailer };
 
   await app.register(graphqlPlugin, { ...shared, resolveTxt: deps.resolveTxt ?? systemTxtResolver, authenticate: authenticateKey });
   await app.register(oauthPlugin, shared);

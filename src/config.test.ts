@@ -35,4 +35,29 @@ describe('configuration', () => {
     expect(loadConfig({ GATEHOUSE_GRAPHQL_JIT: 'false' }).graphqlJit).toBe(false);
     expect(() => loadConfig({ GATEHOUSE_GRAPHQL_JIT: 'sometimes' })).toThrow(ConfigError);
   });
+
+  it('reads the SMTP server and the From address, refusing what could inject headers or echo a password', () => {
+    expect(loadConfig({})).toMatchObject({ smtpUrl: undefined, mailFrom: 'Gatehouse <no-reply@localhost>' });
+    expect(loadConfig({ GATEHOUSE_SMTP_URL: 'smtps://user:pass@mail.example.com:465', GATEHOUSE_MAIL_FROM: 'Acme <signin@acme.example>' })).toMatchObject({
+      smtpUrl: 'smtps://user:pass@mail.example.com:465',
+      mailFrom: 'Acme <signin@acme.example>',
+    });
+    expect(loadConfig({ GATEHOUSE_MAIL_FROM: 'signin@acme.example' }).mailFrom).toBe('signin@acme.example');
+    for (const bad of ['https://mail.example.com', 'smtp://', 'not a url :pass@']) {
+      expect(() => loadConfig({ GATEHOUSE_SMTP_URL: bad })).toThrow(/GATEHOUSE_SMTP_URL must be an smtp/);
+    }
+    const refused = (() => {
+      try {
+        loadConfig({ GATEHOUSE_SMTP_URL: 'http://user:hunter2@mail.example.com' });
+        return undefined;
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect(String(refused)).not.toContain('hunter2');
+    for (const bad of ['Acme <a@b>\r\nBcc: victim@example.com', 'no address', 'Acme <not-an-address>']) {
+      expect(() => loadConfig({ GATEHOUSE_MAIL_FROM: bad })).toThrow(/GATEHOUSE_MAIL_FROM/);
+    }
+  });
 });

@@ -18,6 +18,10 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Folder of the embedded database. @default './.data' */
   dataDir: string;
+  /** `smtp://` or `smtps://` URL (with credentials) of the server mail is sent through; unset: none (see README). */
+  smtpUrl: string | undefined;
+  /** The From header of the mail Gatehouse sends. @default 'Gatehouse <no-reply@localhost>' */
+  mailFrom: string;
   /** pino log level. @default 'info' */
   logLevel: string;
   /** Largest accepted request body in bytes. @default 1 MiB */
@@ -140,6 +144,29 @@ function trustProxy(env: NodeJS.ProcessEnv): boolean | string {
   return raw;
 }
 
+function smtpUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.GATEHOUSE_SMTP_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // The value may hold a password: never echoed.
+    throw new ConfigError('GATEHOUSE_SMTP_URL must be an smtp:// or smtps:// URL');
+  }
+  if (!['smtp:', 'smtps:'].includes(url.protocol) || !url.hostname) throw new ConfigError('GATEHOUSE_SMTP_URL must be an smtp:// or smtps:// URL');
+  return raw;
+}
+
+function mailFrom(env: NodeJS.ProcessEnv): string {
+  const raw = env.GATEHOUSE_MAIL_FROM?.trim() || 'Gatehouse <no-reply@localhost>';
+  // A display name and an address, or an address: one line, no header injection.
+  if (/[\r\n]/.test(raw) || !/^(?:[^<>@]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/.test(raw)) {
+    throw new ConfigError('GATEHOUSE_MAIL_FROM must be an address or "Name <address>" on one line');
+  }
+  return raw;
+}
+
 function publicUrl(env: NodeJS.ProcessEnv, port: number): string {
   const raw = env.GATEHOUSE_PUBLIC_URL?.trim();
   if (!raw) return `http://localhost:${port}`;
@@ -167,6 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '0.0.0.0',
     databaseUrl,
     dataDir: path.resolve(env.GATEHOUSE_DATA_DIR || '.data'),
+    smtpUrl: smtpUrl(env),
+    mailFrom: mailFrom(env),
     logLevel: env.LOG_LEVEL || 'info',
     bodyLimit: int(env, 'GATEHOUSE_BODY_LIMIT', 1024 * 1024, 1024),
     maxQueryDepth: int(env, 'GATEHOUSE_MAX_QUERY_DEPTH', 10, 2),

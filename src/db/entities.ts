@@ -1,6 +1,7 @@
 import { AuditCheckpoint } from '../audit/audit-checkpoint.entity.js';
 import { AuditEvent } from '../audit/audit-event.entity.js';
 import { ApiKey } from '../modules/api-key/api-key.entity.js';
+import { OutboxMessage } from '../modules/email/email.entity.js';
 import { Environment } from '../modules/environment/environment.entity.js';
 import { Membership, MembershipRole } from '../modules/membership/membership.entity.js';
 import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
@@ -40,4 +41,5 @@ export const entities = [
   TrustedIssuer,
   RevokedToken,
   UsedAssertion,
+  OutboxMessage,
 ];

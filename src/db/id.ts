@@ -24,6 +24,7 @@ export const ID_PREFIXES = {
   signingKey: 'sgk',
   resourceServer: 'rsv',
   trustedIssuer: 'tis',
+  outboxMessage: 'msg',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -75,6 +75,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'ResourceServer',
       'TrustedIssuer',
       'RevokedToken',
+      'OutboxMessage',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

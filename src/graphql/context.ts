@@ -6,6 +6,7 @@ import type { RequestMeta } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import type { SecretBox } from '../crypto/at-rest.js';
+import type { EmailSettings } from '../modules/email/email.service.js';
 import type { TxtResolver } from '../modules/organization/domain-verification.js';
 import type { ServiceContext } from '../modules/service-context.js';
 import type { WebhookSettings } from '../modules/webhook/webhook.service.js';
@@ -26,6 +27,8 @@ export interface GraphQLContext {
   secretBox: SecretBox;
   /** Sealing of webhook secrets and the outbound target policy. */
   webhooks: WebhookSettings;
+  /** Sends mail (SMTP, or a development environment's outbox), and the test-message budget. */
+  email: EmailSettings;
   /** Wakes live audit streams when events commit. */
   auditBus: AuditBus;
   /** The newest events of each streamed chain, shared by this process's subscribers. */

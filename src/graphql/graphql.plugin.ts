@@ -22,6 +22,8 @@ import type { TxtResolver } from '../modules/organization/domain-verification.js
 import type { GraphQLContext } from './context.js';
 import { executorGateway } from './executor.js';
 import { createErrorFormatter } from './format-error.js';
+import { TEST_EMAILS_PER_MINUTE } from '../modules/email/email.service.js';
+import type { Mailer } from '../modules/email/mailer.js';
 import { inputGuardPlugin } from './input-guard.js';
 import { documentGuard, MAX_DOCUMENT_TOKENS, queryLimitsPlugin, type QueryLimits } from './limits.js';
 import { createLoaders } from './loaders.js';
@@ -36,6 +38,8 @@ export interface GraphQLPluginOptions {
   listen: Database['listen'];
   secretBox: SecretBox;
   resolveTxt: TxtResolver;
+  /** The server's mailer (app.ts owns and closes it). */
+  mailer: Mailer;
   requestMeta(request: FastifyRequest): RequestMeta;
   /** Finds the caller of an API key (the same for HTTP, WebSocket and the audit export). */
   authenticate(authorization: string | undefined, meta: RequestMeta): Promise<Principal>;
@@ -115,6 +119,7 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphQLPlugin
   const auditTails = new ChainTails(orm, auditBus);
   const verification = { budget: new RateBudget(config.auditVerificationsPerMinute), maxEvents: config.auditVerifyMaxEvents };
   const webhooks = { box: options.secretBox, allowPrivateTargets: config.allowPrivateTargets };
+  const email = { mailer: options.mailer, testBudget: new RateBudget(TEST_EMAILS_PER_MINUTE) };
 
   // Each request's EntityManager carries its caller's tenant scope (db/tenant-scope.ts).
   const newContext = (principal: Principal, meta: RequestMeta, connection?: GraphQLContext['connection']): GraphQLContext => {
@@ -131,6 +136,7 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphQLPlugin
       resolveTxt: options.resolveTxt,
       secretBox: options.secretBox,
       webhooks,
+      email,
       auditBus,
       auditTails,
       verification,

@@ -3,6 +3,7 @@ import { getAuditEvent } from '../audit/audit.service.js';
 import { kindOfId, type IdKind } from '../db/id.js';
 import { invalid, notFound } from '../errors/app-error.js';
 import { getApiKey } from '../modules/api-key/api-key.service.js';
+import { getOutboxMessage } from '../modules/email/email.service.js';
 import { getEnvironment } from '../modules/environment/environment.service.js';
 import { getMembership } from '../modules/membership/membership.service.js';
 import { getApplication, getClientSecret, getServiceAccount } from '../modules/oauth-client/oauth-client.service.js';
@@ -44,6 +45,7 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   signingKey: getSigningKey,
   resourceServer: getResourceServer,
   trustedIssuer: getTrustedIssuer,
+  outboxMessage: getOutboxMessage,
 };
 
 /** Longest part of an invalid id quoted back: ids are 30 characters; anything longer is not worth echoing. */

@@ -22,6 +22,7 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   signingKey: 'SigningKey',
   resourceServer: 'ResourceServer',
   trustedIssuer: 'TrustedIssuer',
+  outboxMessage: 'OutboxMessage',
 };
 
 @InterfaceType('Node', {

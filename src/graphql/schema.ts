@@ -3,6 +3,7 @@ import { isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { AuditResolver, AuditSubscriptionResolver } from '../audit/audit.resolver.js';
 import { ApiKeyResolver } from '../modules/api-key/api-key.resolver.js';
+import { EmailResolver } from '../modules/email/email.resolver.js';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver.js';
 import {
   MembershipResolver,
@@ -68,6 +69,7 @@ async function build(): Promise<GraphQLSchema> {
       ResourceServerResolver,
       TrustedIssuerResolver,
       SigningKeyResolver,
+      EmailResolver,
     ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Our only subscription brings its own source (the audit table, woken by the AuditBus);

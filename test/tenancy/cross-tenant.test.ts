@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { buildSchema, Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ID_PREFIXES, type IdKind } from '../../src/db/id.js';
+import { systemFork } from '../../src/db/tenant-scope.js';
+import { keepInOutbox } from '../../src/modules/email/email.service.js';
 import type { GraphQLClient, GraphQLResponse } from '../helpers/graphql.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
@@ -61,6 +63,7 @@ interface EnvData {
   trustedIssuerUrl: string;
   signingKeyId: string;
   signingKid: string;
+  outboxMessageId: string;
   /** Ids of every audit event of the environment. */
   auditEventIds: string[];
 }
@@ -857,6 +860,27 @@ const ROWS: Row[] = [
     },
   },
   {
+    operation: 'developmentOutbox',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { developmentOutbox(environmentId: $env, first: 50) { totalCount nodes { id environmentId recipient subject text purpose } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'developmentOutbox',
+    name: 'without environmentId',
+    document: `query { developmentOutbox(first: 50) { totalCount nodes { id environmentId recipient subject text purpose } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.developmentOutbox.nodes.map((m: any) => m.id)).toContain(f.aDev.outboxMessageId);
+          checkOwnEnvironment('developmentOutbox', (m) => m.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
     operation: 'trustedIssuers',
     name: "with the victim's environmentId",
     document: `query($env: ID) { trustedIssuers(environmentId: $env, first: 50) { totalCount nodes { ${TRUSTED_ISSUER} } } }`,
@@ -1046,6 +1070,23 @@ const ROWS: Row[] = [
     document: mutation('deleteResourceServer', 'DeleteInput', 'deletedId'),
     variables: (t) => ({ input: { id: t.resourceServerId } }),
     expect: both(notFound('resource_server')),
+  },
+  {
+    operation: 'sendTestEmail',
+    name: "from the victim's environment",
+    document: mutation('sendTestEmail', 'SendTestEmailInput', 'delivery { via messageId }'),
+    variables: (t) => ({ input: { environmentId: t.environmentId, to: 'intruder@example.com' } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'sendTestEmail',
+    name: 'without environmentId',
+    document: mutation('sendTestEmail', 'SendTestEmailInput', 'delivery { via messageId }'),
+    variables: () => ({ input: { to: 'pinned@example.com' } }),
+    expect: {
+      ownerA: { userError: 'environment.required' },
+      pinnedA: { check: (data) => expect(data.sendTestEmail).toMatchObject({ delivery: { via: 'OUTBOX', messageId: null }, userErrors: [] }) },
+    },
   },
   {
     operation: 'createTrustedIssuer',
@@ -1310,6 +1351,7 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'resourceServer', label: "the victim's resource server", id: (t) => t.resourceServerId, attackers: ATTACKERS, resource: 'resource_server' },
   { kind: 'trustedIssuer', label: "the victim's trusted issuer", id: (t) => t.trustedIssuerId, attackers: ATTACKERS, resource: 'trusted_issuer' },
   { kind: 'signingKey', label: "the victim's signing key", id: (t) => t.signingKeyId, attackers: ATTACKERS, resource: 'signing_key' },
+  { kind: 'outboxMessage', label: "the victim's outbox message", id: (t) => t.outboxMessageId, attackers: ATTACKERS, resource: 'outbox_message' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
 ];
@@ -1437,6 +1479,14 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     environmentId,
     scopes: ['organizations:read'],
   });
+  // Kept as a development environment's outbox keeps a message; written directly, because a
+  // PRODUCTION environment without SMTP sends nothing.
+  const outboxMessage = await keepInOutbox(systemFork(server.database.db.orm, 'test: seeds an outbox message'), environmentId, {
+    to: `${tag}@example.com`,
+    subject: `${Tag} sign-in code`,
+    text: `${Tag} code 123456`,
+    purpose: 'test',
+  });
   const lookups = await client.data(
     `query($env: ID, $hook: ID!) { role(key: "admin", environmentId: $env) { id } auditEvents(environmentId: $env, first: 100) { pageInfo { hasNextPage } nodes { id } }
       webhookDeliveries(endpointId: $hook, first: 1) { nodes { id } } }`,
@@ -1480,6 +1530,7 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     trustedIssuerUrl,
     signingKeyId: signingKey.signingKey.id,
     signingKid: signingKey.signingKey.kid,
+    outboxMessageId: outboxMessage.id,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
   };
 }
@@ -1559,6 +1610,7 @@ function sentinelsOf(target: Target, workspaceWide: boolean, extra: string[]): s
     target.trustedIssuerUrl,
     target.signingKeyId,
     target.signingKid,
+    target.outboxMessageId,
     ...target.auditEventIds,
     ...extra,
   ];
