@@ -11,6 +11,7 @@ import { Migration20261127041000_webhook_notify } from './Migration2026112704100
 import { Migration20261201120000_audit_sequence_once } from './Migration20261201120000_audit_sequence_once.js';
 import { Migration20261201170904_interactive_applications } from './Migration20261201170904_interactive_applications.js';
 import { Migration20261201172149_email_outbox } from './Migration20261201172149_email_outbox.js';
+import { Migration20261201172943_sign_in_challenges } from './Migration20261201172943_sign_in_challenges.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -24,4 +25,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201120000_audit_sequence_once', class: Migration20261201120000_audit_sequence_once },
   { name: 'Migration20261201170904_interactive_applications', class: Migration20261201170904_interactive_applications },
   { name: 'Migration20261201172149_email_outbox', class: Migration20261201172149_email_outbox },
+  { name: 'Migration20261201172943_sign_in_challenges', class: Migration20261201172943_sign_in_challenges },
 ];

@@ -3,6 +3,7 @@ import { AuditEvent } from '../audit/audit-event.entity.js';
 import { ApiKey } from '../modules/api-key/api-key.entity.js';
 import { OutboxMessage } from '../modules/email/email.entity.js';
 import { Environment } from '../modules/environment/environment.entity.js';
+import { SignInChallenge } from '../modules/sign-in/challenge.entity.js';
 import { Membership, MembershipRole } from '../modules/membership/membership.entity.js';
 import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
 import { Permission, Role, RolePermission } from '../modules/role/role.entity.js';
@@ -42,4 +43,5 @@ export const entities = [
   RevokedToken,
   UsedAssertion,
   OutboxMessage,
+  SignInChallenge,
 ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isIdOf, kindOfId, newId, ulid } from './id.js';
+import { ID_PREFIXES, INTERNAL_ID_PREFIXES, isIdOf, kindOfId, newId, newInternalId, ulid } from './id.js';
 
 describe('ids', () => {
   it('are prefixed, 26 base32 characters, and recognised by kind', () => {
@@ -8,6 +8,14 @@ describe('ids', () => {
     expect(kindOfId(id)).toBe('organization');
     expect(isIdOf('user', id)).toBe(false);
     expect(kindOfId('org_not-an-id')).toBeUndefined();
+  });
+
+  it('of server-side state share no prefix with objects of the API, and are no node', () => {
+    const prefixes = [...Object.values(ID_PREFIXES), ...Object.values(INTERNAL_ID_PREFIXES)];
+    expect(new Set(prefixes).size).toBe(prefixes.length);
+    const id = newInternalId('signInChallenge');
+    expect(id).toMatch(/^sic_[0-9a-hjkmnp-tv-z]{26}$/);
+    expect(kindOfId(id)).toBeUndefined();
   });
 
   it('sort by creation time across milliseconds', () => {

@@ -27,6 +27,16 @@ export const ID_PREFIXES = {
   outboxMessage: 'msg',
 } as const;
 
+/**
+ * Prefixes of ids that name server-side state, never an object of the API (`node(id:)` does not
+ * serve them): they appear in hosted pages' forms and links, where the prefix says what they are.
+ */
+export const INTERNAL_ID_PREFIXES = {
+  signInChallenge: 'sic',
+} as const;
+
+export type InternalIdKind = keyof typeof INTERNAL_ID_PREFIXES;
+
 export type IdKind = keyof typeof ID_PREFIXES;
 
 /** Crockford's base32, lower-case (no i, l, o, u): the ULID alphabet. */
@@ -59,6 +69,10 @@ export function ulid(now = Date.now()): string {
 
 export function newId(kind: IdKind): string {
   return `${ID_PREFIXES[kind]}_${ulid()}`;
+}
+
+export function newInternalId(kind: InternalIdKind): string {
+  return `${INTERNAL_ID_PREFIXES[kind]}_${ulid()}`;
 }
 
 const ID_SHAPE = /^([a-z]{3})_[0-9a-hjkmnp-tv-z]{26}$/;

@@ -76,6 +76,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'TrustedIssuer',
       'RevokedToken',
       'OutboxMessage',
+      'SignInChallenge',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

@@ -1,0 +1,32 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { LockMode } from '@mikro-orm/core';
+import { Repository } from '../../db/repository.js';
+import { SignInChallenge } from './challenge.entity.js';
+
+export class SignInChallengeRepository extends Repository<SignInChallenge> {
+  constructor(em: EntityManager) {
+    super(em, SignInChallenge, 'sign_in_challenge');
+  }
+
+  /** Challenges of an environment sent to `email`, and asked from `ip`, since `since`. */
+  async recent(environmentId: string, email: string, ip: string, since: Date): Promise<{ byEmail: number; byIp: number }> {
+    const byEmail = await this.em.count(SignInChallenge, { environmentId, email, createdAt: { $gte: since } });
+    const byIp = await this.em.count(SignInChallenge, { environmentId, requestIp: ip, createdAt: { $gte: since } });
+    return { byEmail, byIp };
+  }
+
+  /** The challenge of a magic link, locked for its redemption. */
+  byLinkForUpdate(linkTokenHash: string): Promise<SignInChallenge | null> {
+    return this.em.findOne(SignInChallenge, { linkTokenHash }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  }
+
+  /** The challenge, locked so that concurrent attempts are counted one after the other; null when not in scope. */
+  findForUpdate(id: string): Promise<SignInChallenge | null> {
+    return this.em.findOne(SignInChallenge, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  }
+
+  /** Drops challenges that expired before `before`: they can only be refused. */
+  async deleteExpired(before: Date): Promise<number> {
+    return this.em.nativeDelete(SignInChallenge, { expiresAt: { $lt: before } });
+  }
+}
