@@ -12,6 +12,7 @@ import { Migration20261201120000_audit_sequence_once } from './Migration20261201
 import { Migration20261201170904_interactive_applications } from './Migration20261201170904_interactive_applications.js';
 import { Migration20261201172149_email_outbox } from './Migration20261201172149_email_outbox.js';
 import { Migration20261201172943_sign_in_challenges } from './Migration20261201172943_sign_in_challenges.js';
+import { Migration20261201173649_environment_sign_in_settings } from './Migration20261201173649_environment_sign_in_settings.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -26,4 +27,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201170904_interactive_applications', class: Migration20261201170904_interactive_applications },
   { name: 'Migration20261201172149_email_outbox', class: Migration20261201172149_email_outbox },
   { name: 'Migration20261201172943_sign_in_challenges', class: Migration20261201172943_sign_in_challenges },
+  { name: 'Migration20261201173649_environment_sign_in_settings', class: Migration20261201173649_environment_sign_in_settings },
 ];

@@ -14,9 +14,25 @@ export enum ClientRegistrationPolicy {
   OPEN = 'OPEN',
 }
 
+/** Who may become a user by signing in (hosted sign-in). */
+export enum SignUpPolicy {
+  /** Anyone who proves their email address becomes a user of the environment. */
+  OPEN = 'OPEN',
+  /** Only people who already are users (created through the API or invited) may sign in. */
+  INVITE_ONLY = 'INVITE_ONLY',
+}
+
+/** Bounds and defaults of an environment's browser sessions, in seconds. */
+export const SESSION_LIFETIMES = {
+  idle: { min: 300, max: 30 * 86_400, default: 7 * 86_400 },
+  absolute: { min: 300, max: 365 * 86_400, default: 30 * 86_400 },
+} as const;
+
 @Entity({ tableName: 'environment' })
 @Unique({ properties: ['workspaceId', 'slug'] })
-export class Environment extends BaseEntity<'auditRetentionDays' | 'clientRegistrationPolicy' | 'initialAccessTokenHash' | 'registrationScopes'> {
+export class Environment extends BaseEntity<
+  'auditRetentionDays' | 'clientRegistrationPolicy' | 'initialAccessTokenHash' | 'registrationScopes' | 'signUpPolicy' | 'sessionIdleTtl' | 'sessionAbsoluteTtl'
+> {
   @ManyToOne({ entity: () => Workspace, mapToPk: true, fieldName: 'workspace_id', deleteRule: 'cascade' })
   workspaceId!: string;
 
@@ -44,4 +60,15 @@ export class Environment extends BaseEntity<'auditRetentionDays' | 'clientRegist
   /** Scopes a dynamically registered client may ask for; empty lets it ask for none. */
   @Property({ type: 'text[]', default: '{}' })
   registrationScopes: string[] = [];
+
+  @Enum({ items: () => SignUpPolicy, nativeEnumName: 'sign_up_policy', default: SignUpPolicy.OPEN })
+  signUpPolicy: SignUpPolicy = SignUpPolicy.OPEN;
+
+  /** A browser session unused this long (seconds) ends. */
+  @Property({ type: 'integer', default: 604800 })
+  sessionIdleTtl: number = SESSION_LIFETIMES.idle.default;
+
+  /** A browser session ends this long (seconds) after sign-in, however it is used. */
+  @Property({ type: 'integer', default: 2592000 })
+  sessionAbsoluteTtl: number = SESSION_LIFETIMES.absolute.default;
 }

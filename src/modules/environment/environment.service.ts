@@ -12,7 +12,7 @@ import { createFirstSigningKey } from '../signing-key/signing-key.service.js';
 import { checkScopeList } from '../oauth-client/oauth-client.validation.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName, checkSlug } from '../validation.js';
-import { ClientRegistrationPolicy, type Environment, type EnvironmentKind } from './environment.entity.js';
+import { ClientRegistrationPolicy, SESSION_LIFETIMES, type Environment, type EnvironmentKind, type SignUpPolicy } from './environment.entity.js';
 import { EnvironmentRepository } from './environment.repository.js';
 
 export const snapshotEnvironment = (env: Environment) => ({
@@ -21,6 +21,9 @@ export const snapshotEnvironment = (env: Environment) => ({
   slug: env.slug,
   kind: env.kind,
   auditRetentionDays: env.auditRetentionDays,
+  signUpPolicy: env.signUpPolicy,
+  sessionIdleTtl: env.sessionIdleTtl,
+  sessionAbsoluteTtl: env.sessionAbsoluteTtl,
 });
 
 const MAX_RETENTION_DAYS = 3650;
@@ -95,11 +98,20 @@ export async function createEnvironment(
 
 export async function updateEnvironment(
   ctx: ServiceContext,
-  input: { id: string; name?: string | null; auditRetentionDays?: number | null },
+  input: {
+    id: string;
+    name?: string | null;
+    auditRetentionDays?: number | null;
+    signUpPolicy?: SignUpPolicy | null;
+    sessionIdleTtl?: number | null;
+    sessionAbsoluteTtl?: number | null;
+  },
 ): Promise<Environment> {
   requireScope(ctx.principal, 'environments:write');
   requireWorkspaceKey(ctx);
   const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
+  const idle = input.sessionIdleTtl != null ? checkSessionLifetime(input.sessionIdleTtl, SESSION_LIFETIMES.idle, 'sessionIdleTtl') : undefined;
+  const absolute = input.sessionAbsoluteTtl != null ? checkSessionLifetime(input.sessionAbsoluteTtl, SESSION_LIFETIMES.absolute, 'sessionAbsoluteTtl') : undefined;
   const retention = input.auditRetentionDays;
   if (retention != null && (!Number.isInteger(retention) || retention < 1 || retention > MAX_RETENTION_DAYS)) {
     throw invalid('environment.invalid_retention', `auditRetentionDays must be 1–${MAX_RETENTION_DAYS}, or null to keep events forever`, [
@@ -113,6 +125,15 @@ export async function updateEnvironment(
     const before = snapshotEnvironment(environment);
     if (name !== undefined) environment.name = name;
     if (retention !== undefined) environment.auditRetentionDays = retention;
+    if (input.signUpPolicy != null) environment.signUpPolicy = input.signUpPolicy;
+    if (idle !== undefined) environment.sessionIdleTtl = idle;
+    if (absolute !== undefined) environment.sessionAbsoluteTtl = absolute;
+    if (environment.sessionAbsoluteTtl < environment.sessionIdleTtl) {
+      throw invalid('environment.invalid_session_lifetime', 'The absolute session lifetime must be at least the idle one', [
+        'input',
+        absolute !== undefined ? 'sessionAbsoluteTtl' : 'sessionIdleTtl',
+      ]);
+    }
     audit(ctx, em, {
       action: 'environment.updated',
       environmentId: environment.id,
@@ -122,6 +143,13 @@ export async function updateEnvironment(
     });
     return environment;
   });
+}
+
+function checkSessionLifetime(value: number, bounds: { min: number; max: number }, name: string): number {
+  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+    throw invalid('environment.invalid_session_lifetime', `${name} must be a whole number of seconds from ${bounds.min} to ${bounds.max}`, ['input', name]);
+  }
+  return value;
 }
 
 /**

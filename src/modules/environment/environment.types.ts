@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { Connection } from '../../graphql/connection.js';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
-import { ClientRegistrationPolicy, EnvironmentKind } from './environment.entity.js';
+import { ClientRegistrationPolicy, EnvironmentKind, SignUpPolicy } from './environment.entity.js';
 
 registerEnumType(EnvironmentKind, {
   name: 'EnvironmentKind',
@@ -20,6 +20,15 @@ registerEnumType(ClientRegistrationPolicy, {
     OFF: { description: 'Nobody: clients are created through this API only.' },
     INITIAL_ACCESS_TOKEN: { description: 'Whoever presents the environment\'s initial access token.' },
     OPEN: { description: 'Anyone (registered clients may then ask only for the registration scopes).' },
+  },
+});
+
+registerEnumType(SignUpPolicy, {
+  name: 'SignUpPolicy',
+  description: 'Who may become a user of an environment by signing in.',
+  valuesConfig: {
+    OPEN: { description: 'Anyone who proves their email address.' },
+    INVITE_ONLY: { description: 'Only people who already are users (created through this API or invited).' },
   },
 });
 
@@ -45,6 +54,15 @@ export class EnvironmentType extends Node {
 
   @Field(() => ClientRegistrationPolicy, { description: 'Who may register OAuth clients dynamically.' })
   clientRegistrationPolicy!: ClientRegistrationPolicy;
+
+  @Field(() => SignUpPolicy, { description: 'Who may become a user by signing in.' })
+  signUpPolicy!: SignUpPolicy;
+
+  @Field(() => Int, { description: 'A browser session unused this long (seconds) ends.' })
+  sessionIdleTtl!: number;
+
+  @Field(() => Int, { description: 'A browser session ends this long (seconds) after sign-in, however it is used.' })
+  sessionAbsoluteTtl!: number;
 
   @Field(() => [String], { description: 'Scopes a dynamically registered client may ask for; empty lets it ask for none.' })
   registrationScopes!: string[];
@@ -84,6 +102,15 @@ export class UpdateEnvironmentInput {
     description: 'Days to keep audit events (1–3650); `null` keeps them forever. Fewer days than now (or any number after `null`) needs `audit:write`.',
   })
   auditRetentionDays?: number | null;
+
+  @Field(() => SignUpPolicy, { nullable: true, description: 'Who may become a user by signing in.' })
+  signUpPolicy?: SignUpPolicy | null;
+
+  @Field(() => Int, { nullable: true, description: 'Session idle lifetime in seconds, 300 to 30 days.' })
+  sessionIdleTtl?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Session absolute lifetime in seconds, at least the idle one, up to 365 days.' })
+  sessionAbsoluteTtl?: number | null;
 }
 
 @InputType({ description: 'The environment to delete, with all of its data.' })
