@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { directFieldResolvers } from './direct-resolvers.js';
 import { directlyResolvedFields, getSchema } from './schema.js';
 
 describe('direct field resolvers', () => {
@@ -13,5 +14,11 @@ describe('direct field resolvers', () => {
     await getSchema();
     expect(directlyResolvedFields).not.toContain('Organization.memberships');
     expect(directlyResolvedFields).not.toContain('User.memberships');
+  });
+
+  it('rewire nothing when the schema has global middlewares or an auth checker, which only the wrapper runs', async () => {
+    const schema = await getSchema();
+    expect(directFieldResolvers(schema, { globalMiddlewares: [async (_data, next) => next()] })).toEqual([]);
+    expect(directFieldResolvers(schema, { authChecker: () => true })).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import { getMetadataStorage } from 'type-graphql';
+import { getMetadataStorage, type BuildSchemaOptions } from 'type-graphql';
 
 /**
  * Calls the `@FieldResolver` methods that need nothing of type-graphql at run time directly.
@@ -13,9 +13,13 @@ import { getMetadataStorage } from 'type-graphql';
  * `@Authorized`, gets the same arguments from a plain function made once here. Everything else
  * (arguments, which type-graphql converts to class instances) keeps type-graphql's wrapper.
  *
+ * `options` are those the schema was built with: global middlewares or an auth checker run in
+ * type-graphql's wrapper, so with either nothing is rewired.
+ *
  * Returns the `Type.field` names it rewired (a test checks the hot ones are among them).
  */
-export function directFieldResolvers(schema: GraphQLSchema): string[] {
+export function directFieldResolvers(schema: GraphQLSchema, options: Pick<BuildSchemaOptions, 'globalMiddlewares' | 'authChecker'>): string[] {
+  if (options.globalMiddlewares?.length || options.authChecker) return [];
   const storage = getMetadataStorage();
   const typeNames = new Map<unknown, string>(storage.objectTypes.map((type) => [type.target, type.name]));
   const instances = new Map<new () => object, object>();

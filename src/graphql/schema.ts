@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
-import { buildSchema, type PubSub } from 'type-graphql';
+import { buildSchema, type BuildSchemaOptions, type PubSub } from 'type-graphql';
 import { AuditResolver, AuditSubscriptionResolver } from '../audit/audit.resolver.js';
 import { ApiKeyResolver } from '../modules/api-key/api-key.resolver.js';
 import { EmailResolver } from '../modules/email/email.resolver.js';
@@ -46,7 +46,7 @@ export function getSchema(): Promise<GraphQLSchema> {
 }
 
 async function build(): Promise<GraphQLSchema> {
-  const schema = await buildSchema({
+  const options: BuildSchemaOptions = {
     resolvers: [
       NodeResolver,
       WorkspaceResolver,
@@ -77,8 +77,9 @@ async function build(): Promise<GraphQLSchema> {
     pubSub: NO_TOPICS,
     validate: false,
     emitSchemaFile: false,
-  });
-  directlyResolvedFields.push(...directFieldResolvers(schema));
+  };
+  const schema = await buildSchema(options);
+  directlyResolvedFields.push(...directFieldResolvers(schema, options));
   // type-graphql has no option for the root types' descriptions.
   schema.getQueryType()!.description = 'Reads. Every field needs `Authorization: Bearer <API key>` and the scope it names.';
   schema.getMutationType()!.description =
