@@ -25,7 +25,7 @@ export interface Page<T> {
   cursors: string[];
   hasNextPage: boolean;
   hasPreviousPage: boolean;
-  /** Counted only when asked for. */
+  /** Known from the page's own statement when it starts at the beginning; otherwise counted when asked for. */
   totalCount: () => Promise<number>;
 }
 
@@ -138,7 +138,8 @@ export function pageWindow(args: PageArgs, maxPageSize: number): { size: number;
 
 /**
  * Keyset pagination over (sort field, id): stable under inserts, index-friendly, and the cost
- * of page N does not grow with N.
+ * of page N does not grow with N. Nodes are plain read-only rows (db/rows.ts), not managed
+ * entities: pages are read, and changes go through a repository's `lock`.
  *
  * `where` may be a function that builds the condition: pass one when it holds `raw()`
  * fragments, which MikroORM consumes on first use, so the page query and the count query each
