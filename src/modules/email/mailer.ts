@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import { AppError, conflict } from '../../errors/app-error.js';
 import { EnvironmentKind } from '../environment/environment.entity.js';
 
+/** Milliseconds to connect, to be greeted, and of silence on the connection, before the attempt fails. */
+export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+
 /** A message to one person, in plain text and optionally HTML. */
 export interface OutgoingMail {
   to: string;
@@ -49,7 +52,8 @@ export class Mailer {
     field?: string[],
   ): Promise<Delivery> {
     if (this.settings.smtpUrl) {
-      this.transporter ??= nodemailer.createTransport(this.settings.smtpUrl);
+      // Bounded: a mail server that stalls must not hold a request (or, later, a sign-in page) for minutes.
+      this.transporter ??= nodemailer.createTransport({ url: this.settings.smtpUrl, ...SMTP_TIMEOUTS });
       try {
         const info = await this.transporter.sendMail({ from: this.settings.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
         return { via: 'smtp', messageId: String(info.messageId) };
