@@ -9,6 +9,12 @@ export interface PageArgs {
   after?: string | null;
   last?: number | null;
   before?: string | null;
+  /**
+   * The caller will read `totalCount`: a first page then counts all matching rows in its own
+   * statement. Only then: a window count reads every matching row, where a bare page stops
+   * after `first + 1`.
+   */
+  countWithPage?: boolean;
 }
 
 export type SortDirection = 'ASC' | 'DESC';
@@ -25,7 +31,7 @@ export interface Page<T> {
   cursors: string[];
   hasNextPage: boolean;
   hasPreviousPage: boolean;
-  /** Known from the page's own statement when it starts at the beginning; otherwise counted when asked for. */
+  /** Known from the page's own statement when asked for with it (`countWithPage`) from the beginning; otherwise counted when read. */
   totalCount: () => Promise<number>;
 }
 
@@ -170,7 +176,7 @@ export async function paginate<T extends { id: string }>(
   const direction = backward ? flip(sort.direction) : sort.direction;
   // Without a cursor the rows before LIMIT are all that match: a window count over them is the
   // total, and `{ totalCount nodes { … } }` costs one statement.
-  const counted = !args.after && !args.before;
+  const counted = args.countWithPage === true && !args.after && !args.before;
   // One row more than asked tells whether another page follows (also for `first: 0`).
   const query = (em as SqlEntityManager)
     .createQueryBuilder(entity, 't')

@@ -1,5 +1,7 @@
 import { ArgsType, Field, Int, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
-import type { Page } from '../db/pagination.js';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { Page, PageArgs } from '../db/pagination.js';
+import { selects } from './lookahead.js';
 import { Cost } from './cost.js';
 
 export enum OrderDirection {
@@ -125,3 +127,6 @@ export function toConnection<T>(page: Omit<Page<T>, 'totalCount'>, count: () => 
 }
 
 export const pageConnection = <T>(page: Page<T>) => toConnection(page, page.totalCount);
+
+/** A list query's page arguments, asking for the total with the page when the query reads `totalCount`. */
+export const pageArgsFor = (page: PageArgs, info: GraphQLResolveInfo): PageArgs => ({ ...page, countWithPage: selects(info, ['totalCount']) });

@@ -226,4 +226,21 @@ describe('nested organization lists', () => {
     const viaFragments = fragments.data.organizations.nodes.flatMap((org: any) => org.memberships.edges.map((edge: any) => edge.node));
     expect(viaFragments).toEqual(members);
   });
+
+  it('count a top-level list with its first page only when the query reads totalCount', async () => {
+    const run = async (selection: string) => {
+      await ws.client.data(`{ viewer { scopes } }`);
+      server.sql.count = 0;
+      server.sql.statements.length = 0;
+      const data = await ws.client.data(`query($env: ID) { organizations(environmentId: $env, first: 5) { ${selection} } }`, { env });
+      return { count: server.sql.count, statements: [...server.sql.statements], data: data.organizations };
+    };
+    const counted = await run('totalCount nodes { id }');
+    const bare = await run('nodes { id }');
+    expect(counted.count).toBe(bare.count);
+    expect(counted.data.totalCount).toBeGreaterThanOrEqual(ORGANIZATIONS);
+    // A page without totalCount stops at its LIMIT: no window count reads every matching row.
+    expect(bare.statements.some((statement) => /count\(\*\) over \(\)/.test(statement))).toBe(false);
+    expect(counted.statements.some((statement) => /count\(\*\) over \(\)/.test(statement))).toBe(true);
+  });
 });

@@ -1,6 +1,7 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, Info, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { requireScope } from '../../auth/principal.js';
-import { OrderDirection, pageConnection, PageArgsType } from '../../graphql/connection.js';
+import { OrderDirection, pageArgsFor, pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
 import { mutationPayload } from '../../graphql/user-error.js';
 import { invalid } from '../../errors/app-error.js';
@@ -67,6 +68,7 @@ export class OrganizationResolver {
   async organizations(
     @Args() page: PageArgsType,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('environmentId', () => ID, { nullable: true, description: 'Environment to list; defaults to the key\'s.' })
     environmentId?: string,
     @Arg('filter', () => OrganizationFilter, { nullable: true, description: 'Conditions to match.' }) filter?: OrganizationFilter,
@@ -74,7 +76,7 @@ export class OrganizationResolver {
     orderBy?: OrganizationOrder,
   ) {
     const sort = { field: orderBy?.field ?? OrganizationOrderField.CREATED_AT, direction: orderBy?.direction ?? OrderDirection.DESC };
-    return pageConnection(await listOrganizations(services(ctx), { environmentId, filter, sort }, page, ctx.config.maxPageSize));
+    return pageConnection(await listOrganizations(services(ctx), { environmentId, filter, sort }, pageArgsFor(page, info), ctx.config.maxPageSize));
   }
 
   @Cost({ maxItems: MAX_DOMAINS_PER_ORGANIZATION })

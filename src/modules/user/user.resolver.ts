@@ -1,6 +1,7 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, Info, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { invalid } from '../../errors/app-error.js';
-import { OrderDirection, pageConnection, PageArgsType } from '../../graphql/connection.js';
+import { OrderDirection, pageArgsFor, pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
 import { mutationPayload } from '../../graphql/user-error.js';
 import { DeleteInput, DeletePayload } from '../organization/organization.types.js';
@@ -55,13 +56,14 @@ export class UserResolver {
   async users(
     @Args() page: PageArgsType,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('environmentId', () => ID, { nullable: true, description: 'Environment to list; defaults to the key\'s.' })
     environmentId?: string,
     @Arg('filter', () => UserFilter, { nullable: true, description: 'Conditions to match.' }) filter?: UserFilter,
     @Arg('orderBy', () => UserOrder, { nullable: true, description: 'Order; newest first by default.' }) orderBy?: UserOrder,
   ) {
     const sort = { field: orderBy?.field ?? UserOrderField.CREATED_AT, direction: orderBy?.direction ?? OrderDirection.DESC };
-    return pageConnection(await listUsers(services(ctx), { environmentId, filter, sort }, page, ctx.config.maxPageSize));
+    return pageConnection(await listUsers(services(ctx), { environmentId, filter, sort }, pageArgsFor(page, info), ctx.config.maxPageSize));
   }
 
   @Cost({ maxItems: MAX_CUSTOM_ATTRIBUTES })
