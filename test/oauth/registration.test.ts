@@ -217,6 +217,14 @@ describe('dynamic client registration (RFC 7591/7592)', () => {
     expect((await fetch(deleted.registration_client_uri, { method: 'DELETE', headers: { authorization: `Bearer ${deleted.registration_access_token}` } })).status).toBe(204);
     await expect(updateRegistration(em(), issuer, stale, { client_id: deleted.client_id, client_name: 'Back' }, meta, false)).rejects.toThrow();
 
+    // An admin's narrowing made after the request was let through holds: the update keeps it.
+    const narrowed = (await registerRaw({ client_name: 'Narrowed later', scope: 'read write' })).body;
+    const before = await letThrough(narrowed);
+    await mutate(ws.client, 'updateApplication', 'UpdateApplicationInput', 'application { allowedScopes }', { id: narrowed.client_id, allowedScopes: ['read'] });
+    const updated = await updateRegistration(em(), issuer, before, { client_id: narrowed.client_id, client_name: 'Renamed' }, meta, false);
+    expect(updated.allowedScopes).toEqual(['read']);
+    await expect(updateRegistration(em(), issuer, before, { client_id: narrowed.client_id, scope: 'read write' }, meta, false)).rejects.toMatchObject({ code: 'invalid_client_metadata' });
+
     // Nothing changed: the disabled client keeps its name, and no change was audited for either.
     const apps = await ws.client.data(`query($env: ID) { applications(environmentId: $env, type: DYNAMIC, first: 50) { nodes { id name enabled } } }`, { env: f.environmentId });
     expect(apps.applications.nodes.find((app: any) => app.id === disabled.client_id)).toEqual({ id: disabled.client_id, name: 'Racing', enabled: false });

@@ -247,9 +247,13 @@ export class RegistrationRefused extends Error {
   }
 }
 
-/** Checks, under the row lock, that the client is still the one `managedClient` let through. */
-function stillManaged(locked: OAuthClient, seen: OAuthClient): void {
-  if (!locked.registrationTokenHash || locked.registrationTokenHash !== seen.registrationTokenHash) throw new RegistrationRefused('invalid');
+/**
+ * Checks, under the row lock, that the client is still the one `managedClient` let through:
+ * its registration token unchanged (`seenTokenHash`, captured as a string before the
+ * transaction, so it cannot be the locked row's own refreshed value) and still enabled.
+ */
+function stillManaged(locked: OAuthClient, seenTokenHash: string | null): void {
+  if (!locked.registrationTokenHash || locked.registrationTokenHash !== seenTokenHash) throw new RegistrationRefused('invalid');
   if (!locked.enabled) throw new RegistrationRefused('disabled');
 }
 
@@ -268,19 +272,22 @@ export async function updateRegistration(
 ): Promise<OAuthClient> {
   const input = metadataObject(body);
   if (input.client_id !== client.id) throw metadataError('The body must carry this client_id');
-  if (input.client_secret !== undefined) {
-    const secrets = await new ClientSecretRepository(em).unrevokedOf(client.id);
-    const given = typeof input.client_secret === 'string' ? input.client_secret : null;
-    if (!secrets.some((secret) => secretMatchesHash(secret.secretHash, given))) throw metadataError('client_secret does not match');
-  }
+  const seenTokenHash = client.registrationTokenHash;
   const { client_id: _id, client_secret: _secret, registration_access_token: _rat, registration_client_uri: _uri, client_id_issued_at: _at, client_secret_expires_at: _exp, ...metadata } = input;
-  const registered = await checkMetadata(metadata, client.allowedScopes, allowPrivateTargets);
-  if ((registered.authMethod === 'private_key_jwt') !== (client.tokenEndpointAuthMethod === 'private_key_jwt')) {
-    throw metadataError('token_endpoint_auth_method cannot switch between secrets and keys; register a new client');
-  }
   return em.transactional(async (tx) => {
+    // Every check reads the locked row: an admin's change (disabled, narrower scopes) made
+    // since the token was checked is what the registration is held to, never undone.
     const locked = await new OAuthClientRepository(tx, 'application').lock(client.id);
-    stillManaged(locked, client);
+    stillManaged(locked, seenTokenHash);
+    if (input.client_secret !== undefined) {
+      const secrets = await new ClientSecretRepository(tx).unrevokedOf(locked.id);
+      const given = typeof input.client_secret === 'string' ? input.client_secret : null;
+      if (!secrets.some((secret) => secretMatchesHash(secret.secretHash, given))) throw metadataError('client_secret does not match');
+    }
+    const registered = await checkMetadata(metadata, locked.allowedScopes, allowPrivateTargets);
+    if ((registered.authMethod === 'private_key_jwt') !== (locked.tokenEndpointAuthMethod === 'private_key_jwt')) {
+      throw metadataError('token_endpoint_auth_method cannot switch between secrets and keys; register a new client');
+    }
     const before = snapshot(locked);
     apply(locked, registered, issuer, true);
     recordAudit(tx, clientActor(locked, meta), {
@@ -297,9 +304,10 @@ export async function updateRegistration(
 
 /** RFC 7592 §2.3: the client removes its registration. Audited with the client as actor. */
 export async function deleteRegistration(em: EntityManager, issuer: RegistrationIssuer, client: OAuthClient, meta: RequestMeta): Promise<void> {
+  const seenTokenHash = client.registrationTokenHash;
   await em.transactional(async (tx) => {
     const clients = new OAuthClientRepository(tx, 'application');
-    stillManaged(await clients.lock(client.id), client);
+    stillManaged(await clients.lock(client.id), seenTokenHash);
     await clients.delete(client.id);
     recordAudit(tx, clientActor(client, meta), {
       action: 'application.registration_deleted',
