@@ -37,7 +37,8 @@ async function smtpPeer(options: { reject?: boolean } = {}) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    /** This peer offers no STARTTLS, so the URL opts out of requiring it, as a local relay's would. */
+    url: `smtp://127.0.0.1:${port}?requireTLS=false`,
     received,
     envelopes,
     /** Resolves once `count` messages have arrived. */
@@ -144,6 +145,30 @@ describe('with an SMTP server', () => {
     expect((await ws.client.data(OUTBOX, { env: ws.development.id })).developmentOutbox.totalCount).toBe(0);
     const events = (await ws.client.data(AUDIT, { env: ws.production.id })).auditEvents.nodes;
     expect(events).toEqual([{ action: 'email.test_sent', targets: [{ id: ws.production.id }], after: { to: 'ops@example.com', via: 'smtp' } }]);
+  });
+
+  it('send to the one address given, never to a list smuggled into it', async () => {
+    const before = peer.envelopes.length;
+    const response = await ws.client.request(SEND, { input: { environmentId: ws.production.id, to: 'first,second,x@example.com' } });
+    // Refused by the validation, by the server, or delivered to that one odd address: never to "first" and "second".
+    const after = peer.envelopes.slice(before).flat();
+    expect(after.filter((address) => address === 'first' || address === 'second' || address.startsWith('first@') || address.startsWith('second@'))).toEqual([]);
+    expect(after.length).toBeLessThanOrEqual(1);
+    expect(response.data?.sendTestEmail?.delivery?.via ?? response.errors?.[0]?.extensions?.code ?? response.data?.sendTestEmail?.userErrors?.[0]?.code).toBeDefined();
+  });
+
+  it('require STARTTLS on smtp:// unless the URL opts out', async () => {
+    const plain = await smtpPeer();
+    const strict = await startServer({ smtpUrl: plain.url.replace('?requireTLS=false', '') });
+    try {
+      const owner = await strict.workspace('Strict TLS');
+      const response = await owner.client.request(SEND, { input: { environmentId: owner.production.id, to: 'ops@example.com' } });
+      expect(response.errors?.[0]).toMatchObject({ extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      expect(plain.received).toEqual([]);
+    } finally {
+      await strict.close();
+      await plain.close();
+    }
   });
 
   it('reports a refusal by the mail server as a clear error, without the server URL', async () => {

@@ -20,7 +20,7 @@ export class EmailResolver {
   }
 
   @Mutation(() => SendTestEmailPayload, {
-    description: 'Sends a test message: through SMTP when configured, else into a DEVELOPMENT environment\'s outbox. Needs `environments:write`; a few per minute per environment.',
+    description: 'Sends a test message: through SMTP when configured, else into a DEVELOPMENT environment\'s outbox. Needs `environments:write`; five per minute per workspace.',
   })
   sendTestEmail(@Arg('input', { description: 'What to do; see the input type.' }) input: SendTestEmailInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => {

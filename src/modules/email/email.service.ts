@@ -11,7 +11,7 @@ import type { OutboxMessage } from './email.entity.js';
 import { OutboxRepository } from './email.repository.js';
 import type { Delivery, Mailer, OutgoingMail } from './mailer.js';
 
-/** Test messages an environment may send per minute (per process). */
+/** Test messages a workspace may send per minute (per process). */
 export const TEST_EMAILS_PER_MINUTE = 5;
 
 /** Messages kept per environment in the development outbox; older ones are dropped. */
@@ -19,7 +19,7 @@ export const OUTBOX_KEEP = 200;
 
 export interface EmailSettings {
   mailer: Mailer;
-  /** Test messages per environment per minute: a key may not turn the server's SMTP account into a relay. */
+  /** Test messages per workspace per minute: a key may not turn the server's SMTP account into a relay. */
   testBudget: RateBudget;
 }
 
@@ -32,7 +32,8 @@ export async function sendTestEmail(ctx: ServiceContext, settings: EmailSettings
   requireScope(ctx.principal, 'environments:write');
   const environmentId = environmentFor(ctx, input.environmentId);
   const to = checkEmail(input.to, ['input', 'to']);
-  const wait = await settings.testBudget.take(environmentId);
+  // Per workspace, not per environment: a key that may create environments cannot multiply its budget.
+  const wait = await settings.testBudget.take(ctx.principal.workspaceId);
   if (wait > 0) throw new AppError('RATE_LIMITED', 'email.too_many_tests', `Too many test messages for this environment; try again in ${wait} s`);
   const environment = await new EnvironmentRepository(ctx.em).getInWorkspace(ctx.principal.workspaceId, environmentId);
   const mail = {

@@ -6,6 +6,9 @@ import { EnvironmentKind } from '../environment/environment.entity.js';
 /** Milliseconds to connect, to be greeted, and of silence on the connection, before the attempt fails. */
 export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
+/** The address of a From header (`Name <address>` or `address`). */
+const addressOf = (from: string): string => /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from;
+
 /** A message to one person, in plain text and optionally HTML. */
 export interface OutgoingMail {
   to: string;
@@ -53,9 +56,20 @@ export class Mailer {
   ): Promise<Delivery> {
     if (this.settings.smtpUrl) {
       // Bounded: a mail server that stalls must not hold a request (or, later, a sign-in page) for minutes.
-      this.transporter ??= nodemailer.createTransport({ url: this.settings.smtpUrl, ...SMTP_TIMEOUTS });
+      // STARTTLS is required on smtp:// (someone on the path could otherwise strip it and read the
+      // password and every sign-in code); `?requireTLS=false` in the URL opts out for a local relay.
+      this.transporter ??= nodemailer.createTransport({ url: this.settings.smtpUrl, requireTLS: true, ...SMTP_TIMEOUTS });
       try {
-        const info = await this.transporter.sendMail({ from: this.settings.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+        // One recipient, exactly: the address is given as an address (never parsed as a list)
+        // and the envelope names it alone.
+        const info = await this.transporter.sendMail({
+          from: this.settings.from,
+          to: { name: '', address: mail.to },
+          envelope: { from: addressOf(this.settings.from), to: [mail.to] },
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+        });
         return { via: 'smtp', messageId: String(info.messageId) };
       } catch (error) {
         // The server's answer may name the account; the URL (with its password) is never logged.
