@@ -132,6 +132,17 @@ describe('passwordless sign-in challenges', () => {
     expect(left.map((row) => row.id)).toEqual([fresh.challenge.id]);
   });
 
+  it('hold their limits under concurrent requests for one address', async () => {
+    const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => issue('burst@example.com')));
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(CHALLENGE_LIMITS.perEmail);
+    const refused = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    expect(refused.map((outcome) => (outcome.reason as { code?: string }).code)).toEqual(Array(12 - CHALLENGE_LIMITS.perEmail).fill('sign_in.too_many_codes'));
+  });
+
+  it('refuse to be issued outside a transaction, where their limits could not hold', async () => {
+    await expect(issueChallenge(emOf(ws), box, { environmentId: ws.development.id, email: 'tx@example.com', ip: freshIp() })).rejects.toThrow(/transaction/);
+  });
+
   it('refuse an address that is not one', async () => {
     await expect(issue('not an address')).rejects.toMatchObject({ kind: 'BAD_USER_INPUT' });
   });

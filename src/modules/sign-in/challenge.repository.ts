@@ -1,11 +1,23 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { LockMode } from '@mikro-orm/core';
 import { Repository } from '../../db/repository.js';
+import { sql } from '../../db/sql.js';
 import { SignInChallenge } from './challenge.entity.js';
 
 export class SignInChallengeRepository extends Repository<SignInChallenge> {
   constructor(em: EntityManager) {
     super(em, SignInChallenge, 'sign_in_challenge');
+  }
+
+  /**
+   * Serialises the issuing of challenges to one address, and from one client IP, in an
+   * environment until the transaction ends, so that counting and inserting cannot interleave
+   * (address first, then IP, always: no two issuers wait on each other in a cycle).
+   */
+  async lockIssuing(environmentId: string, email: string, ip: string): Promise<void> {
+    if (!this.em.isInTransaction()) throw new Error('issuing a sign-in challenge must run in a transaction');
+    await sql(this.em, 'select pg_advisory_xact_lock(hashtext(?))', [`sign_in_email:${environmentId}:${email}`]);
+    await sql(this.em, 'select pg_advisory_xact_lock(hashtext(?))', [`sign_in_ip:${environmentId}:${ip}`]);
   }
 
   /** Challenges of an environment sent to `email`, and asked from `ip`, since `since`. */

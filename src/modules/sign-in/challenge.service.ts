@@ -33,7 +33,8 @@ const associatedData = (challengeId: string) => `sign_in_challenge:${challengeId
 /**
  * Starts a passwordless sign-in for `email` in an environment, within the limits per address
  * and per client IP (counted in the database, so across every process). Refused with
- * RATE_LIMITED `sign_in.too_many_codes` past them. The caller mails the code and link.
+ * RATE_LIMITED `sign_in.too_many_codes` past them. The caller mails the code and link. Run it
+ * in a transaction: the limits hold under concurrency by locks that last until it commits.
  */
 export async function issueChallenge(
   em: EntityManager,
@@ -43,6 +44,7 @@ export async function issueChallenge(
 ): Promise<IssuedChallenge> {
   const email = checkEmail(input.email, ['email']);
   const challenges = new SignInChallengeRepository(em);
+  await challenges.lockIssuing(input.environmentId, email, input.ip);
   const recent = await challenges.recent(input.environmentId, email, input.ip, new Date(now.getTime() - CHALLENGE_LIMITS.windowMs));
   if (recent.byEmail >= CHALLENGE_LIMITS.perEmail || recent.byIp >= CHALLENGE_LIMITS.perIp) {
     throw new AppError('RATE_LIMITED', 'sign_in.too_many_codes', 'Too many codes were sent; wait a few minutes and try again');
