@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MembershipResolver } from '../modules/membership/membership.resolver.js';
 import { directFieldResolvers } from './direct-resolvers.js';
 import { directlyResolvedFields, getSchema } from './schema.js';
 
@@ -18,7 +19,12 @@ describe('direct field resolvers', () => {
 
   it('rewire nothing when the schema has global middlewares or an auth checker, which only the wrapper runs', async () => {
     const schema = await getSchema();
-    expect(directFieldResolvers(schema, { globalMiddlewares: [async (_data, next) => next()] })).toEqual([]);
-    expect(directFieldResolvers(schema, { authChecker: () => true })).toEqual([]);
+    const resolvers = [MembershipResolver] as const;
+    // The positive control: the same resolvers, without middleware or auth checker, are rewired.
+    expect(directFieldResolvers(schema, { resolvers })).toContain('Membership.user');
+    expect(directFieldResolvers(schema, { resolvers, globalMiddlewares: [async (_data, next) => next()] })).toEqual([]);
+    expect(directFieldResolvers(schema, { resolvers, authChecker: () => true })).toEqual([]);
+    // Nor resolver classes the schema was not built from.
+    expect(directFieldResolvers(schema, { resolvers: [class Unrelated {}] })).toEqual([]);
   });
 });

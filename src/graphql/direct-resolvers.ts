@@ -18,8 +18,10 @@ import { getMetadataStorage, type BuildSchemaOptions } from 'type-graphql';
  *
  * Returns the `Type.field` names it rewired (a test checks the hot ones are among them).
  */
-export function directFieldResolvers(schema: GraphQLSchema, options: Pick<BuildSchemaOptions, 'globalMiddlewares' | 'authChecker'>): string[] {
+export function directFieldResolvers(schema: GraphQLSchema, options: Pick<BuildSchemaOptions, 'globalMiddlewares' | 'authChecker' | 'resolvers'>): string[] {
   if (options.globalMiddlewares?.length || options.authChecker) return [];
+  // Only the resolver classes the schema was built from, first one first, as type-graphql picks them.
+  const registered = new Set<unknown>(Array.isArray(options.resolvers) ? options.resolvers : []);
   const storage = getMetadataStorage();
   const typeNames = new Map<unknown, string>(storage.objectTypes.map((type) => [type.target, type.name]));
   const instances = new Map<new () => object, object>();
@@ -30,7 +32,7 @@ export function directFieldResolvers(schema: GraphQLSchema, options: Pick<BuildS
     const type = typeName ? schema.getType(typeName) : undefined;
     const field = isObjectType(type) ? type.getFields()[resolver.schemaName] : undefined;
     const target = resolver.target as new () => Record<string, unknown>;
-    if (!field || target.length > 0) continue;
+    if (!field || target.length > 0 || !registered.has(target) || rewired.includes(`${typeName}.${resolver.schemaName}`)) continue;
     const params = [...(resolver.params ?? [])].sort((a, b) => a.index - b.index);
     // Where each parameter comes from among (root, args, context, info); -1: not handled here.
     const sources = params.map((param) => {
