@@ -124,6 +124,16 @@ describe('authorization requests', () => {
     });
   }
 
+  it('describe errors in fixed ASCII, never echoing the request', () => {
+    const extras: Record<string, string | string[]>[] = [{ prompt: 'évil"<script>' }, { scope: 'openid sneaky\u00e9' }, { scope: 'openid admin<b>' }, { [`x${'"'.repeat(3)}`]: ['a', 'b'] }];
+    for (const extra of extras) {
+      const result = checkAuthorizationRequest(params(extra), spa, policy);
+      const description = 'redirect' in result ? result.redirect.description : 'page' in result ? result.page.description : '';
+      expect(description).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/);
+      expect(description).not.toMatch(/évil|sneaky|admin|<|x"/);
+    }
+  });
+
   it('drop a state that is repeated or too long rather than echo it', () => {
     const repeated = checkAuthorizationRequest(params({ state: ['a', 'b'] }), spa, policy);
     expect(repeated).toMatchObject({ ok: false, redirect: { error: 'invalid_request', state: null } });

@@ -6,7 +6,8 @@ import type { ApplicationType } from '../../../modules/oauth-client/oauth-client
  * RFC 8707, RFC 9207) before anyone is asked to sign in. The order matters for safety: until
  * the client and its redirect URI are known good, an error is shown to the user (`page`) and
  * never redirected, so the endpoint cannot be made an open redirector; after that, errors go
- * back to the client (`redirect`) with `state` and `iss`.
+ * back to the client (`redirect`) with `state` and `iss`. Descriptions are fixed ASCII text
+ * (RFC 6749 §4.1.2.1): they never echo what the request sent.
  */
 
 /** The client as the authorization endpoint needs it. */
@@ -109,7 +110,7 @@ export function checkAuthorizationRequest(params: RawParameters, client: Authori
   });
   for (const [name, values] of params) {
     // `resource` alone may be given several times (RFC 8707 §2).
-    if (values.length > 1 && name !== 'resource') return redirect('invalid_request', `${name.slice(0, 64)} is repeated`);
+    if (values.length > 1 && name !== 'resource') return redirect('invalid_request', 'A parameter is repeated (only resource may be)');
   }
   if (rawState && rawState[0].length > MAX_STATE) return redirect('invalid_request', `state is longer than ${MAX_STATE} characters`);
   if (params.has('request')) return redirect('request_not_supported', 'Request objects are not supported; use pushed authorization requests');
@@ -132,15 +133,15 @@ export function checkAuthorizationRequest(params: RawParameters, client: Authori
   const badScope = scopes.find((scope) => !SCOPE_TOKEN.test(scope));
   if (badScope !== undefined) return redirect('invalid_scope', 'scope holds a value that is not a scope token');
   const refused = scopes.filter((scope) => !policy.grantableScopes.has(scope));
-  if (refused.length) return redirect('invalid_scope', `Scope not allowed: ${refused.slice(0, 5).join(' ').slice(0, 200)}`);
+  if (refused.length) return redirect('invalid_scope', 'scope asks for a scope this application may not have');
 
   const nonce = single(params, 'nonce') ?? null;
-  if (nonce !== null && (nonce.length === 0 || nonce.length > MAX_NONCE)) return redirect('invalid_request', `nonce must be 1–${MAX_NONCE} characters`);
+  if (nonce !== null && (nonce.length === 0 || nonce.length > MAX_NONCE)) return redirect('invalid_request', `nonce must be 1 to ${MAX_NONCE} characters`);
 
   const promptParam = single(params, 'prompt');
   const prompt = [...new Set((promptParam ?? '').split(' ').filter(Boolean))] as Prompt[];
   const unknown = prompt.find((value) => !PROMPTS.includes(value));
-  if (unknown !== undefined) return redirect('invalid_request', `prompt "${unknown.slice(0, 32)}" is not supported (none, login, consent)`);
+  if (unknown !== undefined) return redirect('invalid_request', 'prompt holds a value other than none, login and consent');
   if (prompt.includes('none') && prompt.length > 1) return redirect('invalid_request', 'prompt=none cannot be combined with other values');
 
   const maxAgeParam = single(params, 'max_age');
@@ -159,7 +160,7 @@ export function checkAuthorizationRequest(params: RawParameters, client: Authori
   const hint = (name: string): string | null | AuthorizationCheck => {
     const value = single(params, name);
     if (value === undefined || value === null) return null;
-    if (value.length === 0 || value.length > MAX_HINT) return redirect('invalid_request', `${name} must be 1–${MAX_HINT} characters`);
+    if (value.length === 0 || value.length > MAX_HINT) return redirect('invalid_request', `${name} must be 1 to ${MAX_HINT} characters`);
     return value;
   };
   const hints: Record<string, string | null> = {};
