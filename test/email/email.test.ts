@@ -1,51 +1,12 @@
-import { simpleParser, type ParsedMail } from 'mailparser';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneError } from '../helpers/graphql.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
+import { smtpPeer, type SmtpPeer } from '../helpers/smtp.js';
 
 const SEND = `mutation($input: SendTestEmailInput!) { sendTestEmail(input: $input) { delivery { via messageId } userErrors { code field message } } }`;
 const OUTBOX = `query($env: ID) { developmentOutbox(environmentId: $env, first: 20) { totalCount nodes { id environmentId recipient subject text html purpose createdAt } } }`;
 const AUDIT = `query($env: ID) { auditEvents(environmentId: $env, first: 20, filter: { actions: ["email.test_sent"] }) { nodes { action targets { id } after } } }`;
 const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { code } } }`;
-
-/** A real SMTP server that keeps what it receives, parsed. */
-async function smtpPeer(options: { reject?: boolean } = {}) {
-  const received: ParsedMail[] = [];
-  const envelopes: string[][] = [];
-  const waiters: (() => void)[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      callback(options.reject ? Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }) : undefined);
-    },
-    onData(stream, session, callback) {
-      simpleParser(stream).then(
-        (mail) => {
-          received.push(mail);
-          envelopes.push(session.envelope.rcptTo.map((rcpt) => rcpt.address));
-          waiters.splice(0).forEach((wake) => wake());
-          callback();
-        },
-        (error: Error) => callback(error),
-      );
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as AddressInfo).port;
-  return {
-    /** This peer offers no STARTTLS, so the URL opts out of requiring it, as a local relay's would. */
-    url: `smtp://127.0.0.1:${port}?requireTLS=false`,
-    received,
-    envelopes,
-    /** Resolves once `count` messages have arrived. */
-    until: (count: number) => new Promise<void>((resolve) => (received.length >= count ? resolve() : waiters.push(() => received.length >= count && resolve()))),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe('without an SMTP server', () => {
   let server: TestServer;
@@ -112,7 +73,7 @@ describe('without an SMTP server', () => {
 });
 
 describe('with an SMTP server', () => {
-  let peer: Awaited<ReturnType<typeof smtpPeer>>;
+  let peer: SmtpPeer;
   let server: TestServer;
   let ws: TestWorkspace;
   beforeAll(async () => {

@@ -1,7 +1,15 @@
-import { AppError, invalid } from '../../errors/app-error.js';
-import { checkWebhookUrl } from '../webhook/target-guard.js';
+import { invalid } from '../../errors/app-error.js';
 import { ApplicationType, type OAuthClient } from './oauth-client.entity.js';
-import { CLIENT_GRANT_TYPES, checkGrantTypes, MAX_REDIRECT_URIS } from './oauth-client.validation.js';
+import {
+  CLIENT_GRANT_TYPES,
+  checkGrantTypes,
+  checkOutboundUrl,
+  checkRedirectUris,
+  LOOPBACK_HOSTS,
+  LOOPBACK_IPS,
+  parseClientUri,
+  uniqueStringList,
+} from './oauth-client.validation.js';
 
 /**
  * The settings of applications people sign in to (WEB, SPA, NATIVE): where the authorization
@@ -22,9 +30,6 @@ export const isPublicClient = (type: ApplicationType | null): boolean => type ==
 export const INTERACTIVE_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 
 export const MAX_WEB_ORIGINS = 20;
-const MAX_URI_LENGTH = 2048;
-const LOOPBACK_IPS = ['127.0.0.1', '[::1]'];
-const LOOPBACK_HOSTS = [...LOOPBACK_IPS, 'localhost'];
 
 /** Lifetimes in seconds: bounds and defaults. */
 export const LIFETIMES = {
@@ -33,63 +38,9 @@ export const LIFETIMES = {
   refreshAbsolute: { min: 300, max: 365 * 86_400, default: 90 * 86_400 },
 } as const;
 
-function list(values: unknown, code: string, what: string, field: string[], max: number): string[] {
-  if (!Array.isArray(values) || values.some((value) => typeof value !== 'string')) throw invalid(code, `${what} must be a list of strings`, field);
-  const unique = [...new Set(values as string[])];
-  if (unique.length > max) throw invalid(code, `At most ${max} ${what.toLowerCase()}`, field);
-  return unique;
-}
-
-function parse(value: string, fail: (why: string) => Error): URL {
-  if (value.length > MAX_URI_LENGTH) throw fail(`is longer than ${MAX_URI_LENGTH} characters`);
-  if (/[\s\u0000-\u001f\u007f]/.test(value)) throw fail('must not contain white space or control characters');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw fail('is not an absolute URI');
-  }
-  if (value.includes('#')) throw fail('must not have a fragment');
-  if (value.includes('*')) throw fail('must not contain wildcards: redirect URIs are matched exactly');
-  if (url.username || url.password) throw fail('must not carry user information');
-  return url;
-}
-
-/**
- * A private-use URI scheme of a native app (RFC 8252 §7.1): a reverse domain name the app
- * controls, such as `com.example.app:/callback`, so two apps are unlikely to claim the same.
- */
-const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$/;
-
-/**
- * Where an application of `type` may be sent back to after sign-in or sign-out:
- * - WEB and SPA: `https`, or `http` on a loopback host (a developer's machine);
- * - NATIVE (RFC 8252): `http` on a loopback IP literal (`127.0.0.1` or `[::1]`; any port is
- *   accepted when matching, §7.3), a private-use scheme named by a reverse domain (§7.1), or
- *   an `https` URL the app claims (§7.2). `localhost` is refused (§8.3).
- * At most 20, without fragment, wildcard or user information, de-duplicated in the order given.
- */
-export function checkAppRedirectUris(type: ApplicationType, values: unknown, field: string[], what = 'Redirect URIs'): string[] {
-  const uris = list(values, 'oauth.invalid_redirect_uri', what, field, MAX_REDIRECT_URIS);
-  for (const value of uris) {
-    const fail = (why: string) => invalid('oauth.invalid_redirect_uri', `"${value.slice(0, 200)}" ${why}`, field);
-    const url = parse(value, fail);
-    const scheme = url.protocol.slice(0, -1);
-    if (type === ApplicationType.NATIVE) {
-      if (scheme === 'https') continue;
-      if (scheme === 'http') {
-        if (!LOOPBACK_IPS.includes(url.hostname)) throw fail('must use a loopback IP literal (127.0.0.1 or [::1]) for http in a native app');
-        continue;
-      }
-      if (!PRIVATE_USE_SCHEME.test(scheme)) throw fail('must use https, http on a loopback IP, or a private-use scheme named by a reverse domain (com.example.app:/callback)');
-      continue;
-    }
-    if (scheme === 'https') continue;
-    if (scheme === 'http' && LOOPBACK_HOSTS.includes(url.hostname)) continue;
-    throw fail('must use https (http only on 127.0.0.1, [::1] or localhost)');
-  }
-  return uris;
-}
+/** Where an application of `type` may be sent back to after sign-in or sign-out (see `checkRedirectUris`). */
+export const checkAppRedirectUris = (type: ApplicationType, values: unknown, field: string[], what = 'Redirect URIs'): string[] =>
+  checkRedirectUris(values, field, type === ApplicationType.NATIVE ? 'native' : 'web', what);
 
 /**
  * Whether `presented` is one of `registered`: the exact string (no normalisation), except that
@@ -126,10 +77,10 @@ function withoutPort(uri: string, url: URL): string {
  * exactly `scheme://host[:port]`, `https` or `http` on a loopback host. At most 20.
  */
 export function checkWebOrigins(values: unknown, field: string[]): string[] {
-  const origins = list(values, 'oauth.invalid_web_origin', 'Web origins', field, MAX_WEB_ORIGINS);
+  const origins = uniqueStringList(values, 'oauth.invalid_web_origin', 'Web origins', field, MAX_WEB_ORIGINS);
   for (const value of origins) {
     const fail = (why: string) => invalid('oauth.invalid_web_origin', `"${value.slice(0, 200)}" ${why}`, field);
-    const url = parse(value, fail);
+    const url = parseClientUri(value, fail);
     if (url.origin !== value) throw fail('must be an origin: scheme, host and port only, without path or trailing slash');
     if (url.protocol === 'https:') continue;
     if (url.protocol === 'http:' && LOOPBACK_HOSTS.includes(url.hostname)) continue;
@@ -215,7 +166,7 @@ export function checkApplicationSettings(
     return settings;
   }
   if (input.grantTypes != null) {
-    const grants = list(input.grantTypes, 'oauth_client.invalid_grant_type', 'Grant types', field('grantTypes'), allowed.length);
+    const grants = uniqueStringList(input.grantTypes, 'oauth_client.invalid_grant_type', 'Grant types', field('grantTypes'), allowed.length);
     const bad = grants.find((grant) => !allowed.includes(grant));
     if (bad !== undefined) throw invalid('oauth_client.invalid_grant_type', `A ${type} application may use ${allowed.join(', ')}; not "${bad.slice(0, 100)}"`, field('grantTypes'));
     if (!grants.includes('authorization_code') && grants.includes('refresh_token')) {
@@ -252,21 +203,13 @@ export function checkApplicationSettings(
     if (input.backchannelLogoutUri !== null && type !== ApplicationType.WEB) {
       throw invalid('oauth_client.not_web', 'Only a WEB application (a server) receives back-channel logout tokens', field('backchannelLogoutUri'));
     }
-    settings.backchannelLogoutUri = input.backchannelLogoutUri === null ? null : checkBackchannelLogoutUri(input.backchannelLogoutUri, allowPrivateTargets);
+    const uri = input.backchannelLogoutUri;
+    // OpenID Back-Channel Logout 1.0 §2.2: no fragment.
+    if (uri?.includes('#')) throw invalid('oauth.invalid_backchannel_logout_uri', 'Back-channel logout URL must not have a fragment', field('backchannelLogoutUri'));
+    settings.backchannelLogoutUri =
+      uri === null ? null : checkOutboundUrl(uri, allowPrivateTargets, field('backchannelLogoutUri'), 'oauth.invalid_backchannel_logout_uri', 'Back-channel logout URL');
   }
   return settings;
-}
-
-/** A back-channel logout URL under the outbound policy of webhooks (https, no private targets unless allowed). */
-function checkBackchannelLogoutUri(value: string, allowPrivateTargets: boolean): string {
-  const field = ['input', 'backchannelLogoutUri'];
-  if (value.includes('#')) throw invalid('oauth.invalid_backchannel_logout_uri', 'Must not have a fragment', field);
-  try {
-    return checkWebhookUrl(value, allowPrivateTargets, field);
-  } catch (error) {
-    if (error instanceof AppError) throw invalid('oauth.invalid_backchannel_logout_uri', error.message.replace(/^Webhook URLs/, 'Back-channel logout URLs'), field);
-    throw error;
-  }
 }
 
 /** Applies checked settings to an application. */

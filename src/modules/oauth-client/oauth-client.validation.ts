@@ -51,6 +51,13 @@ function stringList(values: unknown, code: string, what: string, field: string[]
   return values as string[];
 }
 
+/** A list of strings, de-duplicated in the order given, of at most `max`. */
+export function uniqueStringList(values: unknown, code: string, what: string, field: string[], max: number): string[] {
+  const unique = [...new Set(stringList(values, code, what, field))];
+  if (unique.length > max) throw invalid(code, `At most ${max} ${what.toLowerCase()}`, field);
+  return unique;
+}
+
 /** Scope names (RFC 6749 scope-tokens), at most 100, de-duplicated and sorted. */
 export function checkScopeList(values: unknown, field: string[]): string[] {
   const list = stringList(values, 'oauth.invalid_scope', 'Scopes', field);
@@ -193,44 +200,77 @@ export async function checkJwks(value: unknown, field: string[]): Promise<{ keys
   return { keys };
 }
 
-/** Where to fetch a JWK Set: the webhooks' outbound policy (https, no private targets unless allowed). */
-export function checkJwksUri(value: unknown, allowPrivate: boolean, field: string[]): string {
-  if (typeof value !== 'string') throw invalid('oauth.invalid_jwks_uri', 'jwks_uri must be a URL', field);
+/**
+ * A URL Gatehouse will fetch or post to (a `jwks_uri`, a back-channel logout URL), under the
+ * webhooks' outbound policy: https, no private targets unless allowed. `noun` names it in the
+ * error, refused with `code`.
+ */
+export function checkOutboundUrl(value: unknown, allowPrivate: boolean, field: string[], code: string, noun: string): string {
+  if (typeof value !== 'string') throw invalid(code, `${noun} must be a URL`, field);
   try {
     return checkWebhookUrl(value, allowPrivate, field);
   } catch (error) {
-    if (error instanceof AppError) {
-      throw invalid('oauth.invalid_jwks_uri', error.message.replace(/^Webhook URLs/, 'JWKS URLs'), field);
-    }
+    if (error instanceof AppError) throw invalid(code, error.message.replace(/^Webhook URLs/, `${noun}s`), field);
     throw error;
   }
 }
 
-const LOOPBACK_HOSTS = ['127.0.0.1', '[::1]', 'localhost'];
+/** Where to fetch a JWK Set: the webhooks' outbound policy (https, no private targets unless allowed). */
+export const checkJwksUri = (value: unknown, allowPrivate: boolean, field: string[]): string =>
+  checkOutboundUrl(value, allowPrivate, field, 'oauth.invalid_jwks_uri', 'JWKS URL');
+
+export const LOOPBACK_IPS: readonly string[] = ['127.0.0.1', '[::1]'];
+export const LOOPBACK_HOSTS: readonly string[] = [...LOOPBACK_IPS, 'localhost'];
 
 /**
- * Redirect URIs: at most 20 absolute URIs without fragment, each `https:`, or `http:` on a
- * loopback host (native apps, RFC 8252 §7.3). De-duplicated, in the order given.
+ * A client URI (redirect URI, web origin) as a URL: absolute, at most 2048 characters, without
+ * white space, control characters, fragment, wildcard or user information; `fail` makes the error.
  */
-export function checkRedirectUris(values: unknown, field: string[]): string[] {
-  const list = stringList(values, 'oauth.invalid_redirect_uri', 'Redirect URIs', field);
-  const unique = [...new Set(list)];
-  if (unique.length > MAX_REDIRECT_URIS) throw invalid('oauth.invalid_redirect_uri', `At most ${MAX_REDIRECT_URIS} redirect URIs`, field);
+export function parseClientUri(value: string, fail: (why: string) => Error): URL {
+  if (value.length > MAX_REDIRECT_URI_LENGTH) throw fail(`is longer than ${MAX_REDIRECT_URI_LENGTH} characters`);
+  if (/[\s\u0000-\u001f\u007f]/.test(value)) throw fail('must not contain white space or control characters');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw fail('is not an absolute URI');
+  }
+  if (value.includes('#')) throw fail('must not have a fragment');
+  if (value.includes('*')) throw fail('must not contain wildcards: redirect URIs are matched exactly');
+  if (url.username || url.password) throw fail('must not carry user information');
+  return url;
+}
+
+/**
+ * A private-use URI scheme of a native app (RFC 8252 §7.1): a reverse domain name the app
+ * controls, such as `com.example.app:/callback`, so two apps are unlikely to claim the same.
+ */
+const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$/;
+
+/**
+ * Redirect URIs: at most 20, checked by `parseClientUri`, de-duplicated in the order given.
+ * - `web` (web apps, SPAs, dynamically registered clients): `https`, or `http` on a loopback
+ *   host (a developer's machine);
+ * - `native` (RFC 8252): `http` on a loopback IP literal (`127.0.0.1` or `[::1]`; any port is
+ *   accepted when matching, §7.3), a private-use scheme named by a reverse domain (§7.1), or an
+ *   `https` URL the app claims (§7.2); `localhost` is refused (§8.3).
+ */
+export function checkRedirectUris(values: unknown, field: string[], rule: 'web' | 'native' = 'web', what = 'Redirect URIs'): string[] {
+  const unique = uniqueStringList(values, 'oauth.invalid_redirect_uri', what, field, MAX_REDIRECT_URIS);
   for (const value of unique) {
     const fail = (why: string) => invalid('oauth.invalid_redirect_uri', `"${value.slice(0, 200)}" ${why}`, field);
-    if (value.length > MAX_REDIRECT_URI_LENGTH) throw fail(`is longer than ${MAX_REDIRECT_URI_LENGTH} characters`);
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw fail('is not an absolute URI');
+    const url = parseClientUri(value, fail);
+    const scheme = url.protocol.slice(0, -1);
+    if (scheme === 'https') continue;
+    if (rule === 'native') {
+      if (scheme === 'http' && !LOOPBACK_IPS.includes(url.hostname)) throw fail('must use a loopback IP literal (127.0.0.1 or [::1]) for http in a native app');
+      if (scheme !== 'http' && !PRIVATE_USE_SCHEME.test(scheme)) {
+        throw fail('must use https, http on a loopback IP, or a private-use scheme named by a reverse domain (com.example.app:/callback)');
+      }
+      continue;
     }
-    if (value.includes('#')) throw fail('must not have a fragment');
-    if (url.protocol === 'http:') {
-      if (!LOOPBACK_HOSTS.includes(url.hostname)) throw fail('must use https (http only on 127.0.0.1, [::1] or localhost)');
-    } else if (url.protocol !== 'https:') {
-      throw fail('must use https (http only on 127.0.0.1, [::1] or localhost)');
-    }
+    if (scheme === 'http' && LOOPBACK_HOSTS.includes(url.hostname)) continue;
+    throw fail('must use https (http only on 127.0.0.1, [::1] or localhost)');
   }
   return unique;
 }
