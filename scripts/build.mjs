@@ -23,8 +23,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = path.join(root, 'dist', '.build-stamp');
 const ENTRY = path.join(root, 'dist', 'src', 'main.js');
 const INPUTS = ['src', 'migrations', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
-/** Files tsc does not emit, copied beside the compiled code that reads them: the migrations' SQL (migrations/sql-file.ts). */
-const ASSETS = [['migrations/sql', 'dist/migrations/sql']];
+/** Files tsc does not emit, copied beside the compiled code that reads them: the migrations' SQL (migrations/sql-file.ts), the hosted pages' templates and stylesheet. */
+const ASSETS = [
+  ['migrations/sql', 'dist/migrations/sql'],
+  ['src/http/pages/assets', 'dist/src/http/pages/assets'],
+];
 
 /** The newest modification time under `entry` (itself included), in milliseconds. */
 function newestChange(entry) {

@@ -27,6 +27,8 @@ export interface AppDeps {
   listen: Database['listen'];
   /** Seals secrets at rest (see crypto/at-rest.ts). */
   masterKey: Buffer;
+  /** Outbound fetch for client metadata documents. @default the guarded fetch (no private targets) */
+  outboundFetch?: typeof fetch;
 }
 
 /** Paths that log and authenticate nothing: probes. */
@@ -97,7 +99,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const shared = { config, orm, logger, listen: deps.listen, secretBox, requestMeta, mailer };
 
   await app.register(graphqlPlugin, { ...shared, resolveTxt: deps.resolveTxt ?? systemTxtResolver, authenticate: authenticateKey });
-  await app.register(oauthPlugin, shared);
+  await app.register(oauthPlugin, { ...shared, masterKey: deps.masterKey, outboundFetch: deps.outboundFetch });
   await app.register(auditExportPlugin, { orm, requestMeta, authenticate: authenticateKey });
   return app;
 }

@@ -4,6 +4,8 @@ export enum ActorType {
   API_KEY = 'API_KEY',
   /** An OAuth client (service account or application) authenticated at the token endpoint. */
   OAUTH_CLIENT = 'OAUTH_CLIENT',
+  /** A person of an environment, acting through the hosted pages (signing in, consenting, signing out). */
+  USER = 'USER',
   SYSTEM = 'SYSTEM',
   ANONYMOUS = 'ANONYMOUS',
 }

@@ -16,6 +16,7 @@ registerEnumType(ActorType, {
   valuesConfig: {
     API_KEY: { description: 'A management API key.' },
     OAUTH_CLIENT: { description: 'An OAuth client (service account or application) authenticated at a token endpoint.' },
+    USER: { description: 'A person of the environment, acting through the hosted sign-in pages.' },
     SYSTEM: { description: 'Gatehouse itself (bootstrap, scheduled jobs).' },
     ANONYMOUS: { description: 'An unauthenticated caller.' },
   },

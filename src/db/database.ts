@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
 import { PGliteDriver } from 'mikro-orm-pglite';
+import { statementCount } from './statement-count.js';
 import pg from 'pg';
 import { migrationsList } from '../../migrations/index.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -109,6 +110,7 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       dbName: 'postgres',
       driverOptions: { connection: { pglite: () => instance } },
     } as unknown as Options);
+    runRawQueriesByStatementCount(orm);
   } catch (error) {
     if (pglite && !pglite.closed) await pglite.close().catch(() => undefined);
     releaseLock();
@@ -169,3 +171,33 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
 export async function ping(orm: { em: EntityManager }): Promise<void> {
   await sql(orm.em.fork(), 'select 1');
 }
+
+interface PGliteQuery {
+  method?: string;
+  sql?: string;
+  bindings?: unknown[];
+  response?: unknown;
+}
+
+/**
+ * Makes the PGlite adapter run a raw query as a script only when it really holds several
+ * statements (see statement-count.ts): its own test splits on every `;`, inside string literals
+ * too, and a single statement run as a script returns its result in another shape.
+ */
+function runRawQueriesByStatementCount(orm: MikroORM): void {
+  type Dialect = { _query(connection: unknown, query: PGliteQuery): Promise<PGliteQuery>; [PATCHED]?: true };
+  // The prototype, not the instance: knex builds each transaction's client from the prototype.
+  const dialect = Object.getPrototypeOf((orm.em.getConnection() as unknown as { getKnex(): { client: Dialect } }).getKnex().client) as Dialect;
+  if (dialect[PATCHED]) return;
+  const original = dialect._query;
+  dialect._query = async function (this: Dialect, connection, query) {
+    if (query.method === 'raw' && query.sql?.includes(';') && statementCount(query.sql) <= 1) {
+      query.response = await (connection as PGlite).query(query.sql, query.bindings ?? []);
+      return query;
+    }
+    return original.call(this, connection, query);
+  };
+  dialect[PATCHED] = true;
+}
+
+const PATCHED = Symbol('gatehouse: raw queries run by statement count');

@@ -30,6 +30,9 @@ const UNIQUE_VIOLATIONS: Record<string, () => AppError> = {
     conflict('trusted_issuer.issuer_taken', 'This environment already trusts an issuer with this `iss`', ['input', 'issuer']),
 };
 
+/** Whether the error is a unique constraint violation (a concurrent insert of the same key won). */
+export const isUniqueViolation = (error: unknown): boolean => error instanceof UniqueConstraintViolationException;
+
 /** Turns known constraint violations into domain errors; anything else passes through. */
 export function mapDbError(error: unknown): unknown {
   if (error instanceof UniqueConstraintViolationException) {

@@ -4,6 +4,10 @@ import { ApiKey } from '../modules/api-key/api-key.entity.js';
 import { OutboxMessage } from '../modules/email/email.entity.js';
 import { Environment } from '../modules/environment/environment.entity.js';
 import { SignInChallenge } from '../modules/sign-in/challenge.entity.js';
+import { PushedAuthorizationRequest, SignInFlow } from '../modules/sign-in/flow.entity.js';
+import { UserSession } from '../modules/session/session.entity.js';
+import { AuthorizationCode, RefreshToken } from '../modules/user-token/user-token.entity.js';
+import { Consent } from '../modules/consent/consent.entity.js';
 import { Membership, MembershipRole } from '../modules/membership/membership.entity.js';
 import { Organization, OrganizationDomain } from '../modules/organization/organization.entity.js';
 import { Permission, Role, RolePermission } from '../modules/role/role.entity.js';
@@ -44,4 +48,10 @@ export const entities = [
   UsedAssertion,
   OutboxMessage,
   SignInChallenge,
+  SignInFlow,
+  PushedAuthorizationRequest,
+  UserSession,
+  AuthorizationCode,
+  RefreshToken,
+  Consent,
 ];

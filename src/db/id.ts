@@ -25,6 +25,8 @@ export const ID_PREFIXES = {
   resourceServer: 'rsv',
   trustedIssuer: 'tis',
   outboxMessage: 'msg',
+  session: 'ses',
+  consent: 'cns',
 } as const;
 
 /**
@@ -33,6 +35,10 @@ export const ID_PREFIXES = {
  */
 export const INTERNAL_ID_PREFIXES = {
   signInChallenge: 'sic',
+  signInFlow: 'flw',
+  pushedRequest: 'par',
+  authorizationCode: 'acd',
+  refreshToken: 'rft',
 } as const;
 
 export type InternalIdKind = keyof typeof INTERNAL_ID_PREFIXES;

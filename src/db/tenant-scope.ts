@@ -77,6 +77,12 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'RevokedToken',
       'OutboxMessage',
       'SignInChallenge',
+      'SignInFlow',
+      'PushedAuthorizationRequest',
+      'UserSession',
+      'AuthorizationCode',
+      'RefreshToken',
+      'Consent',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

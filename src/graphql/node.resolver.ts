@@ -3,6 +3,7 @@ import { getAuditEvent } from '../audit/audit.service.js';
 import { kindOfId, type IdKind } from '../db/id.js';
 import { invalid, notFound } from '../errors/app-error.js';
 import { getApiKey } from '../modules/api-key/api-key.service.js';
+import { getConsent } from '../modules/consent/consent.service.js';
 import { getOutboxMessage } from '../modules/email/email.service.js';
 import { getEnvironment } from '../modules/environment/environment.service.js';
 import { getMembership } from '../modules/membership/membership.service.js';
@@ -11,6 +12,7 @@ import { getOrganization, getOrganizationDomain } from '../modules/organization/
 import { getResourceServer } from '../modules/resource-server/resource-server.service.js';
 import { getPermission, getRole } from '../modules/role/role.service.js';
 import type { ServiceContext } from '../modules/service-context.js';
+import { getSession } from '../modules/session/session.service.js';
 import { getSigningKey } from '../modules/signing-key/signing-key.service.js';
 import { getTrustedIssuer } from '../modules/trusted-issuer/trusted-issuer.service.js';
 import { getCustomAttributeDefinition, getUser } from '../modules/user/user.service.js';
@@ -46,6 +48,8 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   resourceServer: getResourceServer,
   trustedIssuer: getTrustedIssuer,
   outboxMessage: getOutboxMessage,
+  session: getSession,
+  consent: getConsent,
 };
 
 /** Longest part of an invalid id quoted back: ids are 30 characters; anything longer is not worth echoing. */

@@ -23,6 +23,8 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   resourceServer: 'ResourceServer',
   trustedIssuer: 'TrustedIssuer',
   outboxMessage: 'OutboxMessage',
+  session: 'Session',
+  consent: 'Consent',
 };
 
 @InterfaceType('Node', {

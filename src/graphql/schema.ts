@@ -3,6 +3,7 @@ import { isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 import { buildSchema, type BuildSchemaOptions, type PubSub } from 'type-graphql';
 import { AuditResolver, AuditSubscriptionResolver } from '../audit/audit.resolver.js';
 import { ApiKeyResolver } from '../modules/api-key/api-key.resolver.js';
+import { ConsentResolver } from '../modules/consent/consent.resolver.js';
 import { EmailResolver } from '../modules/email/email.resolver.js';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver.js';
 import {
@@ -13,6 +14,7 @@ import {
 import { ApplicationResolver, ClientSecretResolver, ServiceAccountResolver } from '../modules/oauth-client/oauth-client.resolver.js';
 import { OrganizationResolver } from '../modules/organization/organization.resolver.js';
 import { ResourceServerResolver } from '../modules/resource-server/resource-server.resolver.js';
+import { SessionResolver } from '../modules/session/session.resolver.js';
 import { RoleRelationsResolver, RoleResolver } from '../modules/role/role.resolver.js';
 import { SigningKeyResolver } from '../modules/signing-key/signing-key.resolver.js';
 import { TrustedIssuerResolver } from '../modules/trusted-issuer/trusted-issuer.resolver.js';
@@ -70,6 +72,8 @@ async function build(): Promise<GraphQLSchema> {
       TrustedIssuerResolver,
       SigningKeyResolver,
       EmailResolver,
+      SessionResolver,
+      ConsentResolver,
     ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Our only subscription brings its own source (the audit table, woken by the AuditBus);

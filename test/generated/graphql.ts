@@ -12,7 +12,9 @@ export type AuditActorType =
   /** An OAuth client (service account or application) authenticated at a token endpoint. */
   | 'OAUTH_CLIENT'
   /** Gatehouse itself (bootstrap, scheduled jobs). */
-  | 'SYSTEM';
+  | 'SYSTEM'
+  /** A person of the environment, acting through the hosted sign-in pages. */
+  | 'USER';
 
 /** Narrows a list of audit events; all given conditions must hold. */
 export type AuditEventFilterInput = {

@@ -42,7 +42,7 @@ let workspaceCounter = 0;
  */
 export async function startServer(
   overrides: Partial<Config> = {},
-  deps: Pick<AppDeps, 'resolveTxt'> & { deliveryWorker?: boolean } = {},
+  deps: Pick<AppDeps, 'resolveTxt' | 'outboundFetch'> & { deliveryWorker?: boolean } = {},
 ): Promise<TestServer> {
   const sql = { count: 0, statements: [] as string[] };
   const database = await createTestDatabase({

@@ -470,9 +470,13 @@ describe('grant types and parameters', () => {
 
   it('answers unsupported_grant_type to an unknown grant, but only once the client authenticated', async () => {
     await issuesNothing(async () => {
-      for (const grantType of ['password', 'authorization_code', 'refresh_token', '__proto__', 'constructor', 'toString', 'CLIENT_CREDENTIALS', 'client_credentials ']) {
+      for (const grantType of ['password', 'implicit', '__proto__', 'constructor', 'toString', 'CLIENT_CREDENTIALS', 'client_credentials ']) {
         expectOAuthError(await withBasic({ grant_type: grantType, resource: API }), 400, 'unsupported_grant_type', `grant ${grantType}`);
         expectOAuthError(await withPost({ grant_type: grantType, resource: API }), 400, 'unsupported_grant_type', `grant ${grantType}, post`);
+      }
+      // Grants of people's sign-in exist, but a service account may not use them.
+      for (const grantType of ['authorization_code', 'refresh_token']) {
+        expectOAuthError(await withBasic({ grant_type: grantType, resource: API }), 400, 'unauthorized_client', `grant ${grantType}`);
       }
       // An unauthenticated caller learns nothing about grants.
       expectOAuthError(await withBasic({ grant_type: 'password', resource: API }, f.clientId, 'wrong'), 401, 'invalid_client', 'password, wrong secret');

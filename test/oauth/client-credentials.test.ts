@@ -34,11 +34,13 @@ describe('discovery', () => {
     expect(metadata.issuer).toBe(f.issuer);
     expect(metadata.token_endpoint).toBe(f.tokenEndpoint);
     expect(metadata.jwks_uri).toBe(f.jwksUri);
-    expect(metadata.grant_types_supported).toEqual(['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
-    expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+    expect(metadata.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
+    // `none` is for public clients (SPA, native) at the token and revocation endpoints only.
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
+    expect(metadata.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
     expect(metadata.token_endpoint_auth_signing_alg_values_supported).not.toContain('HS256');
     expect(metadata.registration_endpoint).toBeUndefined(); // registration is off by default
-    expect(metadata.scopes_supported).toEqual(['other', 'read', 'write']);
+    expect(metadata.scopes_supported).toEqual(['openid', 'profile', 'email', 'offline_access', 'other', 'read', 'write']);
 
     const oidc = await discover(client.ClientSecretBasic(f.secret), 'oidc');
     expect(oidc.serverMetadata()).toEqual(metadata);

@@ -135,7 +135,12 @@ describe('dynamic client registration (RFC 7591/7592)', () => {
       [{ token_endpoint_auth_method: 'none' }, 'invalid_client_metadata'],
       [{ token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
       [{ grant_types: ['authorization_code'] }, 'invalid_client_metadata'],
-      [{ response_types: ['code'] }, 'invalid_client_metadata'],
+      // A client that signs people in must name where they come back; it cannot also be a machine.
+      [{ response_types: ['code'] }, 'invalid_redirect_uri'],
+      [{ response_types: ['code'], redirect_uris: ['https://app.example.com/cb'], grant_types: ['client_credentials'] }, 'invalid_client_metadata'],
+      [{ response_types: ['token'], redirect_uris: ['https://app.example.com/cb'] }, 'invalid_client_metadata'],
+      [{ response_types: ['code'], redirect_uris: ['http://app.example.com/cb'] }, 'invalid_redirect_uri'],
+      [{ response_types: ['code'], redirect_uris: ['https://app.example.com/cb'], application_type: 'service' }, 'invalid_client_metadata'],
       [{ scope: 'admin' }, 'invalid_client_metadata'],
       [{ jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }, token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
       [{ jwks: { keys: [{ ...key.publicJwk, d: 'x' }] }, token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],

@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildSchema, Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ID_PREFIXES, type IdKind } from '../../src/db/id.js';
+import { ID_PREFIXES, newId, type IdKind } from '../../src/db/id.js';
 import { systemFork } from '../../src/db/tenant-scope.js';
+import { ConsentRepository } from '../../src/modules/consent/consent.repository.js';
 import { keepInOutbox } from '../../src/modules/email/email.service.js';
+import { noteApplication, startSession } from '../../src/modules/session/session.service.js';
 import type { GraphQLClient, GraphQLResponse } from '../helpers/graphql.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
@@ -64,6 +66,10 @@ interface EnvData {
   signingKeyId: string;
   signingKid: string;
   outboxMessageId: string;
+  /** A live session of the user, used with the organization and the application. */
+  sessionId: string;
+  /** The user's consent to the application. */
+  consentId: string;
   /** Ids of every audit event of the environment. */
   auditEventIds: string[];
 }
@@ -144,6 +150,8 @@ const APPLICATION = `id clientId name type environmentId allowedAudiences roles 
 const RESOURCE_SERVER = 'id name identifier environmentId metadataUrl scopes { name description }';
 const TRUSTED_ISSUER = 'id name issuer environmentId jwks jwksUri audiences';
 const SIGNING_KEY = 'id kid environmentId algorithm state publicJwk activatesAt';
+const SESSION = 'id environmentId ipAddress userAgent active endReason applicationIds organizationIds authenticationMethods user { id email }';
+const CONSENT = 'id environmentId applicationId scopes resources user { id email }';
 const NODE = `id __typename
   ... on Organization { name externalId }
   ... on User { email }
@@ -161,7 +169,9 @@ const NODE = `id __typename
   ... on ClientSecret { prefix clientId }
   ... on ResourceServer { name identifier }
   ... on TrustedIssuer { name issuer }
-  ... on SigningKey { kid state }`;
+  ... on SigningKey { kid state }
+  ... on Session { userAgent applicationIds organizationIds user { email } }
+  ... on Consent { applicationId scopes user { email } }`;
 
 const mutation = (operation: string, inputType: string, selection: string) =>
   `mutation($input: ${inputType}!) { ${operation}(input: $input) { ${selection} userErrors { code field message } } }`;
@@ -264,6 +274,42 @@ const ROWS: Row[] = [
       ownerA: { check: (data, f) => expect(data.auditChainVerification).toMatchObject({ chainKey: `wks:${f.A.workspace.id}`, valid: true }) },
       pinnedA: { check: (data, f) => expect(data.auditChainVerification).toMatchObject({ chainKey: f.A.development.id, valid: true }) },
     },
+  },
+  {
+    operation: 'consents',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { consents(environmentId: $env, first: 50) { totalCount nodes { ${CONSENT} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'consents',
+    name: 'without environmentId',
+    document: `query { consents(first: 50) { totalCount nodes { ${CONSENT} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.consents.nodes.map((c: any) => c.id)).toContain(f.aDev.consentId);
+          checkOwnEnvironment('consents', (c) => c.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'consents',
+    name: "in the caller's environment, filtered by the victim's user and application",
+    document: `query($env: ID, $user: ID, $app: ID) {
+      byUser: consents(environmentId: $env, filter: { userId: $user }) { totalCount nodes { id } }
+      byApplication: consents(environmentId: $env, filter: { applicationId: $app }) { totalCount nodes { id } }
+    }`,
+    variables: (t, f) => ({ env: f.aDev.environmentId, user: t.userId, app: t.applicationId }),
+    expect: both({
+      check: (data) => {
+        expect(data.byUser).toEqual({ totalCount: 0, nodes: [] });
+        expect(data.byApplication).toEqual({ totalCount: 0, nodes: [] });
+      },
+    }),
   },
   {
     operation: 'customAttributeDefinitions',
@@ -446,6 +492,42 @@ const ROWS: Row[] = [
         },
       },
     },
+  },
+  {
+    operation: 'sessions',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { sessions(environmentId: $env, first: 50, filter: { activeOnly: false }) { totalCount nodes { ${SESSION} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'sessions',
+    name: 'without environmentId',
+    document: `query { sessions(first: 50, filter: { activeOnly: false }) { totalCount nodes { ${SESSION} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.sessions.nodes.map((s: any) => s.id)).toContain(f.aDev.sessionId);
+          checkOwnEnvironment('sessions', (s) => s.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'sessions',
+    name: "in the caller's environment, filtered by the victim's user and organization",
+    document: `query($env: ID, $user: ID, $org: ID) {
+      byUser: sessions(environmentId: $env, filter: { userId: $user, activeOnly: false }) { totalCount nodes { id } }
+      byOrganization: sessions(environmentId: $env, filter: { organizationId: $org, activeOnly: false }) { totalCount nodes { id } }
+    }`,
+    variables: (t, f) => ({ env: f.aDev.environmentId, user: t.userId, org: t.orgId }),
+    expect: both({
+      check: (data) => {
+        expect(data.byUser).toEqual({ totalCount: 0, nodes: [] });
+        expect(data.byOrganization).toEqual({ totalCount: 0, nodes: [] });
+      },
+    }),
   },
   {
     operation: 'user',
@@ -1245,6 +1327,27 @@ const ROWS: Row[] = [
     expect: both(notFound('membership')),
   },
   {
+    operation: 'revokeConsent',
+    name: "the victim's consent",
+    document: mutation('revokeConsent', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.consentId } }),
+    expect: both(notFound('consent')),
+  },
+  {
+    operation: 'revokeSession',
+    name: "the victim's session",
+    document: mutation('revokeSession', 'RevokeSessionInput', `session { ${SESSION} }`),
+    variables: (t) => ({ input: { id: t.sessionId } }),
+    expect: both(notFound('session')),
+  },
+  {
+    operation: 'revokeUserSessions',
+    name: "of the victim's user",
+    document: mutation('revokeUserSessions', 'RevokeUserSessionsInput', 'revokedSessionIds user { id email }'),
+    variables: (t) => ({ input: { userId: t.userId } }),
+    expect: both(notFound('user')),
+  },
+  {
     operation: 'suspendUser',
     name: "the victim's user",
     document: mutation('suspendUser', 'UserIdInput', `user { ${USER} }`),
@@ -1352,6 +1455,8 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'trustedIssuer', label: "the victim's trusted issuer", id: (t) => t.trustedIssuerId, attackers: ATTACKERS, resource: 'trusted_issuer' },
   { kind: 'signingKey', label: "the victim's signing key", id: (t) => t.signingKeyId, attackers: ATTACKERS, resource: 'signing_key' },
   { kind: 'outboxMessage', label: "the victim's outbox message", id: (t) => t.outboxMessageId, attackers: ATTACKERS, resource: 'outbox_message' },
+  { kind: 'session', label: "the victim's user's session", id: (t) => t.sessionId, attackers: ATTACKERS, resource: 'session' },
+  { kind: 'consent', label: "the victim's user's consent", id: (t) => t.consentId, attackers: ATTACKERS, resource: 'consent' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
 ];
@@ -1487,6 +1592,23 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     text: `${Tag} code 123456`,
     purpose: 'test',
   });
+  // A session and a consent as the hosted sign-in pages would leave them; written directly.
+  const signIn = systemFork(server.database.db.orm, 'test: seeds a session and a consent');
+  const { session } = startSession(
+    signIn,
+    { environmentId, userId: user.user.id, amr: ['otp'], ip: '198.51.100.23', userAgent: `${Tag} Browser/1.0` },
+    { idleTtl: 86_400, absoluteTtl: 7 * 86_400 },
+  );
+  noteApplication(session, application.application.id, org.organization.id);
+  const consent = new ConsentRepository(signIn).create({
+    id: newId('consent'),
+    environmentId,
+    userId: user.user.id,
+    clientId: application.application.id,
+    scopes: ['openid', `${tag}:read`],
+    resources: [resourceIdentifier],
+  });
+  await signIn.flush();
   const lookups = await client.data(
     `query($env: ID, $hook: ID!) { role(key: "admin", environmentId: $env) { id } auditEvents(environmentId: $env, first: 100) { pageInfo { hasNextPage } nodes { id } }
       webhookDeliveries(endpointId: $hook, first: 1) { nodes { id } } }`,
@@ -1531,6 +1653,8 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     signingKeyId: signingKey.signingKey.id,
     signingKid: signingKey.signingKey.kid,
     outboxMessageId: outboxMessage.id,
+    sessionId: session.id,
+    consentId: consent.id,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
   };
 }
@@ -1558,6 +1682,8 @@ async function snapshot(victim: Pick<Victim, 'client' | 'target' | 'workspaceWid
     `resourceServers(environmentId: $env, first: 50) { totalCount nodes { id name identifier scopes { name description } documentationUrl updatedAt } }
       trustedIssuers(environmentId: $env, first: 50) { totalCount nodes { id name issuer jwks jwksUri audiences updatedAt } }
       signingKeys(environmentId: $env) { id kid algorithm state activatesAt supersededAt revokedAt }`,
+    `sessions(environmentId: $env, first: 50, filter: { activeOnly: false }) { totalCount nodes { id active endedAt endReason lastSeenAt expiresAt applicationIds organizationIds } }
+      consents(environmentId: $env, first: 50) { totalCount nodes { id scopes resources updatedAt } }`,
     `environmentAudit: auditEvents(environmentId: $env, first: 100) { totalCount nodes { id } }
       apiKeys(first: 100) { totalCount nodes { id name prefix environmentId scopes expiresAt revokedAt } }
       viewer { workspaceId }`,
@@ -1611,6 +1737,8 @@ function sentinelsOf(target: Target, workspaceWide: boolean, extra: string[]): s
     target.signingKeyId,
     target.signingKid,
     target.outboxMessageId,
+    target.sessionId,
+    target.consentId,
     ...target.auditEventIds,
     ...extra,
   ];

@@ -150,7 +150,7 @@ describe('subscribing to events needs the scope that reads them', () => {
     const everyResource = await keyWith([
       'webhooks:write', 'workspace:read', 'environments:read', 'organizations:read', 'users:read', 'roles:read', 'api_keys:read', 'webhooks:read', 'oauth:read',
     ]);
-    for (const eventType of ['sign_in.*', 'session.created', 'connection.*', 'directory.user_synced', 'users.*', 'use.*', 'x']) {
+    for (const eventType of ['sign_in.*', 'saml.response_received', 'connection.*', 'directory.user_synced', 'users.*', 'use.*', 'x']) {
       const response = await everyResource.request(CREATE, { input: { environmentId: env, url: 'https://hooks.example.com/in', eventTypes: [eventType] } });
       expectMissingScope(response, 'audit:read');
     }

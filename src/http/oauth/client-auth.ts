@@ -12,9 +12,12 @@ export const ASSERTION_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'
 const MAX_ASSERTION_LIFETIME_S = 600;
 const CLOCK_TOLERANCE_S = 30;
 const MAX_CLIENT_ID_LENGTH = 128;
+const MAX_DOCUMENT_CLIENT_ID_LENGTH = 2048;
 const CLIENT_ID = /^(sva|app)_[0-9a-hjkmnp-tv-z]{26}$/;
 
 type Method = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+/** A public client (SPA, native app) has no credentials: it names itself and proves possession by PKCE. */
+type PublicMethod = 'none';
 
 interface Presented {
   method: Method;
@@ -157,10 +160,37 @@ async function verify(deps: OAuthDeps, request: OAuthRequest, credentials: Prese
  * flood cannot flood the audit log, and a party that keeps failing stays throttled.
  */
 export async function authenticateClient(deps: OAuthDeps, request: OAuthRequest): Promise<{ client: ClientState; method: Method }> {
-  const credentials = presented(request);
-  if (!credentials) throw new OAuthError('invalid_client', 'Client authentication is required');
+  return (await clientOf(deps, request, false)) as { client: ClientState; method: Method };
+}
+
+/**
+ * Who the caller is where public clients are allowed too (the authorization code and refresh
+ * token grants, PAR, revocation): a confidential client must authenticate as above; a request
+ * without credentials is a public client's only when `client_id` names an enabled SPA or
+ * native application. Anything else fails, counted and audited, as a failed authentication.
+ */
+export async function identifyClient(deps: OAuthDeps, request: OAuthRequest): Promise<{ client: ClientState; method: Method | PublicMethod }> {
+  return clientOf(deps, request, true);
+}
+
+async function publicClient(deps: OAuthDeps, request: OAuthRequest, clientId: string): Promise<{ client: ClientState; method: PublicMethod }> {
+  // A public client may be known by its metadata document's URL (longer than our ids).
+  if (clientId.length > MAX_DOCUMENT_CLIENT_ID_LENGTH) throw new AuthFailure('unknown_client', null);
+  const client = await deps.cache.client(request.env, clientId);
+  if (!client) throw new AuthFailure('unknown_client', null);
+  if (!client.enabled) throw new AuthFailure('client_disabled', client.id);
+  // A confidential client that omits its credentials is refused: PKCE alone does not stand in for them.
+  if (!client.isPublic) throw new AuthFailure('credentials_missing', client.id);
+  return { client, method: 'none' };
+}
+
+async function clientOf(deps: OAuthDeps, request: OAuthRequest, allowPublic: boolean): Promise<{ client: ClientState; method: Method | PublicMethod }> {
+  const found = presented(request);
+  const publicId = !found && allowPublic ? request.params.get('client_id') : undefined;
+  if (!found && publicId === undefined) throw new OAuthError('invalid_client', 'Client authentication is required');
+  const credentials: Pick<Presented, 'clientId' | 'method'> | { clientId: string; method: PublicMethod } = found ?? { clientId: publicId!, method: 'none' };
   try {
-    return await verify(deps, request, credentials);
+    return found ? await verify(deps, request, found) : await publicClient(deps, request, publicId!);
   } catch (error) {
     if (!(error instanceof AuthFailure)) throw error;
     const ip = addressKey(request.meta.ip);

@@ -10,6 +10,7 @@ import type { FormParams } from './form.js';
 import type { EnvironmentState, OAuthCache } from './oauth-cache.js';
 import type { ReplayGuard } from './replay-guard.js';
 import type { SecretUsage } from './secret-usage.js';
+import type { MetadataDocumentClients } from './metadata-documents.js';
 
 /** What the OAuth endpoints share for the life of the server. */
 export interface OAuthDeps {
@@ -28,6 +29,8 @@ export interface OAuthDeps {
   secretUsage: SecretUsage;
   /** Client assertion ids seen, across processes. */
   replayGuard: ReplayGuard;
+  /** Clients known by a Client ID Metadata Document (MCP). */
+  metadataDocuments: MetadataDocumentClients;
   logger: Logger;
 }
 

@@ -42,6 +42,11 @@ export class FormParams {
     return value;
   }
 
+  /** Every parameter with its values, as the authorization request checks read them. */
+  raw(): ReadonlyMap<string, readonly string[]> {
+    return this.values;
+  }
+
   has(name: string): boolean {
     return this.values.has(name);
   }

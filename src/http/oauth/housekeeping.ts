@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import { systemFork } from '../../db/tenant-scope.js';
 import { SignInChallengeRepository } from '../../modules/sign-in/challenge.repository.js';
 import { pruneExpiredTokenState } from '../../modules/token-state/token-state.repository.js';
+import { PushedRequestRepository, SignInFlowRepository } from '../../modules/sign-in/flow.repository.js';
+import { UserSessionRepository } from '../../modules/session/session.repository.js';
+import { AuthorizationCodeRepository, RefreshTokenRepository } from '../../modules/user-token/user-token.repository.js';
 
 /**
  * Forgets revoked token ids and used assertion ids of every environment once what they guard
@@ -22,13 +25,35 @@ export function pruneSignInChallenges(source: MikroORM | EntityManager, now = ne
   return new SignInChallengeRepository(em).deleteExpired(new Date(now.getTime() - EXPIRED_CHALLENGE_KEEP_MS));
 }
 
-/** Runs `pruneTokenState` and `pruneSignInChallenges` every `intervalMs` (any process may; deletes are idempotent). */
+/** Ended or expired sessions stay listable (GraphQL `sessions` with `activeOnly: false`) this long. */
+export const ENDED_SESSION_KEEP_MS = 30 * 24 * 60 * 60 * 1000;
+
+/**
+ * Forgets the sign-in state of every environment that can only be refused: challenges (after a
+ * day), flows and pushed requests past their expiry, codes whose access token has expired too
+ * (a replayed code revokes it until then), refresh token families past their absolute expiry,
+ * and sessions a month after they ended or expired. Returns how many rows went.
+ */
+export async function pruneSignInState(source: MikroORM | EntityManager, now = new Date()): Promise<number> {
+  const em = systemFork(source, 'housekeeping: expired sign-in state of every environment');
+  const counts = [
+    await pruneSignInChallenges(source, now),
+    await new SignInFlowRepository(em).deleteExpired(now),
+    await new PushedRequestRepository(em).deleteExpired(now),
+    await new AuthorizationCodeRepository(em).deleteExpired(now),
+    await new RefreshTokenRepository(em).deleteExpired(now),
+    await new UserSessionRepository(em).deleteEndedBefore(new Date(now.getTime() - ENDED_SESSION_KEEP_MS)),
+  ];
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+/** Runs `pruneTokenState` and `pruneSignInState` every `intervalMs` (any process may; deletes are idempotent). */
 export function startTokenStateJob(em: EntityManager, intervalMs: number, logger: Logger): () => Promise<void> {
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = Promise.all([pruneTokenState(em), pruneSignInChallenges(em)])
-      .then(([pruned, challenges]) => (pruned || challenges) && logger.info({ pruned, challenges }, 'pruned expired token state and sign-in challenges'))
+    running = Promise.all([pruneTokenState(em), pruneSignInState(em)])
+      .then(([pruned, signIn]) => (pruned || signIn) && logger.info({ pruned, signIn }, 'pruned expired token state and sign-in state'))
       .catch((error: unknown) => logger.error({ err: error }, 'token state pruning failed'))
       .finally(() => (running = undefined));
   }, intervalMs);

@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import type { SecretBox } from '../../crypto/at-rest.js';
 import { importPublicKey, openPrivateKeyObject, type SigningAlgorithm } from '../../crypto/signing-keys.js';
 import type { NotificationHandler, Unlisten } from '../../db/notifications.js';
-import type { ClientRegistrationPolicy } from '../../modules/environment/environment.entity.js';
+import type { ClientRegistrationPolicy, EnvironmentKind, SignUpPolicy } from '../../modules/environment/environment.entity.js';
 import { EnvironmentRepository } from '../../modules/environment/environment.repository.js';
-import type { ApplicationType, ClientKind, TokenEndpointAuthMethod } from '../../modules/oauth-client/oauth-client.entity.js';
+import { ApplicationType, type ClientKind, type TokenEndpointAuthMethod } from '../../modules/oauth-client/oauth-client.entity.js';
+import { isInteractive, isPublicClient } from '../../modules/oauth-client/application-settings.js';
 import { ClientSecretRepository, OAuthClientRepository } from '../../modules/oauth-client/oauth-client.repository.js';
 import type { ResourceServer } from '../../modules/resource-server/resource-server.entity.js';
 import { ResourceServerRepository } from '../../modules/resource-server/resource-server.repository.js';
@@ -32,7 +33,13 @@ const NO_SIGNER_RETRY_MS = 5_000;
 export interface EnvironmentState {
   id: string;
   workspaceId: string;
+  /** Shown on the hosted pages. */
+  name: string;
+  kind: EnvironmentKind;
   issuer: string;
+  signUpPolicy: SignUpPolicy;
+  /** Browser session lifetimes, in seconds. */
+  session: { idleTtl: number; absoluteTtl: number };
   registrationPolicy: ClientRegistrationPolicy;
   initialAccessTokenHash: string | null;
   registrationScopes: string[];
@@ -52,7 +59,16 @@ export interface EnvironmentState {
 }
 
 export interface ClientState {
+  /** The row id (`app_…`, `sva_…`): what the database links to. */
   id: string;
+  /** The client identifier the client itself uses: its id, or its metadata document's URL. */
+  clientId: string;
+  /** No credentials (SPA, native, or registered with `none`): PKCE and rotation protect it. */
+  isPublic: boolean;
+  /** Whether it may send people through the authorization endpoint. */
+  signsPeopleIn: boolean;
+  /** How its redirect URIs match: NATIVE admits any loopback port (RFC 8252), the rest exactly. */
+  redirectMatching: ApplicationType.NATIVE | ApplicationType.WEB;
   environmentId: string;
   organizationId: string | null;
   kind: ClientKind;
@@ -64,6 +80,15 @@ export interface ClientState {
   allowedAudiences: string[];
   grantTypes: string[];
   accessTokenTtl: number;
+  /** Interactive applications (WEB, SPA, NATIVE): where people are sent back, and how long their tokens last. */
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  allowedWebOrigins: string[];
+  firstParty: boolean;
+  idTokenTtl: number;
+  refreshTokenIdleTtl: number;
+  refreshTokenAbsoluteTtl: number;
+  backchannelLogoutUri: string | null;
   customClaims: Record<string, unknown>;
   authMethod: TokenEndpointAuthMethod | null;
   secrets: { id: string; hash: string; expiresAt: number | null }[];
@@ -85,6 +110,8 @@ export class OAuthCache {
   private readonly unknownEnvironments = new Map<string, number>();
   /** The environment of every cached client, to drop them with it. */
   private readonly clientEnvironments = new Map<string, string>();
+  /** Other keys a client is cached under (its metadata document URL), by row id, to drop them with it. */
+  private readonly clientAliases = new Map<string, Set<string>>();
   private unlisten: Unlisten | undefined;
 
   private constructor(
@@ -130,6 +157,11 @@ export class OAuthCache {
   invalidateClient(clientId: string): void {
     this.clients.delete(clientId);
     this.clientEnvironments.delete(clientId);
+    for (const alias of this.clientAliases.get(clientId) ?? []) {
+      this.clients.delete(alias);
+      this.clientEnvironments.delete(alias);
+    }
+    this.clientAliases.delete(clientId);
   }
 
   clear(): void {
@@ -137,6 +169,7 @@ export class OAuthCache {
     this.environments.clear();
     this.clients.clear();
     this.clientEnvironments.clear();
+    this.clientAliases.clear();
   }
 
   /** The environment behind an issuer path, or null when there is none. */
@@ -163,7 +196,10 @@ export class OAuthCache {
     const client = await this.cached(this.clients, id, () => this.loadClient(env, id), (state) => state.staleAt);
     // Unknown ids are not remembered (guessing must not fill memory).
     if (!this.clients.has(id)) this.clientEnvironments.delete(id);
-    else if (client) this.clientEnvironments.set(id, client.environmentId);
+    else if (client) {
+      this.clientEnvironments.set(id, client.environmentId);
+      if (client.id !== id) this.clientAliases.set(client.id, (this.clientAliases.get(client.id) ?? new Set()).add(id));
+    }
     return client && client.environmentId === env.id ? client : null;
   }
 
@@ -222,7 +258,11 @@ export class OAuthCache {
     return {
       id,
       workspaceId: environment.workspaceId,
+      name: environment.name,
+      kind: environment.kind,
       issuer: issuerFor(this.publicUrl(), id),
+      signUpPolicy: environment.signUpPolicy,
+      session: { idleTtl: environment.sessionIdleTtl, absoluteTtl: environment.sessionAbsoluteTtl },
       registrationPolicy: environment.clientRegistrationPolicy,
       initialAccessTokenHash: environment.initialAccessTokenHash,
       registrationScopes: environment.registrationScopes,
@@ -241,12 +281,14 @@ export class OAuthCache {
   }
 
   /** Reads a client of the environment (null for another environment's); reads only. */
-  private async loadClient(env: Pick<EnvironmentState, 'id' | 'workspaceId'>, id: string): Promise<ClientState | null> {
-    if (!/^(sva|app)_[0-9a-z]{26}$/.test(id)) return null;
+  private async loadClient(env: Pick<EnvironmentState, 'id' | 'workspaceId'>, key: string): Promise<ClientState | null> {
+    const byDocument = key.startsWith('https://');
+    if (!byDocument && !/^(sva|app)_[0-9a-z]{26}$/.test(key)) return null;
     const em = environmentEm(this.orm, env);
     const clients = new OAuthClientRepository(em);
-    const client = await clients.find(id);
+    const client = byDocument ? await clients.findByMetadataDocument(env.id, key) : await clients.find(key);
     if (!client) return null;
+    const id = client.id;
     const [secrets, permissions] = await Promise.all([new ClientSecretRepository(em).unrevokedOf(id), clients.permissionKeysOf(id)]);
     let getKey: JWTVerifyGetKey | null = null;
     try {
@@ -255,8 +297,14 @@ export class OAuthCache {
     } catch (error) {
       this.logger.warn({ err: error, clientId: id }, 'unusable client JWKS');
     }
+    const type = client.applicationType;
+    const registeredNative = (client.registrationMetadata as { application_type?: unknown } | null)?.application_type === 'native';
     return {
       id,
+      clientId: client.metadataDocumentUrl ?? id,
+      isPublic: isPublicClient(type) || client.tokenEndpointAuthMethod === 'none',
+      signsPeopleIn: client.grantTypes.includes('authorization_code') && (isInteractive(type) || type === ApplicationType.DYNAMIC),
+      redirectMatching: type === ApplicationType.NATIVE || (type === ApplicationType.DYNAMIC && registeredNative) ? ApplicationType.NATIVE : ApplicationType.WEB,
       environmentId: client.environmentId,
       organizationId: client.organizationId,
       kind: client.kind,
@@ -267,6 +315,14 @@ export class OAuthCache {
       allowedAudiences: client.allowedAudiences,
       grantTypes: client.grantTypes,
       accessTokenTtl: client.accessTokenTtl,
+      redirectUris: client.redirectUris,
+      postLogoutRedirectUris: client.postLogoutRedirectUris,
+      allowedWebOrigins: client.allowedWebOrigins,
+      firstParty: client.firstParty,
+      idTokenTtl: client.idTokenTtl,
+      refreshTokenIdleTtl: client.refreshTokenIdleTtl,
+      refreshTokenAbsoluteTtl: client.refreshTokenAbsoluteTtl,
+      backchannelLogoutUri: client.backchannelLogoutUri,
       customClaims: client.customClaims,
       authMethod: client.tokenEndpointAuthMethod,
       secrets: secrets.map((secret) => ({ id: secret.id, hash: secret.secretHash, expiresAt: secret.expiresAt ? +secret.expiresAt : null })),

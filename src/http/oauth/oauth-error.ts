@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 
-/** RFC 6749 §5.2 error codes, with RFC 7591, 7662, 8693 and 8707 additions. */
+/** RFC 6749 §5.2 error codes, with RFC 6750, 7591, 7662, 8693, 8707 and OpenID Connect additions. */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -14,6 +14,10 @@ export type OAuthErrorCode =
   | 'invalid_client_metadata'
   | 'access_denied'
   | 'unsupported_token_type'
+  | 'unsupported_response_type'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  | 'insufficient_scope'
   | 'server_error'
   | 'temporarily_unavailable';
 
@@ -21,6 +25,7 @@ const STATUS: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,
   invalid_token: 401,
   access_denied: 403,
+  insufficient_scope: 403,
   server_error: 500,
   temporarily_unavailable: 503,
 };

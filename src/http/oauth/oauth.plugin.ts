@@ -13,6 +13,12 @@ import { OAuthCache } from './oauth-cache.js';
 import { ReplayGuard } from './replay-guard.js';
 import { registerOAuthRoutes } from './routes.js';
 import { SecretUsage } from './secret-usage.js';
+import type { OAuthDeps } from './context.js';
+import type { Mailer } from '../../modules/email/mailer.js';
+import { BrowserBinding } from '../pages/browser.js';
+import { registerHostedPages } from '../pages/pages.plugin.js';
+import { MetadataDocumentClients } from './metadata-documents.js';
+import { guardedFetch } from '../outbound-fetch.js';
 
 export interface OAuthPluginOptions {
   config: Config;
@@ -20,6 +26,11 @@ export interface OAuthPluginOptions {
   logger: Logger;
   listen: Database['listen'];
   secretBox: SecretBox;
+  /** Derives the hosted pages' CSRF key. */
+  masterKey: Buffer;
+  mailer: Mailer;
+  /** Fetches client metadata documents; the outbound guard unless a test stands in for the outside world. */
+  outboundFetch?: typeof fetch;
   requestMeta(request: FastifyRequest): RequestMeta;
 }
 
@@ -51,23 +62,27 @@ export async function oauthPlugin(app: FastifyInstance, options: OAuthPluginOpti
     await replayGuard.close();
     await cache.close();
   });
-  await registerOAuthRoutes(
-    app,
-    {
+  const deps: OAuthDeps = {
+    orm,
+    config,
+    box: options.secretBox,
+    cache,
+    audit,
+    // Budgets of their own: failures at the token endpoint must not lock an address out of the
+    // management API, or the reverse.
+    ipFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
+    clientFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
+    registrations: new FailedAuthLimiter(config.authFailuresPerMinute),
+    secretUsage: new SecretUsage(orm, logger),
+    replayGuard,
+    metadataDocuments: new MetadataDocumentClients({
       orm,
-      config,
-      box: options.secretBox,
       cache,
-      audit,
-      // Budgets of their own: failures at the token endpoint must not lock an address out of the
-      // management API, or the reverse.
-      ipFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
-      clientFailures: new FailedAuthLimiter(config.authFailuresPerMinute),
-      registrations: new FailedAuthLimiter(config.authFailuresPerMinute),
-      secretUsage: new SecretUsage(orm, logger),
-      replayGuard,
       logger,
-    },
-    options.requestMeta,
-  );
+      fetch: options.outboundFetch ?? guardedFetch({ maxBytes: 5 * 1024, timeoutMs: 5_000, allowPrivate: config.allowPrivateTargets }),
+    }),
+    logger,
+  };
+  await registerOAuthRoutes(app, deps, options.requestMeta);
+  await registerHostedPages(app, { ...deps, mailer: options.mailer, binding: new BrowserBinding(options.masterKey, () => config.publicUrl), requestMeta: options.requestMeta });
 }

@@ -30,7 +30,7 @@ function clientInformation(env: EnvironmentState, client: OAuthClient): Record<s
     client_id_issued_at: Math.floor(client.createdAt.getTime() / 1000),
     client_name: client.name,
     grant_types: client.grantTypes,
-    response_types: [],
+    response_types: client.grantTypes.includes('authorization_code') ? ['code'] : [],
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
     redirect_uris: client.redirectUris,
     scope: client.allowedScopes.join(' '),

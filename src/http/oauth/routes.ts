@@ -1,12 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestMeta } from '../../audit/audit-recorder.js';
-import { authenticateClient } from './client-auth.js';
+import { authenticateClient, identifyClient } from './client-auth.js';
 import type { OAuthDeps, OAuthRequest } from './context.js';
 import { authorizationServerMetadata, protectedResourceMetadata } from './discovery.js';
 import { FormParams } from './form.js';
 import { clientCredentials, CLIENT_CREDENTIALS } from './grants/client-credentials.js';
 import type { Grant } from './grants/grant.js';
 import { tokenExchange, TOKEN_EXCHANGE } from './grants/token-exchange.js';
+import { AUTHORIZATION_CODE, authorizationCode } from './grants/authorization-code.js';
+import { REFRESH_TOKEN, refreshToken } from './grants/refresh-token.js';
+import { bearerToken, userinfo } from './userinfo.js';
+import { pushAuthorizationRequest } from './authorize/pushed.js';
+import { OAuthClientRepository } from '../../modules/oauth-client/oauth-client.repository.js';
+import { environmentEm } from './context.js';
+import type { ClientState } from './oauth-cache.js';
 import { introspect, revoke } from './introspection.js';
 import { ISSUER_PATH_PREFIX } from '../../modules/environment/issuer.js';
 import type { EnvironmentState } from './oauth-cache.js';
@@ -18,7 +25,13 @@ import { registerClientRegistration } from './registration.js';
 const GRANTS: Record<string, Grant> = {
   [CLIENT_CREDENTIALS]: clientCredentials,
   [TOKEN_EXCHANGE]: tokenExchange,
+  [AUTHORIZATION_CODE]: authorizationCode,
+  [REFRESH_TOKEN]: refreshToken,
 };
+/** Grants a public client (SPA, native app) may use without credentials: PKCE or rotation protects them. */
+const PUBLIC_GRANTS = new Set([AUTHORIZATION_CODE, REFRESH_TOKEN]);
+/** Endpoints an application's JavaScript may call from its allowed web origins. */
+const CORS_ENDPOINTS = ['token', 'userinfo', 'revoke'];
 
 /** Form bodies of the token, introspection and revocation endpoints: assertions fit easily. */
 const FORM_BODY_LIMIT = 32 * 1024;
@@ -102,27 +115,68 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: OAuthDeps,
     scope.get(`${base}/resource-servers/:id/.well-known/oauth-protected-resource`, resourceMetadata);
     scope.get(`/.well-known/oauth-protected-resource${base}/resource-servers/:id`, resourceMetadata);
 
+    /** CORS for an application's JavaScript: only its allowed web origins may read the answer. */
+    const allowOrigin = (request: FastifyRequest, reply: FastifyReply, client: ClientState | null) => {
+      const origin = request.headers.origin;
+      if (origin && client?.allowedWebOrigins.includes(origin)) reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+    };
+
     scope.post(`${base}/oauth/token`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
       const oauth = await oauthRequest(request);
       const grantType = oauth.params.require('grant_type');
       const grant = Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType] : undefined;
       // Authenticate first: an unauthenticated caller learns nothing about grants.
-      const { client } = await authenticateClient(deps, oauth);
+      const { client } = PUBLIC_GRANTS.has(grantType) ? await identifyClient(deps, oauth) : await authenticateClient(deps, oauth);
+      allowOrigin(request, reply, client);
       if (!grant) throw new OAuthError('unsupported_grant_type', 'This grant type is not supported');
       return reply.headers(NO_STORE).send(await grant(deps, oauth, client));
     });
+
+    scope.post(`${base}/oauth/par`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+      const oauth = await oauthRequest(request);
+      return reply.code(201).headers(NO_STORE).send(await pushAuthorizationRequest(deps, oauth, oauth.params.raw()));
+    });
+
+    const userinfoHandler = async (request: FastifyRequest<{ Params: EnvParams }>, reply: FastifyReply) => {
+      const env = await environment(request);
+      const formToken = request.method === 'POST' ? form(request).get('access_token') : undefined;
+      const { claims, live } = await userinfo(deps, env, bearerToken(request.headers.authorization, formToken));
+      allowOrigin(request, reply, live.owner);
+      return reply.headers(NO_STORE).send(claims);
+    };
+    scope.get(`${base}/oauth/userinfo`, userinfoHandler);
+    scope.post(`${base}/oauth/userinfo`, userinfoHandler);
+
+    // Preflights: allowed for origins some enabled application of the environment lists; the
+    // answer itself is readable only by the origins of the client it concerns (allowOrigin).
+    for (const endpoint of CORS_ENDPOINTS) {
+      scope.options(`${base}/oauth/${endpoint}`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+        const env = await environment(request);
+        const origin = request.headers.origin;
+        if (origin && origin.length <= 512 && (await new OAuthClientRepository(environmentEm(deps.orm, env)).anyAllowsOrigin(env.id, origin))) {
+          reply
+            .header('access-control-allow-origin', origin)
+            .header('access-control-allow-methods', endpoint === 'userinfo' ? 'GET, POST' : 'POST')
+            .header('access-control-allow-headers', 'authorization, content-type, dpop')
+            .header('access-control-max-age', '600')
+            .header('vary', 'Origin');
+        }
+        return reply.code(204).send();
+      });
+    }
 
     scope.post(`${base}/oauth/introspect`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
       return reply.headers(NO_STORE).send(await introspect(deps, await oauthRequest(request)));
     });
 
     scope.post(`${base}/oauth/revoke`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
-      await revoke(deps, await oauthRequest(request));
+      const client = await revoke(deps, await oauthRequest(request));
+      allowOrigin(request, reply, client);
       return reply.headers(NO_STORE).send();
     });
 
     // The form-posting endpoints answer other methods with an OAuth error rather than a bare 404.
-    for (const endpoint of ['token', 'introspect', 'revoke']) {
+    for (const endpoint of ['token', 'introspect', 'revoke', 'par']) {
       scope.route({
         method: ['GET', 'PUT', 'DELETE', 'PATCH'],
         url: `${base}/oauth/${endpoint}`,

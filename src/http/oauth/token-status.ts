@@ -52,14 +52,16 @@ export async function liveToken(deps: OAuthDeps, env: EnvironmentState, token: s
   const clients = await Promise.all(clientIds.map((id) => deps.cache.client(env, id)));
   if (clients.some((client) => !client?.enabled)) return null;
   if (await new RevokedTokenRepository(environmentEm(deps.orm, env)).anyRevoked([...chain.map((link) => link.jti), claims.jti!])) return null;
-  const byId = new Map(clients.map((client) => [client!.id, client!]));
+  // Keyed as the claims name them (an id, or a metadata document's URL).
+  const byId = new Map(clientIds.map((id, index) => [id, clients[index]!]));
   const owner = byId.get(claims.client_id)!;
   return {
     claims,
     owner,
     chain,
     root: chain.length ? byId.get(chain[0].client_id)! : owner,
-    // Every grant but token exchange issues tokens with sub = client_id.
-    legacyExchange: claims[EXCHANGE_CHAIN_CLAIM] === undefined && claims.sub !== claims.client_id,
+    // Machine grants issue tokens with sub = client_id, people's grants with a user's id; only an
+    // exchange issued before chains were recorded has another subject and no chain.
+    legacyExchange: claims[EXCHANGE_CHAIN_CLAIM] === undefined && claims.sub !== claims.client_id && !claims.sub?.startsWith('usr_'),
   };
 }

@@ -115,3 +115,27 @@ export async function verifyOwnToken(env: EnvironmentState, token: string): Prom
     return null;
   }
 }
+
+/**
+ * The claims of an ID token this environment issued, for `id_token_hint` (OpenID Connect
+ * RP-Initiated Logout §2): signature by a published key and issuer checked; an expired one is
+ * still a valid hint (a person often signs out long after their ID token expired). Null for
+ * anything else.
+ */
+export async function verifyIdTokenHint(env: EnvironmentState, token: string): Promise<JWTPayload | null> {
+  if (token.length > 16_384) return null;
+  const options = { issuer: env.issuer, algorithms: ['ES256', 'RS256', 'EdDSA'], requiredClaims: ['sub', 'aud'] };
+  try {
+    return (await jwtVerify(token, publishedKeys(env), options)).payload;
+  } catch (error) {
+    if (!(error instanceof joseErrors.JWTExpired)) return null;
+    // Only expiry failed; verify again as of the moment before it expired.
+    const exp = (error.payload as JWTPayload).exp;
+    if (typeof exp !== 'number') return null;
+    try {
+      return (await jwtVerify(token, publishedKeys(env), { ...options, currentDate: new Date((exp - 1) * 1000) })).payload;
+    } catch {
+      return null;
+    }
+  }
+}

@@ -14,6 +14,10 @@ export function issuerFor(publicUrl: string, environmentId: string): string {
 /** The endpoints of an environment's authorization server. */
 export function endpointsFor(issuer: string) {
   return {
+    authorization: `${issuer}/oauth/authorize`,
+    pushedAuthorization: `${issuer}/oauth/par`,
+    userinfo: `${issuer}/oauth/userinfo`,
+    endSession: `${issuer}/oauth/logout`,
     token: `${issuer}/oauth/token`,
     introspection: `${issuer}/oauth/introspect`,
     revocation: `${issuer}/oauth/revoke`,

@@ -3,7 +3,8 @@ import { countChildren, loadChildPages, type ChildPageArgs, type ChildPageOf } f
 import { Repository } from '../../db/repository.js';
 import { Role } from '../role/role.entity.js';
 import { User } from '../user/user.entity.js';
-import { Membership, MembershipRole } from './membership.entity.js';
+import { Organization } from '../organization/organization.entity.js';
+import { Membership, MembershipRole, MembershipStatus } from './membership.entity.js';
 
 export type MembershipParent = 'organizationId' | 'userId';
 
@@ -28,6 +29,23 @@ export class MembershipRepository extends Repository<Membership> {
   /** Memberships of a user (named in their deletion event). */
   ofUser(userId: string): Promise<Pick<Membership, 'id' | 'organizationId'>[]> {
     return this.em.find(Membership, { userId }, { fields: ['id', 'organizationId'] });
+  }
+
+  /** A user's active memberships with their organizations' names, by organization name (the chooser's order). */
+  async activeOfUser(userId: string): Promise<{ membershipId: string; organizationId: string; organizationName: string }[]> {
+    const memberships = await this.em.find(Membership, { userId, status: MembershipStatus.ACTIVE }, { fields: ['id', 'organizationId'] });
+    if (!memberships.length) return [];
+    const organizations = await this.em.find(Organization, { id: { $in: memberships.map((m) => m.organizationId) } }, { fields: ['id', 'name'] });
+    const names = new Map(organizations.map((organization) => [organization.id, organization.name]));
+    return memberships
+      .filter((membership) => names.has(membership.organizationId))
+      .map((membership) => ({ membershipId: membership.id, organizationId: membership.organizationId, organizationName: names.get(membership.organizationId)! }))
+      .sort((a, b) => a.organizationName.localeCompare(b.organizationName) || a.organizationId.localeCompare(b.organizationId));
+  }
+
+  /** The active membership of a user in an organization, or null. */
+  activeIn(userId: string, organizationId: string): Promise<Membership | null> {
+    return this.em.findOne(Membership, { userId, organizationId, status: MembershipStatus.ACTIVE });
   }
 
   /** Keys of the roles a membership grants, sorted. */

@@ -5,6 +5,7 @@ import { OrganizationRepository } from '../organization/organization.repository.
 import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
 import { checkRoleCount, resolveRoleIds } from '../role/role.service.js';
 import { audit, inTransaction, type ServiceContext } from '../service-context.js';
+import { endAccessOfUser, endedSessionTargets } from '../session/session.service.js';
 import { UserRepository } from '../user/user.repository.js';
 import { MembershipStatus, type Membership } from './membership.entity.js';
 import { MembershipRepository } from './membership.repository.js';
@@ -73,11 +74,13 @@ export async function updateMembership(ctx: ServiceContext, input: { id: string;
     const roles = await memberships.roleKeysOf(membership.id);
     const before = snapshotMembership(membership, roles);
     if (input.status != null) membership.status = input.status;
+    // A membership that no longer grants anything cuts off what was signed in with it.
+    const ended = membership.status !== MembershipStatus.ACTIVE ? await endAccessOfUser(em, membership.userId, 'membership_removed', membership.organizationId) : [];
     audit(ctx, em, {
       action: 'membership.updated',
       environmentId: membership.environmentId,
       organizationId: membership.organizationId,
-      targets: membershipTargets(membership),
+      targets: [...membershipTargets(membership), ...endedSessionTargets(ended)],
       before,
       after: snapshotMembership(membership, roles),
     });
@@ -91,11 +94,13 @@ export async function deleteMembership(ctx: ServiceContext, input: { id: string 
   const before = snapshotMembership(membership, await new MembershipRepository(ctx.em).roleKeysOf(membership.id));
   return inTransaction(ctx, async (em) => {
     await new MembershipRepository(em).delete(membership.id);
+    // The sessions used with the organization end, and the tokens issued for it are revoked.
+    const ended = await endAccessOfUser(em, membership.userId, 'membership_removed', membership.organizationId);
     audit(ctx, em, {
       action: 'membership.deleted',
       environmentId: membership.environmentId,
       organizationId: membership.organizationId,
-      targets: membershipTargets(membership),
+      targets: [...membershipTargets(membership), ...endedSessionTargets(ended)],
       before,
     });
     return membership.id;

@@ -11,6 +11,8 @@ import { ApplicationType, ClientKind, type OAuthClient, type TokenEndpointAuthMe
 import { ClientSecretRepository, OAuthClientRepository } from './oauth-client.repository.js';
 import { issueClientSecret } from './oauth-client.service.js';
 import { checkGrantTypes, checkJwks, checkJwksUri, checkRedirectUris, checkScopeList } from './oauth-client.validation.js';
+import { checkAppRedirectUris } from './application-settings.js';
+import { OIDC_SCOPES } from '../sign-in/flow.types.js';
 
 /**
  * Dynamic client registration (RFC 7591) and its management protocol (RFC 7592), under the
@@ -21,6 +23,7 @@ import { checkGrantTypes, checkJwks, checkJwksUri, checkRedirectUris, checkScope
  */
 
 const AUTH_METHODS: TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+const INTERACTIVE_GRANTS = ['authorization_code', 'refresh_token'];
 /** Informational metadata kept as given (RFC 7591 §2), each a string of bounded length. */
 const INFORMATIONAL = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri', 'software_id', 'software_version'] as const;
 const REGISTRATION_TOKEN_PREFIX = 'ghrat_';
@@ -76,21 +79,51 @@ function metadataObject(body: unknown): Record<string, unknown> {
 /** Validates RFC 7591 client metadata against the scopes the client may hold. */
 async function checkMetadata(input: Record<string, unknown>, grantable: string[], allowPrivate: boolean): Promise<Registered> {
   try {
-    if (input.response_types !== undefined && (!Array.isArray(input.response_types) || input.response_types.length > 0)) {
-      throw metadataError('No response types are supported: this server issues tokens to machines (client credentials, token exchange)');
+    // A client either signs people in (response_types ["code"], the code and refresh grants) or
+    // is a machine (client_credentials): never both, so one registration cannot mix the two.
+    const responseTypes = input.response_types;
+    if (responseTypes !== undefined && (!Array.isArray(responseTypes) || responseTypes.some((type) => type !== 'code') || responseTypes.length > 1)) {
+      throw metadataError('response_types must be ["code"] (or empty for a machine client)');
     }
-    const grantTypes = input.grant_types === undefined ? ['client_credentials'] : checkGrantTypes(input.grant_types, ['grant_types']);
+    const interactive = Array.isArray(responseTypes) && responseTypes.length === 1;
+    const grantTypes =
+      input.grant_types === undefined
+        ? interactive
+          ? ['authorization_code']
+          : ['client_credentials']
+        : interactive
+          ? interactiveGrants(input.grant_types)
+          : checkGrantTypes(input.grant_types, ['grant_types']);
     // Token exchange turns other parties' tokens into new ones: an admin grants it, a client cannot register for it.
-    if (grantTypes.some((grant) => grant !== 'client_credentials')) throw metadataError('Only the client_credentials grant can be registered');
+    if (interactive) {
+      if (!grantTypes.includes('authorization_code') || grantTypes.some((grant) => !INTERACTIVE_GRANTS.includes(grant))) {
+        throw metadataError('A client with response_types ["code"] registers authorization_code, and refresh_token if it wants it, only');
+      }
+    } else if (grantTypes.some((grant) => grant !== 'client_credentials')) {
+      throw metadataError('Only the client_credentials grant can be registered without response_types ["code"]');
+    }
     const authMethod = (input.token_endpoint_auth_method ?? 'client_secret_basic') as TokenEndpointAuthMethod;
-    if (!AUTH_METHODS.includes(authMethod)) throw metadataError(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}`);
+    const methods = interactive ? [...AUTH_METHODS, 'none'] : AUTH_METHODS;
+    if (!methods.includes(authMethod)) throw metadataError(`token_endpoint_auth_method must be one of ${methods.join(', ')}`);
+    const applicationType = input.application_type ?? 'web';
+    if (applicationType !== 'web' && applicationType !== 'native') throw metadataError('application_type must be web or native');
     if (input.jwks !== undefined && input.jwks_uri !== undefined) throw metadataError('Give jwks or jwks_uri, not both');
     const jwks = input.jwks !== undefined ? await checkJwks(input.jwks, ['jwks']) : null;
     const jwksUri = input.jwks_uri !== undefined ? checkJwksUri(input.jwks_uri, allowPrivate, ['jwks_uri']) : null;
     if (authMethod === 'private_key_jwt' && !jwks && !jwksUri) throw metadataError('private_key_jwt needs jwks or jwks_uri');
-    const redirectUris = input.redirect_uris === undefined ? [] : checkRedirectUris(input.redirect_uris, ['redirect_uris']);
+    let redirectUris: string[];
+    if (interactive) {
+      // OpenID Connect Dynamic Registration §2: native apps use loopback or private-use schemes (RFC 8252), web apps https.
+      if (input.redirect_uris === undefined) throw new ClientMetadataError('invalid_redirect_uri', 'redirect_uris is required with response_types ["code"]');
+      redirectUris = checkAppRedirectUris(applicationType === 'native' ? ApplicationType.NATIVE : ApplicationType.WEB, input.redirect_uris, ['redirect_uris']);
+      if (!redirectUris.length) throw new ClientMetadataError('invalid_redirect_uri', 'redirect_uris is required with response_types ["code"]');
+    } else {
+      redirectUris = input.redirect_uris === undefined ? [] : checkRedirectUris(input.redirect_uris, ['redirect_uris']);
+    }
     if (input.scope !== undefined && typeof input.scope !== 'string') throw metadataError('scope must be a space-separated string');
-    const requested = input.scope !== undefined ? checkScopeList(input.scope.split(' ').filter(Boolean), ['scope']) : grantable;
+    // OpenID scopes are the person's to grant at sign-in, not the registration's: kept out of the list.
+    const asked = input.scope !== undefined ? checkScopeList(input.scope.split(' ').filter(Boolean), ['scope']) : grantable;
+    const requested = interactive ? asked.filter((scope) => !(OIDC_SCOPES as readonly string[]).includes(scope)) : asked;
     const refused = requested.filter((scope) => !grantable.includes(scope));
     if (refused.length) throw metadataError(`These scopes cannot be registered: ${refused.slice(0, 5).join(' ')}`);
     if (input.client_name !== undefined && typeof input.client_name !== 'string') throw metadataError('client_name must be a string');
@@ -109,6 +142,7 @@ async function checkMetadata(input: Record<string, unknown>, grantable: string[]
       }
       metadata.contacts = input.contacts;
     }
+    if (interactive) metadata.application_type = applicationType;
     return { name, grantTypes, authMethod, redirectUris, scopes: requested, jwks, jwksUri, metadata };
   } catch (error) {
     if (error instanceof AppError) {
@@ -116,6 +150,14 @@ async function checkMetadata(input: Record<string, unknown>, grantable: string[]
     }
     throw error;
   }
+}
+
+/** The grants of a client that signs people in: authorization_code, with refresh_token if it wants it. */
+function interactiveGrants(values: unknown): string[] {
+  if (!Array.isArray(values) || values.some((value) => typeof value !== 'string' || !INTERACTIVE_GRANTS.includes(value))) {
+    throw metadataError('A client with response_types ["code"] registers authorization_code, and refresh_token if it wants it, only');
+  }
+  return [...new Set(values as string[])].sort();
 }
 
 /** Resource servers a dynamic client may reach: those declaring one of its scopes (an admin may change this). */
@@ -205,9 +247,11 @@ export async function registerClient(
       allowedAudiences: [],
       grantTypes: [],
       registrationTokenHash: hashSecret(registrationToken),
+      // Nobody vouches for a self-registered client: people consent to what it asks for.
+      firstParty: false,
     });
     apply(created, registered, issuer, false);
-    const secret = registered.authMethod === 'private_key_jwt' ? null : issueClientSecret(tx, created, { description: 'Issued at registration' }).secret;
+    const secret = registered.authMethod === 'private_key_jwt' || registered.authMethod === 'none' ? null : issueClientSecret(tx, created, { description: 'Issued at registration' }).secret;
     recordAudit(tx, { principal: null, anonymous: true, meta }, {
       action: 'application.registered',
       workspaceId: issuer.workspaceId,
@@ -285,8 +329,9 @@ export async function updateRegistration(
       if (!secrets.some((secret) => secretMatchesHash(secret.secretHash, given))) throw metadataError('client_secret does not match');
     }
     const registered = await checkMetadata(metadata, locked.allowedScopes, allowPrivateTargets);
-    if ((registered.authMethod === 'private_key_jwt') !== (locked.tokenEndpointAuthMethod === 'private_key_jwt')) {
-      throw metadataError('token_endpoint_auth_method cannot switch between secrets and keys; register a new client');
+    const kind = (method: string | null) => (method === 'private_key_jwt' ? 'keys' : method === 'none' ? 'none' : 'secrets');
+    if (kind(registered.authMethod) !== kind(locked.tokenEndpointAuthMethod)) {
+      throw metadataError('token_endpoint_auth_method cannot switch between secrets, keys and none; register a new client');
     }
     const before = snapshot(locked);
     apply(locked, registered, issuer, true);

@@ -23,7 +23,7 @@ export enum ApplicationType {
   NATIVE = 'NATIVE',
 }
 
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 /**
  * An OAuth client of an environment. Its id is also its `client_id` (`sva_…` or `app_…`).
@@ -31,6 +31,7 @@ export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_pos
  */
 @Entity({ tableName: 'oauth_client' })
 @Index({ properties: ['environmentId', 'kind', 'createdAt'] })
+@Unique({ properties: ['environmentId', 'metadataDocumentUrl'] })
 export class OAuthClient extends BaseEntity<
   | 'organizationId'
   | 'applicationType'
@@ -51,6 +52,7 @@ export class OAuthClient extends BaseEntity<
   | 'refreshTokenIdleTtl'
   | 'refreshTokenAbsoluteTtl'
   | 'backchannelLogoutUri'
+  | 'metadataDocumentUrl'
 > {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
@@ -145,6 +147,13 @@ export class OAuthClient extends BaseEntity<
   /** OpenID Back-Channel Logout 1.0: where a logout token is posted when a session ends. */
   @Property({ type: 'text', nullable: true })
   backchannelLogoutUri: string | null = null;
+
+  /**
+   * For a client known by a Client ID Metadata Document: the https URL that is its `client_id`
+   * (and where its metadata is fetched). Its row id stays an `app_` id for the API.
+   */
+  @Property({ type: 'text', nullable: true })
+  metadataDocumentUrl: string | null = null;
 }
 
 /** Roles of a client: their permissions become scopes it may request. */

@@ -22,6 +22,16 @@ export class OAuthClientRepository extends Repository<OAuthClient> {
   }
 
   /** A dynamically registered client (RFC 7591) of the environment, or null. */
+  /** The client whose `client_id` is a metadata document's URL. */
+  findByMetadataDocument(environmentId: string, url: string): Promise<OAuthClient | null> {
+    return this.em.findOne(OAuthClient, { environmentId, metadataDocumentUrl: url });
+  }
+
+  /** Whether an enabled client of the environment lets JavaScript of `origin` call its endpoints (CORS preflight). */
+  async anyAllowsOrigin(environmentId: string, origin: string): Promise<boolean> {
+    return (await this.em.count(OAuthClient, { environmentId, enabled: true, allowedWebOrigins: { $contains: [origin] } })) > 0;
+  }
+
   findDynamic(environmentId: string, id: string): Promise<OAuthClient | null> {
     return this.em.findOne(OAuthClient, { id, environmentId, applicationType: ApplicationType.DYNAMIC });
   }

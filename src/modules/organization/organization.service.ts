@@ -5,6 +5,8 @@ import type { PageArgs, Sort } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
 import { MembershipRepository } from '../membership/membership.repository.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
+import type { UserSession } from '../session/session.entity.js';
+import { endAccessOfUser, endedSessionTargets } from '../session/session.service.js';
 import { checkDomain, checkExternalId, checkMetadata, checkName } from '../validation.js';
 import { verificationRecordName, type TxtResolver } from './domain-verification.js';
 import { DomainState, type Organization, type OrganizationDomain } from './organization.entity.js';
@@ -164,12 +166,22 @@ export async function deleteOrganization(ctx: ServiceContext, input: { id: strin
     const memberships = await new MembershipRepository(em).ofOrganization(organization.id);
     // Its service accounts go with it (and their tokens stop introspecting as active).
     const serviceAccounts = await organizations.serviceAccountsOf(organization.id);
+    // Its members' sessions used with it end, and the tokens issued for it are revoked, as when
+    // each membership is deleted.
+    const ended: UserSession[] = [];
+    for (const userId of new Set(memberships.map((m) => m.userId))) {
+      ended.push(...(await endAccessOfUser(em, userId, 'membership_removed', organization.id)));
+    }
     await organizations.delete(organization.id);
     audit(ctx, em, {
       action: 'organization.deleted',
       environmentId: organization.environmentId,
       organizationId: organization.id,
-      targets: [orgTarget(organization), ...serviceAccounts.map((account) => ({ type: 'service_account', id: account.id, name: account.name }))],
+      targets: [
+        orgTarget(organization),
+        ...serviceAccounts.map((account) => ({ type: 'service_account', id: account.id, name: account.name })),
+        ...endedSessionTargets(ended),
+      ],
       before: {
         ...snapshotOrganization(organization),
         domains,

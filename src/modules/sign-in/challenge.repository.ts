@@ -27,6 +27,10 @@ export class SignInChallengeRepository extends Repository<SignInChallenge> {
     return { byEmail, byIp };
   }
 
+  byLink(linkTokenHash: string): Promise<SignInChallenge | null> {
+    return this.em.findOne(SignInChallenge, { linkTokenHash });
+  }
+
   /** The challenge of a magic link, locked for its redemption. */
   byLinkForUpdate(linkTokenHash: string): Promise<SignInChallenge | null> {
     return this.em.findOne(SignInChallenge, { linkTokenHash }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });

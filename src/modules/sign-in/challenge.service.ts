@@ -80,9 +80,17 @@ function deadReason(challenge: SignInChallenge, now: Date): ChallengeFailure | n
  * one after the other. A wrong code counts an attempt (the fifth kills the challenge); the right
  * one consumes it. Run it in a transaction: the lock and the count commit together.
  */
-export async function verifyCode(em: EntityManager, box: SecretBox, id: string, presented: string, now = new Date()): Promise<ChallengeOutcome> {
+export async function verifyCode(
+  em: EntityManager,
+  box: SecretBox,
+  id: string,
+  presented: string,
+  now = new Date(),
+  /** The flow the code is typed in: a challenge of another flow is unknown here. */
+  flowId?: string | null,
+): Promise<ChallengeOutcome> {
   const challenge = await new SignInChallengeRepository(em).findForUpdate(id);
-  if (!challenge) return { ok: false, reason: 'unknown' };
+  if (!challenge || (flowId !== undefined && challenge.flowId !== flowId)) return { ok: false, reason: 'unknown' };
   const dead = deadReason(challenge, now);
   if (dead) return { ok: false, reason: dead };
   const code = box.open(challenge.codeSealed, associatedData(challenge.id));
@@ -96,6 +104,12 @@ export async function verifyCode(em: EntityManager, box: SecretBox, id: string, 
   challenge.consumedAt = now;
   await em.flush();
   return { ok: true, challenge };
+}
+
+/** The challenge of a magic link's token, without using it (to check where it may be used first). */
+export async function challengeOfLink(em: EntityManager, token: string): Promise<SignInChallenge | null> {
+  if (token.length < 40 || token.length > 64) return null;
+  return new SignInChallengeRepository(em).byLink(hashSecret(token));
 }
 
 /** Redeems a magic link's token: once, before it expires, and not after its code was guessed at too often. */

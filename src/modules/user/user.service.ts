@@ -4,6 +4,7 @@ import type { PageArgs, Sort } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
 import { MembershipRepository } from '../membership/membership.repository.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
+import { endAccessOfUser, endedSessionTargets } from '../session/session.service.js';
 import { checkEmail, checkExternalId, checkKey, checkOptionalText } from '../validation.js';
 import { applyCustomAttributes } from './custom-attributes.js';
 import { UserStatus, type CustomAttributeDefinition, type CustomAttributeType, type User } from './user.entity.js';
@@ -132,10 +133,12 @@ export async function setUserStatus(ctx: ServiceContext, id: string, status: Use
     }
     const before = snapshotUser(user);
     user.status = status;
+    // A suspended user is cut off at once: their sessions end and their tokens are revoked.
+    const ended = status === UserStatus.SUSPENDED ? await endAccessOfUser(em, user.id, 'user_suspended') : [];
     audit(ctx, em, {
       action: status === UserStatus.SUSPENDED ? 'user.suspended' : 'user.reactivated',
       environmentId: user.environmentId,
-      targets: [userTarget(user)],
+      targets: [userTarget(user), ...endedSessionTargets(ended)],
       before,
       after: snapshotUser(user),
     });
@@ -143,18 +146,23 @@ export async function setUserStatus(ctx: ServiceContext, id: string, status: Use
   });
 }
 
-/** Deletes a user; their memberships go with them and are named in the event. */
+/**
+ * Deletes a user; their memberships go with them and are named in the event. Their live
+ * sessions end first, so that the access tokens issued through them are revoked.
+ */
 export async function deleteUser(ctx: ServiceContext, input: { id: string }): Promise<string> {
   requireScope(ctx.principal, 'users:write');
   return inTransaction(ctx, async (em) => {
     const users = new UserRepository(em);
     const user = await users.lock(input.id);
     const memberships = await new MembershipRepository(em).ofUser(user.id);
+    // Sessions and refresh tokens go with the user's rows; live access tokens must be revoked.
+    const ended = await endAccessOfUser(em, user.id, 'revoked');
     await users.delete(user.id);
     audit(ctx, em, {
       action: 'user.deleted',
       environmentId: user.environmentId,
-      targets: [userTarget(user)],
+      targets: [userTarget(user), ...endedSessionTargets(ended)],
       before: { ...snapshotUser(user), memberships: memberships.map((m) => ({ id: m.id, organizationId: m.organizationId })) },
     });
     return user.id;

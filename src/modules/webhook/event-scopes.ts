@@ -23,6 +23,8 @@ export const EVENT_READ_SCOPES: Readonly<Record<string, ApiScope>> = {
   application: 'oauth:read',
   audit: 'audit:read',
   client_secret: 'oauth:read',
+  // Grants and withdrawals of consent, read through `consents` (users:read).
+  consent: 'users:read',
   custom_attribute: 'users:read',
   environment: 'environments:read',
   membership: 'organizations:read',
@@ -33,6 +35,8 @@ export const EVENT_READ_SCOPES: Readonly<Record<string, ApiScope>> = {
   resource_server: 'oauth:read',
   role: 'roles:read',
   service_account: 'oauth:read',
+  // Sessions ended (revoked, or by a suspension or removal), read through `sessions` (users:read).
+  session: 'users:read',
   signing_key: 'oauth:read',
   trusted_issuer: 'oauth:read',
   user: 'users:read',

@@ -1,5 +1,8 @@
 import { redirectUriMatches, isInteractive } from '../../../modules/oauth-client/application-settings.js';
-import type { ApplicationType } from '../../../modules/oauth-client/oauth-client.entity.js';
+import { ApplicationType } from '../../../modules/oauth-client/oauth-client.entity.js';
+import type { AuthorizationRequest } from '../../../modules/sign-in/flow.types.js';
+
+export type { AuthorizationRequest };
 
 /**
  * Checking an authorization request (OAuth 2.1 §4.1.1, OpenID Connect Core §3.1.2.1, RFC 7636,
@@ -13,8 +16,12 @@ import type { ApplicationType } from '../../../modules/oauth-client/oauth-client
 /** The client as the authorization endpoint needs it. */
 export interface AuthorizingClient {
   id: string;
+  /** The identifier the client uses when it is not its id (a Client ID Metadata Document's URL). */
+  clientId?: string;
   enabled: boolean;
   applicationType: ApplicationType | null;
+  /** How redirect URIs match when not by the application type (a registered native client). */
+  redirectMatching?: ApplicationType;
   redirectUris: readonly string[];
   grantTypes: readonly string[];
 }
@@ -29,24 +36,7 @@ export interface AuthorizationPolicy {
   resources: ReadonlySet<string>;
 }
 
-export type Prompt = 'none' | 'login' | 'consent';
-
-/** A request that passed every check: what sign-in works from. */
-export interface AuthorizationRequest {
-  clientId: string;
-  redirectUri: string;
-  state: string | null;
-  nonce: string | null;
-  scopes: string[];
-  codeChallenge: string;
-  prompt: Prompt[];
-  maxAge: number | null;
-  loginHint: string | null;
-  organizationId: string | null;
-  connectionId: string | null;
-  domainHint: string | null;
-  resources: string[];
-}
+export type Prompt = AuthorizationRequest['prompt'][number];
 
 export type AuthorizationErrorCode =
   | 'invalid_request'
@@ -88,16 +78,18 @@ export function checkAuthorizationRequest(params: RawParameters, client: Authori
   // 1. The client, and where it may be answered. Nothing is redirected before both are known.
   const clientId = single(params, 'client_id');
   if (clientId === undefined || clientId === null) return page('invalid_request', clientId === null ? 'client_id is repeated' : 'client_id is missing');
-  if (!client || client.id !== clientId) return page('invalid_client', 'No application of this environment has this client_id');
+  if (!client || (client.clientId ?? client.id) !== clientId) return page('invalid_client', 'No application of this environment has this client_id');
   if (!client.enabled) return page('unauthorized_client', 'This application is disabled');
-  if (!isInteractive(client.applicationType) || !client.grantTypes.includes('authorization_code')) {
+  // Registered clients (RFC 7591, or by metadata document) sign people in when they hold the code grant.
+  const interactive = isInteractive(client.applicationType) || client.applicationType === ApplicationType.DYNAMIC;
+  if (!interactive || !client.grantTypes.includes('authorization_code')) {
     return page('unauthorized_client', 'This application does not sign people in (it lacks the authorization_code grant)');
   }
   const redirectUri = single(params, 'redirect_uri');
   if (redirectUri === undefined || redirectUri === null) {
     return page('invalid_request', redirectUri === null ? 'redirect_uri is repeated' : 'redirect_uri is missing');
   }
-  if (!redirectUriMatches(client.applicationType, client.redirectUris, redirectUri)) {
+  if (!redirectUriMatches(client.redirectMatching ?? client.applicationType, client.redirectUris, redirectUri)) {
     return page('invalid_request', 'redirect_uri is not one this application registered');
   }
 

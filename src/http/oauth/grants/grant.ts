@@ -8,6 +8,8 @@ export interface TokenResponse {
   expires_in: number;
   scope?: string;
   issued_token_type?: string;
+  refresh_token?: string;
+  id_token?: string;
 }
 
 /** One grant type of the token endpoint: gets an authenticated client, returns the response. */

@@ -1,0 +1,85 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { UserSessionRepository } from '../../../modules/session/session.repository.js';
+import { isLive } from '../../../modules/session/session.service.js';
+import { redeemCode } from '../../../modules/user-token/user-token.service.js';
+import { environmentEm } from '../context.js';
+import { OAuthError } from '../oauth-error.js';
+import type { Grant } from './grant.js';
+import { holderOf, issueUserTokens } from './user-tokens.js';
+
+export const AUTHORIZATION_CODE = 'authorization_code';
+
+/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
+const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
+
+function pkceMatches(verifier: string, challenge: string): boolean {
+  const computed = Buffer.from(createHash('sha256').update(verifier).digest('base64url'));
+  const expected = Buffer.from(challenge);
+  return computed.length === expected.length && timingSafeEqual(computed, expected);
+}
+
+/**
+ * OAuth 2.1 §4.1.3: a code for tokens, once. The client is the one the code was issued to
+ * (authenticated when confidential), the redirect URI the one of the request, and the PKCE
+ * verifier hashes to its challenge. A code presented again revokes what its first use issued.
+ * The code is used up by any attempt that gets as far as naming it, right or wrong.
+ */
+export const authorizationCode: Grant = async (deps, request, client) => {
+  if (!client.grantTypes.includes(AUTHORIZATION_CODE)) throw new OAuthError('unauthorized_client', 'This client may not use the authorization_code grant');
+  const { env, params } = request;
+  const code = params.require('code');
+  const redirectUri = params.require('redirect_uri');
+  const verifier = params.get('code_verifier');
+  if (!verifier) throw new OAuthError('invalid_request', 'PKCE is required: send code_verifier');
+  if (!CODE_VERIFIER.test(verifier)) throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 unreserved characters (RFC 7636)');
+
+  const outcome = await environmentEm(deps.orm, env).transactional(async (em) => {
+    const redemption = await redeemCode(em, code, client.id);
+    if (!redemption.ok) return { failure: redemption.reason };
+    const record = redemption.code;
+    if (record.redirectUri !== redirectUri) return { failure: 'redirect_uri_mismatch' as const };
+    if (!pkceMatches(verifier, record.codeChallenge)) return { failure: 'pkce_mismatch' as const };
+    if (record.sessionId) {
+      const session = await new UserSessionRepository(em).find(record.sessionId);
+      if (!session || !isLive(session)) return { failure: 'session_ended' as const };
+    }
+    const holder = await holderOf(em, record.userId, record.organizationId);
+    const tokens = await issueUserTokens(em, env, client, {
+      details: record,
+      holder,
+      sessionId: record.sessionId,
+      source: record,
+      idToken: { nonce: record.nonce },
+      refresh: 'new',
+      codeId: record.id,
+    });
+    return { tokens, record, holder };
+  });
+
+  const actor = { principal: null, client: { id: client.id, name: client.name }, meta: request.meta };
+  if ('failure' in outcome) {
+    if (outcome.failure === 'replayed') {
+      await deps.audit.append(actor, {
+        action: 'oauth.code_replayed',
+        workspaceId: env.workspaceId,
+        environmentId: env.id,
+        targets: [{ type: 'oauth_client', id: client.id, name: client.name }],
+        after: { revoked: true },
+      });
+    }
+    throw new OAuthError('invalid_grant', outcome.failure === 'redirect_uri_mismatch' ? 'redirect_uri does not match the authorization request' : 'The authorization code is invalid, expired or already used');
+  }
+  const { tokens, record, holder } = outcome;
+  await deps.audit.append(actor, {
+    action: 'oauth.token_issued',
+    workspaceId: env.workspaceId,
+    environmentId: env.id,
+    organizationId: record.organizationId,
+    targets: [
+      { type: 'oauth_client', id: client.id, name: client.name },
+      { type: 'user', id: holder.user.id, name: holder.user.email },
+    ],
+    after: { grantType: AUTHORIZATION_CODE, jti: record.accessTokenJti, audience: record.resource ?? env.issuer, scope: record.scopes, refreshToken: !!tokens.refresh_token, idToken: !!tokens.id_token },
+  });
+  return tokens;
+};

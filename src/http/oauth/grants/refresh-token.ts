@@ -1,0 +1,69 @@
+import { rotateRefreshToken } from '../../../modules/user-token/user-token.service.js';
+import { environmentEm } from '../context.js';
+import { parseScope } from '../form.js';
+import { OAuthError } from '../oauth-error.js';
+import type { Grant } from './grant.js';
+import { holderOf, issueUserTokens } from './user-tokens.js';
+
+export const REFRESH_TOKEN = 'refresh_token';
+
+/**
+ * OAuth 2.1 §4.3: a refresh token for new tokens, rotated on every use. The token is bound to
+ * its client; a rotated token presented again revokes its whole family (the client or a thief
+ * holds a stale copy). `scope` may narrow the new access token, never widen it; the family
+ * keeps what was granted.
+ */
+export const refreshToken: Grant = async (deps, request, client) => {
+  if (!client.grantTypes.includes(REFRESH_TOKEN)) throw new OAuthError('unauthorized_client', 'This client may not use the refresh_token grant');
+  const { env, params } = request;
+  const presented = params.require('refresh_token');
+  const narrowed = parseScope(params.get('scope'));
+
+  const outcome = await environmentEm(deps.orm, env).transactional(async (em) => {
+    const rotation = await rotateRefreshToken(em, presented, client.id, client.refreshTokenIdleTtl);
+    if (!rotation.ok) return { failure: rotation.reason };
+    const { previous, record } = rotation;
+    if (!previous.scopes.includes('offline_access')) return { failure: 'not_offline' as const };
+    if (narrowed && narrowed.some((scope) => !previous.scopes.includes(scope))) return { failure: 'scope_widened' as const };
+    const holder = await holderOf(em, previous.userId, previous.organizationId);
+    const details = { ...previous, scopes: narrowed ?? previous.scopes };
+    const tokens = await issueUserTokens(em, env, client, {
+      details,
+      holder,
+      sessionId: previous.sessionId,
+      source: record,
+      idToken: { nonce: null },
+      refresh: { token: rotation.token },
+      codeId: previous.codeId,
+    });
+    return { tokens, record, holder, scopes: details.scopes };
+  });
+
+  const actor = { principal: null, client: { id: client.id, name: client.name }, meta: request.meta };
+  if ('failure' in outcome) {
+    if (outcome.failure === 'replayed') {
+      await deps.audit.append(actor, {
+        action: 'oauth.refresh_token_replayed',
+        workspaceId: env.workspaceId,
+        environmentId: env.id,
+        targets: [{ type: 'oauth_client', id: client.id, name: client.name }],
+        after: { familyRevoked: true },
+      });
+    }
+    if (outcome.failure === 'scope_widened') throw new OAuthError('invalid_scope', 'scope may only narrow what was granted');
+    throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked');
+  }
+  const { record, holder } = outcome;
+  await deps.audit.append(actor, {
+    action: 'oauth.token_issued',
+    workspaceId: env.workspaceId,
+    environmentId: env.id,
+    organizationId: record.organizationId,
+    targets: [
+      { type: 'oauth_client', id: client.id, name: client.name },
+      { type: 'user', id: holder.user.id, name: holder.user.email },
+    ],
+    after: { grantType: REFRESH_TOKEN, jti: record.accessTokenJti, audience: record.resource ?? env.issuer, scope: outcome.scopes, family: record.familyId },
+  });
+  return outcome.tokens;
+};

@@ -1,0 +1,147 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { createHash } from 'node:crypto';
+import { signCompact } from '../../../crypto/signing-keys.js';
+import { grantsInOrganization } from '../../../modules/sign-in/sign-in.service.js';
+import { UserStatus, type User } from '../../../modules/user/user.entity.js';
+import { UserRepository } from '../../../modules/user/user.repository.js';
+import type { GrantDetails } from '../../../modules/user-token/user-token.entity.js';
+import { issueRefreshToken, recordAccessToken } from '../../../modules/user-token/user-token.service.js';
+import type { AuthorizationCode, RefreshToken } from '../../../modules/user-token/user-token.entity.js';
+import type { ClientState, EnvironmentState } from '../oauth-cache.js';
+import { OAuthError } from '../oauth-error.js';
+import { signAccessToken } from '../tokens.js';
+import type { TokenResponse } from './grant.js';
+
+/** The person a grant is for, as tokens describe them: refused once they may no longer sign in. */
+interface Holder {
+  user: User;
+  roles: string[];
+  permissions: string[];
+}
+
+/**
+ * The user of a grant and what they hold in its organization, read now: a suspended or removed
+ * user, or one no longer an active member of the organization, gets nothing more
+ * (`invalid_grant`), and roles changed since sign-in show in the next token.
+ */
+export async function holderOf(em: EntityManager, userId: string, organizationId: string | null): Promise<Holder> {
+  const user = await new UserRepository(em).find(userId);
+  if (!user || user.status !== UserStatus.ACTIVE) throw new OAuthError('invalid_grant', 'The user may no longer sign in');
+  if (!organizationId) return { user, roles: [], permissions: [] };
+  const grants = await grantsInOrganization(em, userId, organizationId);
+  if (!grants) throw new OAuthError('invalid_grant', 'The user is no longer a member of the organization');
+  return { user, ...grants };
+}
+
+/** OpenID Connect Core §3.1.3.6: the left half of the access token's SHA-256, base64url. */
+function atHash(accessToken: string): string {
+  return createHash('sha256').update(accessToken).digest().subarray(0, 16).toString('base64url');
+}
+
+function profileClaims(user: User, scopes: readonly string[]): Record<string, unknown> {
+  const claims: Record<string, unknown> = {};
+  if (scopes.includes('email')) Object.assign(claims, { email: user.email, email_verified: user.emailVerified });
+  if (scopes.includes('profile')) {
+    const name = [user.givenName, user.familyName].filter(Boolean).join(' ');
+    Object.assign(claims, {
+      ...(user.givenName ? { given_name: user.givenName } : {}),
+      ...(user.familyName ? { family_name: user.familyName } : {}),
+      ...(name ? { name } : {}),
+      updated_at: Math.floor(user.updatedAt.getTime() / 1000),
+    });
+  }
+  return claims;
+}
+
+/** Claims of the userinfo endpoint (OpenID Connect Core §5.3) for the scopes of a token. */
+export function userinfoClaims(user: User, scopes: readonly string[], organization: { id: string; roles: string[]; permissions: string[] } | null): Record<string, unknown> {
+  return {
+    sub: user.id,
+    ...profileClaims(user, scopes),
+    ...(organization ? { org_id: organization.id, roles: organization.roles, permissions: organization.permissions } : {}),
+  };
+}
+
+/**
+ * The tokens of a person's grant: an access token for the grant's API (or, without one, for the
+ * issuer's userinfo), an ID token when `openid` was granted and `idToken` is wanted, and a new
+ * refresh token family when `offline_access` was granted and the client may refresh. Every
+ * access token is recorded on its code or refresh token, so that revoking those revokes it.
+ */
+export async function issueUserTokens(
+  em: EntityManager,
+  env: EnvironmentState,
+  client: ClientState,
+  input: {
+    details: GrantDetails;
+    holder: Holder;
+    sessionId: string | null;
+    /** What the access token is recorded on. */
+    source: AuthorizationCode | RefreshToken;
+    idToken: { nonce: string | null } | null;
+    /** A refresh token already made by rotation, or `new` to start a family (when allowed), or none. */
+    refresh: { token: string } | 'new' | null;
+    codeId: string | null;
+  },
+): Promise<TokenResponse> {
+  const { details, holder } = input;
+  const organization = details.organizationId ? { org_id: details.organizationId, roles: holder.roles, permissions: holder.permissions } : {};
+  const access = await signAccessToken(env, {
+    subject: holder.user.id,
+    clientId: client.clientId,
+    audience: details.resource ?? env.issuer,
+    scope: details.scopes,
+    lifetime: client.accessTokenTtl,
+    extra: { ...client.customClaims, ...organization, ...(input.sessionId ? { sid: input.sessionId } : {}) },
+  });
+  recordAccessToken(input.source, access.jti, new Date(access.claims.exp! * 1000));
+
+  let refreshToken: string | undefined;
+  if (input.refresh === 'new') {
+    if (details.scopes.includes('offline_access') && client.grantTypes.includes('refresh_token')) {
+      const issued = issueRefreshToken(em, {
+        ...details,
+        environmentId: env.id,
+        clientId: client.id,
+        userId: holder.user.id,
+        sessionId: input.sessionId,
+        codeId: input.codeId,
+        idleTtl: client.refreshTokenIdleTtl,
+        absoluteTtl: client.refreshTokenAbsoluteTtl,
+      });
+      recordAccessToken(issued.record, access.jti, new Date(access.claims.exp! * 1000));
+      refreshToken = issued.token;
+    }
+  } else if (input.refresh) {
+    refreshToken = input.refresh.token;
+  }
+
+  let idToken: string | undefined;
+  if (input.idToken && details.scopes.includes('openid')) {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      ...profileClaims(holder.user, details.scopes),
+      ...organization,
+      iss: env.issuer,
+      sub: holder.user.id,
+      aud: client.clientId,
+      iat: now,
+      exp: now + client.idTokenTtl,
+      auth_time: Math.floor(details.authTime.getTime() / 1000),
+      amr: details.amr,
+      at_hash: atHash(access.token),
+      ...(input.idToken.nonce ? { nonce: input.idToken.nonce } : {}),
+      ...(input.sessionId ? { sid: input.sessionId } : {}),
+    };
+    idToken = signCompact({ typ: 'JWT', kid: env.signer!.kid }, claims, env.signer!.key, env.signer!.alg);
+  }
+  await em.flush();
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: details.scopes.join(' '),
+    ...(refreshToken ? { refresh_token: refreshToken } : {}),
+    ...(idToken ? { id_token: idToken } : {}),
+  };
+}

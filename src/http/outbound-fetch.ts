@@ -1,0 +1,57 @@
+import http from 'node:http';
+import https from 'node:https';
+import { guardedLookup, isPrivateLiteral } from '../modules/webhook/target-guard.js';
+
+export interface OutboundLimits {
+  /** Bytes of response body read at most; more aborts the request. */
+  maxBytes: number;
+  timeoutMs: number;
+  /** Allow private, loopback and link-local targets (development only). */
+  allowPrivate: boolean;
+}
+
+/**
+ * `fetch` for every request Gatehouse makes on a tenant's behalf (JWKS documents, back-channel
+ * logout, client metadata documents): the outbound policy of webhooks (no private or loopback
+ * target unless allowed, checked at connection time against the resolved addresses, so DNS
+ * rebinding cannot reach one), no redirects followed, a timeout and a size cap.
+ */
+export function guardedFetch(limits: OutboundLimits): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`refused: ${url.protocol} is not http(s)`);
+    if (isPrivateLiteral(url, limits.allowPrivate)) throw new Error(`refused: ${url.hostname} is a private address`);
+    const client = url.protocol === 'https:' ? https : http;
+    const body = init?.body === undefined || init.body === null ? undefined : String(init.body);
+    return new Promise<Response>((resolve, reject) => {
+      const request = client.request(
+        url,
+        {
+          method: init?.method ?? 'GET',
+          headers: Object.fromEntries(new Headers(init?.headers).entries()),
+          lookup: guardedLookup(limits.allowPrivate),
+          timeout: limits.timeoutMs,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > limits.maxBytes) request.destroy(new Error('response too large'));
+            else chunks.push(chunk);
+          });
+          response.on('end', () => {
+            const headers = new Headers();
+            for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+            resolve(new Response(Buffer.concat(chunks), { status: response.statusCode ?? 502, headers }));
+          });
+          response.on('error', reject);
+        },
+      );
+      request.on('timeout', () => request.destroy(new Error('request timed out')));
+      request.on('error', reject);
+      init?.signal?.addEventListener('abort', () => request.destroy(new Error('aborted')));
+      request.end(body);
+    });
+  }) as typeof fetch;
+}

@@ -1,0 +1,48 @@
+import { Eta } from 'eta';
+import type { FastifyReply } from 'fastify';
+import { fileURLToPath } from 'node:url';
+
+const eta = new Eta({ views: fileURLToPath(new URL('./assets/templates', import.meta.url)), autoEscape: true, cache: true });
+
+/** Origins and schemes a page's form may lead to, after the redirect that answers it (CSP form-action). */
+function formTargets(redirectTargets: readonly string[]): string {
+  const sources = new Set<string>(["'self'"]);
+  for (const target of redirectTargets) {
+    try {
+      const url = new URL(target);
+      sources.add(url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol);
+    } catch {
+      // Registered redirect URIs are valid URLs; anything else is simply not allowed.
+    }
+  }
+  return [...sources].join(' ');
+}
+
+/**
+ * The security headers of every hosted page: a CSP that allows only our own stylesheet, no
+ * script at all, no framing (clickjacking), and forms that post here (or lead, by the redirect
+ * that answers them, to the application's registered redirect URI); no caching, no referrer.
+ */
+export function pageHeaders(reply: FastifyReply, redirectTargets: readonly string[] = []): FastifyReply {
+  return reply.headers({
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self'; form-action ${formTargets(redirectTargets)}; frame-ancestors 'none'; base-uri 'none'`,
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+  });
+}
+
+export interface PageData {
+  title: string;
+  environmentName: string;
+  [key: string]: unknown;
+}
+
+/** Renders a template of assets/templates with auto-escaping and sends it as a hosted page. */
+export function sendPage(reply: FastifyReply, template: string, data: PageData, options: { status?: number; redirectTargets?: readonly string[] } = {}): FastifyReply {
+  return pageHeaders(reply, options.redirectTargets).code(options.status ?? 200).send(eta.render(`./${template}`, data));
+}
+
+export const STYLESHEET_PATH = fileURLToPath(new URL('./assets/gatehouse.css', import.meta.url));

@@ -1,0 +1,402 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestMeta } from '../../audit/audit-recorder.js';
+import { addressKey } from '../../auth/failed-auth-limiter.js';
+import { AppError } from '../../errors/app-error.js';
+import { EnvironmentKind } from '../../modules/environment/environment.entity.js';
+import { keepInOutbox } from '../../modules/email/email.service.js';
+import type { Mailer, OutgoingMail } from '../../modules/email/mailer.js';
+import { endSessions, resumeSession } from '../../modules/session/session.service.js';
+import { challengeOfLink } from '../../modules/sign-in/challenge.service.js';
+import type { SignInFlow } from '../../modules/sign-in/flow.entity.js';
+import {
+  advanceFlow,
+  chooseOrganization,
+  grantConsent,
+  openFlow,
+  pendingChallenge,
+  requestOf,
+  signInWithCode,
+  signInWithLink,
+  startEmailSignIn,
+  startFlow,
+  type FlowStep,
+  type SignInResult,
+} from '../../modules/sign-in/sign-in.service.js';
+import { UserRepository } from '../../modules/user/user.repository.js';
+import { environmentEm, type OAuthDeps } from '../oauth/context.js';
+import type { ClientState, EnvironmentState } from '../oauth/oauth-cache.js';
+import { authorizationPolicy, resolvePushedRequest } from '../oauth/authorize/pushed.js';
+import { checkAuthorizationRequest, responseUri, type RawParameters } from '../oauth/authorize/request.js';
+import type { BrowserBinding } from './browser.js';
+import { sendPage } from './render.js';
+import { field, message, queryParameters, seeOther, type Fields } from './page-kit.js';
+
+export interface SignInDeps extends OAuthDeps {
+  mailer: Mailer;
+  binding: BrowserBinding;
+  requestMeta(request: FastifyRequest): RequestMeta;
+}
+
+type EnvParams = { env: string };
+
+const SCOPE_WORDS: Record<string, string> = {
+  openid: 'Know who you are',
+  profile: 'See your name',
+  email: 'See your email address',
+  offline_access: 'Stay connected when you are not using it',
+};
+
+/**
+ * The hosted sign-in: the authorization endpoint (GET and POST, OAuth 2.1 §4.1.1) and the pages
+ * behind it, under each environment's issuer. Every page is bound to the browser (flows by
+ * cookie, forms by CSRF token); every state change is a POST answered by a redirect.
+ */
+export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, environment: (request: FastifyRequest<{ Params: EnvParams }>) => Promise<EnvironmentState>): void {
+  const { binding } = deps;
+  const base = '/e/:env';
+  const paths = (env: EnvironmentState) => {
+    const root = `/e/${env.id}`;
+    return {
+      signIn: (flow: string) => `${root}/sign-in?flow=${flow}`,
+      email: `${root}/sign-in/email`,
+      code: `${root}/sign-in/code`,
+      codePage: (flow: string, challenge: string) => `${root}/sign-in/code?flow=${flow}&challenge=${challenge}`,
+      link: `${root}/sign-in/link`,
+      proceed: (flow: string) => `${root}/sign-in/continue?flow=${flow}`,
+      organization: `${root}/sign-in/organization`,
+      consent: `${root}/sign-in/consent`,
+    };
+  };
+  const tx = <T>(env: EnvironmentState, work: (em: EntityManager) => Promise<T>) => environmentEm(deps.orm, env).transactional(work);
+
+
+  const flowGone = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState) =>
+    message(reply, request, env, 400, 'This sign-in cannot continue', 'It has expired, is finished, or was started in another browser. Go back to the application and sign in again.', 'flow_not_found');
+
+  /** The flow named by a page's request, of this browser, with its (enabled) application. */
+  const flowAndClient = async (env: EnvironmentState, flowId: string | undefined, browserId: string | undefined) => {
+    const flow = await openFlow(environmentEm(deps.orm, env), flowId, browserId);
+    if (!flow) return null;
+    const client = await deps.cache.client(env, flow.clientId);
+    return client?.enabled ? { flow, client } : null;
+  };
+
+  /** Checks a form's CSRF token against the browser's; false has already answered. */
+  const csrfOk = (request: FastifyRequest, reply: FastifyReply, env: EnvironmentState, fields: Fields | undefined): boolean => {
+    if (binding.checkCsrf(binding.existingBrowserId(request), field(fields, 'csrf'))) return true;
+    void message(reply, request, env, 403, 'This form has expired', 'Go back to the application and sign in again. Cookies must be enabled to sign in.', 'csrf_failed');
+    return false;
+  };
+
+  /** Answers a flow's next step: a page to fill in, or the redirect back to the application. */
+  const answerStep = (reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, step: FlowStep, email: string | null, browserId: string) => {
+    const pending = requestOf(flow);
+    const csrf = binding.csrfToken(browserId);
+    const common = { environmentName: env.name, clientName: client.name, csrf, flow: flow.id };
+    switch (step.kind) {
+      case 'authenticate':
+        return seeOther(reply, paths(env).signIn(flow.id));
+      case 'choose_organization':
+        return sendPage(reply, 'organizations', { ...common, title: 'Choose an organization', action: paths(env).organization, organizations: step.organizations }, { redirectTargets: [pending.redirectUri] });
+      case 'consent': {
+        const described = (scope: string) => SCOPE_WORDS[scope] ?? describeApiScope(env, step.resources, scope);
+        const resources = step.resources.map((identifier) => env.resourceServers.get(identifier)?.name ?? identifier);
+        return sendPage(
+          reply,
+          'consent',
+          { ...common, title: `Allow ${client.name}?`, action: paths(env).consent, scopes: step.scopes.map(described), resources, email: email ?? '' },
+          { redirectTargets: [pending.redirectUri] },
+        );
+      }
+      case 'error':
+        return seeOther(reply, responseUri(pending.redirectUri, { error: step.error, error_description: step.description, state: pending.state, iss: env.issuer }));
+      case 'done':
+        return seeOther(reply, responseUri(pending.redirectUri, { code: step.code, state: pending.state, iss: env.issuer }));
+    }
+  };
+
+  /** Moves the flow on with the browser's session, in one transaction, and answers the step. */
+  const proceed = async (request: FastifyRequest, reply: FastifyReply, env: EnvironmentState, flowId: string, browserId = binding.existingBrowserId(request)) => {
+    const found = await flowAndClient(env, flowId, browserId);
+    if (!found) return flowGone(reply, request, env);
+    const { client } = found;
+    const result = await tx(env, async (em) => {
+      const flow = await openFlow(em, flowId, browserId);
+      if (!flow) return null;
+      const session = await resumeSession(em, binding.sessionToken(request, env.id), env.id, env.session);
+      const step = await advanceFlow(em, env, client, flow, session);
+      const email = step.kind === 'consent' && session ? ((await new UserRepository(em).find(session.userId))?.email ?? null) : null;
+      await em.flush();
+      return { flow, step, email };
+    });
+    if (!result) return flowGone(reply, request, env);
+    return answerStep(reply, env, client, result.flow, result.step, result.email, browserId!);
+  };
+
+  // The authorization endpoint.
+  const authorize = async (request: FastifyRequest<{ Params: EnvParams }>, reply: FastifyReply) => {
+    const env = await environment(request);
+    const raw: RawParameters = request.method === 'POST' ? ((request.body as Fields | undefined) ?? new Map()) : queryParameters(request);
+    const resolved = await resolvePushedRequest(deps, env, raw);
+    const params = resolved instanceof Map ? resolved : null;
+    const clientIds = params?.get('client_id');
+    const clientId = clientIds?.length === 1 ? clientIds[0] : undefined;
+    // A client_id that is an https URL names a Client ID Metadata Document: fetched (when not fresh) before anything else.
+    if (clientId?.startsWith('https://')) {
+      const refused = await deps.metadataDocuments.ensure(env, clientId, deps.requestMeta(request));
+      if (refused) return message(reply, request, env, 400, 'This sign-in link is not valid', `${refused}.`, 'invalid_client');
+    }
+    const client = clientId && clientId.length <= 2048 ? await deps.cache.client(env, clientId) : null;
+    const check = params ? checkAuthorizationRequest(params, client, authorizationPolicy(env, client)) : (resolved as Exclude<typeof resolved, RawParameters>);
+    if (!check.ok) {
+      if ('page' in check) {
+        return message(reply, request, env, 400, 'This sign-in link is not valid', `The application sent a request Gatehouse cannot accept: ${check.page.description}.`, check.page.error);
+      }
+      const { uri, error, description, state, iss } = check.redirect;
+      return seeOther(reply, responseUri(uri, { error, error_description: description, state, iss }));
+    }
+    const browserId = binding.browserId(request, reply);
+    const flow = await tx(env, async (em) => {
+      const started = startFlow(em, { environmentId: env.id, clientId: client!.id, request: check.request, browserId });
+      await em.flush();
+      return started;
+    });
+    return proceed(request, reply, env, flow.id, browserId);
+  };
+  scope.get(`${base}/oauth/authorize`, authorize);
+  scope.post(`${base}/oauth/authorize`, authorize);
+
+  // Email first.
+  scope.get(`${base}/sign-in`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { flow?: string } }>, reply) => {
+    const env = await environment(request);
+    const found = await flowAndClient(env, request.query.flow, binding.existingBrowserId(request));
+    if (!found) return flowGone(reply, request, env);
+    const pending = requestOf(found.flow);
+    return emailPage(reply, env, found.client, found.flow, binding.csrfToken(binding.browserId(request, reply)), pending.loginHint ?? '', null);
+  });
+
+  const emailPage = (reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, csrf: string, email: string, error: string | null, status = 200) =>
+    sendPage(
+      reply,
+      'email',
+      { title: 'Sign in', environmentName: env.name, clientName: client.name, action: paths(env).email, csrf, flow: flow.id, email, error },
+      { status, redirectTargets: [requestOf(flow).redirectUri] },
+    );
+
+  scope.post(`${base}/sign-in/email`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+    const env = await environment(request);
+    const fields = request.body as Fields | undefined;
+    if (!csrfOk(request, reply, env, fields)) return reply;
+    const browserId = binding.existingBrowserId(request);
+    const found = await flowAndClient(env, field(fields, 'flow'), browserId);
+    if (!found) return flowGone(reply, request, env);
+    const { flow, client } = found;
+    const csrf = binding.csrfToken(browserId!);
+    const email = (field(fields, 'email') ?? '').trim();
+    // A PRODUCTION environment without a mail server refuses everyone alike (no account is revealed).
+    if (!deps.mailer.configured && env.kind === EnvironmentKind.PRODUCTION) {
+      return message(reply, request, env, 503, 'Email sign-in is not available', 'This environment cannot send email yet. Ask the application owner to configure a mail server.', 'email_not_configured');
+    }
+    let started: Awaited<ReturnType<typeof startEmailSignIn>>;
+    try {
+      started = await tx(env, async (em) => {
+        const result = await startEmailSignIn(em, deps.box, env, { email, ip: addressKey(request.ip ?? null), flowId: flow.id });
+        // A development environment's message is kept in its outbox with the challenge.
+        if (result.mail && !deps.mailer.configured) {
+          await deps.mailer.send(env, signInMail(env, result.email, result.mail, linkUrl(env, result.mail.linkToken)), async (kept) => void (await keepInOutbox(em, env.id, kept)));
+        }
+        return result;
+      });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'RATE_LIMITED') return emailPage(reply, env, client, flow, csrf, email, error.message, 429);
+      if (error instanceof AppError && error.status === 400) return emailPage(reply, env, client, flow, csrf, email, 'Enter a valid email address.', 422);
+      throw error;
+    }
+    if (started.mail && deps.mailer.configured) {
+      // Sent after the response is on its way: the time a mail server takes must not tell an
+      // observer whether the address may sign in (then a message is sent) or not (none is).
+      const mail = signInMail(env, started.email, started.mail, linkUrl(env, started.mail.linkToken));
+      setImmediate(() => {
+        deps.mailer.send(env, mail, refuseToKeep).catch((error: unknown) => deps.logger.error({ err: error, environmentId: env.id }, 'could not send a sign-in email'));
+      });
+    }
+    return seeOther(reply, paths(env).codePage(flow.id, started.challengeId));
+  });
+
+  const codePage = (reply: FastifyReply, env: EnvironmentState, flow: SignInFlow, csrf: string, challenge: string, email: string, error: string | null, status = 200) =>
+    sendPage(
+      reply,
+      'code',
+      { title: 'Check your email', environmentName: env.name, action: paths(env).code, csrf, flow: flow.id, challenge, email, error, restart: paths(env).signIn(flow.id) },
+      { status, redirectTargets: [requestOf(flow).redirectUri] },
+    );
+
+  scope.get(`${base}/sign-in/code`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { flow?: string; challenge?: string } }>, reply) => {
+    const env = await environment(request);
+    const found = await flowAndClient(env, request.query.flow, binding.existingBrowserId(request));
+    if (!found) return flowGone(reply, request, env);
+    const challenge = request.query.challenge ?? '';
+    const pending = await pendingChallenge(environmentEm(deps.orm, env), challenge);
+    if (!pending || pending.flowId !== found.flow.id) return flowGone(reply, request, env);
+    return codePage(reply, env, found.flow, binding.csrfToken(binding.browserId(request, reply)), challenge, pending.email, null);
+  });
+
+  /** Sets the session cookie of a sign-in; it lives as long as the session can. */
+  const signedIn = (reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>) => binding.setSession(reply, env.id, result.token, env.session.absoluteTtl);
+
+  scope.post(`${base}/sign-in/code`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+    const env = await environment(request);
+    const fields = request.body as Fields | undefined;
+    if (!csrfOk(request, reply, env, fields)) return reply;
+    const browserId = binding.existingBrowserId(request);
+    const found = await flowAndClient(env, field(fields, 'flow'), browserId);
+    if (!found) return flowGone(reply, request, env);
+    const challengeId = field(fields, 'challenge') ?? '';
+    const previous = binding.sessionToken(request, env.id);
+    const result = await tx(env, async (em) => {
+      const outcome = await signInWithCode(em, deps.box, env, { challengeId, code: field(fields, 'code') ?? '', flowId: found.flow.id, meta: deps.requestMeta(request) });
+      if (outcome.ok) await replacePrevious(em, env, previous, outcome.session.id);
+      return outcome;
+    });
+    if (result.ok) {
+      signedIn(reply, env, result);
+      return seeOther(reply, paths(env).proceed(found.flow.id));
+    }
+    const csrf = binding.csrfToken(browserId!);
+    if (result.reason === 'wrong_code') return codePage(reply, env, found.flow, csrf, challengeId, '', 'That code is not right. Check the latest email and try again.', 422);
+    const why: Record<string, string> = {
+      too_many_attempts: 'Too many wrong codes. Ask for a new one.',
+      expired: 'That code has expired. Ask for a new one.',
+      used: 'That code was already used. Ask for a new one.',
+      unknown: 'That code is not valid here. Ask for a new one.',
+      sign_up_closed: 'This email address cannot sign in here.',
+      user_suspended: 'This account cannot sign in.',
+      user_deprovisioned: 'This account cannot sign in.',
+    };
+    return emailPage(reply, env, found.client, found.flow, csrf, '', why[result.reason] ?? why.unknown, 422);
+  });
+
+  /** Ends the browser's earlier session of the environment when a new sign-in replaces it. */
+  const replacePrevious = async (em: EntityManager, env: EnvironmentState, previousToken: string | undefined, currentId: string) => {
+    const previous = await resumeSession(em, previousToken, env.id, env.session);
+    if (previous && previous.id !== currentId) await endSessions(em, [previous], 'replaced');
+  };
+
+  // Magic links: a GET only shows a button (mail scanners fetch links), the POST signs in.
+  scope.get(`${base}/sign-in/link`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { token?: string } }>, reply) => {
+    const env = await environment(request);
+    const browserId = binding.browserId(request, reply);
+    const token = request.query.token ?? '';
+    // The page's form leads, through redirects, back to the application of the link's flow.
+    const challenge = await challengeOfLink(environmentEm(deps.orm, env), token);
+    const found = challenge?.flowId ? await flowAndClient(env, challenge.flowId, browserId) : null;
+    return sendPage(
+      reply,
+      'link',
+      { title: 'Finish signing in', environmentName: env.name, action: paths(env).link, csrf: binding.csrfToken(browserId), token },
+      { redirectTargets: found ? [requestOf(found.flow).redirectUri] : [] },
+    );
+  });
+
+  scope.post(`${base}/sign-in/link`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+    const env = await environment(request);
+    const fields = request.body as Fields | undefined;
+    if (!csrfOk(request, reply, env, fields)) return reply;
+    const token = field(fields, 'token') ?? '';
+    const browserId = binding.existingBrowserId(request);
+    // The link works only in the browser whose flow asked for it: a link forwarded to, or
+    // planted in, another browser signs nobody in there.
+    const challenge = await challengeOfLink(environmentEm(deps.orm, env), token);
+    const found = challenge?.flowId ? await flowAndClient(env, challenge.flowId, browserId) : null;
+    if (!challenge || !found) {
+      return message(reply, request, env, 400, 'This link cannot be used here', 'Open the link in the browser where you started signing in, or type the code from the email there.', 'link_not_usable');
+    }
+    const previous = binding.sessionToken(request, env.id);
+    const result = await tx(env, async (em) => {
+      const outcome = await signInWithLink(em, env, { token, meta: deps.requestMeta(request) });
+      if (outcome.ok) await replacePrevious(em, env, previous, outcome.session.id);
+      return outcome;
+    });
+    if (!result.ok) {
+      return message(reply, request, env, 400, 'This link cannot be used', 'It has expired or was already used. Go back to the application and sign in again.', result.reason);
+    }
+    signedIn(reply, env, result);
+    return seeOther(reply, paths(env).proceed(found.flow.id));
+  });
+
+  scope.get(`${base}/sign-in/continue`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { flow?: string } }>, reply) => {
+    const env = await environment(request);
+    return proceed(request, reply, env, request.query.flow ?? '');
+  });
+
+  scope.post(`${base}/sign-in/organization`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+    const env = await environment(request);
+    const fields = request.body as Fields | undefined;
+    if (!csrfOk(request, reply, env, fields)) return reply;
+    const flowId = field(fields, 'flow') ?? '';
+    const browserId = binding.existingBrowserId(request);
+    const chosen = await tx(env, async (em) => {
+      const flow = await openFlow(em, flowId, browserId);
+      const session = flow && (await resumeSession(em, binding.sessionToken(request, env.id), env.id, env.session));
+      if (!flow || !session) return false;
+      return chooseOrganization(em, flow, session, field(fields, 'organization_id') ?? '');
+    });
+    if (!chosen) return message(reply, request, env, 400, 'This organization cannot be used', 'Choose one of the organizations you belong to.', 'organization_not_allowed');
+    return proceed(request, reply, env, flowId);
+  });
+
+  scope.post(`${base}/sign-in/consent`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+    const env = await environment(request);
+    const fields = request.body as Fields | undefined;
+    if (!csrfOk(request, reply, env, fields)) return reply;
+    const flowId = field(fields, 'flow') ?? '';
+    const browserId = binding.existingBrowserId(request);
+    const found = await flowAndClient(env, flowId, browserId);
+    if (!found) return flowGone(reply, request, env);
+    const allow = field(fields, 'decision') === 'allow';
+    const decided = await tx(env, async (em) => {
+      const flow = await openFlow(em, flowId, browserId);
+      const session = flow && (await resumeSession(em, binding.sessionToken(request, env.id), env.id, env.session));
+      if (!flow || !session) return null;
+      if (allow) await grantConsent(em, env, found.client, flow, session, deps.requestMeta(request));
+      else flow.completedAt = new Date();
+      await em.flush();
+      return flow;
+    });
+    if (!decided) return flowGone(reply, request, env);
+    if (!allow) {
+      const pending = requestOf(decided);
+      return seeOther(reply, responseUri(pending.redirectUri, { error: 'access_denied', error_description: 'The user denied the request', state: pending.state, iss: env.issuer }));
+    }
+    return proceed(request, reply, env, flowId);
+  });
+}
+
+const refuseToKeep = (): Promise<void> => Promise.reject(new Error('a configured mailer sends; it keeps nothing'));
+
+function linkUrl(env: EnvironmentState, token: string): string {
+  return `${env.issuer}/sign-in/link?token=${encodeURIComponent(token)}`;
+}
+
+function signInMail(env: EnvironmentState, to: string, secret: { code: string }, link: string): OutgoingMail {
+  return {
+    to,
+    subject: `Your sign-in code for ${env.name}: ${secret.code}`,
+    text:
+      `Your sign-in code is ${secret.code}\n\n` +
+      `Or sign in with this link, in the browser where you asked for it:\n${link}\n\n` +
+      `The code and the link work once, for 10 minutes. If you did not try to sign in, ignore this message.\n`,
+    purpose: 'sign_in_code',
+  };
+}
+
+/** An API scope in words: its description from the resource server that declares it, else its name. */
+function describeApiScope(env: EnvironmentState, resources: readonly string[], scope: string): string {
+  const servers = resources.length ? resources.map((identifier) => env.resourceServers.get(identifier)) : [...env.resourceServers.values()];
+  for (const server of servers) {
+    const declared = server?.scopes.find((candidate) => candidate.name === scope);
+    if (declared?.description) return `${declared.description} (${scope})`;
+  }
+  return scope;
+}
