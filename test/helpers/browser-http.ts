@@ -18,6 +18,11 @@ export class HttpBrowser {
     return this.cookies.get(name);
   }
 
+  /** Puts a cookie in the jar (a second process behind the same load balancer sees the same browser). */
+  setCookie(name: string, value: string): void {
+    this.cookies.set(name, value);
+  }
+
   /** A copy of this browser's cookies in another browser (an attacker who stole them, or a second tab). */
   cookieHeader(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
