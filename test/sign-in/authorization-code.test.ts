@@ -2,6 +2,10 @@ import http from 'node:http';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENDED_SESSION_KEEP_MS, pruneSignInState } from '../../src/http/oauth/housekeeping.js';
+import { systemFork } from '../../src/db/tenant-scope.js';
+import { UserSession } from '../../src/modules/session/session.entity.js';
+import { AuthorizationCode, RefreshToken } from '../../src/modules/user-token/user-token.entity.js';
 import { HttpBrowser } from '../helpers/browser-http.js';
 import { API, mutate } from '../helpers/oauth.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
@@ -285,5 +289,33 @@ describe('signing out (RP-initiated and back-channel logout)', () => {
     expect(browser.status).toBe(400);
     expect(browser.html).not.toContain('evil.example');
     expect((await client.tokenIntrospection(config, tokens.access_token)).active).toBe(true);
+  });
+});
+
+describe('housekeeping', () => {
+  it('forgets flows, codes, refresh families and sessions that can only be refused, and keeps live ones', async () => {
+    const config = await webConfig();
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid offline_access', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const back = (await signIn(new HttpBrowser(server.url), url, 'housekeeping@example.com')) as { redirect: URL };
+    const tokens = await client.authorizationCodeGrant(config, back.redirect, { pkceCodeVerifier: verifier });
+    const store = systemFork(server.database.db.orm, 'test: ages sign-in state');
+    const userId = tokens.claims()!.sub;
+    const counts = async () => ({
+      sessions: await store.count(UserSession, { userId }),
+      codes: await store.count(AuthorizationCode, { userId }),
+      refresh: await store.count(RefreshToken, { userId }),
+    });
+    expect(await counts()).toEqual({ sessions: 1, codes: 1, refresh: 1 });
+    // Nothing live goes.
+    await pruneSignInState(server.database.db.orm);
+    expect(await counts()).toEqual({ sessions: 1, codes: 1, refresh: 1 });
+
+    const longAgo = new Date(Date.now() - ENDED_SESSION_KEEP_MS - 60_000);
+    await store.nativeUpdate(UserSession, { userId }, { endedAt: longAgo });
+    await store.nativeUpdate(AuthorizationCode, { userId }, { expiresAt: longAgo, accessTokenExpiresAt: longAgo });
+    await store.nativeUpdate(RefreshToken, { userId }, { familyExpiresAt: longAgo });
+    expect(await pruneSignInState(server.database.db.orm)).toBeGreaterThanOrEqual(3);
+    expect(await counts()).toEqual({ sessions: 0, codes: 0, refresh: 0 });
   });
 });
