@@ -5,6 +5,7 @@ import { guardedLookup, isPrivateLiteral } from '../modules/webhook/target-guard
 export interface OutboundLimits {
   /** Bytes of response body read at most; more aborts the request. */
   maxBytes: number;
+  /** Milliseconds for the whole request, connection to last byte. */
   timeoutMs: number;
   /** Allow private, loopback and link-local targets (development only). */
   allowPrivate: boolean;
@@ -48,6 +49,11 @@ export function guardedFetch(limits: OutboundLimits): typeof fetch {
           response.on('error', reject);
         },
       );
+      // `timeout` above is the socket's idle time only: a peer trickling a byte at a time would
+      // hold the request for hours. This bounds the whole exchange.
+      const deadline = setTimeout(() => request.destroy(new Error('request took too long')), limits.timeoutMs);
+      deadline.unref();
+      request.on('close', () => clearTimeout(deadline));
       request.on('timeout', () => request.destroy(new Error('request timed out')));
       request.on('error', reject);
       init?.signal?.addEventListener('abort', () => request.destroy(new Error('aborted')));

@@ -155,7 +155,7 @@ describe('consent for third-party applications', () => {
     expect(required.redirect.searchParams.get('error')).toBe('consent_required');
 
     const events = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 5, filter: { actions: ["consent.granted"] }) { nodes { actor { type } after } } }`, { env });
-    expect(events.auditEvents.nodes).toEqual([{ actor: { type: 'USER' }, after: { scopes: ['email', 'openid'], resources: [] } }]);
+    expect(events.auditEvents.nodes).toEqual([{ actor: { type: 'USER' }, after: { scopes: ['email', 'openid'], resources: [], organizationIds: [] } }]);
   });
 });
 

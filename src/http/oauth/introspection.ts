@@ -1,5 +1,6 @@
 import { RevokedTokenRepository } from '../../modules/token-state/token-state.repository.js';
 import { ApplicationType } from '../../modules/oauth-client/oauth-client.entity.js';
+import { isInteractive } from '../../modules/oauth-client/application-settings.js';
 import { authenticateClient, identifyClient } from './client-auth.js';
 import { hashSecret } from '../../crypto/secrets.js';
 import { RefreshTokenRepository } from '../../modules/user-token/user-token.repository.js';
@@ -26,7 +27,9 @@ import type { AccessTokenClaims } from './tokens.js';
  */
 function mayIntrospect(caller: ClientState, claims: AccessTokenClaims): boolean {
   if (caller.clientId === claims.client_id) return true;
-  if (caller.applicationType === ApplicationType.DYNAMIC) return false;
+  // Applications people sign in to (and self-registered ones) are no resource servers: another
+  // application's tokens describe its users, roles and sessions, none of their business.
+  if (caller.applicationType === ApplicationType.DYNAMIC || isInteractive(caller.applicationType)) return false;
   if (caller.organizationId && claims.org_id !== caller.organizationId) return false;
   const audiences = ([] as string[]).concat(claims.aud ?? []);
   return audiences.some((audience) => caller.allowedAudiences.includes(audience));

@@ -187,13 +187,15 @@ export class OAuthCache {
   }
 
   /** A client of the environment, or null when it does not exist there. */
-  async client(env: Pick<EnvironmentState, 'id' | 'workspaceId'>, id: string): Promise<ClientState | null> {
+  async client(env: Pick<EnvironmentState, 'id' | 'workspaceId'>, clientId: string): Promise<ClientState | null> {
+    // A metadata document's URL names a client in every environment that uses it: one row each.
+    const id = clientId.startsWith('https://') ? `${env.id} ${clientId}` : clientId;
     if (!this.clients.has(id) && this.clients.size >= MAX_CACHED_CLIENTS) this.invalidateClient(this.clients.keys().next().value!);
     // Known as this environment's before the load starts: a change to the environment that
     // commits while the client is being read drops the load too, instead of letting it cache
     // what it read before the change.
     if (!this.clientEnvironments.has(id)) this.clientEnvironments.set(id, env.id);
-    const client = await this.cached(this.clients, id, () => this.loadClient(env, id), (state) => state.staleAt);
+    const client = await this.cached(this.clients, id, () => this.loadClient(env, clientId), (state) => state.staleAt);
     // Unknown ids are not remembered (guessing must not fill memory).
     if (!this.clients.has(id)) this.clientEnvironments.delete(id);
     else if (client) {

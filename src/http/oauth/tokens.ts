@@ -124,7 +124,8 @@ export async function verifyOwnToken(env: EnvironmentState, token: string): Prom
  */
 export async function verifyIdTokenHint(env: EnvironmentState, token: string): Promise<JWTPayload | null> {
   if (token.length > 16_384) return null;
-  const options = { issuer: env.issuer, algorithms: ['ES256', 'RS256', 'EdDSA'], requiredClaims: ['sub', 'aud'] };
+  // typ JWT: an ID token, never an access token (at+jwt) or a logout token (logout+jwt).
+  const options = { issuer: env.issuer, typ: 'JWT', algorithms: ['ES256', 'RS256', 'EdDSA'], requiredClaims: ['sub', 'aud'] };
   try {
     return (await jwtVerify(token, publishedKeys(env), options)).payload;
   } catch (error) {

@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resumeSession } from '../../modules/session/session.service.js';
 import { signOut } from '../../modules/sign-in/sign-in.service.js';
-import { isInteractive } from '../../modules/oauth-client/application-settings.js';
 import { notifyBackChannelLogout } from '../oauth/back-channel-logout.js';
 import { environmentEm } from '../oauth/context.js';
 import type { ClientState, EnvironmentState } from '../oauth/oauth-cache.js';
 import { responseUri } from '../oauth/authorize/request.js';
 import { verifyIdTokenHint } from '../oauth/tokens.js';
-import { field, message, queryParameters, seeOther, type Fields } from './page-kit.js';
+import { field, message, queryParameters, refetchWithCookies, seeOther, type Fields } from './page-kit.js';
 import { sendPage } from './render.js';
 import type { SignInDeps } from './sign-in.routes.js';
 
@@ -31,6 +30,8 @@ export function registerLogoutRoutes(scope: FastifyInstance, deps: SignInDeps, e
   const logout = async (request: FastifyRequest<{ Params: EnvParams }>, reply: FastifyReply) => {
     const env = await environment(request);
     const fields: Fields = request.method === 'POST' ? ((request.body as Fields | undefined) ?? new Map()) : queryParameters(request);
+    const again = refetchWithCookies(request, reply, binding.existingBrowserId(request) !== undefined || binding.sessionToken(request, env.id) !== undefined, fields);
+    if (again) return again;
     for (const name of PARAMETERS) if ((fields.get(name)?.length ?? 0) > 1) return refuse(reply, request, env, 'A parameter is repeated.', 'invalid_request');
     const hintToken = field(fields, 'id_token_hint');
     const hint = hintToken ? await verifyIdTokenHint(env, hintToken) : null;
@@ -38,8 +39,8 @@ export function registerLogoutRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const hintAudience = hint ? ([] as string[]).concat(hint.aud ?? []) : [];
     const clientId = field(fields, 'client_id') ?? (hintAudience.length === 1 ? hintAudience[0] : undefined);
     if (hint && clientId && !hintAudience.includes(clientId)) return refuse(reply, request, env, 'client_id is not the audience of id_token_hint.', 'invalid_request');
-    const client = clientId && clientId.length <= 128 ? await deps.cache.client(env, clientId) : null;
-    if (clientId && (!client || !client.enabled || !isInteractive(client.applicationType))) return refuse(reply, request, env, 'client_id names no application of this environment.', 'invalid_client');
+    const client = clientId && clientId.length <= 2048 ? await deps.cache.client(env, clientId) : null;
+    if (clientId && (!client || !client.enabled || !client.signsPeopleIn)) return refuse(reply, request, env, 'client_id names no application of this environment.', 'invalid_client');
     const postLogout = field(fields, 'post_logout_redirect_uri');
     if (postLogout && !client?.postLogoutRedirectUris.includes(postLogout)) {
       return refuse(reply, request, env, 'post_logout_redirect_uri is not one the application registered.', 'invalid_request');

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { isCleanText } from '../../modules/text.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
+import { PageError } from './page-kit.js';
 import { sendPage, STYLESHEET_PATH } from './render.js';
 import { registerSignInRoutes, type SignInDeps } from './sign-in.routes.js';
 import { registerLogoutRoutes } from './logout.routes.js';
@@ -12,16 +13,6 @@ const PAGE_BODY_LIMIT = 16 * 1024;
 const MAX_FIELDS = 64;
 const ENVIRONMENT_ID = /^env_[0-9a-hjkmnp-tv-z]{26}$/;
 
-/** Thrown for a request the pages answer with their error page. */
-class PageError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    readonly text: string,
-  ) {
-    super(reason);
-  }
-}
 
 /** Parses a form body into every value of every field, as received (the authorization endpoint judges repeats itself). */
 function parseFields(body: string): Map<string, string[]> {

@@ -4,9 +4,10 @@ import type { RequestMeta } from '../../audit/audit-recorder.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { AppError } from '../../errors/app-error.js';
 import { EnvironmentKind } from '../../modules/environment/environment.entity.js';
+import { ApplicationType } from '../../modules/oauth-client/oauth-client.entity.js';
 import { keepInOutbox } from '../../modules/email/email.service.js';
 import type { Mailer, OutgoingMail } from '../../modules/email/mailer.js';
-import { endSessions, resumeSession } from '../../modules/session/session.service.js';
+import { resumeSession } from '../../modules/session/session.service.js';
 import { challengeOfLink } from '../../modules/sign-in/challenge.service.js';
 import type { SignInFlow } from '../../modules/sign-in/flow.entity.js';
 import {
@@ -30,7 +31,7 @@ import { authorizationPolicy, resolvePushedRequest } from '../oauth/authorize/pu
 import { checkAuthorizationRequest, responseUri, type RawParameters } from '../oauth/authorize/request.js';
 import type { BrowserBinding } from './browser.js';
 import { sendPage } from './render.js';
-import { field, message, queryParameters, seeOther, type Fields } from './page-kit.js';
+import { field, message, queryParameters, refetchWithCookies, seeOther, type Fields } from './page-kit.js';
 
 export interface SignInDeps extends OAuthDeps {
   mailer: Mailer;
@@ -90,7 +91,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   };
 
   /** Answers a flow's next step: a page to fill in, or the redirect back to the application. */
-  const answerStep = (reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, step: FlowStep, email: string | null, browserId: string) => {
+  const answerStep = (request: FastifyRequest, reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, step: FlowStep, email: string | null, browserId: string) => {
     const pending = requestOf(flow);
     const csrf = binding.csrfToken(browserId);
     const common = { environmentName: env.name, clientName: client.name, csrf, flow: flow.id };
@@ -105,11 +106,22 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
         return sendPage(
           reply,
           'consent',
-          { ...common, title: `Allow ${client.name}?`, action: paths(env).consent, scopes: step.scopes.map(described), resources, email: email ?? '' },
+          {
+            ...common,
+            title: `Allow ${client.name}?`,
+            action: paths(env).consent,
+            scopes: step.scopes.map(described),
+            resources,
+            email: email ?? '',
+            // Where the answer goes, and whether anyone vouches for the name: a self-registered client names itself.
+            destination: new URL(pending.redirectUri).host || pending.redirectUri.split(':')[0],
+            unverified: client.applicationType === ApplicationType.DYNAMIC,
+          },
           { redirectTargets: [pending.redirectUri] },
         );
       }
       case 'error':
+        if (client.applicationType === ApplicationType.DYNAMIC) return message(reply, request, env, 400, 'You cannot sign in to this application', `${step.description}.`, step.error);
         return seeOther(reply, responseUri(pending.redirectUri, { error: step.error, error_description: step.description, state: pending.state, iss: env.issuer }));
       case 'done':
         return seeOther(reply, responseUri(pending.redirectUri, { code: step.code, state: pending.state, iss: env.issuer }));
@@ -131,13 +143,15 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
       return { flow, step, email };
     });
     if (!result) return flowGone(reply, request, env);
-    return answerStep(reply, env, client, result.flow, result.step, result.email, browserId!);
+    return answerStep(request, reply, env, client, result.flow, result.step, result.email, browserId!);
   };
 
   // The authorization endpoint.
   const authorize = async (request: FastifyRequest<{ Params: EnvParams }>, reply: FastifyReply) => {
     const env = await environment(request);
     const raw: RawParameters = request.method === 'POST' ? ((request.body as Fields | undefined) ?? new Map()) : queryParameters(request);
+    const again = refetchWithCookies(request, reply, binding.existingBrowserId(request) !== undefined, raw as Fields);
+    if (again) return again;
     const resolved = await resolvePushedRequest(deps, env, raw);
     const params = resolved instanceof Map ? resolved : null;
     const clientIds = params?.get('client_id');
@@ -154,6 +168,11 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
         return message(reply, request, env, 400, 'This sign-in link is not valid', `The application sent a request Gatehouse cannot accept: ${check.page.description}.`, check.page.error);
       }
       const { uri, error, description, state, iss } = check.redirect;
+      // A self-registered client's redirect URI is anyone's: its errors are shown, not sent
+      // there, so the endpoint is no redirector for whoever registers (RFC 9700 §4.11.2).
+      if (client?.applicationType === ApplicationType.DYNAMIC) {
+        return message(reply, request, env, 400, 'This sign-in link is not valid', `The application sent a request Gatehouse cannot accept: ${description}.`, error);
+      }
       return seeOther(reply, responseUri(uri, { error, error_description: description, state, iss }));
     }
     const browserId = binding.browserId(request, reply);
@@ -209,7 +228,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
         return result;
       });
     } catch (error) {
-      if (error instanceof AppError && error.code === 'RATE_LIMITED') return emailPage(reply, env, client, flow, csrf, email, error.message, 429);
+      if (error instanceof AppError && error.kind === 'RATE_LIMITED') return emailPage(reply, env, client, flow, csrf, email, error.message, 429);
       if (error instanceof AppError && error.status === 400) return emailPage(reply, env, client, flow, csrf, email, 'Enter a valid email address.', 422);
       throw error;
     }
@@ -253,12 +272,10 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const found = await flowAndClient(env, field(fields, 'flow'), browserId);
     if (!found) return flowGone(reply, request, env);
     const challengeId = field(fields, 'challenge') ?? '';
-    const previous = binding.sessionToken(request, env.id);
-    const result = await tx(env, async (em) => {
-      const outcome = await signInWithCode(em, deps.box, env, { challengeId, code: field(fields, 'code') ?? '', flowId: found.flow.id, meta: deps.requestMeta(request) });
-      if (outcome.ok) await replacePrevious(em, env, previous, outcome.session.id);
-      return outcome;
-    });
+    const previousSessionToken = binding.sessionToken(request, env.id);
+    const result = await tx(env, (em) =>
+      signInWithCode(em, deps.box, env, { challengeId, code: field(fields, 'code') ?? '', flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken }),
+    );
     if (result.ok) {
       signedIn(reply, env, result);
       return seeOther(reply, paths(env).proceed(found.flow.id));
@@ -277,11 +294,6 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     return emailPage(reply, env, found.client, found.flow, csrf, '', why[result.reason] ?? why.unknown, 422);
   });
 
-  /** Ends the browser's earlier session of the environment when a new sign-in replaces it. */
-  const replacePrevious = async (em: EntityManager, env: EnvironmentState, previousToken: string | undefined, currentId: string) => {
-    const previous = await resumeSession(em, previousToken, env.id, env.session);
-    if (previous && previous.id !== currentId) await endSessions(em, [previous], 'replaced');
-  };
 
   // Magic links: a GET only shows a button (mail scanners fetch links), the POST signs in.
   scope.get(`${base}/sign-in/link`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { token?: string } }>, reply) => {
@@ -312,12 +324,8 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     if (!challenge || !found) {
       return message(reply, request, env, 400, 'This link cannot be used here', 'Open the link in the browser where you started signing in, or type the code from the email there.', 'link_not_usable');
     }
-    const previous = binding.sessionToken(request, env.id);
-    const result = await tx(env, async (em) => {
-      const outcome = await signInWithLink(em, env, { token, meta: deps.requestMeta(request) });
-      if (outcome.ok) await replacePrevious(em, env, previous, outcome.session.id);
-      return outcome;
-    });
+    const previousSessionToken = binding.sessionToken(request, env.id);
+    const result = await tx(env, (em) => signInWithLink(em, env, { token, meta: deps.requestMeta(request), previousSessionToken }));
     if (!result.ok) {
       return message(reply, request, env, 400, 'This link cannot be used', 'It has expired or was already used. Go back to the application and sign in again.', result.reason);
     }

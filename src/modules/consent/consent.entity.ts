@@ -11,7 +11,7 @@ import { User } from '../user/user.entity.js';
  */
 @Entity({ tableName: 'consent' })
 @Unique({ properties: ['userId', 'clientId'] })
-export class Consent extends BaseEntity {
+export class Consent extends BaseEntity<'organizationIds'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade', index: true })
   environmentId!: string;
 
@@ -26,4 +26,8 @@ export class Consent extends BaseEntity {
 
   @Property({ type: 'text[]' })
   resources!: string[];
+
+  /** Organizations whose membership the person let the application act with (tokens carry `org_id`). */
+  @Property({ type: 'text[]', default: '{}' })
+  organizationIds: string[] = [];
 }

@@ -18,6 +18,7 @@ const snapshotConsent = (consent: Consent) => ({
   clientId: consent.clientId,
   scopes: consent.scopes,
   resources: consent.resources,
+  organizationIds: consent.organizationIds,
 });
 
 export async function getConsent(ctx: ServiceContext, id: string): Promise<Consent> {

@@ -18,6 +18,9 @@ export class ConsentType extends Node {
   @Field(() => [String], { description: 'Resource server identifiers (APIs, RFC 8707) granted, accumulated over sign-ins.' })
   resources!: string[];
 
+  @Field(() => [ID], { description: 'Organizations the person let the application act as a member of (its tokens carry `org_id`).' })
+  organizationIds!: string[];
+
   @Field({ description: 'When the person first consented.' })
   createdAt!: Date;
 

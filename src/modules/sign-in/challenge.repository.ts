@@ -31,6 +31,12 @@ export class SignInChallengeRepository extends Repository<SignInChallenge> {
     return this.em.findOne(SignInChallenge, { linkTokenHash });
   }
 
+  /** Wrong codes typed for an address of an environment, over all its challenges created since `since`. */
+  async wrongCodesSince(environmentId: string, email: string, since: Date): Promise<number> {
+    const rows = await this.em.find(SignInChallenge, { environmentId, email, createdAt: { $gte: since }, attempts: { $gt: 0 } }, { fields: ['attempts'] });
+    return rows.reduce((sum, row) => sum + row.attempts, 0);
+  }
+
   /** The challenge of a magic link, locked for its redemption. */
   byLinkForUpdate(linkTokenHash: string): Promise<SignInChallenge | null> {
     return this.em.findOne(SignInChallenge, { linkTokenHash }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });

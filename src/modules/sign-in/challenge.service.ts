@@ -14,6 +14,12 @@ export const CHALLENGE_TTL_MS = 10 * 60 * 1000;
 export const MAX_CODE_ATTEMPTS = 5;
 /** Codes sent to one address, and asked from one client address, per environment and window. */
 export const CHALLENGE_LIMITS = { windowMs: 15 * 60 * 1000, perEmail: 5, perIp: 30 };
+/**
+ * Wrong codes typed for one address, over all its codes, per day: past this no new code is sent
+ * (a link or a wait). Without it, many client addresses could keep asking for codes and guess
+ * each five times, a steady ~2,400 guesses a day at a million codes.
+ */
+export const WRONG_CODES_PER_EMAIL_PER_DAY = 20;
 
 export interface IssuedChallenge {
   challenge: SignInChallenge;
@@ -48,6 +54,10 @@ export async function issueChallenge(
   const recent = await challenges.recent(input.environmentId, email, input.ip, new Date(now.getTime() - CHALLENGE_LIMITS.windowMs));
   if (recent.byEmail >= CHALLENGE_LIMITS.perEmail || recent.byIp >= CHALLENGE_LIMITS.perIp) {
     throw new AppError('RATE_LIMITED', 'sign_in.too_many_codes', 'Too many codes were sent; wait a few minutes and try again');
+  }
+  const wrong = await challenges.wrongCodesSince(input.environmentId, email, new Date(now.getTime() - 24 * 60 * 60 * 1000));
+  if (wrong >= WRONG_CODES_PER_EMAIL_PER_DAY) {
+    throw new AppError('RATE_LIMITED', 'sign_in.too_many_wrong_codes', 'Too many wrong codes were typed for this address; try again tomorrow');
   }
   const id = newInternalId('signInChallenge');
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');

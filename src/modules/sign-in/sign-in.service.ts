@@ -8,7 +8,7 @@ import { SignUpPolicy } from '../environment/environment.entity.js';
 import { MembershipRepository } from '../membership/membership.repository.js';
 import { RoleRepository } from '../role/role.repository.js';
 import type { UserSession } from '../session/session.entity.js';
-import { endSessions, noteApplication, startSession, type SessionPolicy } from '../session/session.service.js';
+import { endSessions, noteApplication, resumeSession, startSession, type SessionPolicy } from '../session/session.service.js';
 import { UserStatus, type User } from '../user/user.entity.js';
 import { UserRepository } from '../user/user.repository.js';
 import { snapshotUser } from '../user/user.service.js';
@@ -112,37 +112,51 @@ export async function signInWithCode(
   em: EntityManager,
   box: SecretBox,
   env: SignInEnvironment,
-  input: { challengeId: string; code: string; flowId: string; meta: RequestMeta },
+  input: { challengeId: string; code: string; flowId: string; meta: RequestMeta; previousSessionToken?: string },
   now = new Date(),
 ): Promise<SignInResult> {
   const outcome = await verifyCode(em, box, input.challengeId, input.code, now, input.flowId);
-  return completeChallenge(em, env, outcome, ['otp'], input.meta, now);
+  return completeChallenge(em, env, outcome, ['otp'], input, now);
 }
 
 /** A magic link's token. Run in a transaction. */
-export async function signInWithLink(em: EntityManager, env: SignInEnvironment, input: { token: string; meta: RequestMeta }, now = new Date()): Promise<SignInResult> {
+export async function signInWithLink(
+  em: EntityManager,
+  env: SignInEnvironment,
+  input: { token: string; meta: RequestMeta; previousSessionToken?: string },
+  now = new Date(),
+): Promise<SignInResult> {
   const outcome = await redeemLink(em, input.token, now);
-  return completeChallenge(em, env, outcome, ['mail'], input.meta, now);
+  return completeChallenge(em, env, outcome, ['mail'], input, now);
 }
 
-async function completeChallenge(em: EntityManager, env: SignInEnvironment, outcome: ChallengeOutcome, amr: string[], meta: RequestMeta, now: Date): Promise<SignInResult> {
+async function completeChallenge(
+  em: EntityManager,
+  env: SignInEnvironment,
+  outcome: ChallengeOutcome,
+  amr: string[],
+  input: { meta: RequestMeta; previousSessionToken?: string },
+  now: Date,
+): Promise<SignInResult> {
   if (!outcome.ok) {
-    failed(em, env, meta, outcome.reason, null);
+    failed(em, env, input.meta, outcome.reason, null);
     return { ok: false, reason: outcome.reason, flowId: null };
   }
   const { challenge } = outcome;
   if (challenge.environmentId !== env.id) return { ok: false, reason: 'unknown', flowId: null };
-  return signIn(em, env, { email: challenge.email, emailVerified: true, amr, flowId: challenge.flowId, meta }, now);
+  return signIn(em, env, { email: challenge.email, emailVerified: true, amr, flowId: challenge.flowId, meta: input.meta, previousSessionToken: input.previousSessionToken }, now);
 }
 
 /**
  * Signs in the person who proved they hold `email`: their user (made now when sign-up is open),
- * a new session, and the audit trail. Every way of authenticating ends here.
+ * a session, and the audit trail. Every way of authenticating ends here. The browser's earlier
+ * session (`previousSessionToken`) is renewed when it is the same person's (its applications keep
+ * their refresh tokens), and ended when it is someone else's.
  */
 export async function signIn(
   em: EntityManager,
   env: SignInEnvironment,
-  input: { email: string; emailVerified: boolean; amr: string[]; flowId: string | null; meta: RequestMeta },
+  input: { email: string; emailVerified: boolean; amr: string[]; flowId: string | null; meta: RequestMeta; previousSessionToken?: string },
   now = new Date(),
 ): Promise<SignInResult> {
   const users = new UserRepository(em);
@@ -164,7 +178,18 @@ export async function signIn(
   } else if (input.emailVerified && !user.emailVerified) {
     user.emailVerified = true;
   }
-  const { session, token } = startSession(em, { environmentId: env.id, userId: user.id, amr: input.amr, ip: input.meta.ip, userAgent: input.meta.userAgent }, env.session, now);
+  const previous = await resumeSession(em, input.previousSessionToken, env.id, env.session, now);
+  let session: UserSession;
+  let token: string;
+  if (previous && previous.userId === user.id) {
+    previous.authTime = now;
+    previous.amr = input.amr;
+    session = previous;
+    token = input.previousSessionToken!;
+  } else {
+    if (previous) await endSessions(em, [previous], 'replaced', now);
+    ({ session, token } = startSession(em, { environmentId: env.id, userId: user.id, amr: input.amr, ip: input.meta.ip, userAgent: input.meta.userAgent }, env.session, now));
+  }
   recordAudit(em, { principal: null, user: { id: user.id, email: user.email }, meta: input.meta }, {
     action: 'user.signed_in',
     workspaceId: env.workspaceId,
@@ -227,10 +252,18 @@ export async function advanceFlow(
   if (!session) return reauthenticate();
   // prompt=login: a sign-in that happened before this request does not count.
   if (request.prompt.includes('login') && session.authTime.getTime() < flow.createdAt.getTime()) return reauthenticate();
-  if (request.maxAge !== null && now.getTime() - session.authTime.getTime() > request.maxAge * 1000) return reauthenticate();
+  // A sign-in during this very flow satisfies any max_age (max_age=0 included, OIDC Core §3.1.2.1).
+  const freshInFlow = session.authTime.getTime() >= flow.createdAt.getTime();
+  if (request.maxAge !== null && !freshInFlow && now.getTime() - session.authTime.getTime() > request.maxAge * 1000) return reauthenticate();
 
   const user = await new UserRepository(em).find(session.userId);
   if (!user || user.status !== UserStatus.ACTIVE) return fail('access_denied', 'The user may not sign in');
+
+  // A third-party application the person never approved learns nothing silently, not even
+  // whether they belong to an organization: consent comes before any organization logic.
+  const thirdParty = !client.firstParty && !flow.consentGiven;
+  const consent = thirdParty ? await new ConsentRepository(em).of(user.id, client.id) : null;
+  if (thirdParty && silent && !consent) return fail('consent_required', 'The user must consent');
 
   const memberships = await new MembershipRepository(em).activeOfUser(user.id);
   const wanted = flow.organizationId ?? request.organizationId;
@@ -243,12 +276,14 @@ export async function advanceFlow(
     return { kind: 'choose_organization', organizations: memberships.map((m) => ({ id: m.organizationId, name: m.organizationName })) };
   }
 
-  if (!client.firstParty && !flow.consentGiven) {
-    const consent = await new ConsentRepository(em).of(user.id, client.id);
+  if (thirdParty) {
     const missingScopes = request.scopes.filter((scope) => !consent?.scopes.includes(scope));
     const missingResources = request.resources.filter((resource) => !consent?.resources.includes(resource));
-    if (request.prompt.includes('consent') || missingScopes.length || missingResources.length) {
+    // Consent to act as a member of one organization is not consent for another.
+    const newOrganization = organizationId !== null && !consent?.organizationIds.includes(organizationId);
+    if (request.prompt.includes('consent') || missingScopes.length || missingResources.length || newOrganization) {
       if (silent) return fail('consent_required', 'The user must consent');
+      flow.organizationId = organizationId;
       return { kind: 'consent', scopes: request.scopes, resources: request.resources };
     }
   }
@@ -296,12 +331,13 @@ export async function grantConsent(em: EntityManager, env: SignInEnvironment, cl
   const consents = new ConsentRepository(em);
   const user = await new UserRepository(em).get(session.userId);
   const existing = await consents.lockOf(user.id, client.id);
-  const before = existing ? { scopes: existing.scopes, resources: existing.resources } : null;
+  const before = existing ? { scopes: existing.scopes, resources: existing.resources, organizationIds: existing.organizationIds } : null;
   const consent =
     existing ??
     consents.create({ id: newId('consent'), environmentId: env.id, userId: user.id, clientId: client.id, scopes: [], resources: [] });
   consent.scopes = [...new Set([...consent.scopes, ...request.scopes])].sort();
   consent.resources = [...new Set([...consent.resources, ...request.resources])].sort();
+  if (flow.organizationId) consent.organizationIds = [...new Set([...consent.organizationIds, flow.organizationId])].sort();
   consent.updatedAt = new Date();
   flow.consentGiven = true;
   recordAudit(em, { principal: null, user: { id: user.id, email: user.email }, meta }, {
@@ -314,7 +350,7 @@ export async function grantConsent(em: EntityManager, env: SignInEnvironment, cl
       { type: 'oauth_client', id: client.id, name: client.name },
     ],
     before,
-    after: { scopes: consent.scopes, resources: consent.resources },
+    after: { scopes: consent.scopes, resources: consent.resources, organizationIds: consent.organizationIds },
   });
   await em.flush();
 }

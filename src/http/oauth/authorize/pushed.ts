@@ -11,6 +11,7 @@ import { checkAuthorizationRequest, type AuthorizationCheck, type AuthorizationP
 /** RFC 9126 §2.2: short-lived; a minute is ample for the redirect that follows. */
 export const PUSHED_REQUEST_TTL_S = 60;
 export const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
+const CLIENT_AUTHENTICATION = new Set(['client_secret', 'client_assertion', 'client_assertion_type']);
 
 /** What a client may ask for at the authorization endpoint. */
 export function authorizationPolicy(env: EnvironmentState, client: ClientState | null): AuthorizationPolicy {
@@ -32,8 +33,9 @@ export async function pushAuthorizationRequest(deps: OAuthDeps, request: OAuthRe
     throw new OAuthError(failure.error === 'invalid_client' ? 'invalid_request' : failure.error, failure.description);
   }
   const handle = randomToken();
+  // Credentials authenticated this request; they are no part of the authorization request and are never stored.
   const params: Record<string, string[]> = {};
-  for (const [name, values] of raw) params[name] = [...values];
+  for (const [name, values] of raw) if (!CLIENT_AUTHENTICATION.has(name)) params[name] = [...values];
   const em = environmentEm(deps.orm, request.env);
   new PushedRequestRepository(em).create({
     id: newInternalId('pushedRequest'),
@@ -60,10 +62,11 @@ export async function resolvePushedRequest(deps: OAuthDeps, env: EnvironmentStat
   if (requestUri.length !== 1 || !requestUri[0].startsWith(REQUEST_URI_PREFIX)) return page('request_uri is not one this server issued');
   const clientId = raw.get('client_id');
   if (!clientId || clientId.length !== 1) return page('client_id must accompany request_uri');
+  const client = clientId[0].length <= 2048 ? await deps.cache.client(env, clientId[0]) : null;
   const em = environmentEm(deps.orm, env);
   return em.transactional(async (tx) => {
     const pushed = await new PushedRequestRepository(tx).lockByHandle(hashSecret(requestUri[0].slice(REQUEST_URI_PREFIX.length)));
-    if (!pushed || pushed.clientId !== clientId[0]) return page('request_uri is not one this server issued');
+    if (!pushed || !client || pushed.clientId !== client.id) return page('request_uri is not one this server issued');
     if (pushed.usedAt || pushed.expiresAt.getTime() <= Date.now()) return page('request_uri has expired or was already used');
     pushed.usedAt = new Date();
     // Only the pushed parameters count (RFC 9126 §4); the ones beside request_uri are ignored.

@@ -4,6 +4,7 @@ import { parseScope } from '../form.js';
 import { OAuthError } from '../oauth-error.js';
 import type { Grant } from './grant.js';
 import { holderOf, issueUserTokens } from './user-tokens.js';
+import { authorizationPolicy } from '../authorize/pushed.js';
 
 export const REFRESH_TOKEN = 'refresh_token';
 
@@ -23,10 +24,15 @@ export const refreshToken: Grant = async (deps, request, client) => {
     const rotation = await rotateRefreshToken(em, presented, client.id, client.refreshTokenIdleTtl);
     if (!rotation.ok) return { failure: rotation.reason };
     const { previous, record } = rotation;
-    if (!previous.scopes.includes('offline_access')) return { failure: 'not_offline' as const };
-    if (narrowed && narrowed.some((scope) => !previous.scopes.includes(scope))) return { failure: 'scope_widened' as const };
+    // Refusals from here on roll the rotation back: the presented token stays the family's
+    // current one, so the client's next (corrected) attempt is not taken for a replay.
+    if (!previous.scopes.includes('offline_access')) throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked');
+    if (narrowed && narrowed.some((scope) => !previous.scopes.includes(scope))) throw new OAuthError('invalid_scope', 'scope may only narrow what was granted');
+    // What an admin took from the client since the grant is gone from its next tokens too.
+    if (previous.resource && !client.allowedAudiences.includes(previous.resource)) throw new OAuthError('invalid_grant', 'The client may no longer get tokens for this resource');
+    const allowed = authorizationPolicy(env, client).grantableScopes;
     const holder = await holderOf(em, previous.userId, previous.organizationId);
-    const details = { ...previous, scopes: narrowed ?? previous.scopes };
+    const details = { ...previous, scopes: (narrowed ?? previous.scopes).filter((scope) => allowed.has(scope)) };
     const tokens = await issueUserTokens(em, env, client, {
       details,
       holder,
@@ -50,7 +56,6 @@ export const refreshToken: Grant = async (deps, request, client) => {
         after: { familyRevoked: true },
       });
     }
-    if (outcome.failure === 'scope_widened') throw new OAuthError('invalid_scope', 'scope may only narrow what was granted');
     throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked');
   }
   const { record, holder } = outcome;

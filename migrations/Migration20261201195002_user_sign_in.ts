@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261201193350_user_sign_in extends Migration {
+export class Migration20261201195002_user_sign_in extends Migration {
 
   override async up(): Promise<void> {
     this.addSql(`create table "user_session" ("id" text not null, "created_at" timestamptz not null, "updated_at" timestamptz not null, "environment_id" text not null, "user_id" text not null, "token_hash" text not null, "auth_time" timestamptz not null, "amr" text[] not null, "last_seen_at" timestamptz not null, "expires_at" timestamptz not null, "absolute_expires_at" timestamptz not null, "ip" text null, "user_agent" text null, "client_ids" text[] not null, "organization_ids" text[] not null, "ended_at" timestamptz null, "end_reason" text null, constraint "user_session_pkey" primary key ("id"));`);
@@ -28,7 +28,7 @@ export class Migration20261201193350_user_sign_in extends Migration {
     this.addSql(`alter table "pushed_authorization_request" add constraint "pushed_authorization_request_handle_hash_unique" unique ("handle_hash");`);
     this.addSql(`create index "pushed_authorization_request_expires_at_index" on "pushed_authorization_request" ("expires_at");`);
 
-    this.addSql(`create table "consent" ("id" text not null, "created_at" timestamptz not null, "updated_at" timestamptz not null, "environment_id" text not null, "user_id" text not null, "client_id" text not null, "scopes" text[] not null, "resources" text[] not null, constraint "consent_pkey" primary key ("id"));`);
+    this.addSql(`create table "consent" ("id" text not null, "created_at" timestamptz not null, "updated_at" timestamptz not null, "environment_id" text not null, "user_id" text not null, "client_id" text not null, "scopes" text[] not null, "resources" text[] not null, "organization_ids" text[] not null default '{}', constraint "consent_pkey" primary key ("id"));`);
     this.addSql(`create index "consent_environment_id_index" on "consent" ("environment_id");`);
     this.addSql(`create index "consent_client_id_index" on "consent" ("client_id");`);
     this.addSql(`alter table "consent" add constraint "consent_user_id_client_id_unique" unique ("user_id", "client_id");`);
