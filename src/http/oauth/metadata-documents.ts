@@ -1,6 +1,8 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import type { RequestMeta } from '../../audit/audit-recorder.js';
+import { addressKey } from '../../auth/failed-auth-limiter.js';
+import { RateBudget } from '../../auth/rate-budget.js';
 import { isUniqueViolation } from '../../db/db-errors.js';
 import { ClientRegistrationPolicy } from '../../modules/environment/environment.entity.js';
 import { checkMetadataDocument, isMetadataDocumentUrl, MetadataDocumentError, upsertMetadataDocumentClient } from '../../modules/oauth-client/metadata-document.service.js';
@@ -14,6 +16,7 @@ const DEFAULT_FRESH_S = 300;
 const MIN_FRESH_S = 60;
 const MAX_FRESH_S = 86_400;
 const MAX_TRACKED = 10_000;
+const FETCHES_PER_ADDRESS_PER_MINUTE = 20;
 
 /**
  * Client ID Metadata Documents at the authorization endpoint: when `client_id` is an https URL
@@ -27,6 +30,8 @@ export class MetadataDocumentClients {
 
   constructor(
     private readonly deps: { orm: MikroORM; cache: OAuthCache; logger: Logger; fetch: typeof fetch },
+    /** Fetches per client address and minute: anyone may name any URL, so fetching is budgeted like open registration. */
+    private readonly fetches = new RateBudget(FETCHES_PER_ADDRESS_PER_MINUTE),
   ) {}
 
   /** Null when the client can be used now; otherwise why not, in fixed words. */
@@ -35,6 +40,7 @@ export class MetadataDocumentClients {
     if (!isMetadataDocumentUrl(clientId)) return 'client_id is not a usable https URL';
     const key = `${env.id} ${clientId}`;
     if ((this.freshUntil.get(key) ?? 0) > Date.now()) return null;
+    if ((await this.fetches.take(addressKey(meta.ip))) > 0) return 'Too many client metadata documents were asked for from this address; try again in a minute';
     let document: unknown;
     let freshFor = DEFAULT_FRESH_S;
     try {

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestMeta } from '../../audit/audit-recorder.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
+import { RateBudget } from '../../auth/rate-budget.js';
 import { AppError } from '../../errors/app-error.js';
 import { EnvironmentKind } from '../../modules/environment/environment.entity.js';
 import { ApplicationType } from '../../modules/oauth-client/oauth-client.entity.js';
@@ -40,6 +41,8 @@ export interface SignInDeps extends OAuthDeps {
 }
 
 type EnvParams = { env: string };
+/** Authorization requests (each a stored flow) per client address and minute, per process. */
+const FLOWS_PER_ADDRESS_PER_MINUTE = 600;
 
 const SCOPE_WORDS: Record<string, string> = {
   openid: 'Know who you are',
@@ -56,6 +59,7 @@ const SCOPE_WORDS: Record<string, string> = {
 export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, environment: (request: FastifyRequest<{ Params: EnvParams }>) => Promise<EnvironmentState>): void {
   const { binding } = deps;
   const base = '/e/:env';
+  const flowBudget = new RateBudget(FLOWS_PER_ADDRESS_PER_MINUTE);
   const paths = (env: EnvironmentState) => {
     const root = `/e/${env.id}`;
     return {
@@ -174,6 +178,10 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
         return message(reply, request, env, 400, 'This sign-in link is not valid', `The application sent a request Gatehouse cannot accept: ${description}.`, error);
       }
       return seeOther(reply, responseUri(uri, { error, error_description: description, state, iss }));
+    }
+    // Every request writes a flow row: bounded per client address (generously: an office behind one NAT signs in at 9:00).
+    if ((await flowBudget.take(addressKey(request.ip ?? null))) > 0) {
+      return message(reply, request, env, 429, 'Too many sign-in attempts', 'Too many sign-ins were started from this network; try again in a minute.', 'rate_limited');
     }
     const browserId = binding.browserId(request, reply);
     const flow = await tx(env, async (em) => {
