@@ -13,7 +13,7 @@ import { Migration20261201170904_interactive_applications } from './Migration202
 import { Migration20261201172149_email_outbox } from './Migration20261201172149_email_outbox.js';
 import { Migration20261201172943_sign_in_challenges } from './Migration20261201172943_sign_in_challenges.js';
 import { Migration20261201173649_environment_sign_in_settings } from './Migration20261201173649_environment_sign_in_settings.js';
-import { Migration20261201195002_user_sign_in } from './Migration20261201195002_user_sign_in.js';
+import { Migration20261201200633_user_sign_in } from './Migration20261201200633_user_sign_in.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -29,5 +29,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201172149_email_outbox', class: Migration20261201172149_email_outbox },
   { name: 'Migration20261201172943_sign_in_challenges', class: Migration20261201172943_sign_in_challenges },
   { name: 'Migration20261201173649_environment_sign_in_settings', class: Migration20261201173649_environment_sign_in_settings },
-  { name: 'Migration20261201195002_user_sign_in', class: Migration20261201195002_user_sign_in },
+  { name: 'Migration20261201200633_user_sign_in', class: Migration20261201200633_user_sign_in },
 ];

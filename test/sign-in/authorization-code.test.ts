@@ -319,3 +319,25 @@ describe('housekeeping', () => {
     expect(await counts()).toEqual({ sessions: 0, codes: 0, refresh: 0 });
   });
 });
+
+describe('branding', () => {
+  it('shows the environment’s logo, admitted by the page’s CSP, and refuses a logo URL that is not https', async () => {
+    const update = (logoUrl: string) =>
+      ws.client.data(`mutation($input: UpdateEnvironmentInput!) { updateEnvironment(input: $input) { environment { logoUrl } userErrors { code field } } }`, { input: { id: env, logoUrl } });
+    for (const bad of ['http://cdn.example.com/logo.png', 'javascript:alert(1)', 'https://user:pw@cdn.example.com/l.png', 'https://cdn.example.com/l.png"onerror="x']) {
+      expect((await update(bad)).updateEnvironment.userErrors, bad).toEqual([{ code: 'environment.invalid_logo_url', field: ['input', 'logoUrl'] }]);
+    }
+    expect((await update('https://cdn.example.com/acme.png')).updateEnvironment.environment.logoUrl).toBe('https://cdn.example.com/acme.png');
+    try {
+      const config = await webConfig();
+      const url = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+      const browser = new HttpBrowser(server.url);
+      // The cache sees the change at once (the environment row's notice).
+      const response = await fetch(url, { redirect: 'manual' }).then((first) => browser.request(new URL(first.headers.get('location')!, url).toString(), { headers: { cookie: first.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') } }));
+      expect(browser.html).toContain('<img class="logo" src="https://cdn.example.com/acme.png" alt="Development">');
+      expect(response.headers.get('content-security-policy')).toContain("img-src 'self' https://cdn.example.com;");
+    } finally {
+      await update('');
+    }
+  });
+});

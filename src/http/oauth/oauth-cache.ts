@@ -35,6 +35,7 @@ export interface EnvironmentState {
   workspaceId: string;
   /** Shown on the hosted pages. */
   name: string;
+  logoUrl: string | null;
   kind: EnvironmentKind;
   issuer: string;
   signUpPolicy: SignUpPolicy;
@@ -261,6 +262,7 @@ export class OAuthCache {
       id,
       workspaceId: environment.workspaceId,
       name: environment.name,
+      logoUrl: environment.logoUrl,
       kind: environment.kind,
       issuer: issuerFor(this.publicUrl(), id),
       signUpPolicy: environment.signUpPolicy,

@@ -7,7 +7,7 @@ import type { ClientState, EnvironmentState } from '../oauth/oauth-cache.js';
 import { responseUri } from '../oauth/authorize/request.js';
 import { verifyIdTokenHint } from '../oauth/tokens.js';
 import { field, message, queryParameters, refetchWithCookies, seeOther, type Fields } from './page-kit.js';
-import { sendPage } from './render.js';
+import { brand, sendPage } from './render.js';
 import type { SignInDeps } from './sign-in.routes.js';
 
 type EnvParams = { env: string };
@@ -66,7 +66,7 @@ export function registerLogoutRoutes(scope: FastifyInstance, deps: SignInDeps, e
         'message',
         {
           title: 'Sign out?',
-          environmentName: env.name,
+          ...brand(env),
           message: client ? `${client.name} asks to sign you out of ${env.name}.` : `Sign out of ${env.name} in this browser?`,
           reason: null,
           csrf: binding.csrfToken(browserId),

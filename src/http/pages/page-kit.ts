@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isCleanText } from '../../modules/text.js';
-import { sendPage } from './render.js';
+import { brand, sendPage, type Brand } from './render.js';
 
 /** Thrown for a request the pages answer with their error page (pages.plugin.ts renders it). */
 export class PageError extends Error {
@@ -52,5 +52,5 @@ export function refetchWithCookies(request: FastifyRequest, reply: FastifyReply,
 }
 
 /** A page that only says something: an error or an outcome, with a reason code and the request id. */
-export const message = (reply: FastifyReply, request: FastifyRequest, env: { name: string } | null, status: number, title: string, text: string, reason: string | null) =>
-  sendPage(reply, 'message', { title, environmentName: env?.name ?? 'Gatehouse', message: text, reason, requestId: request.id }, { status });
+export const message = (reply: FastifyReply, request: FastifyRequest, env: Brand | null, status: number, title: string, text: string, reason: string | null) =>
+  sendPage(reply, 'message', { title, ...brand(env), message: text, reason, requestId: request.id }, { status });

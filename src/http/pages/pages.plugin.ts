@@ -3,8 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { isCleanText } from '../../modules/text.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
-import { PageError } from './page-kit.js';
-import { sendPage, STYLESHEET_PATH } from './render.js';
+import { message, PageError } from './page-kit.js';
+import { STYLESHEET_PATH } from './render.js';
 import { registerSignInRoutes, type SignInDeps } from './sign-in.routes.js';
 import { registerLogoutRoutes } from './logout.routes.js';
 
@@ -48,7 +48,7 @@ export async function registerHostedPages(app: FastifyInstance, deps: SignInDeps
     });
     scope.setErrorHandler((error, request, reply) => {
       const page = (status: number, reason: string, text: string) =>
-        sendPage(reply, 'message', { title: status >= 500 ? 'Something went wrong' : 'This request cannot be answered', environmentName: 'Gatehouse', message: text, reason, requestId: request.id }, { status });
+        message(reply, request, null, status, status >= 500 ? 'Something went wrong' : 'This request cannot be answered', text, reason);
       if (error instanceof PageError) return page(error.status, error.reason, error.text);
       const status = (error as { statusCode?: number }).statusCode;
       if (status === 413) return page(413, 'body_too_large', 'The form sent too much data.');

@@ -23,10 +23,11 @@ function formTargets(redirectTargets: readonly string[]): string {
  * script at all, no framing (clickjacking), and forms that post here (or lead, by the redirect
  * that answers them, to the application's registered redirect URI); no caching, no referrer.
  */
-export function pageHeaders(reply: FastifyReply, redirectTargets: readonly string[] = []): FastifyReply {
+export function pageHeaders(reply: FastifyReply, redirectTargets: readonly string[] = [], logoUrl: string | null = null): FastifyReply {
+  const images = logoUrl ? `'self' ${new URL(logoUrl).origin}` : "'self'";
   return reply.headers({
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self'; form-action ${formTargets(redirectTargets)}; frame-ancestors 'none'; base-uri 'none'`,
+    'content-security-policy': `default-src 'none'; style-src 'self'; img-src ${images}; form-action ${formTargets(redirectTargets)}; frame-ancestors 'none'; base-uri 'none'`,
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
@@ -37,12 +38,22 @@ export function pageHeaders(reply: FastifyReply, redirectTargets: readonly strin
 export interface PageData {
   title: string;
   environmentName: string;
+  /** The environment's logo, an https image; its origin joins the page's img-src. */
+  logoUrl?: string | null;
   [key: string]: unknown;
 }
 
+/** What a page shows of its environment. */
+export interface Brand {
+  name: string;
+  logoUrl?: string | null;
+}
+
+export const brand = (env: Brand | null): { environmentName: string; logoUrl: string | null } => ({ environmentName: env?.name ?? 'Gatehouse', logoUrl: env?.logoUrl ?? null });
+
 /** Renders a template of assets/templates with auto-escaping and sends it as a hosted page. */
 export function sendPage(reply: FastifyReply, template: string, data: PageData, options: { status?: number; redirectTargets?: readonly string[] } = {}): FastifyReply {
-  return pageHeaders(reply, options.redirectTargets).code(options.status ?? 200).send(eta.render(`./${template}`, data));
+  return pageHeaders(reply, options.redirectTargets, data.logoUrl ?? null).code(options.status ?? 200).send(eta.render(`./${template}`, data));
 }
 
 export const STYLESHEET_PATH = fileURLToPath(new URL('./assets/gatehouse.css', import.meta.url));

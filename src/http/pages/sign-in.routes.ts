@@ -31,7 +31,7 @@ import type { ClientState, EnvironmentState } from '../oauth/oauth-cache.js';
 import { authorizationPolicy, resolvePushedRequest } from '../oauth/authorize/pushed.js';
 import { checkAuthorizationRequest, responseUri, type RawParameters } from '../oauth/authorize/request.js';
 import type { BrowserBinding } from './browser.js';
-import { sendPage } from './render.js';
+import { brand, sendPage } from './render.js';
 import { field, message, queryParameters, refetchWithCookies, seeOther, type Fields } from './page-kit.js';
 
 export interface SignInDeps extends OAuthDeps {
@@ -98,7 +98,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   const answerStep = (request: FastifyRequest, reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, step: FlowStep, email: string | null, browserId: string) => {
     const pending = requestOf(flow);
     const csrf = binding.csrfToken(browserId);
-    const common = { environmentName: env.name, clientName: client.name, csrf, flow: flow.id };
+    const common = { ...brand(env), clientName: client.name, csrf, flow: flow.id };
     switch (step.kind) {
       case 'authenticate':
         return seeOther(reply, paths(env).signIn(flow.id));
@@ -207,7 +207,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     sendPage(
       reply,
       'email',
-      { title: 'Sign in', environmentName: env.name, clientName: client.name, action: paths(env).email, csrf, flow: flow.id, email, error },
+      { title: 'Sign in', ...brand(env), clientName: client.name, action: paths(env).email, csrf, flow: flow.id, email, error },
       { status, redirectTargets: [requestOf(flow).redirectUri] },
     );
 
@@ -255,7 +255,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     sendPage(
       reply,
       'code',
-      { title: 'Check your email', environmentName: env.name, action: paths(env).code, csrf, flow: flow.id, challenge, email, error, restart: paths(env).signIn(flow.id) },
+      { title: 'Check your email', ...brand(env), action: paths(env).code, csrf, flow: flow.id, challenge, email, error, restart: paths(env).signIn(flow.id) },
       { status, redirectTargets: [requestOf(flow).redirectUri] },
     );
 
@@ -314,7 +314,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     return sendPage(
       reply,
       'link',
-      { title: 'Finish signing in', environmentName: env.name, action: paths(env).link, csrf: binding.csrfToken(browserId), token },
+      { title: 'Finish signing in', ...brand(env), action: paths(env).link, csrf: binding.csrfToken(browserId), token },
       { redirectTargets: found ? [requestOf(found.flow).redirectUri] : [] },
     );
   });

@@ -31,7 +31,7 @@ export const SESSION_LIFETIMES = {
 @Entity({ tableName: 'environment' })
 @Unique({ properties: ['workspaceId', 'slug'] })
 export class Environment extends BaseEntity<
-  'auditRetentionDays' | 'clientRegistrationPolicy' | 'initialAccessTokenHash' | 'registrationScopes' | 'signUpPolicy' | 'sessionIdleTtl' | 'sessionAbsoluteTtl'
+  'auditRetentionDays' | 'clientRegistrationPolicy' | 'initialAccessTokenHash' | 'registrationScopes' | 'signUpPolicy' | 'sessionIdleTtl' | 'sessionAbsoluteTtl' | 'logoUrl'
 > {
   @ManyToOne({ entity: () => Workspace, mapToPk: true, fieldName: 'workspace_id', deleteRule: 'cascade' })
   workspaceId!: string;
@@ -63,6 +63,10 @@ export class Environment extends BaseEntity<
 
   @Enum({ items: () => SignUpPolicy, nativeEnumName: 'sign_up_policy', default: SignUpPolicy.OPEN })
   signUpPolicy: SignUpPolicy = SignUpPolicy.OPEN;
+
+  /** An https image the hosted pages show above their title (loaded by the browser, never fetched by the server). */
+  @Property({ type: 'text', nullable: true })
+  logoUrl: string | null = null;
 
   /** A browser session unused this long (seconds) ends. */
   @Property({ type: 'integer', default: 604800 })

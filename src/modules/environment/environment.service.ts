@@ -22,6 +22,7 @@ export const snapshotEnvironment = (env: Environment) => ({
   kind: env.kind,
   auditRetentionDays: env.auditRetentionDays,
   signUpPolicy: env.signUpPolicy,
+  logoUrl: env.logoUrl,
   sessionIdleTtl: env.sessionIdleTtl,
   sessionAbsoluteTtl: env.sessionAbsoluteTtl,
 });
@@ -103,6 +104,7 @@ export async function updateEnvironment(
     name?: string | null;
     auditRetentionDays?: number | null;
     signUpPolicy?: SignUpPolicy | null;
+    logoUrl?: string | null;
     sessionIdleTtl?: number | null;
     sessionAbsoluteTtl?: number | null;
   },
@@ -112,6 +114,7 @@ export async function updateEnvironment(
   const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
   const idle = input.sessionIdleTtl != null ? checkSessionLifetime(input.sessionIdleTtl, SESSION_LIFETIMES.idle, 'sessionIdleTtl') : undefined;
   const absolute = input.sessionAbsoluteTtl != null ? checkSessionLifetime(input.sessionAbsoluteTtl, SESSION_LIFETIMES.absolute, 'sessionAbsoluteTtl') : undefined;
+  const logoUrl = input.logoUrl != null ? checkLogoUrl(input.logoUrl) : undefined;
   const retention = input.auditRetentionDays;
   if (retention != null && (!Number.isInteger(retention) || retention < 1 || retention > MAX_RETENTION_DAYS)) {
     throw invalid('environment.invalid_retention', `auditRetentionDays must be 1–${MAX_RETENTION_DAYS}, or null to keep events forever`, [
@@ -126,6 +129,7 @@ export async function updateEnvironment(
     if (name !== undefined) environment.name = name;
     if (retention !== undefined) environment.auditRetentionDays = retention;
     if (input.signUpPolicy != null) environment.signUpPolicy = input.signUpPolicy;
+    if (logoUrl !== undefined) environment.logoUrl = logoUrl;
     if (idle !== undefined) environment.sessionIdleTtl = idle;
     if (absolute !== undefined) environment.sessionAbsoluteTtl = absolute;
     if (environment.sessionAbsoluteTtl < environment.sessionIdleTtl) {
@@ -143,6 +147,21 @@ export async function updateEnvironment(
     });
     return environment;
   });
+}
+
+/** An https URL without credentials or fragment (the browser loads it; the hosted pages' CSP admits its origin), or null for ''. */
+function checkLogoUrl(value: string): string | null {
+  if (value === '') return null;
+  const fail = () => invalid('environment.invalid_logo_url', 'logoUrl must be an https URL of at most 2048 characters, without credentials', ['input', 'logoUrl']);
+  if (value.length > 2048 || !value.startsWith('https://')) throw fail();
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw fail();
+  }
+  if (url.username || url.password || url.hash || /[\s"'<>]/.test(value)) throw fail();
+  return url.toString();
 }
 
 function checkSessionLifetime(value: number, bounds: { min: number; max: number }, name: string): number {

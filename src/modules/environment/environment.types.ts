@@ -58,6 +58,9 @@ export class EnvironmentType extends Node {
   @Field(() => SignUpPolicy, { description: 'Who may become a user by signing in.' })
   signUpPolicy!: SignUpPolicy;
 
+  @Field(() => String, { nullable: true, description: 'An https image the hosted sign-in pages show above their title.' })
+  logoUrl!: string | null;
+
   @Field(() => Int, { description: 'A browser session unused this long (seconds) ends.' })
   sessionIdleTtl!: number;
 
@@ -105,6 +108,9 @@ export class UpdateEnvironmentInput {
 
   @Field(() => SignUpPolicy, { nullable: true, description: 'Who may become a user by signing in.' })
   signUpPolicy?: SignUpPolicy | null;
+
+  @Field(() => String, { nullable: true, description: 'An https image URL for the hosted pages (at most 2048 characters); an empty string removes it.' })
+  logoUrl?: string | null;
 
   @Field(() => Int, { nullable: true, description: 'Session idle lifetime in seconds, 300 to 30 days.' })
   sessionIdleTtl?: number | null;

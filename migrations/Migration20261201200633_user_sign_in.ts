@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261201195002_user_sign_in extends Migration {
+export class Migration20261201200633_user_sign_in extends Migration {
 
   override async up(): Promise<void> {
     this.addSql(`create table "user_session" ("id" text not null, "created_at" timestamptz not null, "updated_at" timestamptz not null, "environment_id" text not null, "user_id" text not null, "token_hash" text not null, "auth_time" timestamptz not null, "amr" text[] not null, "last_seen_at" timestamptz not null, "expires_at" timestamptz not null, "absolute_expires_at" timestamptz not null, "ip" text null, "user_agent" text null, "client_ids" text[] not null, "organization_ids" text[] not null, "ended_at" timestamptz null, "end_reason" text null, constraint "user_session_pkey" primary key ("id"));`);
@@ -62,6 +62,8 @@ export class Migration20261201195002_user_sign_in extends Migration {
     this.addSql(`alter table "authorization_code" add constraint "authorization_code_client_id_foreign" foreign key ("client_id") references "oauth_client" ("id") on update cascade on delete cascade;`);
     this.addSql(`alter table "authorization_code" add constraint "authorization_code_user_id_foreign" foreign key ("user_id") references "app_user" ("id") on update cascade on delete cascade;`);
 
+    this.addSql(`alter table "environment" add column "logo_url" text null;`);
+
     this.addSql(`alter table "oauth_client" add column "metadata_document_url" text null;`);
     this.addSql(`alter table "oauth_client" add constraint "oauth_client_environment_id_metadata_document_url_unique" unique ("environment_id", "metadata_document_url");`);
   }
@@ -78,6 +80,8 @@ export class Migration20261201195002_user_sign_in extends Migration {
     this.addSql(`drop table if exists "consent" cascade;`);
 
     this.addSql(`drop table if exists "authorization_code" cascade;`);
+
+    this.addSql(`alter table "environment" drop column "logo_url";`);
 
     this.addSql(`alter table "oauth_client" drop constraint "oauth_client_environment_id_metadata_document_url_unique";`);
     this.addSql(`alter table "oauth_client" drop column "metadata_document_url";`);
