@@ -13,7 +13,6 @@
 // Latency = time the subscriber received the event − time the writer received the mutation's
 // HTTP response (the transaction has committed by then). An event can be delivered before the
 // response reaches the writer, so single samples may be slightly negative.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -127,8 +126,10 @@ if (!isMainThread) {
 async function main() {
   const { createClient } = await import('graphql-ws');
   const { default: WebSocket } = await import('ws');
-  const { adminQuery, BENCH_DATABASE_URL, databaseUrl } = await import('../lib/postgres.mjs');
-  const { trackChild, waitUntilReady } = await import('../lib/processes.mjs');
+  const { BENCH_DATABASE_URL, databaseUrl } = await import('../lib/postgres.mjs');
+  const { benchBookkeeping } = await import('../lib/bookkeeping.mjs');
+  const { gatehouseEnv, spawnGatehouse } = await import('../lib/gatehouse.mjs');
+  const { percentile } = await import('../lib/window.mjs');
 
   const BASE_URL = BENCH_DATABASE_URL;
   const SUBSCRIBERS = (process.env.BENCH_SUBSCRIBERS || '1,100,1000')
@@ -152,46 +153,23 @@ async function main() {
   const MAX_EVENTS = 200_000; // hard bound on mutations per scenario
   const WS_CAP = Math.max(1000, ...SUBSCRIBERS, TWO_PROCESS_N) + 100;
 
-  const children = new Set();
-  const databases = new Set();
   const clients = new Set();
-
-  const admin = (sql) => adminQuery(BASE_URL, sql);
+  const book = benchBookkeeping({ serverUrl: BASE_URL, beforeCleanup: () => closeClients().catch(() => undefined) });
+  const { dropDatabase } = book;
 
   async function freshDatabase(tag) {
-    const name = `gatehouse_bench_audit_${tag.replace(/[^a-z0-9]/gi, '_')}_${randomBytes(4).toString('hex')}`;
-    await admin(`create database "${name}"`);
-    databases.add(name);
+    const name = await book.createDatabase(`gatehouse_bench_audit_${tag.replace(/[^a-z0-9]/gi, '_')}_${randomBytes(4).toString('hex')}`);
     return { name, url: databaseUrl(BASE_URL, name) };
   }
 
-  async function dropDatabase(name) {
-    await admin(`drop database if exists "${name}" with (force)`);
-    databases.delete(name);
-  }
-
   function startServer(dbUrl, port, expectKey) {
-    const env = {
-      ...process.env,
-      DATABASE_URL: dbUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      // Seals secrets at rest where the server requires one with DATABASE_URL; the bench databases are dropped.
-      GATEHOUSE_MASTER_KEY: process.env.GATEHOUSE_MASTER_KEY || Buffer.alloc(32, 1).toString('base64'),
+    const env = gatehouseEnv(dbUrl, port, {
       // Every subscriber connects with the one owner key from 127.0.0.1: lift the per-key and
       // per-address connection caps (defaults 10 and 50) above the largest row.
       GATEHOUSE_WS_CONNECTIONS_PER_KEY: process.env.GATEHOUSE_WS_CONNECTIONS_PER_KEY || String(WS_CAP),
       GATEHOUSE_WS_CONNECTIONS_PER_ADDRESS: process.env.GATEHOUSE_WS_CONNECTIONS_PER_ADDRESS || String(WS_CAP),
-    };
-    const nodeArgs = (process.env.BENCH_GATEHOUSE_NODE_ARGS || '').split(' ').filter(Boolean);
-    const proc = trackChild(spawn(process.execPath, [...nodeArgs, SERVER_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] }), children);
-    const ready = waitUntilReady(proc, `server on :${port}`, async () => {
-      const key = /(gh_live_[A-Za-z0-9_-]{43})/.exec(proc.stdout())?.[1];
-      if (expectKey && !key) return null;
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      return res.ok ? { key } : null;
-    }).then((found) => found.key);
+    });
+    const { proc, ready } = spawnGatehouse(book.track, { entry: SERVER_ENTRY, env, port, what: `server on :${port}`, expectKey });
     return { child: proc.child, ready, port, stderr: proc.stderr, stop: proc.stop };
   }
 
@@ -392,11 +370,6 @@ async function main() {
     return predicate();
   }
 
-  function percentile(sorted, p) {
-    if (!sorted.length) return NaN;
-    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-  }
-
   /**
    * One scenario: fresh database, server(s), `count` subscriptions on server "subs", writer on
    * server "writer" (the same one unless twoProcess).
@@ -553,24 +526,6 @@ async function main() {
     }
   }
 
-  let cleaning = false;
-  async function cleanup() {
-    if (cleaning) return;
-    cleaning = true;
-    await closeClients().catch(() => undefined);
-    for (const child of children) child.kill('SIGKILL');
-    for (const name of [...databases]) await dropDatabase(name).catch(() => undefined);
-  }
-  process.on('exit', () => {
-    for (const child of children) child.kill('SIGKILL');
-  });
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.once(signal, () => {
-      console.error(`\n${signal}: stopping servers and dropping databases…`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-
   const plan = [];
   if (MODES.includes('fixed')) for (const n of SUBSCRIBERS) plan.push({ label: `steady ${RATE}/s, 1 process`, mode: 'fixed', count: n, twoProcess: false });
   if (MODES.includes('max')) plan.push({ label: `max sustained (${MAX_CONCURRENCY} writers), 1 process`, mode: 'max', count: 1, twoProcess: false });
@@ -593,7 +548,7 @@ async function main() {
       }
     }
   } finally {
-    await cleanup();
+    await book.cleanup();
   }
 
   const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');

@@ -13,12 +13,7 @@
 // comparison.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-
-/** Nearest-rank percentile of an ascending-sorted array (NaN when empty). */
-export function percentile(sorted, p) {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
+import { latencyStats, measuredWindow } from '../lib/window.mjs';
 
 function httpClient(url, concurrency) {
   const target = new URL(url);
@@ -88,20 +83,9 @@ export async function runLoad({
   let errors = 0;
   let sent = 0;
   let exhausted = false;
-  let cpuStart;
-  let cpu;
 
-  const t0 = performance.now();
-  const windowStart = t0 + warmupMs;
-  const windowEnd = windowStart + durationMs;
-  const startTimer = setTimeout(() => {
-    cpuStart = process.cpuUsage();
-    onWindowStart?.();
-  }, warmupMs);
-  const endTimer = setTimeout(() => {
-    cpu = process.cpuUsage(cpuStart);
-    onWindowEnd?.();
-  }, warmupMs + durationMs);
+  const clock = measuredWindow({ warmupMs, durationMs, onWindowStart, onWindowEnd });
+  const { start: windowStart, end: windowEnd } = clock;
 
   const worker = async () => {
     while (!exhausted && performance.now() < windowEnd) {
@@ -131,24 +115,10 @@ export async function runLoad({
   try {
     await Promise.all(Array.from({ length: concurrency }, worker));
   } finally {
-    clearTimeout(startTimer);
-    clearTimeout(endTimer);
+    clock.close();
     sender.close();
   }
-  const sorted = Float64Array.from(latencies).sort();
-  const seconds = durationMs / 1000;
-  return {
-    ok: sorted.length,
-    errors,
-    sent,
-    exhausted,
-    statuses: Object.fromEntries(statuses),
-    errorSamples,
-    perSecond: sorted.length / seconds,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    max: sorted.length ? sorted[sorted.length - 1] : NaN,
-    // Load generator CPU over the window, in % of one core (user + system).
-    clientCpuPercent: cpu ? ((cpu.user + cpu.system) / 1000 / durationMs) * 100 : NaN,
-  };
+  const { ok, perSecond, p50, p99, max } = latencyStats(latencies, durationMs);
+  const clientCpuPercent = clock.clientCpuPercent();
+  return { ok, errors, sent, exhausted, statuses: Object.fromEntries(statuses), errorSamples, perSecond, p50, p99, max, clientCpuPercent };
 }

@@ -9,9 +9,8 @@
 //   BENCH_OP_CLIENT_SECRET  secret of client "bench-basic" (client_secret_basic)
 //   BENCH_OP_CLIENT_JWK     public ES256 JWK (with kid) of client "bench-jwt" (private_key_jwt)
 // Prints one JSON line to stdout once listening: { ready, issuer, basicClientId, jwtClientId }.
-import http from 'node:http';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import Provider, { errors } from 'oidc-provider';
+import Provider from 'oidc-provider';
+import { resourceIndicators, serve, signingJwk } from '../lib/oidc-provider.mjs';
 
 const RESOURCE = 'https://api.bench.example';
 const port = Number(process.env.BENCH_OP_PORT);
@@ -24,19 +23,7 @@ if (!port || !clientSecret || !clientJwk) {
 const issuer = `http://127.0.0.1:${port}`;
 
 // The provider's own token signing key.
-const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-const signingJwk = await exportJWK(privateKey);
-signingJwk.kid = await calculateJwkThumbprint(signingJwk);
-signingJwk.alg = 'ES256';
-signingJwk.use = 'sig';
-
-const resourceServer = {
-  scope: 'read write',
-  audience: RESOURCE,
-  accessTokenFormat: 'jwt',
-  accessTokenTTL: 3600,
-  jwt: { sign: { alg: 'ES256' } },
-};
+const signingKey = await signingJwk();
 
 // id_token_signed_response_alg: no ID token is ever issued here, but oidc-provider validates
 // client metadata against the provider keystore and defaults it to RS256: with only an ES256
@@ -49,7 +36,7 @@ const clientDefaults = {
 };
 
 const provider = new Provider(issuer, {
-  jwks: { keys: [signingJwk] },
+  jwks: { keys: [signingKey] },
   clients: [
     { ...clientDefaults, client_id: 'bench-basic', client_secret: clientSecret, token_endpoint_auth_method: 'client_secret_basic' },
     {
@@ -65,28 +52,8 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
-    resourceIndicators: {
-      enabled: true,
-      defaultResource: async () => RESOURCE,
-      getResourceServerInfo: async (_ctx, resourceIndicator) => {
-        if (resourceIndicator !== RESOURCE) throw new errors.InvalidTarget();
-        return resourceServer;
-      },
-      useGrantedResource: async () => true,
-    },
+    resourceIndicators: resourceIndicators(RESOURCE),
   },
 });
 
-provider.on('server_error', (_ctx, error) => console.error('oidc-provider server_error:', error));
-
-const server = http.createServer(provider.callback());
-server.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ ready: true, issuer, basicClientId: 'bench-basic', jwtClientId: 'bench-jwt' })}\n`);
-});
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.once(signal, () => {
-    server.close();
-    server.closeAllConnections();
-    process.exit(0);
-  });
-}
+serve(provider, port, { ready: true, issuer, basicClientId: 'bench-basic', jwtClientId: 'bench-jwt' });

@@ -14,13 +14,15 @@
 // generator's signing cost is not part of the measurement; running out of them fails the mode.
 // Before measuring, one token per server and method is verified as an ES256 JWT against the
 // server's JWKS (jose createRemoteJWKSet + jwtVerify).
-import { execFileSync, spawn } from 'node:child_process';
 import { KeyObject, randomBytes, randomUUID, sign } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
-import { adminQuery, BENCH_DATABASE_URL, databaseUrl } from '../lib/postgres.mjs';
-import { trackChild, waitUntilReady } from '../lib/processes.mjs';
+import { createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
+import { benchBookkeeping } from '../lib/bookkeeping.mjs';
+import { machineJiffies, processCpuSeconds } from '../lib/cpu.mjs';
+import { createBenchResourceServer, developmentEnvironmentId, startGatehouse as startGatehouseProcess } from '../lib/gatehouse.mjs';
+import { basicAuthorization, discover, es256Jwk, startOidcProviderChild } from '../lib/oauth.mjs';
+import { cliOptions } from '../lib/options.mjs';
 import { runLoad } from './load.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,35 +41,14 @@ const HELP = `usage: node bench/token/run.mjs [--duration s] [--warmup s] [--con
                                 [--client http|fetch] [--assertion-rate n] [--port n]
 every flag also reads BENCH_<NAME> (e.g. BENCH_DURATION, BENCH_ASSERTION_RATE); see bench/README.md`;
 
-function option(name, fallback) {
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i += 1) {
-    if (args[i] === `--${name}`) return args[i + 1];
-    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
-  }
-  return process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`] || fallback;
-}
-
-function numberOption(name, fallback, min) {
-  const value = Number(option(name, fallback));
-  if (!Number.isFinite(value) || value < min) {
-    console.error(`--${name} must be a number ≥ ${min}\n${HELP}`);
-    process.exit(2);
-  }
-  return value;
-}
-
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  console.log(HELP);
-  process.exit(0);
-}
+const { option, numberOption, listOption } = cliOptions(HELP);
 const DURATION = numberOption('duration', 15, 1);
 const WARMUP = numberOption('warmup', 3, 0);
 const CONCURRENCY = Math.round(numberOption('concurrency', 32, 1));
 const ASSERTION_RATE = numberOption('assertion-rate', 3000, 1);
 const PORT = Math.round(numberOption('port', 4730, 1));
 const CLIENT = option('client', 'http');
-const SERVERS = option('servers', 'gatehouse,oidc-provider').split(',').map((s) => s.trim()).filter(Boolean);
+const SERVERS = listOption('servers', 'gatehouse,oidc-provider');
 if (!['http', 'fetch'].includes(CLIENT) || !SERVERS.every((s) => ['gatehouse', 'oidc-provider'].includes(s))) {
   console.error(HELP);
   process.exit(2);
@@ -77,56 +58,9 @@ if (!['http', 'fetch'].includes(CLIENT) || !SERVERS.every((s) => ['gatehouse', '
 // Process and database bookkeeping (everything is stopped/dropped, also on error or Ctrl-C)
 // ---------------------------------------------------------------------------------------------
 
-const children = new Set();
-const databases = new Set();
-const admin = (sql) => adminQuery(BENCH_DATABASE_URL, sql);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-let cleaning = false;
+const book = benchBookkeeping();
 
 class Skip extends Error {}
-
-function track(child) {
-  if (cleaning) child.kill('SIGKILL'); // interrupted while starting it
-  return trackChild(child, children);
-}
-
-/** Resolves once `ready()` returns a truthy value (polled), rejects if the child exits first. */
-const waitFor = waitUntilReady;
-
-// ---------------------------------------------------------------------------------------------
-// CPU accounting (Linux /proc; NaN elsewhere)
-// ---------------------------------------------------------------------------------------------
-
-let clockTicks = 100;
-try {
-  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  // keep the usual 100
-}
-
-/** CPU seconds (user + system) used so far by process `pid`. */
-function processCpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime, stime
-  } catch {
-    return NaN;
-  }
-}
-
-/** [busy, total] jiffies of the whole machine. */
-function machineJiffies() {
-  try {
-    const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-    const idle = values[3] + (values[4] || 0);
-    const total = values.reduce((a, b) => a + b, 0);
-    return [total - idle, total];
-  } catch {
-    return [NaN, NaN];
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Client key and client assertions
@@ -135,10 +69,7 @@ function machineJiffies() {
 /** The private_key_jwt client's ES256 key pair: public JWK (with kid) for the servers, KeyObject for signing. */
 async function clientKey() {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = await exportJWK(publicKey);
-  jwk.kid = await calculateJwkThumbprint(jwk);
-  jwk.alg = 'ES256';
-  jwk.use = 'sig';
+  const jwk = await es256Jwk(publicKey);
   return { jwk, privateKey, keyObject: KeyObject.from(privateKey) };
 }
 
@@ -184,87 +115,22 @@ async function presignBodies(key, clientId, audience, count, lifetimeS) {
 // basic: { clientId, authorization }, jwt: { clientId }, stop(), stderr(), notes[] }
 // ---------------------------------------------------------------------------------------------
 
-const basicAuthorization = (clientId, secret) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-
-async function discover(issuer) {
-  const response = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
-  if (!response.ok) throw new Error(`discovery ${issuer}/.well-known/openid-configuration answered ${response.status}`);
-  const metadata = await response.json();
-  if (!metadata.token_endpoint || !metadata.jwks_uri) throw new Error(`discovery lacks token_endpoint/jwks_uri: ${JSON.stringify(metadata)}`);
-  return metadata;
-}
-
 async function startGatehouse(key) {
-  if (!existsSync(`${ROOT}dist/src/main.js`)) throw new Error('dist/src/main.js not found: run `npm run build` first');
   const oauthSource = existsSync(`${ROOT}src/http/oauth`);
-  const name = `gatehouse_bench_token_${randomBytes(4).toString('hex')}`;
-  await admin(`create database "${name}"`);
-  databases.add(name);
-  const publicUrl = `http://127.0.0.1:${PORT}`;
-  const env = {
-    ...process.env,
-    DATABASE_URL: databaseUrl(BENCH_DATABASE_URL, name),
-    PORT: String(PORT),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    GATEHOUSE_PUBLIC_URL: publicUrl,
-    // Seals secrets at rest; the bench database is dropped afterwards.
-    GATEHOUSE_MASTER_KEY: process.env.GATEHOUSE_MASTER_KEY || Buffer.alloc(32, 1).toString('base64'),
-  };
-  // e.g. BENCH_GATEHOUSE_NODE_ARGS="--cpu-prof --cpu-prof-dir=.scratch/prof" to profile the server
-  const nodeArgs = (process.env.BENCH_GATEHOUSE_NODE_ARGS || '').split(' ').filter(Boolean);
-  const proc = track(spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
-  const stop = async () => {
-    await proc.stop();
-    await admin(`drop database if exists "${name}" with (force)`);
-    databases.delete(name);
-  };
-  try {
-    const ownerKey = await waitFor(proc, `Gatehouse on :${PORT}`, async () => {
-      const found = /(gh_live_[A-Za-z0-9_-]{43})/.exec(proc.stdout())?.[1];
-      if (!found) return null;
-      return (await fetch(`${publicUrl}/readyz`)).ok ? found : null;
-    });
-
-    const gql = async (query, variables) => {
-      const response = await fetch(`${publicUrl}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${ownerKey}` },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      const body = await response.json();
-      if (body.errors) {
-        const message = body.errors.map((e) => e.message).join('; ');
-        if (/Cannot query field|Unknown type|is not defined by type|Unknown argument/.test(message)) {
-          throw new Skip(
-            `Gatehouse's OAuth API is not in this build (${message}); src/http/oauth ${oauthSource ? 'exists' : 'does not exist yet'}`,
-          );
-        }
-        throw new Error(`GraphQL: ${message}`);
+  const gatehouse = await startGatehouseProcess(book, {
+    database: `gatehouse_bench_token_${randomBytes(4).toString('hex')}`,
+    port: PORT,
+    cwd: ROOT,
+    onGraphqlErrors: (message) => {
+      if (/Cannot query field|Unknown type|is not defined by type|Unknown argument/.test(message)) {
+        throw new Skip(`Gatehouse's OAuth API is not in this build (${message}); src/http/oauth ${oauthSource ? 'exists' : 'does not exist yet'}`);
       }
-      return body.data;
-    };
-    const mutate = async (field, inputType, selection, input) => {
-      const data = await gql(`mutation($input: ${inputType}!){ ${field}(input: $input){ ${selection} userErrors{ code field message } } }`, { input });
-      const payload = data[field];
-      if (payload.userErrors?.length) throw new Error(`${field}: ${JSON.stringify(payload.userErrors)}`);
-      return payload;
-    };
-
-    const { environments } = await gql('{ environments(first: 10) { nodes { id kind } } }');
-    const environmentId = environments.nodes.find((e) => e.kind === 'DEVELOPMENT')?.id;
-    if (!environmentId) throw new Error(`no DEVELOPMENT environment: ${JSON.stringify(environments.nodes)}`);
-    await mutate('createResourceServer', 'CreateResourceServerInput', 'resourceServer{ id identifier }', {
-      environmentId,
-      name: 'Bench API',
-      identifier: RESOURCE,
-      scopes: [
-        { name: 'read', description: 'Read' },
-        { name: 'write', description: 'Write' },
-      ],
-    });
+    },
+  });
+  const { publicUrl, gql, mutate, stop } = gatehouse;
+  try {
+    const environmentId = await developmentEnvironmentId(gql);
+    await createBenchResourceServer(mutate, environmentId, RESOURCE);
     const { serviceAccount } = await mutate('createServiceAccount', 'CreateServiceAccountInput', 'serviceAccount{ id clientId }', {
       environmentId,
       name: 'Bench client',
@@ -290,10 +156,10 @@ async function startGatehouse(key) {
       issuer: metadata.issuer,
       tokenEndpoint: metadata.token_endpoint,
       jwksUri: metadata.jwks_uri,
-      pid: proc.child.pid,
+      pid: gatehouse.proc.child.pid,
       basic: { clientId: serviceAccount.clientId, authorization: basicAuthorization(serviceAccount.clientId, secret) },
       jwt: { clientId: serviceAccount.clientId },
-      stderr: proc.stderr,
+      stderr: gatehouse.proc.stderr,
       notes,
       stop,
     };
@@ -303,40 +169,23 @@ async function startGatehouse(key) {
   }
 }
 
-const OIDC_PROVIDER_WARNINGS = [/^oidc-provider WARNING: Unsupported runtime/, /^oidc-provider WARNING: a quick start development-only in-memory adapter/];
-
 async function startOidcProvider(key) {
   const port = PORT + 1;
   const clientSecret = randomBytes(32).toString('base64url');
   const env = { ...process.env, BENCH_OP_PORT: String(port), BENCH_OP_CLIENT_SECRET: clientSecret, BENCH_OP_CLIENT_JWK: JSON.stringify(key.jwk) };
-  const proc = track(spawn(process.execPath, ['bench/token/oidc-provider-server.mjs'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
-  try {
-    const ready = await waitFor(proc, `oidc-provider on :${port}`, async () => {
-      const line = proc.stdout().split('\n').find((l) => l.startsWith('{'));
-      return line ? JSON.parse(line) : null;
-    });
-    const metadata = await discover(ready.issuer);
-    return {
-      name: 'oidc-provider',
-      issuer: metadata.issuer,
-      tokenEndpoint: metadata.token_endpoint,
-      jwksUri: metadata.jwks_uri,
-      pid: proc.child.pid,
-      basic: { clientId: ready.basicClientId, authorization: basicAuthorization(ready.basicClientId, clientSecret) },
-      jwt: { clientId: ready.jwtClientId },
-      stderr: () =>
-        proc
-          .stderr()
-          .split('\n')
-          .filter((l) => l.trim() && !OIDC_PROVIDER_WARNINGS.some((w) => w.test(l)))
-          .join('\n'),
-      notes: [],
-      stop: proc.stop,
-    };
-  } catch (error) {
-    await proc.stop();
-    throw error;
-  }
+  const { ready, metadata, pid, stderr, stop } = await startOidcProviderChild(book.track, { script: 'bench/token/oidc-provider-server.mjs', cwd: ROOT, env, port });
+  return {
+    name: 'oidc-provider',
+    issuer: metadata.issuer,
+    tokenEndpoint: metadata.token_endpoint,
+    jwksUri: metadata.jwks_uri,
+    pid,
+    basic: { clientId: ready.basicClientId, authorization: basicAuthorization(ready.basicClientId, clientSecret) },
+    jwt: { clientId: ready.jwtClientId },
+    stderr,
+    notes: [],
+    stop,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,7 +250,7 @@ async function measure(target, method, nextRequest) {
 const METHOD_LABEL = { basic: 'client_secret_basic', jwt: 'private_key_jwt' };
 
 async function benchServer(name, start, key, rows, notes, failures) {
-  if (cleaning) return;
+  if (book.cleaning) return;
   process.stderr.write(`${name}: starting… `);
   let target;
   try {
@@ -477,23 +326,6 @@ async function benchServer(name, start, key, rows, notes, failures) {
 // Main
 // ---------------------------------------------------------------------------------------------
 
-async function cleanup() {
-  if (cleaning) return;
-  cleaning = true;
-  for (const child of children) child.kill('SIGKILL');
-  await sleep(200);
-  for (const name of [...databases]) await admin(`drop database if exists "${name}" with (force)`).catch(() => undefined);
-}
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping servers and dropping databases…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
 const key = await clientKey();
 const rows = [];
 const notes = [];
@@ -503,7 +335,7 @@ try {
   if (SERVERS.includes('gatehouse')) await benchServer('Gatehouse', startGatehouse, key, rows, notes, failures);
   if (SERVERS.includes('oidc-provider')) await benchServer('oidc-provider', startOidcProvider, key, rows, notes, failures);
 } finally {
-  await cleanup();
+  await book.cleanup();
 }
 
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
