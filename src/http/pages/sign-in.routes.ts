@@ -94,6 +94,27 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     return false;
   };
 
+  /**
+   * The common start of a form post: the environment, the fields, and the CSRF check; then, for
+   * the forms of a flow, the flow of this browser with its application. Null once it has answered.
+   */
+  const postedForm = async (request: FastifyRequest<{ Params: EnvParams }>, reply: FastifyReply) => {
+    const env = await environment(request);
+    const fields = request.body as Fields | undefined;
+    if (!csrfOk(request, reply, env, fields)) return null;
+    return { env, fields, browserId: binding.existingBrowserId(request)! };
+  };
+  const postedFlowForm = async (request: FastifyRequest<{ Params: EnvParams }>, reply: FastifyReply) => {
+    const form = await postedForm(request, reply);
+    if (!form) return null;
+    const found = await flowAndClient(form.env, field(form.fields, 'flow'), form.browserId);
+    if (!found) {
+      await flowGone(reply, request, form.env);
+      return null;
+    }
+    return { ...form, ...found };
+  };
+
   /** Answers a flow's next step: a page to fill in, or the redirect back to the application. */
   const answerStep = (request: FastifyRequest, reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, step: FlowStep, email: string | null, browserId: string) => {
     const pending = requestOf(flow);
@@ -212,14 +233,10 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     );
 
   scope.post(`${base}/sign-in/email`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
-    const env = await environment(request);
-    const fields = request.body as Fields | undefined;
-    if (!csrfOk(request, reply, env, fields)) return reply;
-    const browserId = binding.existingBrowserId(request);
-    const found = await flowAndClient(env, field(fields, 'flow'), browserId);
-    if (!found) return flowGone(reply, request, env);
-    const { flow, client } = found;
-    const csrf = binding.csrfToken(browserId!);
+    const posted = await postedFlowForm(request, reply);
+    if (!posted) return reply;
+    const { env, fields, flow, client } = posted;
+    const csrf = binding.csrfToken(posted.browserId);
     const email = (field(fields, 'email') ?? '').trim();
     // A PRODUCTION environment without a mail server refuses everyone alike (no account is revealed).
     if (!deps.mailer.configured && env.kind === EnvironmentKind.PRODUCTION) {
@@ -273,12 +290,9 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   const signedIn = (reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>) => binding.setSession(reply, env.id, result.token, env.session.absoluteTtl);
 
   scope.post(`${base}/sign-in/code`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
-    const env = await environment(request);
-    const fields = request.body as Fields | undefined;
-    if (!csrfOk(request, reply, env, fields)) return reply;
-    const browserId = binding.existingBrowserId(request);
-    const found = await flowAndClient(env, field(fields, 'flow'), browserId);
-    if (!found) return flowGone(reply, request, env);
+    const found = await postedFlowForm(request, reply);
+    if (!found) return reply;
+    const { env, fields, browserId } = found;
     const challengeId = field(fields, 'challenge') ?? '';
     const previousSessionToken = binding.sessionToken(request, env.id);
     const result = await tx(env, (em) =>
@@ -288,7 +302,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
       signedIn(reply, env, result);
       return seeOther(reply, paths(env).proceed(found.flow.id));
     }
-    const csrf = binding.csrfToken(browserId!);
+    const csrf = binding.csrfToken(browserId);
     if (result.reason === 'wrong_code') return codePage(reply, env, found.flow, csrf, challengeId, '', 'That code is not right. Check the latest email and try again.', 422);
     const why: Record<string, string> = {
       too_many_attempts: 'Too many wrong codes. Ask for a new one.',
@@ -320,11 +334,10 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   });
 
   scope.post(`${base}/sign-in/link`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
-    const env = await environment(request);
-    const fields = request.body as Fields | undefined;
-    if (!csrfOk(request, reply, env, fields)) return reply;
+    const posted = await postedForm(request, reply);
+    if (!posted) return reply;
+    const { env, fields, browserId } = posted;
     const token = field(fields, 'token') ?? '';
-    const browserId = binding.existingBrowserId(request);
     // The link works only in the browser whose flow asked for it: a link forwarded to, or
     // planted in, another browser signs nobody in there.
     const challenge = await challengeOfLink(environmentEm(deps.orm, env), token);
@@ -347,11 +360,10 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   });
 
   scope.post(`${base}/sign-in/organization`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
-    const env = await environment(request);
-    const fields = request.body as Fields | undefined;
-    if (!csrfOk(request, reply, env, fields)) return reply;
+    const posted = await postedForm(request, reply);
+    if (!posted) return reply;
+    const { env, fields, browserId } = posted;
     const flowId = field(fields, 'flow') ?? '';
-    const browserId = binding.existingBrowserId(request);
     const chosen = await tx(env, async (em) => {
       const flow = await openFlow(em, flowId, browserId);
       const session = flow && (await resumeSession(em, binding.sessionToken(request, env.id), env.id, env.session));
@@ -363,13 +375,10 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   });
 
   scope.post(`${base}/sign-in/consent`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
-    const env = await environment(request);
-    const fields = request.body as Fields | undefined;
-    if (!csrfOk(request, reply, env, fields)) return reply;
-    const flowId = field(fields, 'flow') ?? '';
-    const browserId = binding.existingBrowserId(request);
-    const found = await flowAndClient(env, flowId, browserId);
-    if (!found) return flowGone(reply, request, env);
+    const found = await postedFlowForm(request, reply);
+    if (!found) return reply;
+    const { env, fields, browserId } = found;
+    const flowId = found.flow.id;
     const allow = field(fields, 'decision') === 'allow';
     const decided = await tx(env, async (em) => {
       const flow = await openFlow(em, flowId, browserId);

@@ -5,7 +5,7 @@ import { redeemCode } from '../../../modules/user-token/user-token.service.js';
 import { environmentEm } from '../context.js';
 import { OAuthError } from '../oauth-error.js';
 import type { Grant } from './grant.js';
-import { holderOf, issueUserTokens } from './user-tokens.js';
+import { auditUserGrant, holderOf, issueUserTokens } from './user-tokens.js';
 
 export const AUTHORIZATION_CODE = 'authorization_code';
 
@@ -56,30 +56,21 @@ export const authorizationCode: Grant = async (deps, request, client) => {
     return { tokens, record, holder };
   });
 
-  const actor = { principal: null, client: { id: client.id, name: client.name }, meta: request.meta };
   if ('failure' in outcome) {
-    if (outcome.failure === 'replayed') {
-      await deps.audit.append(actor, {
-        action: 'oauth.code_replayed',
-        workspaceId: env.workspaceId,
-        environmentId: env.id,
-        targets: [{ type: 'oauth_client', id: client.id, name: client.name }],
-        after: { revoked: true },
-      });
-    }
+    if (outcome.failure === 'replayed') await auditUserGrant(deps, request, client, { replayed: 'oauth.code_replayed' });
     throw new OAuthError('invalid_grant', outcome.failure === 'redirect_uri_mismatch' ? 'redirect_uri does not match the authorization request' : 'The authorization code is invalid, expired or already used');
   }
   const { tokens, record, holder } = outcome;
-  await deps.audit.append(actor, {
-    action: 'oauth.token_issued',
-    workspaceId: env.workspaceId,
-    environmentId: env.id,
-    organizationId: record.organizationId,
-    targets: [
-      { type: 'oauth_client', id: client.id, name: client.name },
-      { type: 'user', id: holder.user.id, name: holder.user.email },
-    ],
-    after: { grantType: AUTHORIZATION_CODE, jti: record.accessTokenJti, audience: record.resource ?? env.issuer, scope: record.scopes, refreshToken: !!tokens.refresh_token, idToken: !!tokens.id_token },
+  await auditUserGrant(deps, request, client, {
+    issued: {
+      grantType: AUTHORIZATION_CODE,
+      holder,
+      organizationId: record.organizationId,
+      jti: record.accessTokenJti,
+      resource: record.resource,
+      scopes: record.scopes,
+      extra: { refreshToken: !!tokens.refresh_token, idToken: !!tokens.id_token },
+    },
   });
   return tokens;
 };

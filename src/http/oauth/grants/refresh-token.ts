@@ -3,7 +3,7 @@ import { environmentEm } from '../context.js';
 import { parseScope } from '../form.js';
 import { OAuthError } from '../oauth-error.js';
 import type { Grant } from './grant.js';
-import { holderOf, issueUserTokens } from './user-tokens.js';
+import { auditUserGrant, holderOf, issueUserTokens } from './user-tokens.js';
 import { authorizationPolicy } from '../authorize/pushed.js';
 
 export const REFRESH_TOKEN = 'refresh_token';
@@ -45,30 +45,21 @@ export const refreshToken: Grant = async (deps, request, client) => {
     return { tokens, record, holder, scopes: details.scopes };
   });
 
-  const actor = { principal: null, client: { id: client.id, name: client.name }, meta: request.meta };
   if ('failure' in outcome) {
-    if (outcome.failure === 'replayed') {
-      await deps.audit.append(actor, {
-        action: 'oauth.refresh_token_replayed',
-        workspaceId: env.workspaceId,
-        environmentId: env.id,
-        targets: [{ type: 'oauth_client', id: client.id, name: client.name }],
-        after: { familyRevoked: true },
-      });
-    }
+    if (outcome.failure === 'replayed') await auditUserGrant(deps, request, client, { replayed: 'oauth.refresh_token_replayed' });
     throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked');
   }
   const { record, holder } = outcome;
-  await deps.audit.append(actor, {
-    action: 'oauth.token_issued',
-    workspaceId: env.workspaceId,
-    environmentId: env.id,
-    organizationId: record.organizationId,
-    targets: [
-      { type: 'oauth_client', id: client.id, name: client.name },
-      { type: 'user', id: holder.user.id, name: holder.user.email },
-    ],
-    after: { grantType: REFRESH_TOKEN, jti: record.accessTokenJti, audience: record.resource ?? env.issuer, scope: outcome.scopes, family: record.familyId },
+  await auditUserGrant(deps, request, client, {
+    issued: {
+      grantType: REFRESH_TOKEN,
+      holder,
+      organizationId: record.organizationId,
+      jti: record.accessTokenJti,
+      resource: record.resource,
+      scopes: outcome.scopes,
+      extra: { family: record.familyId },
+    },
   });
   return outcome.tokens;
 };

@@ -11,6 +11,7 @@ import type { ClientState, EnvironmentState } from '../oauth-cache.js';
 import { OAuthError } from '../oauth-error.js';
 import { signAccessToken } from '../tokens.js';
 import type { TokenResponse } from './grant.js';
+import type { OAuthDeps, OAuthRequest } from '../context.js';
 
 /** The person a grant is for, as tokens describe them: refused once they may no longer sign in. */
 interface Holder {
@@ -144,4 +145,30 @@ export async function issueUserTokens(
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
     ...(idToken ? { id_token: idToken } : {}),
   };
+}
+
+/** Audits a grant of people's tokens (`oauth.token_issued`), or a replay that revoked what an earlier use issued. */
+export function auditUserGrant(
+  deps: Pick<OAuthDeps, 'audit'>,
+  request: OAuthRequest,
+  client: ClientState,
+  event:
+    | { issued: { grantType: string; holder: Holder; organizationId: string | null; jti: string | null; resource: string | null; scopes: string[]; extra: Record<string, unknown> } }
+    | { replayed: 'oauth.code_replayed' | 'oauth.refresh_token_replayed' },
+): Promise<void> {
+  const { env } = request;
+  const actor = { principal: null, client: { id: client.id, name: client.name }, meta: request.meta };
+  const clientTarget = { type: 'oauth_client', id: client.id, name: client.name };
+  if ('replayed' in event) {
+    return deps.audit.append(actor, { action: event.replayed, workspaceId: env.workspaceId, environmentId: env.id, targets: [clientTarget], after: { revoked: true } });
+  }
+  const { issued } = event;
+  return deps.audit.append(actor, {
+    action: 'oauth.token_issued',
+    workspaceId: env.workspaceId,
+    environmentId: env.id,
+    organizationId: issued.organizationId,
+    targets: [clientTarget, { type: 'user', id: issued.holder.user.id, name: issued.holder.user.email }],
+    after: { grantType: issued.grantType, jti: issued.jti, audience: issued.resource ?? env.issuer, scope: issued.scopes, ...issued.extra },
+  });
 }
