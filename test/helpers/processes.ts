@@ -141,3 +141,31 @@ export async function freshPostgresDatabase(serverUrl: string): Promise<{ url: s
     },
   };
 }
+
+/**
+ * Two server processes on one fresh PostgreSQL database, serving one issuer at `publicUrl` as
+ * behind a load balancer (for tests that need DATABASE_URL; call inside the test). The first
+ * process bootstraps the workspace: its owner key comes back. Stopped and dropped in `close`.
+ */
+export function processPair(postgresUrl: string | undefined, publicUrl: string) {
+  let database: { url: string; drop(): Promise<void> } | undefined;
+  const servers: ServerProcess[] = [];
+  return {
+    async start(): Promise<{ aUrl: string; bUrl: string; key: string }> {
+      assertBuilt();
+      database = await freshPostgresDatabase(postgresUrl!);
+      const env = postgresEnv(database.url, { PORT: '0', HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: publicUrl });
+      const a = spawnServer(env);
+      servers.push(a);
+      const aUrl = await a.ready;
+      const key = a.output().match(KEY)![0];
+      const b = spawnServer(env);
+      servers.push(b);
+      return { aUrl, bUrl: await b.ready, key };
+    },
+    async close(): Promise<void> {
+      await Promise.all(servers.map((server) => server.stop()));
+      await database?.drop();
+    },
+  };
+}

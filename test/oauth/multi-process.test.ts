@@ -1,9 +1,9 @@
 import { decodeProtectedHeader, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
 import { graphqlClient } from '../helpers/graphql.js';
 import { API, basic, mutate, oauthFixture, postForm } from '../helpers/oauth.js';
-import { assertBuilt, freshPostgresDatabase, KEY, postgresEnv, spawnServer, type ServerProcess } from '../helpers/processes.js';
+import { processPair } from '../helpers/processes.js';
 
 const POSTGRES_URL = process.env.DATABASE_URL || undefined;
 if (!POSTGRES_URL) {
@@ -14,30 +14,13 @@ const PUBLIC_URL = 'https://auth.gatehouse.test';
 
 
 describe('one authorization server across processes on PostgreSQL', () => {
-  let database: { url: string; drop(): Promise<void> } | undefined;
-  const servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    if (!POSTGRES_URL) return;
-    assertBuilt();
-    database = await freshPostgresDatabase(POSTGRES_URL);
-  });
-  afterAll(async () => {
-    await Promise.all(servers.map((server) => server.stop()));
-    await database?.drop();
-  });
+  const pair = processPair(POSTGRES_URL, PUBLIC_URL);
+  afterAll(() => pair.close());
 
   it.skipIf(!POSTGRES_URL)(
     'refuses an assertion replayed on another process, and shares revocations, key rotations and client changes (skipped on PGlite: needs DATABASE_URL)',
     async () => {
-      const env = postgresEnv(database!.url, { PORT: '0', HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: PUBLIC_URL });
-      const a = spawnServer(env);
-      servers.push(a);
-      const aUrl = await a.ready;
-      const key = a.output().match(KEY)![0];
-      const b = spawnServer(env);
-      servers.push(b);
-      const bUrl = await b.ready;
+      const { aUrl, bUrl, key } = await pair.start();
       const onA = graphqlClient(`${aUrl}/graphql`, key);
       const environmentId = (await onA.data('{ viewer { environmentIds } }')).viewer.environmentIds[0] as string;
       const f = await oauthFixture(onA, environmentId);
