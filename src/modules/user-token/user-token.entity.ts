@@ -15,13 +15,40 @@ export interface GrantDetails {
 }
 
 /**
+ * What a code and a refresh token both carry: the grant's details, and the access token last
+ * issued with them (revoked with them). Not a table: each entity below has these columns.
+ */
+abstract class UserGrantRecord<Optional extends string = never> extends BaseEntity<Optional | 'resource' | 'organizationId' | 'accessTokenJti' | 'accessTokenExpiresAt'> {
+  @Property({ type: 'text[]' })
+  scopes!: string[];
+
+  @Property({ type: 'text', nullable: true })
+  resource: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  organizationId: string | null = null;
+
+  @Property({ type: 'datetime' })
+  authTime!: Date;
+
+  @Property({ type: 'text[]' })
+  amr!: string[];
+
+  @Property({ type: 'text', nullable: true })
+  accessTokenJti: string | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  accessTokenExpiresAt: Date | null = null;
+}
+
+/**
  * An authorization code (OAuth 2.1 §4.1.2): single use, at most 60 s, bound to its client,
  * redirect URI and PKCE challenge. Only its SHA-256 is kept. A second use revokes every token
  * issued from it, so the row outlives its use until it expires.
  */
 @Entity({ tableName: 'authorization_code' })
 @Index({ properties: ['expiresAt'] })
-export class AuthorizationCode extends BaseEntity<'usedAt' | 'nonce' | 'sessionId' | 'organizationId' | 'resource' | 'accessTokenJti' | 'accessTokenExpiresAt'> {
+export class AuthorizationCode extends UserGrantRecord<'usedAt' | 'nonce' | 'sessionId'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade', index: true })
   environmentId!: string;
 
@@ -47,33 +74,12 @@ export class AuthorizationCode extends BaseEntity<'usedAt' | 'nonce' | 'sessionI
   @Property({ type: 'text', nullable: true })
   nonce: string | null = null;
 
-  @Property({ type: 'text[]' })
-  scopes!: string[];
-
-  @Property({ type: 'text', nullable: true })
-  resource: string | null = null;
-
-  @Property({ type: 'text', nullable: true })
-  organizationId: string | null = null;
-
-  @Property({ type: 'datetime' })
-  authTime!: Date;
-
-  @Property({ type: 'text[]' })
-  amr!: string[];
-
   @Property({ type: 'datetime' })
   expiresAt!: Date;
 
   @Property({ type: 'datetime', nullable: true })
   usedAt: Date | null = null;
 
-  /** The access token issued for the code, revoked if the code is replayed. */
-  @Property({ type: 'text', nullable: true })
-  accessTokenJti: string | null = null;
-
-  @Property({ type: 'datetime', nullable: true })
-  accessTokenExpiresAt: Date | null = null;
 }
 
 /**
@@ -85,7 +91,7 @@ export class AuthorizationCode extends BaseEntity<'usedAt' | 'nonce' | 'sessionI
 @Index({ properties: ['familyId'] })
 @Index({ properties: ['environmentId', 'userId'] })
 @Index({ properties: ['familyExpiresAt'] })
-export class RefreshToken extends BaseEntity<'usedAt' | 'revokedAt' | 'sessionId' | 'organizationId' | 'resource' | 'codeId' | 'accessTokenJti' | 'accessTokenExpiresAt'> {
+export class RefreshToken extends UserGrantRecord<'usedAt' | 'revokedAt' | 'sessionId' | 'codeId'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
 
@@ -110,21 +116,6 @@ export class RefreshToken extends BaseEntity<'usedAt' | 'revokedAt' | 'sessionId
   @Unique()
   tokenHash!: string;
 
-  @Property({ type: 'text[]' })
-  scopes!: string[];
-
-  @Property({ type: 'text', nullable: true })
-  resource: string | null = null;
-
-  @Property({ type: 'text', nullable: true })
-  organizationId: string | null = null;
-
-  @Property({ type: 'datetime' })
-  authTime!: Date;
-
-  @Property({ type: 'text[]' })
-  amr!: string[];
-
   /** Idle deadline of this token. */
   @Property({ type: 'datetime' })
   expiresAt!: Date;
@@ -140,10 +131,4 @@ export class RefreshToken extends BaseEntity<'usedAt' | 'revokedAt' | 'sessionId
   @Property({ type: 'datetime', nullable: true })
   revokedAt: Date | null = null;
 
-  /** The access token issued with it, revoked with the family. */
-  @Property({ type: 'text', nullable: true })
-  accessTokenJti: string | null = null;
-
-  @Property({ type: 'datetime', nullable: true })
-  accessTokenExpiresAt: Date | null = null;
 }
