@@ -575,7 +575,7 @@ if (MODES.includes('refresh')) {
     '\ntokens/s: 200 responses with an access token and a new refresh token that ended inside the measured window / its length (mean over rounds); p50/p99 over those.' +
       '\nerrors: every other response in the window; a family whose request failed is dropped (its worker stops), see the notes.' +
       '\nserver CPU: the server process only (100 % = one core); PostgreSQL CPU: the backends connected to that server\'s own database (not WAL writer, checkpointer, …).' +
-      '\nGatehouse commits each rotation in one transaction and appends an audit event (oauth.token_issued) per token; oidc-provider\'s adapter writes each model change' +
+      '\nGatehouse rotates in one prepared statement (checks, token used, successor, user, roles) and appends an audit event (oauth.token_issued) per token; oidc-provider\'s adapter writes each model change' +
       ' as its own statement (find token, find grant, read account, consume, insert successor) and it keeps no audit trail.',
   );
 }

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { EntityManager as SqlEntityManager } from '@mikro-orm/postgresql';
+import { createHash } from 'node:crypto';
+import pg from 'pg';
 
 type Knexish = { raw(sql: string, bindings: readonly unknown[]): Promise<unknown> };
 
@@ -19,6 +21,50 @@ export async function sql<T = Record<string, unknown>>(em: EntityManager, text: 
   const onQuery = em.config.get('onQuery') as ((statement: string, params: readonly unknown[]) => string) | undefined;
   const result = (await knex.raw(onQuery ? onQuery(text, params) : text, params)) as { rows?: T[] } | T[];
   return Array.isArray(result) ? result : (result.rows ?? []);
+}
+
+interface KnexClient {
+  positionBindings(text: string): string;
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<unknown>;
+}
+
+/**
+ * `sql` as a named prepared statement on PostgreSQL: each pooled connection parses and plans
+ * the text once and then only binds and runs it. For a hot statement whose planning costs more
+ * than its execution (a statement with CTEs and subqueries plans in about a millisecond; its
+ * index lookups run in a tenth of that). Inside a transaction, and on PGlite (one embedded
+ * backend, no pool), it is plain `sql`. The name is the text's hash, so a text of other shape
+ * (another tenant scope's placeholders) is another statement.
+ */
+export async function preparedSql<T = Record<string, unknown>>(em: EntityManager, text: string, params: readonly unknown[] = []): Promise<T[]> {
+  if (em.getTransactionContext()) return sql<T>(em, text, params);
+  const client = ((em as SqlEntityManager).getConnection().getKnex() as unknown as { client: KnexClient }).client;
+  const connection = await client.acquireConnection();
+  if (!(connection instanceof pg.Client)) {
+    await client.releaseConnection(connection);
+    return sql<T>(em, text, params);
+  }
+  try {
+    const onQuery = em.config.get('onQuery') as ((statement: string, params: readonly unknown[]) => string) | undefined;
+    const statement = client.positionBindings(onQuery ? onQuery(text, params) : text);
+    const result = await connection.query<T & pg.QueryResultRow>({ name: statementName(statement), text: statement, values: [...params] });
+    return result.rows;
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+const statementNames = new Map<string, string>();
+
+function statementName(statement: string): string {
+  let name = statementNames.get(statement);
+  if (!name) {
+    name = `gh_${createHash('sha256').update(statement).digest('base64url').slice(0, 22)}`;
+    if (statementNames.size >= 1000) statementNames.clear();
+    statementNames.set(statement, name);
+  }
+  return name;
 }
 
 /** Table name of an entity, from its metadata. */

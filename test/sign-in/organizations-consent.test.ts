@@ -13,20 +13,21 @@ let env: string;
 let issuer: string;
 
 interface App {
+  id: string;
   clientId: string;
   secret: string;
 }
 
 async function createWebApp(environmentId: string, input: Record<string, unknown> = {}, workspace = ws): Promise<App> {
-  const created = await mutate(workspace.client, 'createApplication', 'CreateApplicationInput', 'application { clientId }', {
+  const created = await mutate(workspace.client, 'createApplication', 'CreateApplicationInput', 'application { id clientId }', {
     environmentId,
     name: 'Dashboard',
     type: 'WEB',
     redirectUris: [REDIRECT],
     ...input,
   });
-  const clientId = created.application.clientId;
-  return { clientId, secret: (await mutate(workspace.client, 'createClientSecret', 'CreateClientSecretInput', 'secret', { clientId })).secret };
+  const { id, clientId } = created.application;
+  return { id, clientId, secret: (await mutate(workspace.client, 'createClientSecret', 'CreateClientSecretInput', 'secret', { clientId })).secret };
 }
 
 const configOf = (app: App, iss = issuer) => client.discovery(new URL(iss), app.clientId, undefined, client.ClientSecretPost(app.secret), { execute: [client.allowInsecureRequests] });
@@ -103,6 +104,46 @@ describe('organizations', () => {
     expect(tokens.claims()).toMatchObject({ org_id: globex.organization.id, roles: ['approver'], permissions: ['invoices:approve'] });
     const access = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString());
     expect(access).toMatchObject({ org_id: globex.organization.id, roles: ['approver'], permissions: ['invoices:approve'] });
+  });
+
+  it('a refresh reads the membership afresh, and a resource taken from the client is refused without using the token up', async () => {
+    await mutate(ws.client, 'createPermission', 'CreatePermissionInput', 'permission { id }', { environmentId: env, key: 'reports:export' });
+    await mutate(ws.client, 'createPermission', 'CreatePermissionInput', 'permission { id }', { environmentId: env, key: 'reports:delete' });
+    await mutate(ws.client, 'createRole', 'CreateRoleInput', 'role { id }', { environmentId: env, key: 'analyst', name: 'Analyst', permissionKeys: ['reports:export'] });
+    await mutate(ws.client, 'createRole', 'CreateRoleInput', 'role { id }', { environmentId: env, key: 'admin-ops', name: 'Admin', permissionKeys: ['reports:export', 'reports:delete'] });
+    const user = await mutate(ws.client, 'createUser', 'CreateUserInput', 'user { id }', { environmentId: env, email: 'fresh@example.com' });
+    const org = await mutate(ws.client, 'createOrganization', 'CreateOrganizationInput', 'organization { id }', { environmentId: env, name: 'Freshco' });
+    const { membership } = await mutate(ws.client, 'createMembership', 'CreateMembershipInput', 'membership { id }', {
+      organizationId: org.organization.id,
+      userId: user.user.id,
+      roleKeys: ['analyst'],
+    });
+    const app = await createWebApp(env, { allowedAudiences: [API], allowedScopes: ['reports:read'] });
+    const { config, verifier, url } = await authorizationUrl(app, { scope: 'openid offline_access reports:read', resource: API });
+    const done = (await authenticate(new HttpBrowser(server.url), url, 'fresh@example.com')) as { redirect: URL };
+    const first = await client.authorizationCodeGrant(config, done.redirect, { pkceCodeVerifier: verifier }, { resource: API });
+    const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+    expect(claimsOf(first.access_token)).toMatchObject({ org_id: org.organization.id, roles: ['analyst'], permissions: ['reports:export'] });
+
+    await mutate(ws.client, 'addMembershipRoles', 'MembershipRolesInput', 'membership { id }', { membershipId: membership.id, roleKeys: ['admin-ops'] });
+    server.sql.statements.length = 0;
+    const second = await client.refreshTokenGrant(config, first.refresh_token!);
+    // The common case is one statement (checks, rotation, user, roles), no transaction; then the audit event.
+    const rotation = server.sql.statements.filter((statement) => !/audit_event|pg_notify/.test(statement));
+    expect(rotation, rotation.join('\n')).toHaveLength(1);
+    expect(rotation[0]).toMatch(/^with "presented"/);
+    expect(claimsOf(second.access_token)).toMatchObject({ aud: API, org_id: org.organization.id, roles: ['admin-ops', 'analyst'], permissions: ['reports:delete', 'reports:export'] });
+    expect(second.claims()).toMatchObject({ sub: user.user.id, roles: ['admin-ops', 'analyst'] });
+
+    // Taken away: refused, and the token stays the family's current one.
+    await mutate(ws.client, 'updateApplication', 'UpdateApplicationInput', 'application { id }', { id: app.id, allowedAudiences: [] });
+    await expect(client.refreshTokenGrant(config, second.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await mutate(ws.client, 'updateApplication', 'UpdateApplicationInput', 'application { id }', { id: app.id, allowedAudiences: [API] });
+    const third = await client.refreshTokenGrant(config, second.refresh_token!);
+    expect(claimsOf(third.access_token)).toMatchObject({ aud: API, roles: ['admin-ops', 'analyst'] });
+    // The one before was used: presenting it again is a replay, and the family ends.
+    await expect(client.refreshTokenGrant(config, first.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(client.refreshTokenGrant(config, third.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('takes organization_id from the request, and refuses one the user is not a member of', async () => {

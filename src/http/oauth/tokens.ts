@@ -47,6 +47,25 @@ export interface IssuedToken {
   claims: AccessTokenClaims;
 }
 
+/** The environment's current signing key; none signs and none could be made (see OAuthCache) is a passing state. */
+export function signerOf(env: EnvironmentState): NonNullable<EnvironmentState['signer']> {
+  if (!env.signer) throw new OAuthError('temporarily_unavailable', 'The issuer has no signing key yet; try again shortly', { status: 503, headers: { 'retry-after': '5' } });
+  return env.signer;
+}
+
+/** An access token's id and times, fixed before it is signed (so that they can be stored first). */
+export interface PlannedAccessToken {
+  jti: string;
+  /** Seconds since the epoch. */
+  issuedAt: number;
+  expiresAt: Date;
+}
+
+export function plannedAccessToken(lifetime: number): PlannedAccessToken {
+  const issuedAt = Math.floor(Date.now() / 1000);
+  return { jti: `at_${ulid()}`, issuedAt, expiresAt: new Date((issuedAt + lifetime) * 1000) };
+}
+
 /** Signs an RFC 9068 access token with the environment's current key. */
 export async function signAccessToken(
   env: EnvironmentState,
@@ -59,13 +78,12 @@ export async function signAccessToken(
     extra?: Record<string, unknown>;
     /** For exchanged tokens: the tokens it derives from (EXCHANGE_CHAIN_CLAIM). */
     exchangedFrom?: ExchangeLink[];
+    /** Id and issue time chosen beforehand (`plannedAccessToken`), when they were recorded before signing. */
+    planned?: PlannedAccessToken;
   },
 ): Promise<IssuedToken> {
-  const { signer } = env;
-  // No key signs in this environment and none could be made (see OAuthCache): a passing state.
-  if (!signer) throw new OAuthError('temporarily_unavailable', 'The issuer has no signing key yet; try again shortly', { status: 503, headers: { 'retry-after': '5' } });
-  const now = Math.floor(Date.now() / 1000);
-  const jti = `at_${ulid()}`;
+  const signer = signerOf(env);
+  const { jti, issuedAt: now } = input.planned ?? plannedAccessToken(input.lifetime);
   // A client's custom claims can never carry provenance: a forged chain would let the token
   // endpoint bound a later exchange by another client's audiences.
   const { [EXCHANGE_CHAIN_CLAIM]: _forged, ...extra } = input.extra ?? {};

@@ -1,14 +1,64 @@
 import type { EntityManager, RequiredEntityData } from '@mikro-orm/core';
 import { countChildren, loadChildPages, type ChildPageArgs, type ChildPageOf } from '../../db/child-pages.js';
 import { Repository } from '../../db/repository.js';
-import { Role } from '../role/role.entity.js';
+import { entityCondition } from '../../db/rows.js';
+import { sql, tableOf } from '../../db/sql.js';
+import { Permission, Role, RolePermission } from '../role/role.entity.js';
 import { User } from '../user/user.entity.js';
 import { Organization } from '../organization/organization.entity.js';
 import { Membership, MembershipRole, MembershipStatus } from './membership.entity.js';
 
 export type MembershipParent = 'organizationId' | 'userId';
 
-/** Memberships of the EntityManager's tenant scope, and the roles they grant. */
+/** What a membership grants, as tokens carry it: role and permission keys, each sorted by code point. */
+export interface MembershipGrants {
+  roles: string[];
+  permissions: string[];
+}
+
+/** An SQL expression and the parameters of its `?` placeholders. */
+export interface SqlFragment {
+  sql: string;
+  params: unknown[];
+}
+
+/** SQL of a condition: `user` (an expression, as for `activeGrantsSql`) is an active member of `organization`. */
+export function isActiveMemberSql(em: EntityManager, user: SqlFragment, organization: SqlFragment): SqlFragment {
+  const scope = entityCondition(em, Membership, 'm');
+  return {
+    sql:
+      `exists (select 1 from "${tableOf(em, Membership)}" m where m."user_id" = ${user.sql} and m."organization_id" = ${organization.sql}` +
+      ` and m."status" = '${MembershipStatus.ACTIVE}'${scope.sql})`,
+    params: [...user.params, ...organization.params, ...scope.params],
+  };
+}
+
+/**
+ * SQL of a scalar subquery: what the active membership of `user` in `organization` (expressions:
+ * columns of the outer statement, or `?` with a parameter) grants, as JSON `MembershipGrants`,
+ * or null when there is no such membership; within the EntityManager's scope. The one
+ * definition of the roles and permissions in people's tokens: the code grant reads it alone
+ * (`activeGrants`), refresh rotation inside its single statement.
+ */
+export function activeGrantsSql(em: EntityManager, user: SqlFragment, organization: SqlFragment): SqlFragment {
+  const membershipScope = entityCondition(em, Membership, 'm');
+  const roleScope = entityCondition(em, Role, 'r');
+  const permissionScope = entityCondition(em, Permission, 'p');
+  const heldRoles = `from "${tableOf(em, MembershipRole)}" mr join "${tableOf(em, Role)}" r on r."id" = mr."role_id"`;
+  // "C": code point order, as JavaScript sorts, whatever the database's collation.
+  const roles = `coalesce((select json_agg(r."key" collate "C" order by r."key" collate "C") ${heldRoles} where mr."membership_id" = m."id"${roleScope.sql}), '[]'::json)`;
+  const permissions =
+    `coalesce((select json_agg(distinct p."key" collate "C" order by p."key" collate "C") ${heldRoles}` +
+    ` join "${tableOf(em, RolePermission)}" rp on rp."role_id" = r."id" join "${tableOf(em, Permission)}" p on p."id" = rp."permission_id"` +
+    ` where mr."membership_id" = m."id"${roleScope.sql}${permissionScope.sql}), '[]'::json)`;
+  return {
+    sql:
+      `(select json_build_object('roles', ${roles}, 'permissions', ${permissions}) from "${tableOf(em, Membership)}" m` +
+      ` where m."user_id" = ${user.sql} and m."organization_id" = ${organization.sql} and m."status" = '${MembershipStatus.ACTIVE}'${membershipScope.sql})`,
+    params: [...roleScope.params, ...roleScope.params, ...permissionScope.params, ...user.params, ...organization.params, ...membershipScope.params],
+  };
+}
+
 export class MembershipRepository extends Repository<Membership> {
   constructor(em: EntityManager) {
     super(em, Membership, 'membership');
@@ -46,6 +96,13 @@ export class MembershipRepository extends Repository<Membership> {
   /** The active membership of a user in an organization, or null. */
   activeIn(userId: string, organizationId: string): Promise<Membership | null> {
     return this.em.findOne(Membership, { userId, organizationId, status: MembershipStatus.ACTIVE });
+  }
+
+  /** What the active membership of a user in an organization grants, in one statement; null without one. */
+  async activeGrants(userId: string, organizationId: string): Promise<MembershipGrants | null> {
+    const grants = activeGrantsSql(this.em, { sql: '?', params: [userId] }, { sql: '?', params: [organizationId] });
+    const [row] = await sql<{ grants: MembershipGrants | null }>(this.em, `select ${grants.sql} as "grants"`, grants.params);
+    return row?.grants ?? null;
   }
 
   /** Keys of the roles a membership grants, sorted. */

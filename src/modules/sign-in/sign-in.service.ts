@@ -5,8 +5,7 @@ import { hashSecret, secretMatchesHash } from '../../crypto/secrets.js';
 import { newId, newInternalId } from '../../db/id.js';
 import { ConsentRepository } from '../consent/consent.repository.js';
 import { SignUpPolicy } from '../environment/environment.entity.js';
-import { MembershipRepository } from '../membership/membership.repository.js';
-import { RoleRepository } from '../role/role.repository.js';
+import { MembershipRepository, type MembershipGrants } from '../membership/membership.repository.js';
 import type { UserSession } from '../session/session.entity.js';
 import { endSessions, noteApplication, resumeSession, startSession, type SessionPolicy } from '../session/session.service.js';
 import { UserStatus, type User } from '../user/user.entity.js';
@@ -356,15 +355,8 @@ export async function grantConsent(em: EntityManager, env: SignInEnvironment, cl
 }
 
 /** Roles and permissions a user holds in an organization, for tokens; null when they are no longer an active member. */
-export async function grantsInOrganization(em: EntityManager, userId: string, organizationId: string): Promise<{ roles: string[]; permissions: string[] } | null> {
-  const membership = await new MembershipRepository(em).activeIn(userId, organizationId);
-  if (!membership) return null;
-  const { roles, permissions } = await new RoleRepository(em).rowsByMembershipWithPermissions([membership.id]);
-  const held = roles[0] ?? [];
-  return {
-    roles: held.map((role) => role.key),
-    permissions: [...new Set(held.flatMap((role) => (permissions.get(role.id) ?? []).map((permission) => permission.key)))].sort(),
-  };
+export function grantsInOrganization(em: EntityManager, userId: string, organizationId: string): Promise<MembershipGrants | null> {
+  return new MembershipRepository(em).activeGrants(userId, organizationId);
 }
 
 /**

@@ -1,7 +1,30 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { LockMode } from '@mikro-orm/core';
 import { Repository } from '../../db/repository.js';
+import { embeddedRow, entityCondition, rowMapper } from '../../db/rows.js';
+import { preparedSql, tableOf } from '../../db/sql.js';
+import { activeGrantsSql, isActiveMemberSql, type MembershipGrants } from '../membership/membership.repository.js';
+import { User, UserStatus } from '../user/user.entity.js';
 import { AuthorizationCode, RefreshToken } from './user-token.entity.js';
+
+/** What `RefreshTokenRepository.rotateGrantable` must find true to rotate, besides the token being live. */
+export interface GrantableRotation {
+  tokenHash: string;
+  clientId: string;
+  /** Scopes the family must hold. */
+  requiredScopes: readonly string[];
+  /** Resources the client may still get tokens for; a family for another one is not rotated. */
+  allowedResources: readonly string[];
+  now: Date;
+  successor: { id: string; tokenHash: string; idleExpiresAt: Date; accessTokenJti: string; accessTokenExpiresAt: Date };
+}
+
+/** The token rotated by `rotateGrantable`, its user, and what their membership grants (null without an organization). */
+export interface RotatedFamily {
+  previous: RefreshToken;
+  user: User;
+  grants: MembershipGrants | null;
+}
 
 export class AuthorizationCodeRepository extends Repository<AuthorizationCode> {
   constructor(em: EntityManager) {
@@ -34,6 +57,78 @@ export class RefreshTokenRepository extends Repository<RefreshToken> {
 
   lockByHash(tokenHash: string): Promise<RefreshToken | null> {
     return this.em.findOne(RefreshToken, { tokenHash }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  }
+
+  /**
+   * Rotation in one statement, when nothing stands in its way: the presented token is live, of
+   * `clientId`, holds the required scopes and an allowed resource, its user is active and, for
+   * an organization's grant, still an active member. Then it is marked used and its successor
+   * (recording the access token about to be issued) is written, atomically without a
+   * transaction; the token, the user and their grants come back. Null otherwise, with nothing
+   * changed: the caller finds out why in a transaction (`lockByHash`) and answers accordingly.
+   * Two concurrent rotations of one token: the second waits for the first's row lock, then
+   * finds the row changed and rotates nothing; the locked path then sees a replay.
+   */
+  async rotateGrantable(rotation: GrantableRotation): Promise<RotatedFamily | null> {
+    const table = tableOf(this.em, RefreshToken);
+    const tokenScope = entityCondition(this.em, RefreshToken, 't');
+    const userScope = entityCondition(this.em, User, 'u');
+    const member = isActiveMemberSql(this.em, { sql: 't."user_id"', params: [] }, { sql: 't."organization_id"', params: [] });
+    const user = embeddedRow(this.em, User, 'p."user_id"');
+    const grants = activeGrantsSql(this.em, { sql: 'p."user_id"', params: [] }, { sql: 'p."organization_id"', params: [] });
+    const { now, successor } = rotation;
+    // The token is found by its hash alone, and updated by the row version found (`ctid`):
+    // the plan is cached on each connection, and with the client, tenant or expiry conditions
+    // as index conditions a plan made while the table was small could pick the client's index
+    // and then read every token of the client. A concurrent change of the row (another
+    // rotation, a revocation) makes the version stale: nothing is updated, and the caller's
+    // locked path sees the change.
+    const rows = await preparedSql(
+      this.em,
+      `with "presented" as materialized (select "ctid" from "${table}" where "token_hash" = ?),` +
+        ` "previous" as (update "${table}" t set "used_at" = ?, "updated_at" = ?` +
+        ` where t."ctid" = (select "ctid" from "presented") and t."client_id" = ? and t."used_at" is null and t."revoked_at" is null` +
+        ` and t."expires_at" > ? and t."family_expires_at" > ? and t."scopes" @> ?::text[]` +
+        ` and (t."resource" is null or t."resource" = any(?::text[]))${tokenScope.sql}` +
+        ` and exists (select 1 from "${tableOf(this.em, User)}" u where u."id" = t."user_id" and u."status" = '${UserStatus.ACTIVE}'${userScope.sql})` +
+        ` and (t."organization_id" is null or ${member.sql})` +
+        ` returning t.*),` +
+        ` "successor" as (insert into "${table}" ("id", "created_at", "updated_at", "environment_id", "client_id", "user_id", "session_id", "code_id",` +
+        ` "family_id", "token_hash", "scopes", "resource", "organization_id", "auth_time", "amr", "expires_at", "family_expires_at",` +
+        ` "access_token_jti", "access_token_expires_at")` +
+        ` select ?, ?, ?, "environment_id", "client_id", "user_id", "session_id", "code_id", "family_id", ?, "scopes", "resource",` +
+        ` "organization_id", "auth_time", "amr", least(?::timestamptz, "family_expires_at"), "family_expires_at", ?, ? from "previous")` +
+        ` select p.*, ${user.sql} as "_user", case when p."organization_id" is null then null else ${grants.sql} end as "_grants" from "previous" p`,
+      [
+        rotation.tokenHash,
+        now,
+        now,
+        rotation.clientId,
+        now,
+        now,
+        [...rotation.requiredScopes],
+        [...rotation.allowedResources],
+        ...tokenScope.params,
+        ...userScope.params,
+        ...member.params,
+        successor.id,
+        now,
+        now,
+        successor.tokenHash,
+        successor.idleExpiresAt,
+        successor.accessTokenJti,
+        successor.accessTokenExpiresAt,
+        ...user.params,
+        ...grants.params,
+      ],
+    );
+    const [row] = rows;
+    if (!row) return null;
+    return {
+      previous: rowMapper(this.em, RefreshToken)(row),
+      user: rowMapper(this.em, User)(row._user as Record<string, unknown>),
+      grants: (row._grants as MembershipGrants | null) ?? null,
+    };
   }
 
   /** Unrevoked tokens matching `where`, locked to revoke them. */

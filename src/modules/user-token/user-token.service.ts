@@ -3,7 +3,7 @@ import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { newInternalId } from '../../db/id.js';
 import { RevokedTokenRepository } from '../token-state/token-state.repository.js';
 import type { AuthorizationCode, GrantDetails, RefreshToken } from './user-token.entity.js';
-import { AuthorizationCodeRepository, RefreshTokenRepository } from './user-token.repository.js';
+import { AuthorizationCodeRepository, RefreshTokenRepository, type RotatedFamily } from './user-token.repository.js';
 
 /** OAuth 2.1 §4.1.2 recommends at most ten minutes; a code is for a redirect that takes seconds. */
 export const CODE_TTL_MS = 60_000;
@@ -165,6 +165,38 @@ export async function rotateRefreshToken(em: EntityManager, token: string, clien
     now,
   );
   return { ok: true, previous, ...next };
+}
+
+/**
+ * The common case of rotation in one statement, no transaction: the token is live and
+ * everything its grant needs still holds (see `RefreshTokenRepository.rotateGrantable`); the
+ * successor records the access token `accessToken` about to be issued. Null when anything is
+ * off, with nothing changed: `rotateRefreshToken` then finds out what.
+ */
+export async function rotateGrantableRefreshToken(
+  em: EntityManager,
+  token: string,
+  grant: { clientId: string; idleTtl: number; requiredScopes: readonly string[]; allowedResources: readonly string[] },
+  accessToken: { jti: string; expiresAt: Date },
+  now = new Date(),
+): Promise<(RotatedFamily & { token: string }) | null> {
+  if (token.length < 40 || token.length > 64) return null;
+  const next = randomToken();
+  const rotated = await new RefreshTokenRepository(em).rotateGrantable({
+    tokenHash: hashSecret(token),
+    clientId: grant.clientId,
+    requiredScopes: grant.requiredScopes,
+    allowedResources: grant.allowedResources,
+    now,
+    successor: {
+      id: newInternalId('refreshToken'),
+      tokenHash: hashSecret(next),
+      idleExpiresAt: new Date(now.getTime() + grant.idleTtl * 1000),
+      accessTokenJti: accessToken.jti,
+      accessTokenExpiresAt: accessToken.expiresAt,
+    },
+  });
+  return rotated && { ...rotated, token: next };
 }
 
 /**

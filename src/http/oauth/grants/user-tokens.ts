@@ -9,12 +9,12 @@ import { issueRefreshToken, recordAccessToken } from '../../../modules/user-toke
 import type { AuthorizationCode, RefreshToken } from '../../../modules/user-token/user-token.entity.js';
 import type { ClientState, EnvironmentState } from '../oauth-cache.js';
 import { OAuthError } from '../oauth-error.js';
-import { signAccessToken } from '../tokens.js';
+import { signAccessToken, signerOf, type PlannedAccessToken } from '../tokens.js';
 import type { TokenResponse } from './grant.js';
 import type { OAuthDeps, OAuthRequest } from '../context.js';
 
 /** The person a grant is for, as tokens describe them: refused once they may no longer sign in. */
-interface Holder {
+export interface Holder {
   user: User;
   roles: string[];
   permissions: string[];
@@ -63,29 +63,27 @@ export function userinfoClaims(user: User, scopes: readonly string[], organizati
   };
 }
 
+/** What a person's tokens say: the grant, its holder, the browser session it was born in. */
+export interface UserTokenInput {
+  details: GrantDetails;
+  holder: Holder;
+  sessionId: string | null;
+  idToken: { nonce: string | null } | null;
+}
+
 /**
- * The tokens of a person's grant: an access token for the grant's API (or, without one, for the
- * issuer's userinfo), an ID token when `openid` was granted and `idToken` is wanted, and a new
- * refresh token family when `offline_access` was granted and the client may refresh. Every
- * access token is recorded on its code or refresh token, so that revoking those revokes it.
+ * Signs the tokens of a person's grant, with no storage: an access token for the grant's API
+ * (or, without one, for the issuer's userinfo), and an ID token when `openid` was granted and
+ * `idToken` is wanted, next to `refreshToken` when there is one. `planned` fixes the access
+ * token's id and times when they were stored first.
  */
-export async function issueUserTokens(
-  em: EntityManager,
+export async function signUserTokens(
   env: EnvironmentState,
   client: ClientState,
-  input: {
-    details: GrantDetails;
-    holder: Holder;
-    sessionId: string | null;
-    /** What the access token is recorded on. */
-    source: AuthorizationCode | RefreshToken;
-    idToken: { nonce: string | null } | null;
-    /** A refresh token already made by rotation, or `new` to start a family (when allowed), or none. */
-    refresh: { token: string } | 'new' | null;
-    codeId: string | null;
-  },
-): Promise<TokenResponse> {
+  input: UserTokenInput & { refreshToken: string | null; planned?: PlannedAccessToken },
+): Promise<{ response: TokenResponse; accessToken: { jti: string; expiresAt: Date } }> {
   const { details, holder } = input;
+  const signer = signerOf(env);
   const organization = details.organizationId ? { org_id: details.organizationId, roles: holder.roles, permissions: holder.permissions } : {};
   const access = await signAccessToken(env, {
     subject: holder.user.id,
@@ -94,28 +92,8 @@ export async function issueUserTokens(
     scope: details.scopes,
     lifetime: client.accessTokenTtl,
     extra: { ...client.customClaims, ...organization, ...(input.sessionId ? { sid: input.sessionId } : {}) },
+    planned: input.planned,
   });
-  recordAccessToken(input.source, access.jti, new Date(access.claims.exp! * 1000));
-
-  let refreshToken: string | undefined;
-  if (input.refresh === 'new') {
-    if (details.scopes.includes('offline_access') && client.grantTypes.includes('refresh_token')) {
-      const issued = issueRefreshToken(em, {
-        ...details,
-        environmentId: env.id,
-        clientId: client.id,
-        userId: holder.user.id,
-        sessionId: input.sessionId,
-        codeId: input.codeId,
-        idleTtl: client.refreshTokenIdleTtl,
-        absoluteTtl: client.refreshTokenAbsoluteTtl,
-      });
-      recordAccessToken(issued.record, access.jti, new Date(access.claims.exp! * 1000));
-      refreshToken = issued.token;
-    }
-  } else if (input.refresh) {
-    refreshToken = input.refresh.token;
-  }
 
   let idToken: string | undefined;
   if (input.idToken && details.scopes.includes('openid')) {
@@ -134,17 +112,58 @@ export async function issueUserTokens(
       ...(input.idToken.nonce ? { nonce: input.idToken.nonce } : {}),
       ...(input.sessionId ? { sid: input.sessionId } : {}),
     };
-    idToken = signCompact({ typ: 'JWT', kid: env.signer!.kid }, claims, env.signer!.key, env.signer!.alg);
+    idToken = signCompact({ typ: 'JWT', kid: signer.kid }, claims, signer.key, signer.alg);
   }
-  await em.flush();
   return {
-    access_token: access.token,
-    token_type: 'Bearer',
-    expires_in: access.expiresIn,
-    scope: details.scopes.join(' '),
-    ...(refreshToken ? { refresh_token: refreshToken } : {}),
-    ...(idToken ? { id_token: idToken } : {}),
+    response: {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      scope: details.scopes.join(' '),
+      ...(input.refreshToken ? { refresh_token: input.refreshToken } : {}),
+      ...(idToken ? { id_token: idToken } : {}),
+    },
+    accessToken: { jti: access.jti, expiresAt: new Date(access.claims.exp! * 1000) },
   };
+}
+
+/**
+ * The tokens of a person's grant (`signUserTokens`), stored within `em`'s unit of work: a new
+ * refresh token family when `offline_access` was granted and the client may refresh, and every
+ * access token recorded on its code or refresh token, so that revoking those revokes it.
+ */
+export async function issueUserTokens(
+  em: EntityManager,
+  env: EnvironmentState,
+  client: ClientState,
+  input: UserTokenInput & {
+    /** What the access token is recorded on. */
+    source: AuthorizationCode | RefreshToken;
+    /** A refresh token already made by rotation, or `new` to start a family (when allowed), or none. */
+    refresh: { token: string } | 'new' | null;
+    codeId: string | null;
+  },
+): Promise<TokenResponse> {
+  const { details, holder } = input;
+  let family: { token: string; record: RefreshToken } | null = null;
+  if (input.refresh === 'new' && details.scopes.includes('offline_access') && client.grantTypes.includes('refresh_token')) {
+    family = issueRefreshToken(em, {
+      ...details,
+      environmentId: env.id,
+      clientId: client.id,
+      userId: holder.user.id,
+      sessionId: input.sessionId,
+      codeId: input.codeId,
+      idleTtl: client.refreshTokenIdleTtl,
+      absoluteTtl: client.refreshTokenAbsoluteTtl,
+    });
+  }
+  const refreshToken = input.refresh === 'new' ? (family?.token ?? null) : (input.refresh?.token ?? null);
+  const { response, accessToken } = await signUserTokens(env, client, { ...input, refreshToken });
+  recordAccessToken(input.source, accessToken.jti, accessToken.expiresAt);
+  if (family) recordAccessToken(family.record, accessToken.jti, accessToken.expiresAt);
+  await em.flush();
+  return response;
 }
 
 /** Audits a grant of people's tokens (`oauth.token_issued`), or a replay that revoked what an earlier use issued. */
