@@ -14,6 +14,7 @@ import { Migration20261201172149_email_outbox } from './Migration20261201172149_
 import { Migration20261201172943_sign_in_challenges } from './Migration20261201172943_sign_in_challenges.js';
 import { Migration20261201173649_environment_sign_in_settings } from './Migration20261201173649_environment_sign_in_settings.js';
 import { Migration20261201200633_user_sign_in } from './Migration20261201200633_user_sign_in.js';
+import { Migration20261201220346_logout_notices } from './Migration20261201220346_logout_notices.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -30,4 +31,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201172943_sign_in_challenges', class: Migration20261201172943_sign_in_challenges },
   { name: 'Migration20261201173649_environment_sign_in_settings', class: Migration20261201173649_environment_sign_in_settings },
   { name: 'Migration20261201200633_user_sign_in', class: Migration20261201200633_user_sign_in },
+  { name: 'Migration20261201220346_logout_notices', class: Migration20261201220346_logout_notices },
 ];

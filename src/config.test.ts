@@ -13,6 +13,9 @@ describe('configuration', () => {
   it('refuses a webhook retry schedule longer than a delivery\'s listed attempts', () => {
     expect(() => loadConfig({ GATEHOUSE_WEBHOOK_RETRY_SCHEDULE: Array(20).fill('1').join(',') })).toThrow(ConfigError);
     expect(loadConfig({ GATEHOUSE_WEBHOOK_RETRY_SCHEDULE: Array(19).fill('1').join(',') }).webhookRetrySchedule).toHaveLength(19);
+    expect(() => loadConfig({ GATEHOUSE_BACKCHANNEL_LOGOUT_RETRY_SCHEDULE: Array(11).fill('1').join(',') })).toThrow(ConfigError);
+    expect(() => loadConfig({ GATEHOUSE_BACKCHANNEL_LOGOUT_RETRY_SCHEDULE: '5,soon' })).toThrow(/GATEHOUSE_BACKCHANNEL_LOGOUT_RETRY_SCHEDULE/);
+    expect(loadConfig({ GATEHOUSE_BACKCHANNEL_LOGOUT_RETRY_SCHEDULE: '1, 2' }).backchannelLogoutRetrySchedule).toEqual([1, 2]);
   });
 
   it('reads the query and WebSocket limits with their documented defaults', () => {

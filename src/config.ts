@@ -84,8 +84,10 @@ export interface Config {
   webhookDisableAfterMs: number;
   /** Deliveries sent at once per process. @default 8 */
   webhookConcurrency: number;
-  /** How often each process looks for due deliveries besides being woken by commits. @default 1000 */
+  /** How often each process looks for due deliveries (webhooks, back-channel logouts) besides being woken by commits. @default 1000 */
   webhookPollMs: number;
+  /** Seconds to wait before each retry of a back-channel logout notice; its length is the number of retries. @default 5,30,120,600,1800 */
+  backchannelLogoutRetrySchedule: number[];
   /** Failed authentications per client IP per minute before 429 (and no more audit rows). @default 30 */
   authFailuresPerMinute: number;
   /**
@@ -120,18 +122,21 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
 /** Retries of one webhook delivery at most: a delivery's attempts are listed whole in GraphQL. */
 export const MAX_WEBHOOK_RETRIES = 19;
 
-function retrySchedule(env: NodeJS.ProcessEnv): number[] {
-  const raw = env.GATEHOUSE_WEBHOOK_RETRY_SCHEDULE;
-  if (!raw) return [5, 300, 1800, 7200, 18000, 36000, 36000];
+function retrySchedule(env: NodeJS.ProcessEnv, name: string, fallback: number[], maxRetries: number): number[] {
+  const raw = env[name];
+  if (!raw) return fallback;
   const steps = raw.split(',').map((step) => Number(step.trim()));
   if (steps.some((step) => !Number.isFinite(step) || step < 0)) {
-    throw new ConfigError('GATEHOUSE_WEBHOOK_RETRY_SCHEDULE must be comma-separated non-negative seconds');
+    throw new ConfigError(`${name} must be comma-separated non-negative seconds`);
   }
-  if (steps.length > MAX_WEBHOOK_RETRIES) {
-    throw new ConfigError(`GATEHOUSE_WEBHOOK_RETRY_SCHEDULE may list at most ${MAX_WEBHOOK_RETRIES} retries`);
+  if (steps.length > maxRetries) {
+    throw new ConfigError(`${name} may list at most ${maxRetries} retries`);
   }
   return steps;
 }
+
+/** Retries of one back-channel logout at most: past an hour or so, telling an application is moot. */
+export const MAX_LOGOUT_RETRIES = 10;
 
 function trustProxy(env: NodeJS.ProcessEnv): boolean | string {
   const raw = env.GATEHOUSE_TRUST_PROXY?.trim();
@@ -217,7 +222,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS is its former name, still read.
     allowPrivateTargets: bool(env, 'GATEHOUSE_ALLOW_PRIVATE_TARGETS', bool(env, 'GATEHOUSE_WEBHOOK_ALLOW_PRIVATE_TARGETS', false)),
     webhookTimeoutMs: int(env, 'GATEHOUSE_WEBHOOK_TIMEOUT_MS', 10_000, 100),
-    webhookRetrySchedule: retrySchedule(env),
+    webhookRetrySchedule: retrySchedule(env, 'GATEHOUSE_WEBHOOK_RETRY_SCHEDULE', [5, 300, 1800, 7200, 18000, 36000, 36000], MAX_WEBHOOK_RETRIES),
+    backchannelLogoutRetrySchedule: retrySchedule(env, 'GATEHOUSE_BACKCHANNEL_LOGOUT_RETRY_SCHEDULE', [5, 30, 120, 600, 1800], MAX_LOGOUT_RETRIES),
     webhookDisableAfterMs: int(env, 'GATEHOUSE_WEBHOOK_DISABLE_AFTER_MS', 5 * 24 * 60 * 60 * 1000),
     webhookConcurrency: int(env, 'GATEHOUSE_WEBHOOK_CONCURRENCY', 8, 1),
     webhookPollMs: int(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 10),

@@ -5,6 +5,7 @@ import { OutboxMessage } from '../modules/email/email.entity.js';
 import { Environment } from '../modules/environment/environment.entity.js';
 import { SignInChallenge } from '../modules/sign-in/challenge.entity.js';
 import { PushedAuthorizationRequest, SignInFlow } from '../modules/sign-in/flow.entity.js';
+import { LogoutNotice } from '../modules/session/logout-notice.entity.js';
 import { UserSession } from '../modules/session/session.entity.js';
 import { AuthorizationCode, RefreshToken } from '../modules/user-token/user-token.entity.js';
 import { Consent } from '../modules/consent/consent.entity.js';
@@ -54,4 +55,5 @@ export const entities = [
   AuthorizationCode,
   RefreshToken,
   Consent,
+  LogoutNotice,
 ];

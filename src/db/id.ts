@@ -39,6 +39,7 @@ export const INTERNAL_ID_PREFIXES = {
   pushedRequest: 'par',
   authorizationCode: 'acd',
   refreshToken: 'rft',
+  logoutNotice: 'lgn',
 } as const;
 
 export type InternalIdKind = keyof typeof INTERNAL_ID_PREFIXES;

@@ -83,6 +83,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'AuthorizationCode',
       'RefreshToken',
       'Consent',
+      'LogoutNotice',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

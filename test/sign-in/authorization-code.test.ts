@@ -4,6 +4,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENDED_SESSION_KEEP_MS, pruneSignInState } from '../../src/http/oauth/housekeeping.js';
 import { systemFork } from '../../src/db/tenant-scope.js';
+import { LogoutNotice } from '../../src/modules/session/logout-notice.entity.js';
 import { UserSession } from '../../src/modules/session/session.entity.js';
 import { AuthorizationCode, RefreshToken } from '../../src/modules/user-token/user-token.entity.js';
 import { HttpBrowser } from '../helpers/browser-http.js';
@@ -55,7 +56,8 @@ async function signIn(browser: HttpBrowser, authorizationUrl: URL, email: string
 
 beforeAll(async () => {
   // The back-channel logout receiver listens on loopback.
-  server = await startServer({ allowPrivateTargets: true });
+  // Back-channel logout retries within the test: 0.3 s apart, looked for every 100 ms.
+  server = await startServer({ allowPrivateTargets: true, backchannelLogoutRetrySchedule: [0.3, 0.3], webhookPollMs: 100 });
   ws = await server.workspace('Sign-in');
   env = ws.development.id;
   issuer = (await ws.client.data(`query($id: ID!) { environment(id: $id) { issuer } }`, { id: env })).environment.issuer;
@@ -210,6 +212,8 @@ describe('a web application signs a person in (openid-client as the app)', () =>
 
 describe('signing out (RP-initiated and back-channel logout)', () => {
   const received: string[] = [];
+  /** Requests the receiver answers 503 before it answers 200 again. */
+  let failuresLeft = 0;
   let receiver: http.Server;
   let receiverUrl: string;
   let app: { clientId: string; secret: string };
@@ -220,7 +224,12 @@ describe('signing out (RP-initiated and back-channel logout)', () => {
       request.on('data', (chunk) => (body += chunk));
       request.on('end', () => {
         received.push(new URLSearchParams(body).get('logout_token') ?? '');
-        response.writeHead(200).end();
+        if (failuresLeft > 0) {
+          failuresLeft -= 1;
+          response.writeHead(503).end();
+        } else {
+          response.writeHead(200).end();
+        }
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -265,6 +274,59 @@ describe('signing out (RP-initiated and back-channel logout)', () => {
     expect(protectedHeader.typ).toBe('logout+jwt');
     expect(payload).toMatchObject({ sid, sub: tokens.claims()!.sub, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } });
     expect(payload.nonce).toBeUndefined();
+  });
+
+  /** The logout tokens the application received for a session, verified. */
+  async function logoutTokensFor(sid: string) {
+    const jwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
+    const verified = await Promise.all(received.map((token) => jwtVerify(token, jwks, { issuer, audience: app.clientId, typ: 'logout+jwt' }).then(({ payload }) => payload)));
+    return verified.filter((payload) => payload.sid === sid);
+  }
+
+  const BACKCHANNEL_EVENTS = `query($env: ID, $target: ID) { auditEvents(environmentId: $env, first: 10, filter: { actions: ["session.backchannel_logout_delivered", "session.backchannel_logout_failed"], targetId: $target }) { nodes { action after } } }`;
+  const backChannelOutcomes = async (sid: string) => (await ws.client.data(BACKCHANNEL_EVENTS, { env, target: sid })).auditEvents.nodes as { action: string; after: Record<string, unknown> }[];
+
+  it('tells the app when an administrator revokes the session or suspends the user, not only at sign-out', async () => {
+    const revoked = await signedIn('revoked-by-admin@example.com');
+    const revokedSid = revoked.tokens.claims()!.sid as string;
+    await mutate(ws.client, 'revokeSession', 'RevokeSessionInput', 'session { id }', { id: revokedSid });
+    await expect.poll(async () => (await logoutTokensFor(revokedSid)).length, { timeout: 5_000 }).toBe(1);
+    expect((await logoutTokensFor(revokedSid))[0]).toMatchObject({ sub: revoked.tokens.claims()!.sub, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } });
+
+    const suspended = await signedIn('suspended-by-admin@example.com');
+    const suspendedSid = suspended.tokens.claims()!.sid as string;
+    await mutate(ws.client, 'suspendUser', 'UserIdInput', 'user { id }', { id: suspended.tokens.claims()!.sub });
+    await expect.poll(async () => (await logoutTokensFor(suspendedSid)).length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => backChannelOutcomes(suspendedSid), { timeout: 5_000 }).toEqual([
+      { action: 'session.backchannel_logout_delivered', after: { outcome: 'status_200', attempts: 1 } },
+    ]);
+  });
+
+  it('retries an application that fails until it answers, then gives up after the schedule; each outcome audited', async () => {
+    const flaky = await signedIn('flaky-receiver@example.com');
+    const flakySid = flaky.tokens.claims()!.sid as string;
+    failuresLeft = 2;
+    await mutate(ws.client, 'revokeSession', 'RevokeSessionInput', 'session { id }', { id: flakySid });
+    await expect.poll(() => backChannelOutcomes(flakySid), { timeout: 10_000 }).toEqual([
+      { action: 'session.backchannel_logout_delivered', after: { outcome: 'status_200', attempts: 3 } },
+    ]);
+    // A fresh logout token each attempt.
+    const tokens = await logoutTokensFor(flakySid);
+    expect(tokens).toHaveLength(3);
+    expect(new Set(tokens.map((token) => token.jti)).size).toBe(3);
+
+    const down = await signedIn('down-receiver@example.com');
+    const downSid = down.tokens.claims()!.sid as string;
+    failuresLeft = 100;
+    await mutate(ws.client, 'revokeSession', 'RevokeSessionInput', 'session { id }', { id: downSid });
+    await expect.poll(() => backChannelOutcomes(downSid), { timeout: 10_000 }).toEqual([
+      { action: 'session.backchannel_logout_failed', after: { outcome: 'status_503', attempts: 3 } },
+    ]);
+    failuresLeft = 0;
+    expect(await logoutTokensFor(downSid)).toHaveLength(3);
+    // Nothing is left in the outbox.
+    const left = await systemFork(server.database.db.orm, 'test: the back-channel logout outbox').count(LogoutNotice, { sessionId: { $in: [flakySid, downSid] } });
+    expect(left).toBe(0);
   });
 
   it('without a hint asks the person first; the form needs its CSRF token', async () => {

@@ -1,3 +1,4 @@
+import { BackChannelLogoutWorker } from './back-channel-logout.js';
 import type { MikroORM } from '@mikro-orm/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -57,7 +58,19 @@ export async function oauthPlugin(app: FastifyInstance, options: OAuthPluginOpti
   invalidateOnCommit(orm, (environmentId) => cache.invalidate(environmentId));
   const audit = new AuditBatcher(orm, { anonymousFailuresPerMinute: config.anonymousFailureAuditsPerMinute, logger });
   const replayGuard = new ReplayGuard(orm);
+  const logouts = new BackChannelLogoutWorker({
+    orm,
+    cache,
+    audit,
+    listen: options.listen,
+    logger,
+    allowPrivateTargets: config.allowPrivateTargets,
+    retrySchedule: config.backchannelLogoutRetrySchedule,
+    pollMs: config.webhookPollMs,
+  });
+  await logouts.start();
   app.addHook('onClose', async () => {
+    await logouts.stop();
     await audit.close();
     await replayGuard.close();
     await cache.close();

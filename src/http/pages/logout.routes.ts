@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resumeSession } from '../../modules/session/session.service.js';
 import { signOut } from '../../modules/sign-in/sign-in.service.js';
-import { notifyBackChannelLogout } from '../oauth/back-channel-logout.js';
 import { environmentEm } from '../oauth/context.js';
-import type { ClientState, EnvironmentState } from '../oauth/oauth-cache.js';
+import type { EnvironmentState } from '../oauth/oauth-cache.js';
 import { responseUri } from '../oauth/authorize/request.js';
 import { verifyIdTokenHint } from '../oauth/tokens.js';
 import { field, message, queryParameters, refetchWithCookies, seeOther, type Fields } from './page-kit.js';
@@ -76,9 +75,8 @@ export function registerLogoutRoutes(scope: FastifyInstance, deps: SignInDeps, e
       );
     }
     if (session) {
-      const clientIds = await em.transactional((tx) => signOut(tx, env, session, deps.requestMeta(request), client?.id ?? null));
-      const clients = (await Promise.all(clientIds.map((id) => deps.cache.client(env, id)))).filter((found): found is ClientState => found !== null);
-      void notifyBackChannelLogout({ audit: deps.audit, logger: deps.logger, allowPrivate: deps.config.allowPrivateTargets }, env, clients, session.userId, session.id, deps.requestMeta(request));
+      // The applications that registered a back-channel logout URI are told by the logout workers.
+      await em.transactional((tx) => signOut(tx, env, session, deps.requestMeta(request), client?.id ?? null));
     }
     binding.clearSession(reply, env.id);
     if (postLogout) return seeOther(reply, responseUri(postLogout, { state: state ?? null }));

@@ -9,6 +9,7 @@ import type { User } from '../user/user.entity.js';
 import { UserRepository } from '../user/user.repository.js';
 import { revokeTokensOfUser } from '../user-token/user-token.service.js';
 import type { SessionEndReason, UserSession } from './session.entity.js';
+import { LogoutNoticeRepository } from './logout-notice.repository.js';
 import { UserSessionRepository } from './session.repository.js';
 
 /** An environment's session lifetimes, in seconds. */
@@ -73,8 +74,9 @@ export function noteApplication(session: UserSession, clientId: string, organiza
 }
 
 /**
- * Ends sessions and revokes the refresh tokens and live access tokens born in them. Returns the
- * sessions that were live. Run in the transaction of the change that ends them.
+ * Ends sessions and revokes the refresh tokens and live access tokens born in them; the
+ * applications that registered a back-channel logout URI will be told. Returns the sessions
+ * that were live. Run in the transaction of the change that ends them.
  */
 export async function endSessions(em: EntityManager, sessions: UserSession[], reason: SessionEndReason, now = new Date()): Promise<UserSession[]> {
   const ending = sessions.filter((session) => !session.endedAt);
@@ -85,6 +87,8 @@ export async function endSessions(em: EntityManager, sessions: UserSession[], re
   const byUser = new Map<string, string[]>();
   for (const session of ending) byUser.set(session.userId, [...(byUser.get(session.userId) ?? []), session.id]);
   for (const [userId, sessionIds] of byUser) await revokeTokensOfUser(em, userId, { sessionIds }, now);
+  // Back-channel logout, committed with the end of the sessions: the logout workers send it.
+  await new LogoutNoticeRepository(em).enqueueFor(ending, now);
   await em.flush();
   return ending;
 }

@@ -361,12 +361,12 @@ export function grantsInOrganization(em: EntityManager, userId: string, organiza
 
 /**
  * Signs a person out of a browser session: the session ends, the refresh tokens born in it and
- * their access tokens are revoked, and `user.signed_out` is audited. Returns the applications
- * that got codes through it (back-channel logout tells them). Run in a transaction.
+ * their access tokens are revoked, the applications that got codes through it will be told
+ * (back-channel logout), and `user.signed_out` is audited. Run in a transaction.
  */
-export async function signOut(em: EntityManager, env: SignInEnvironment, session: UserSession, meta: RequestMeta, initiatedBy: string | null): Promise<string[]> {
+export async function signOut(em: EntityManager, env: SignInEnvironment, session: UserSession, meta: RequestMeta, initiatedBy: string | null): Promise<void> {
   const [ended] = await endSessions(em, [session], 'signed_out');
-  if (!ended) return [];
+  if (!ended) return;
   const user = await new UserRepository(em).find(session.userId);
   recordAudit(em, { principal: null, ...(user ? { user: { id: user.id, email: user.email } } : { anonymous: true }), meta }, {
     action: 'user.signed_out',
@@ -379,5 +379,4 @@ export async function signOut(em: EntityManager, env: SignInEnvironment, session
     after: { initiatedBy, applications: session.clientIds },
   });
   await em.flush();
-  return session.clientIds;
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { AuditEventRepository } from '../../audit/audit.repository.js';
 import { recordAudit } from '../../audit/audit-recorder.js';
-import type { Unlisten } from '../../db/notifications.js';
+import { OutboxPump } from '../../db/outbox-pump.js';
 import { publicAuditEvent } from '../../audit/audit.service.js';
 import type { Config } from '../../config.js';
 import { SecretBox } from '../../crypto/at-rest.js';
@@ -76,69 +76,41 @@ function post(url: string, body: string, headers: Record<string, string>, option
   });
 }
 
-/**
- * Sends webhook deliveries from the outbox, in every process at once: due rows are claimed
- * with FOR UPDATE SKIP LOCKED and a lease (`locked_until`), so no two workers send the same
- * attempt, and a worker that dies mid-send only delays its rows until the lease ends (at-least-
- * once). Woken by a notice for each new delivery (a trigger on the outbox; see the
- * webhook_notify migration), by a lost-notice gap, and by a poll for retries that fall due.
- */
 /** Notified for each new delivery (the webhook_notify migration). */
 export const WEBHOOK_CHANNEL = 'gatehouse_webhook';
 
+/**
+ * Sends webhook deliveries from the outbox, in every process at once (`OutboxPump`): due rows
+ * are claimed with FOR UPDATE SKIP LOCKED and a lease (`locked_until`), so no two workers send
+ * the same attempt. Woken by a notice for each new delivery (a trigger on the outbox; see the
+ * webhook_notify migration), by a lost-notice gap, and by a poll for retries that fall due.
+ */
 export class DeliveryWorker {
-  private unlisten: Unlisten | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly pump: OutboxPump<WebhookDelivery>;
 
-  constructor(private readonly options: DeliveryWorkerOptions) {}
-
-  async start(): Promise<void> {
-    this.unlisten = await this.options.listen(WEBHOOK_CHANNEL, { onNotify: () => this.kick(), onGap: () => this.kick() });
-    this.timer = setInterval(() => this.kick(), this.options.pollMs);
-    this.timer.unref();
-    this.kick();
+  constructor(private readonly options: DeliveryWorkerOptions) {
+    this.pump = new OutboxPump({
+      what: 'webhook delivery',
+      listen: options.listen,
+      channel: WEBHOOK_CHANNEL,
+      pollMs: options.pollMs,
+      logger: options.logger,
+      claim: () => this.claim(),
+      send: (delivery) => this.deliver(delivery),
+    });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.unlisten?.();
-    await this.running;
+  start(): Promise<void> {
+    return this.pump.start();
+  }
+
+  stop(): Promise<void> {
+    return this.pump.stop();
   }
 
   /** Runs a pass now, or once more after the current one. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'webhook delivery pass failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.kick();
-        }
-      });
-  }
-
-  /** Claims and sends due deliveries until none is due. */
-  private async drain(): Promise<void> {
-    for (;;) {
-      if (this.stopped) return;
-      const claimed = await this.claim();
-      if (claimed.length === 0) return;
-      // One failure must not abandon the rest of the batch outside the worker's accounting.
-      const results = await Promise.allSettled(claimed.map((delivery) => this.deliver(delivery)));
-      for (const result of results) {
-        if (result.status === 'rejected') this.options.logger.error({ err: result.reason }, 'webhook delivery failed unexpectedly');
-      }
-    }
+    this.pump.kick();
   }
 
   private async claim(): Promise<WebhookDelivery[]> {
