@@ -12,6 +12,7 @@ import {
   MAX_CODE_ATTEMPTS,
   redeemLink,
   verifyCode,
+  WRONG_CODE_LIMITS,
 } from '../../src/modules/sign-in/challenge.service.js';
 import { startServer, TEST_MASTER_KEY, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
@@ -110,16 +111,39 @@ describe('passwordless sign-in challenges', () => {
     expect((await inTx(ws, (em) => verifyCode(em, box, challenge.id, code))).ok).toBe(true);
   });
 
-  it('are limited per address and per client IP', async () => {
+  it('are limited per address and client IP, per address, and per client IP', async () => {
     const ip = freshIp();
-    for (let i = 0; i < CHALLENGE_LIMITS.perEmail; i += 1) await issue('limited@example.com', ip);
-    await expect(issue('limited@example.com', freshIp())).rejects.toMatchObject({ kind: 'RATE_LIMITED', code: 'sign_in.too_many_codes' });
+    for (let i = 0; i < CHALLENGE_LIMITS.perEmailFromIp; i += 1) await issue('limited@example.com', ip);
+    await expect(issue('limited@example.com', ip)).rejects.toMatchObject({ kind: 'RATE_LIMITED', code: 'sign_in.too_many_codes' });
+    // One client asking in a person's name does not lock the person out…
+    expect((await issue('limited@example.com', freshIp())).code).toMatch(/^\d{6}$/);
+    // …but many together are bounded: no more than perEmail codes for one address.
+    for (let i = CHALLENGE_LIMITS.perEmailFromIp + 1; i < CHALLENGE_LIMITS.perEmail; i += 1) await issue('limited@example.com', freshIp());
+    await expect(issue('limited@example.com', freshIp())).rejects.toMatchObject({ code: 'sign_in.too_many_codes' });
     // Another address from the same IP is still served, up to the per-IP limit.
     const busy = freshIp();
     for (let i = 0; i < CHALLENGE_LIMITS.perIp; i += 1) await issue(`user${i}@example.com`, busy);
     await expect(issue('one-more@example.com', busy)).rejects.toMatchObject({ code: 'sign_in.too_many_codes' });
     // Limits are per environment: the other tenant's users are not locked out.
     expect((await issue('limited@example.com', freshIp(), other)).code).toMatch(/^\d{6}$/);
+  });
+
+  it('stop being sent after too many wrong codes: to the guessing client first, then to everyone', async () => {
+    const email = 'guessed-at@example.com';
+    const guessWrong = async (ip: string) => {
+      const { challenge, code } = await issue(email, ip);
+      const wrong = code === '000000' ? '111111' : '000000';
+      for (let guess = 0; guess < MAX_CODE_ATTEMPTS; guess += 1) await inTx(ws, (em) => verifyCode(em, box, challenge.id, wrong));
+    };
+    const guesser = freshIp();
+    for (let typed = 0; typed < WRONG_CODE_LIMITS.perEmailFromIp; typed += MAX_CODE_ATTEMPTS) await guessWrong(guesser);
+    await expect(issue(email, guesser)).rejects.toMatchObject({ kind: 'RATE_LIMITED', code: 'sign_in.too_many_wrong_codes' });
+    // The person, from their own address, still gets a code and signs in with it.
+    const own = await issue(email, freshIp());
+    expect((await inTx(ws, (em) => verifyCode(em, box, own.challenge.id, own.code))).ok).toBe(true);
+    // Guessing from many addresses ends for everyone at perEmail wrong codes a day.
+    for (let typed = WRONG_CODE_LIMITS.perEmailFromIp; typed < WRONG_CODE_LIMITS.perEmail; typed += MAX_CODE_ATTEMPTS) await guessWrong(freshIp());
+    await expect(issue(email, freshIp())).rejects.toMatchObject({ code: 'sign_in.too_many_wrong_codes' });
   });
 
   it('are forgotten a day after they expire', async () => {
@@ -133,10 +157,11 @@ describe('passwordless sign-in challenges', () => {
   });
 
   it('hold their limits under concurrent requests for one address', async () => {
-    const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => issue('burst@example.com')));
-    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(CHALLENGE_LIMITS.perEmail);
+    const ip = freshIp();
+    const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => issue('burst@example.com', ip)));
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(CHALLENGE_LIMITS.perEmailFromIp);
     const refused = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    expect(refused.map((outcome) => (outcome.reason as { code?: string }).code)).toEqual(Array(12 - CHALLENGE_LIMITS.perEmail).fill('sign_in.too_many_codes'));
+    expect(refused.map((outcome) => (outcome.reason as { code?: string }).code)).toEqual(Array(12 - CHALLENGE_LIMITS.perEmailFromIp).fill('sign_in.too_many_codes'));
   });
 
   it('refuse to be issued outside a transaction, where their limits could not hold', async () => {

@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemFork } from '../../src/db/tenant-scope.js';
 import { PushedAuthorizationRequest } from '../../src/modules/sign-in/flow.entity.js';
-import { WRONG_CODES_PER_EMAIL_PER_DAY } from '../../src/modules/sign-in/challenge.service.js';
+import { WRONG_CODE_LIMITS } from '../../src/modules/sign-in/challenge.service.js';
 import { HttpBrowser } from '../helpers/browser-http.js';
 import { API, mutate } from '../helpers/oauth.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
@@ -63,13 +63,13 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('the sign-in code', () => {
-  it('cannot be guessed across many codes: past the daily wrong-code budget no new code is sent', async () => {
+  it('cannot be guessed across many codes: past the daily wrong-code budget no new code is sent to that client', async () => {
     const app = await webApp();
     const config = await configOf(app);
     const email = 'guess-target@example.com';
     let sent = 0;
-    for (let round = 0; round * 5 < WRONG_CODES_PER_EMAIL_PER_DAY; round += 1) {
-      // Each round from a new browser (as from many addresses), five wrong guesses each.
+    for (let round = 0; round * 5 < WRONG_CODE_LIMITS.perEmailFromIp; round += 1) {
+      // Each round from a new browser (of one client address), five wrong guesses each.
       const browser = new HttpBrowser(server.url);
       await browser.go((await authorizeUrl(config)).url.toString());
       await browser.submit('/sign-in/email', { email });

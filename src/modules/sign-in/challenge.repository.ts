@@ -20,21 +20,23 @@ export class SignInChallengeRepository extends Repository<SignInChallenge> {
     await sql(this.em, 'select pg_advisory_xact_lock(hashtext(?))', [`sign_in_ip:${environmentId}:${ip}`]);
   }
 
-  /** Challenges of an environment sent to `email`, and asked from `ip`, since `since`. */
-  async recent(environmentId: string, email: string, ip: string, since: Date): Promise<{ byEmail: number; byIp: number }> {
+  /** Challenges of an environment sent to `email` (all, and asked from `ip`), and asked from `ip`, since `since`. */
+  async recent(environmentId: string, email: string, ip: string, since: Date): Promise<{ byEmail: number; byEmailFromIp: number; byIp: number }> {
     const byEmail = await this.em.count(SignInChallenge, { environmentId, email, createdAt: { $gte: since } });
+    const byEmailFromIp = await this.em.count(SignInChallenge, { environmentId, email, requestIp: ip, createdAt: { $gte: since } });
     const byIp = await this.em.count(SignInChallenge, { environmentId, requestIp: ip, createdAt: { $gte: since } });
-    return { byEmail, byIp };
+    return { byEmail, byEmailFromIp, byIp };
   }
 
   byLink(linkTokenHash: string): Promise<SignInChallenge | null> {
     return this.em.findOne(SignInChallenge, { linkTokenHash });
   }
 
-  /** Wrong codes typed for an address of an environment, over all its challenges created since `since`. */
-  async wrongCodesSince(environmentId: string, email: string, since: Date): Promise<number> {
-    const rows = await this.em.find(SignInChallenge, { environmentId, email, createdAt: { $gte: since }, attempts: { $gt: 0 } }, { fields: ['attempts'] });
-    return rows.reduce((sum, row) => sum + row.attempts, 0);
+  /** Wrong codes typed for an address of an environment, over all its challenges created since `since`, and over those asked from `ip`. */
+  async wrongCodesSince(environmentId: string, email: string, ip: string, since: Date): Promise<{ total: number; fromIp: number }> {
+    const rows = await this.em.find(SignInChallenge, { environmentId, email, createdAt: { $gte: since }, attempts: { $gt: 0 } }, { fields: ['attempts', 'requestIp'] });
+    const sum = (list: typeof rows) => list.reduce((total, row) => total + row.attempts, 0);
+    return { total: sum(rows), fromIp: sum(rows.filter((row) => row.requestIp === ip)) };
   }
 
   /** The challenge of a magic link, locked for its redemption. */

@@ -13,13 +13,20 @@ export const CHALLENGE_TTL_MS = 10 * 60 * 1000;
 /** Wrong codes after which a challenge is dead, however much time it has left. */
 export const MAX_CODE_ATTEMPTS = 5;
 /** Codes sent to one address, and asked from one client address, per environment and window. */
-export const CHALLENGE_LIMITS = { windowMs: 15 * 60 * 1000, perEmail: 5, perIp: 30 };
 /**
- * Wrong codes typed for one address, over all its codes, per day: past this no new code is sent
- * (a link or a wait). Without it, many client addresses could keep asking for codes and guess
- * each five times, a steady ~2,400 guesses a day at a million codes.
+ * Codes sent per 15 minutes. A person is limited per client address (`perEmailFromIp`), so that
+ * one client asking for codes in their name cannot lock them out; `perEmail` bounds what many
+ * addresses together can make the server mail them; `perIp` what one client can send anyone.
  */
-export const WRONG_CODES_PER_EMAIL_PER_DAY = 20;
+export const CHALLENGE_LIMITS = { windowMs: 15 * 60 * 1000, perEmailFromIp: 5, perEmail: 20, perIp: 30 };
+/**
+ * Wrong codes typed for one address, over all its codes, per day: past these no new code is
+ * sent (to that client, or at all). `perEmail` bounds guessing: without it, many client
+ * addresses could keep asking for codes and guess each five times, ~2,400 guesses a day at a
+ * million codes; with it, 50 (a 1 in 20,000 chance a day). `perEmailFromIp` keeps one client's
+ * guessing from locking the person out: that takes five addresses.
+ */
+export const WRONG_CODE_LIMITS = { windowMs: 24 * 60 * 60 * 1000, perEmailFromIp: 10, perEmail: 50 };
 
 export interface IssuedChallenge {
   challenge: SignInChallenge;
@@ -37,8 +44,9 @@ export type ChallengeOutcome = { ok: true; challenge: SignInChallenge } | { ok: 
 const associatedData = (challengeId: string) => `sign_in_challenge:${challengeId}`;
 
 /**
- * Starts a passwordless sign-in for `email` in an environment, within the limits per address
- * and per client IP (counted in the database, so across every process). Refused with
+ * Starts a passwordless sign-in for `email` in an environment, within the limits per address,
+ * per address and client IP, and per client IP (counted in the database, so across every
+ * process). Refused with
  * RATE_LIMITED `sign_in.too_many_codes` past them. The caller mails the code and link. Run it
  * in a transaction: the limits hold under concurrency by locks that last until it commits.
  */
@@ -52,11 +60,11 @@ export async function issueChallenge(
   const challenges = new SignInChallengeRepository(em);
   await challenges.lockIssuing(input.environmentId, email, input.ip);
   const recent = await challenges.recent(input.environmentId, email, input.ip, new Date(now.getTime() - CHALLENGE_LIMITS.windowMs));
-  if (recent.byEmail >= CHALLENGE_LIMITS.perEmail || recent.byIp >= CHALLENGE_LIMITS.perIp) {
+  if (recent.byEmailFromIp >= CHALLENGE_LIMITS.perEmailFromIp || recent.byEmail >= CHALLENGE_LIMITS.perEmail || recent.byIp >= CHALLENGE_LIMITS.perIp) {
     throw new AppError('RATE_LIMITED', 'sign_in.too_many_codes', 'Too many codes were sent; wait a few minutes and try again');
   }
-  const wrong = await challenges.wrongCodesSince(input.environmentId, email, new Date(now.getTime() - 24 * 60 * 60 * 1000));
-  if (wrong >= WRONG_CODES_PER_EMAIL_PER_DAY) {
+  const wrong = await challenges.wrongCodesSince(input.environmentId, email, input.ip, new Date(now.getTime() - WRONG_CODE_LIMITS.windowMs));
+  if (wrong.fromIp >= WRONG_CODE_LIMITS.perEmailFromIp || wrong.total >= WRONG_CODE_LIMITS.perEmail) {
     throw new AppError('RATE_LIMITED', 'sign_in.too_many_wrong_codes', 'Too many wrong codes were typed for this address; try again tomorrow');
   }
   const id = newInternalId('signInChallenge');
