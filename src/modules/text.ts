@@ -44,3 +44,15 @@ export function findUncleanText(value: unknown, path = '$', depth = 0): string |
   }
   return null;
 }
+
+/**
+ * Control characters, and the invisible marks that reorder text (Unicode bidirectional
+ * controls): in a name shown to people (a consent page, an organization chooser) they would let
+ * "Acme\u202Elaicnanif" read as another name. Names are refused with them (`checkName`).
+ */
+const HIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+export const hasHiddenCharacters = (value: string): boolean => HIDDEN_CHARACTERS.test(value);
+
+/** Text from outside shown as a name, without those characters, where refusing it is not an option. */
+export const displayText = (value: string): string => value.replace(new RegExp(HIDDEN_CHARACTERS.source, 'g'), '').trim();

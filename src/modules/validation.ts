@@ -1,10 +1,12 @@
 import { invalid } from '../errors/app-error.js';
+import { hasHiddenCharacters } from './text.js';
 
 /** Input checks shared by services. Each returns the normalised value or throws BAD_USER_INPUT. */
 
 export function checkName(value: string, field: string[], max = 200): string {
   const trimmed = value.trim();
   if (!trimmed) throw invalid('validation.required', 'Must not be empty', field);
+  if (hasHiddenCharacters(trimmed)) throw invalid('validation.hidden_characters', 'Must not contain control or text-direction characters', field);
   if (trimmed.length > max) throw invalid('validation.too_long', `Must be at most ${max} characters`, field);
   return trimmed;
 }

@@ -187,6 +187,7 @@ describe('service accounts', () => {
 
   it.each([
     ['an empty name', { name: ' ' }, 'validation.required', ['input', 'name']],
+    ['a name that reads backwards on a consent page', { name: 'Payroll \u202Eppa' }, 'validation.hidden_characters', ['input', 'name']],
     ['a long description', { description: 'x'.repeat(1001) }, 'validation.too_long', ['input', 'description']],
     ['a scope with a space', { allowedScopes: ['read all'] }, 'oauth.invalid_scope', ['input', 'allowedScopes']],
     ['an audience that is no resource server', { allowedAudiences: ['https://nowhere.example'] }, 'oauth_client.unknown_audience', ['input', 'allowedAudiences']],

@@ -146,6 +146,9 @@ describe('dynamic client registration (RFC 7591/7592)', () => {
       [{ jwks: { keys: [{ ...key.publicJwk, d: 'x' }] }, token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
       [{ jwks_uri: 'http://169.254.169.254/keys', token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
       [[1, 2], 'invalid_client_metadata'],
+      // A name that reads as another on the consent page (right-to-left override), or spans lines.
+      [{ client_name: 'Acme \u202Eyaknab' }, 'invalid_client_metadata'],
+      [{ client_name: 'Acme\nBank' }, 'invalid_client_metadata'],
     ];
     for (const [body, error] of refusals) {
       const response = await registerRaw(body);

@@ -157,7 +157,8 @@ afterAll(async () => {
 
 describe('an MCP client (the official TypeScript SDK) reaching an MCP server protected by Gatehouse', () => {
   it('registers by Client ID Metadata Document, gets consent, and calls a tool with a token for that server', async () => {
-    document = { client_id: DOCUMENT_URL, client_name: 'Notes agent', redirect_uris: [CALLBACK], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    // Its name is shown without the marks that would reorder it on the consent page.
+    document = { client_id: DOCUMENT_URL, client_name: 'Notes \u2066agent\u2069', redirect_uris: [CALLBACK], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
     const provider = new SigningInProvider('mcp-user@example.com', DOCUMENT_URL);
     const subject = await connectAndCall(provider);
     expect(subject).toMatch(/^usr_/);

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
 import { newId } from '../../db/id.js';
 import { AppError } from '../../errors/app-error.js';
-import { findUncleanText } from '../text.js';
+import { displayText, findUncleanText } from '../text.js';
 import { checkAppRedirectUris } from './application-settings.js';
 import type { RegistrationIssuer } from './client-registration.service.js';
 import { ApplicationType, ClientKind, type OAuthClient } from './oauth-client.entity.js';
@@ -68,7 +68,7 @@ export function checkMetadataDocument(url: string, document: unknown): CheckedDo
     if (error instanceof AppError) throw new MetadataDocumentError(`redirect_uris: ${error.message}`);
     throw error;
   }
-  const rawName = typeof doc.client_name === 'string' ? doc.client_name.trim() : '';
+  const rawName = typeof doc.client_name === 'string' ? displayText(doc.client_name) : '';
   const name = (rawName || new URL(url).host).slice(0, 200);
   const metadata: Record<string, unknown> = { client_id_metadata_document: url, application_type: native ? 'native' : 'web' };
   for (const key of ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri', 'software_id', 'software_version']) {
