@@ -47,24 +47,26 @@ export async function preparedSql<T = Record<string, unknown>>(em: EntityManager
   }
   try {
     const onQuery = em.config.get('onQuery') as ((statement: string, params: readonly unknown[]) => string) | undefined;
-    const statement = client.positionBindings(onQuery ? onQuery(text, params) : text);
-    const result = await connection.query<T & pg.QueryResultRow>({ name: statementName(statement), text: statement, values: [...params] });
+    const { name, statement } = prepared(client, onQuery ? onQuery(text, params) : text);
+    const result = await connection.query<T & pg.QueryResultRow>({ name, text: statement, values: [...params] });
     return result.rows;
   } finally {
     await client.releaseConnection(connection);
   }
 }
 
-const statementNames = new Map<string, string>();
+/** Texts seen by `preparedSql`, with their `$n` form and statement name (a handful: hot statements only). */
+const preparedTexts = new Map<string, { name: string; statement: string }>();
 
-function statementName(statement: string): string {
-  let name = statementNames.get(statement);
-  if (!name) {
-    name = `gh_${createHash('sha256').update(statement).digest('base64url').slice(0, 22)}`;
-    if (statementNames.size >= 1000) statementNames.clear();
-    statementNames.set(statement, name);
+function prepared(client: KnexClient, text: string): { name: string; statement: string } {
+  let found = preparedTexts.get(text);
+  if (!found) {
+    const statement = client.positionBindings(text);
+    found = { name: `gh_${createHash('sha256').update(statement).digest('base64url').slice(0, 22)}`, statement };
+    if (preparedTexts.size >= 1000) preparedTexts.clear();
+    preparedTexts.set(text, found);
   }
-  return name;
+  return found;
 }
 
 /** Table name of an entity, from its metadata. */
