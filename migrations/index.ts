@@ -15,6 +15,7 @@ import { Migration20261201172943_sign_in_challenges } from './Migration202612011
 import { Migration20261201173649_environment_sign_in_settings } from './Migration20261201173649_environment_sign_in_settings.js';
 import { Migration20261201200633_user_sign_in } from './Migration20261201200633_user_sign_in.js';
 import { Migration20261201220346_logout_notices } from './Migration20261201220346_logout_notices.js';
+import { Migration20261201223938_sso_connections } from './Migration20261201223938_sso_connections.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -32,4 +33,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201173649_environment_sign_in_settings', class: Migration20261201173649_environment_sign_in_settings },
   { name: 'Migration20261201200633_user_sign_in', class: Migration20261201200633_user_sign_in },
   { name: 'Migration20261201220346_logout_notices', class: Migration20261201220346_logout_notices },
+  { name: 'Migration20261201223938_sso_connections', class: Migration20261201223938_sso_connections },
 ];

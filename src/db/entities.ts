@@ -5,6 +5,7 @@ import { OutboxMessage } from '../modules/email/email.entity.js';
 import { Environment } from '../modules/environment/environment.entity.js';
 import { SignInChallenge } from '../modules/sign-in/challenge.entity.js';
 import { PushedAuthorizationRequest, SignInFlow } from '../modules/sign-in/flow.entity.js';
+import { SsoConnection } from '../modules/connection/connection.entity.js';
 import { LogoutNotice } from '../modules/session/logout-notice.entity.js';
 import { UserSession } from '../modules/session/session.entity.js';
 import { AuthorizationCode, RefreshToken } from '../modules/user-token/user-token.entity.js';
@@ -56,4 +57,5 @@ export const entities = [
   RefreshToken,
   Consent,
   LogoutNotice,
+  SsoConnection,
 ];

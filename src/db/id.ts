@@ -27,6 +27,7 @@ export const ID_PREFIXES = {
   outboxMessage: 'msg',
   session: 'ses',
   consent: 'cns',
+  ssoConnection: 'con',
 } as const;
 
 /**

@@ -84,6 +84,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'RefreshToken',
       'Consent',
       'LogoutNotice',
+      'SsoConnection',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

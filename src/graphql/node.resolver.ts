@@ -4,6 +4,7 @@ import { kindOfId, type IdKind } from '../db/id.js';
 import { invalid, notFound } from '../errors/app-error.js';
 import { getApiKey } from '../modules/api-key/api-key.service.js';
 import { getConsent } from '../modules/consent/consent.service.js';
+import { getSsoConnection } from '../modules/connection/connection.service.js';
 import { getOutboxMessage } from '../modules/email/email.service.js';
 import { getEnvironment } from '../modules/environment/environment.service.js';
 import { getMembership } from '../modules/membership/membership.service.js';
@@ -50,6 +51,7 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   outboxMessage: getOutboxMessage,
   session: getSession,
   consent: getConsent,
+  ssoConnection: getSsoConnection,
 };
 
 /** Longest part of an invalid id quoted back: ids are 30 characters; anything longer is not worth echoing. */

@@ -25,6 +25,7 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   outboxMessage: 'OutboxMessage',
   session: 'Session',
   consent: 'Consent',
+  ssoConnection: 'SsoConnection',
 };
 
 @InterfaceType('Node', {

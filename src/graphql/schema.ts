@@ -14,6 +14,7 @@ import {
 import { ApplicationResolver, ClientSecretResolver, ServiceAccountResolver } from '../modules/oauth-client/oauth-client.resolver.js';
 import { OrganizationResolver } from '../modules/organization/organization.resolver.js';
 import { ResourceServerResolver } from '../modules/resource-server/resource-server.resolver.js';
+import { SsoConnectionResolver } from '../modules/connection/connection.resolver.js';
 import { SessionResolver } from '../modules/session/session.resolver.js';
 import { RoleRelationsResolver, RoleResolver } from '../modules/role/role.resolver.js';
 import { SigningKeyResolver } from '../modules/signing-key/signing-key.resolver.js';
@@ -69,6 +70,7 @@ async function build(): Promise<GraphQLSchema> {
       ApplicationResolver,
       ClientSecretResolver,
       ResourceServerResolver,
+      SsoConnectionResolver,
       TrustedIssuerResolver,
       SigningKeyResolver,
       EmailResolver,

@@ -70,6 +70,9 @@ interface EnvData {
   sessionId: string;
   /** The user's consent to the application. */
   consentId: string;
+  /** An SSO connection (OIDC, with a client secret) of the organization. */
+  ssoConnectionId: string;
+  ssoClientId: string;
   /** Ids of every audit event of the environment. */
   auditEventIds: string[];
 }
@@ -148,6 +151,7 @@ const SECRETS = 'clientSecrets { id prefix clientId revokedAt }';
 const SERVICE_ACCOUNT = `id clientId name environmentId organizationId allowedAudiences allowedScopes customClaims jwks jwksUri roles { id key } ${SECRETS}`;
 const APPLICATION = `id clientId name type environmentId allowedAudiences roles { id key } ${SECRETS}`;
 const RESOURCE_SERVER = 'id name identifier environmentId metadataUrl scopes { name description }';
+const SSO_CONNECTION = 'id name environmentId organizationId status oidc { issuer clientId hasClientSecret } saml { spEntityId idpEntityId }';
 const TRUSTED_ISSUER = 'id name issuer environmentId jwks jwksUri audiences';
 const SIGNING_KEY = 'id kid environmentId algorithm state publicJwk activatesAt';
 const SESSION = 'id environmentId ipAddress userAgent active endReason applicationIds organizationIds authenticationMethods user { id email }';
@@ -171,7 +175,8 @@ const NODE = `id __typename
   ... on TrustedIssuer { name issuer }
   ... on SigningKey { kid state }
   ... on Session { userAgent applicationIds organizationIds user { email } }
-  ... on Consent { applicationId scopes user { email } }`;
+  ... on Consent { applicationId scopes user { email } }
+  ... on SsoConnection { name organizationId oidc { clientId } }`;
 
 const mutation = (operation: string, inputType: string, selection: string) =>
   `mutation($input: ${inputType}!) { ${operation}(input: $input) { ${selection} userErrors { code field message } } }`;
@@ -921,6 +926,69 @@ const ROWS: Row[] = [
     },
   },
   {
+    operation: 'ssoConnections',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { ssoConnections(environmentId: $env, first: 50) { totalCount nodes { ${SSO_CONNECTION} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'ssoConnections',
+    name: "with the victim's organizationId",
+    document: `query($org: ID) { ssoConnections(organizationId: $org, first: 50) { totalCount nodes { ${SSO_CONNECTION} } } }`,
+    variables: (t) => ({ org: t.orgId }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'ssoConnections',
+    name: 'without environmentId',
+    document: `query { ssoConnections(first: 50) { totalCount nodes { ${SSO_CONNECTION} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.ssoConnections.nodes.map((c: any) => c.id)).toContain(f.aDev.ssoConnectionId);
+          checkOwnEnvironment('ssoConnections', (c) => c.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'createSamlConnection',
+    name: "for the victim's organization",
+    document: mutation('createSamlConnection', 'CreateSamlConnectionInput', `ssoConnection { ${SSO_CONNECTION} }`),
+    variables: (t) => ({ input: { organizationId: t.orgId, name: 'Intruder IdP', idpEntityId: 'https://intruder.example/idp' } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'createOidcConnection',
+    name: "for the victim's organization",
+    document: mutation('createOidcConnection', 'CreateOidcConnectionInput', `ssoConnection { ${SSO_CONNECTION} }`),
+    variables: (t) => ({ input: { organizationId: t.orgId, name: 'Intruder IdP', issuer: 'https://intruder.example' } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'updateSamlConnection',
+    name: "the victim's connection",
+    document: mutation('updateSamlConnection', 'UpdateSamlConnectionInput', `ssoConnection { ${SSO_CONNECTION} }`),
+    variables: (t) => ({ input: { id: t.ssoConnectionId, idpEntityId: 'https://intruder.example/idp' } }),
+    expect: both(notFound('sso_connection')),
+  },
+  {
+    operation: 'updateOidcConnection',
+    name: "the victim's connection (pointing its sign-ins at the intruder's IdP)",
+    document: mutation('updateOidcConnection', 'UpdateOidcConnectionInput', `ssoConnection { ${SSO_CONNECTION} }`),
+    variables: (t) => ({ input: { id: t.ssoConnectionId, issuer: 'https://intruder.example', clientSecret: 'stolen' } }),
+    expect: both(notFound('sso_connection')),
+  },
+  {
+    operation: 'deleteSsoConnection',
+    name: "the victim's connection",
+    document: mutation('deleteSsoConnection', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.ssoConnectionId } }),
+    expect: both(notFound('sso_connection')),
+  },
+  {
     operation: 'resourceServers',
     name: "with the victim's environmentId",
     document: `query($env: ID) { resourceServers(environmentId: $env, first: 50) { totalCount nodes { ${RESOURCE_SERVER} } } }`,
@@ -1457,6 +1525,7 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'outboxMessage', label: "the victim's outbox message", id: (t) => t.outboxMessageId, attackers: ATTACKERS, resource: 'outbox_message' },
   { kind: 'session', label: "the victim's user's session", id: (t) => t.sessionId, attackers: ATTACKERS, resource: 'session' },
   { kind: 'consent', label: "the victim's user's consent", id: (t) => t.consentId, attackers: ATTACKERS, resource: 'consent' },
+  { kind: 'ssoConnection', label: "the victim's SSO connection", id: (t) => t.ssoConnectionId, attackers: ATTACKERS, resource: 'sso_connection' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
 ];
@@ -1565,6 +1634,14 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     description: `${Tag} secret`,
   });
   const trustedIssuerUrl = `https://${tag}-idp.example`;
+  const ssoClientId = `${tag}-sso-client`;
+  const ssoConnection = await mutate(client, 'createOidcConnection', 'CreateOidcConnectionInput', 'ssoConnection { id }', {
+    organizationId: org.organization.id,
+    name: `${Tag} Entra`,
+    issuer: `https://login.${tag}.example/v2.0`,
+    clientId: ssoClientId,
+    clientSecret: `${tag}-sso-secret`,
+  });
   const trustedIssuer = await mutate(client, 'createTrustedIssuer', 'CreateTrustedIssuerInput', 'trustedIssuer { id }', {
     environmentId,
     name: `${Tag} IdP`,
@@ -1655,6 +1732,8 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     outboxMessageId: outboxMessage.id,
     sessionId: session.id,
     consentId: consent.id,
+    ssoConnectionId: ssoConnection.ssoConnection.id,
+    ssoClientId,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
   };
 }
@@ -1684,6 +1763,8 @@ async function snapshot(victim: Pick<Victim, 'client' | 'target' | 'workspaceWid
       signingKeys(environmentId: $env) { id kid algorithm state activatesAt supersededAt revokedAt }`,
     `sessions(environmentId: $env, first: 50, filter: { activeOnly: false }) { totalCount nodes { id active endedAt endReason lastSeenAt expiresAt applicationIds organizationIds } }
       consents(environmentId: $env, first: 50) { totalCount nodes { id scopes resources updatedAt } }`,
+    `ssoConnections(environmentId: $env, first: 50) { totalCount nodes { id name status updatedAt
+        saml { idpEntityId idpSsoUrl idpCertificates { fingerprint } } oidc { issuer clientId hasClientSecret scopes } } }`,
     `environmentAudit: auditEvents(environmentId: $env, first: 100) { totalCount nodes { id } }
       apiKeys(first: 100) { totalCount nodes { id name prefix environmentId scopes expiresAt revokedAt } }
       viewer { workspaceId }`,
@@ -1739,6 +1820,8 @@ function sentinelsOf(target: Target, workspaceWide: boolean, extra: string[]): s
     target.outboxMessageId,
     target.sessionId,
     target.consentId,
+    target.ssoConnectionId,
+    target.ssoClientId,
     ...target.auditEventIds,
     ...extra,
   ];

@@ -1,0 +1,95 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { pageConnection, PageArgsType } from '../../graphql/connection.js';
+import { services, type GraphQLContext } from '../../graphql/context.js';
+import { mutationPayload } from '../../graphql/user-error.js';
+import { issuerFor } from '../environment/issuer.js';
+import { DeleteInput, DeletePayload } from '../organization/organization.types.js';
+import { SsoConnectionType, type SsoConnection } from './connection.entity.js';
+import {
+  createOidcConnection,
+  createSamlConnection,
+  deleteSsoConnection,
+  listSsoConnections,
+  updateOidcConnection,
+  updateSamlConnection,
+} from './connection.service.js';
+import {
+  CreateOidcConnectionInput,
+  CreateSamlConnectionInput,
+  OidcSettingsType,
+  SamlSettingsType,
+  SsoConnectionConnection,
+  SsoConnectionNode,
+  SsoConnectionPayload,
+  UpdateOidcConnectionInput,
+  UpdateSamlConnectionInput,
+} from './connection.types.js';
+import { samlServiceProvider, oidcRedirectUri } from './connection.urls.js';
+
+const INPUT = { description: 'What to do; see the input type.' };
+
+@Resolver(() => SsoConnectionNode)
+export class SsoConnectionResolver {
+  @Query(() => SsoConnectionConnection, {
+    description: 'SSO connections of an organization, or of an environment, oldest first. Needs `organizations:read`.',
+  })
+  async ssoConnections(
+    @Args() page: PageArgsType,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('environmentId', () => ID, { nullable: true, description: 'Environment; defaults to the key\'s.' }) environmentId?: string,
+    @Arg('organizationId', () => ID, { nullable: true, description: 'Only this organization\'s.' }) organizationId?: string,
+  ) {
+    return pageConnection(await listSsoConnections(services(ctx), { environmentId, organizationId }, page, ctx.config.maxPageSize));
+  }
+
+  @FieldResolver(() => SamlSettingsType, { nullable: true, description: 'SAML settings (SAML connections only).' })
+  saml(@Root() connection: SsoConnection, @Ctx() ctx: GraphQLContext): SamlSettingsType | null {
+    if (connection.type !== SsoConnectionType.SAML) return null;
+    return {
+      ...samlServiceProvider(issuerFor(ctx.config.publicUrl, connection.environmentId), connection.id),
+      idpEntityId: connection.idpEntityId,
+      idpSsoUrl: connection.idpSsoUrl,
+      idpCertificates: connection.idpCertificates.map((certificate) => ({ ...certificate, notBefore: new Date(certificate.notBefore), notAfter: new Date(certificate.notAfter) })),
+      allowIdpInitiated: connection.allowIdpInitiated,
+      requireSignedAssertion: connection.requireSignedAssertion,
+      allowSha1: connection.allowSha1,
+    };
+  }
+
+  @FieldResolver(() => OidcSettingsType, { nullable: true, description: 'OpenID Connect settings (OIDC connections only).' })
+  oidc(@Root() connection: SsoConnection, @Ctx() ctx: GraphQLContext): OidcSettingsType | null {
+    if (connection.type !== SsoConnectionType.OIDC) return null;
+    return {
+      redirectUri: oidcRedirectUri(issuerFor(ctx.config.publicUrl, connection.environmentId)),
+      issuer: connection.oidcIssuer,
+      clientId: connection.oidcClientId,
+      hasClientSecret: connection.oidcClientSecretSealed !== null,
+      scopes: connection.oidcScopes,
+    };
+  }
+
+  @Mutation(() => SsoConnectionPayload, { description: 'Creates a SAML connection for an organization (DRAFT unless told otherwise). Needs `organizations:write`.' })
+  createSamlConnection(@Arg('input', INPUT) input: CreateSamlConnectionInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ ssoConnection: await createSamlConnection(services(ctx), input) }));
+  }
+
+  @Mutation(() => SsoConnectionPayload, { description: 'Changes a SAML connection. Needs `organizations:write`.' })
+  updateSamlConnection(@Arg('input', INPUT) input: UpdateSamlConnectionInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ ssoConnection: await updateSamlConnection(services(ctx), input) }));
+  }
+
+  @Mutation(() => SsoConnectionPayload, { description: 'Creates an OpenID Connect connection for an organization (DRAFT unless told otherwise). Needs `organizations:write`.' })
+  createOidcConnection(@Arg('input', INPUT) input: CreateOidcConnectionInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ ssoConnection: await createOidcConnection(services(ctx), ctx.secretBox, input) }));
+  }
+
+  @Mutation(() => SsoConnectionPayload, { description: 'Changes an OpenID Connect connection. Needs `organizations:write`.' })
+  updateOidcConnection(@Arg('input', INPUT) input: UpdateOidcConnectionInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ ssoConnection: await updateOidcConnection(services(ctx), ctx.secretBox, input) }));
+  }
+
+  @Mutation(() => DeletePayload, { description: 'Deletes an SSO connection. Needs `organizations:write`.' })
+  deleteSsoConnection(@Arg('input', INPUT) input: DeleteInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ deletedId: await deleteSsoConnection(services(ctx), input) }));
+  }
+}

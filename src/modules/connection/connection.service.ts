@@ -1,0 +1,201 @@
+import { requireScope } from '../../auth/principal.js';
+import type { SecretBox } from '../../crypto/at-rest.js';
+import { newId } from '../../db/id.js';
+import type { PageArgs } from '../../db/pagination.js';
+import { invalid } from '../../errors/app-error.js';
+import { OrganizationRepository } from '../organization/organization.repository.js';
+import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
+import { checkName } from '../validation.js';
+import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider } from './connection.entity.js';
+import { SsoConnectionRepository } from './connection.repository.js';
+import { checkCredential, checkEntityId, checkIdpCertificates, checkIdpUrl, checkOidcScopes } from './connection.validation.js';
+
+const connectionTarget = (connection: SsoConnection) => ({ type: 'sso_connection', id: connection.id, name: connection.name });
+
+/** What audit events say of a connection: never its client secret, only whether it has one (`confidentialClient`). */
+const snapshotConnection = (connection: SsoConnection) => ({
+  id: connection.id,
+  organizationId: connection.organizationId,
+  name: connection.name,
+  type: connection.type,
+  provider: connection.provider,
+  status: connection.status,
+  allowGuestDomains: connection.allowGuestDomains,
+  ...(connection.type === SsoConnectionType.SAML
+    ? {
+        idpEntityId: connection.idpEntityId,
+        idpSsoUrl: connection.idpSsoUrl,
+        idpCertificates: connection.idpCertificates.map((certificate) => ({ fingerprint: certificate.fingerprint, notAfter: certificate.notAfter })),
+        allowIdpInitiated: connection.allowIdpInitiated,
+        requireSignedAssertion: connection.requireSignedAssertion,
+        allowSha1: connection.allowSha1,
+      }
+    : { oidcIssuer: connection.oidcIssuer, oidcClientId: connection.oidcClientId, confidentialClient: connection.oidcClientSecretSealed !== null, oidcScopes: connection.oidcScopes }),
+});
+
+/** What an ACTIVE connection needs to sign anyone in; null when it has it all. */
+function missingForActive(connection: SsoConnection): string | null {
+  if (connection.type === SsoConnectionType.SAML) {
+    if (!connection.idpEntityId) return 'the IdP entity id';
+    if (!connection.idpSsoUrl) return 'the IdP SSO URL';
+    if (!connection.idpCertificates.length) return 'an IdP signing certificate';
+  } else {
+    if (!connection.oidcIssuer) return 'the issuer';
+    if (!connection.oidcClientId) return 'the client id';
+    if (!connection.oidcClientSecretSealed) return 'the client secret';
+  }
+  return null;
+}
+
+function checkActivatable(connection: SsoConnection): void {
+  if (connection.status !== SsoConnectionStatus.ACTIVE) return;
+  const missing = missingForActive(connection);
+  if (missing) throw invalid('sso_connection.incomplete', `An active connection needs ${missing}`, ['input', 'status']);
+}
+
+export async function getSsoConnection(ctx: ServiceContext, id: string): Promise<SsoConnection> {
+  requireScope(ctx.principal, 'organizations:read');
+  return new SsoConnectionRepository(ctx.em).get(id);
+}
+
+export async function listSsoConnections(
+  ctx: ServiceContext,
+  filter: { environmentId?: string | null; organizationId?: string | null },
+  args: PageArgs,
+  maxPageSize: number,
+) {
+  requireScope(ctx.principal, 'organizations:read');
+  if (filter.organizationId) {
+    // The organization is read through the caller's scope: another tenant's is NOT_FOUND.
+    const organization = await new OrganizationRepository(ctx.em).get(filter.organizationId);
+    return new SsoConnectionRepository(ctx.em).page({ organizationId: organization.id }, args, maxPageSize);
+  }
+  return new SsoConnectionRepository(ctx.em).page({ environmentId: environmentFor(ctx, filter.environmentId) }, args, maxPageSize);
+}
+
+interface CommonInput {
+  name?: string | null;
+  provider?: SsoProvider | null;
+  status?: SsoConnectionStatus | null;
+  allowGuestDomains?: boolean | null;
+}
+
+export interface SamlSettingsInput extends CommonInput {
+  idpEntityId?: string | null;
+  idpSsoUrl?: string | null;
+  idpCertificates?: string[] | null;
+  allowIdpInitiated?: boolean | null;
+  requireSignedAssertion?: boolean | null;
+  allowSha1?: boolean | null;
+}
+
+export interface OidcSettingsInput extends CommonInput {
+  issuer?: string | null;
+  clientId?: string | null;
+  clientSecret?: string | null;
+  scopes?: string[] | null;
+}
+
+function applyCommon(connection: SsoConnection, input: CommonInput): void {
+  if (input.name != null) connection.name = checkName(input.name, ['input', 'name']);
+  if (input.provider != null) connection.provider = input.provider;
+  if (input.status != null) connection.status = input.status;
+  if (input.allowGuestDomains != null) connection.allowGuestDomains = input.allowGuestDomains;
+}
+
+function applySaml(connection: SsoConnection, input: SamlSettingsInput): void {
+  applyCommon(connection, input);
+  if (input.idpEntityId !== undefined) connection.idpEntityId = input.idpEntityId === null ? null : checkEntityId(input.idpEntityId, ['input', 'idpEntityId']);
+  if (input.idpSsoUrl !== undefined) connection.idpSsoUrl = input.idpSsoUrl === null ? null : checkIdpUrl(input.idpSsoUrl, ['input', 'idpSsoUrl']);
+  if (input.idpCertificates != null) connection.idpCertificates = checkIdpCertificates(input.idpCertificates, ['input', 'idpCertificates']);
+  if (input.allowIdpInitiated != null) connection.allowIdpInitiated = input.allowIdpInitiated;
+  if (input.requireSignedAssertion != null) connection.requireSignedAssertion = input.requireSignedAssertion;
+  if (input.allowSha1 != null) connection.allowSha1 = input.allowSha1;
+}
+
+function applyOidc(connection: SsoConnection, input: OidcSettingsInput, box: SecretBox): void {
+  applyCommon(connection, input);
+  if (input.issuer !== undefined) connection.oidcIssuer = input.issuer === null ? null : checkIdpUrl(input.issuer, ['input', 'issuer']).replace(/\/$/, '');
+  if (input.clientId !== undefined) connection.oidcClientId = input.clientId === null ? null : checkCredential(input.clientId, ['input', 'clientId'], 'The client id');
+  if (input.clientSecret !== undefined) {
+    connection.oidcClientSecretSealed = input.clientSecret === null ? null : box.seal(checkCredential(input.clientSecret, ['input', 'clientSecret'], 'The client secret'), secretBinding(connection.id));
+  }
+  if (input.scopes != null) connection.oidcScopes = checkOidcScopes(input.scopes, ['input', 'scopes']);
+}
+
+/** The sealed client secret is bound to its connection: copied to another row, it opens nowhere. */
+export const secretBinding = (connectionId: string) => `sso_connection:${connectionId}:client_secret`;
+
+async function createConnection(
+  ctx: ServiceContext,
+  input: { organizationId: string; name: string; provider?: SsoProvider | null },
+  type: SsoConnectionType,
+  apply: (connection: SsoConnection) => void,
+): Promise<SsoConnection> {
+  requireScope(ctx.principal, 'organizations:write');
+  return inTransaction(ctx, async (em) => {
+    const organization = await new OrganizationRepository(em).get(input.organizationId);
+    const connection = new SsoConnection();
+    Object.assign(connection, {
+      id: newId('ssoConnection'),
+      environmentId: organization.environmentId,
+      organizationId: organization.id,
+      name: checkName(input.name, ['input', 'name']),
+      type,
+      provider: input.provider ?? SsoProvider.GENERIC,
+      oidcScopes: type === SsoConnectionType.OIDC ? ['email', 'openid', 'profile'] : [],
+    });
+    apply(connection);
+    checkActivatable(connection);
+    em.persist(connection);
+    audit(ctx, em, { action: 'sso_connection.created', environmentId: connection.environmentId, organizationId: connection.organizationId, targets: [connectionTarget(connection)], after: snapshotConnection(connection) });
+    return connection;
+  });
+}
+
+async function updateConnection(ctx: ServiceContext, id: string, type: SsoConnectionType, apply: (connection: SsoConnection) => void): Promise<SsoConnection> {
+  requireScope(ctx.principal, 'organizations:write');
+  return inTransaction(ctx, async (em) => {
+    const connection = await new SsoConnectionRepository(em).lock(id);
+    if (connection.type !== type) throw invalid('sso_connection.wrong_type', `This is a ${connection.type} connection`, ['input', 'id']);
+    const before = snapshotConnection(connection);
+    apply(connection);
+    checkActivatable(connection);
+    audit(ctx, em, {
+      action: 'sso_connection.updated',
+      environmentId: connection.environmentId,
+      organizationId: connection.organizationId,
+      targets: [connectionTarget(connection)],
+      before,
+      after: snapshotConnection(connection),
+    });
+    return connection;
+  });
+}
+
+export function createSamlConnection(ctx: ServiceContext, input: SamlSettingsInput & { organizationId: string; name: string }): Promise<SsoConnection> {
+  return createConnection(ctx, input, SsoConnectionType.SAML, (connection) => applySaml(connection, input));
+}
+
+export function updateSamlConnection(ctx: ServiceContext, input: SamlSettingsInput & { id: string }): Promise<SsoConnection> {
+  return updateConnection(ctx, input.id, SsoConnectionType.SAML, (connection) => applySaml(connection, input));
+}
+
+export function createOidcConnection(ctx: ServiceContext, box: SecretBox, input: OidcSettingsInput & { organizationId: string; name: string }): Promise<SsoConnection> {
+  return createConnection(ctx, input, SsoConnectionType.OIDC, (connection) => applyOidc(connection, input, box));
+}
+
+export function updateOidcConnection(ctx: ServiceContext, box: SecretBox, input: OidcSettingsInput & { id: string }): Promise<SsoConnection> {
+  return updateConnection(ctx, input.id, SsoConnectionType.OIDC, (connection) => applyOidc(connection, input, box));
+}
+
+export async function deleteSsoConnection(ctx: ServiceContext, input: { id: string }): Promise<string> {
+  requireScope(ctx.principal, 'organizations:write');
+  return inTransaction(ctx, async (em) => {
+    const connections = new SsoConnectionRepository(em);
+    const connection = await connections.lock(input.id);
+    await connections.delete(connection.id);
+    audit(ctx, em, { action: 'sso_connection.deleted', environmentId: connection.environmentId, organizationId: connection.organizationId, targets: [connectionTarget(connection)], before: snapshotConnection(connection) });
+    return connection.id;
+  });
+}

@@ -1,0 +1,222 @@
+import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Connection } from '../../graphql/connection.js';
+import { Cost } from '../../graphql/cost.js';
+import { Node } from '../../graphql/node.js';
+import { UserError } from '../../graphql/user-error.js';
+import { SsoConnectionStatus, SsoConnectionType, SsoProvider } from './connection.entity.js';
+import { MAX_IDP_CERTIFICATES } from './connection.validation.js';
+
+registerEnumType(SsoConnectionType, {
+  name: 'SsoConnectionType',
+  description: 'The protocol an SSO connection speaks with the organization\'s identity provider.',
+  valuesConfig: { SAML: { description: 'SAML 2.0: Gatehouse is the service provider.' }, OIDC: { description: 'OpenID Connect: Gatehouse is the relying party.' } },
+});
+registerEnumType(SsoProvider, { name: 'SsoProvider', description: 'Who runs the identity provider: sets attribute mappings and the setup instructions.' });
+registerEnumType(SsoConnectionStatus, {
+  name: 'SsoConnectionStatus',
+  description: 'Whether a connection signs people in.',
+  valuesConfig: {
+    DRAFT: { description: 'Being set up; never used to sign in.' },
+    ACTIVE: { description: 'Signs people in (needs a complete configuration).' },
+    INACTIVE: { description: 'Switched off: sign-ins through it are refused.' },
+  },
+});
+
+@ObjectType('IdpCertificate', { simpleResolvers: true, description: 'A signing certificate of the identity provider: signatures verify only with these.' })
+export class IdpCertificateType {
+  @Field({ description: 'SHA-256 fingerprint of the certificate (colon-separated hex).' })
+  fingerprint!: string;
+
+  @Field({ description: 'Its subject.' })
+  subject!: string;
+
+  @Field({ description: 'Valid from.' })
+  notBefore!: Date;
+
+  @Field({ description: 'Valid until: list the next certificate beside this one before then.' })
+  notAfter!: Date;
+
+  @Field({ description: 'The certificate, PEM.' })
+  pem!: string;
+}
+
+@ObjectType('SamlSettings', { description: 'Both sides of a SAML connection: what to paste into the IdP, and what was taken from it.' })
+export class SamlSettingsType {
+  @Field({ description: 'Gatehouse\'s entity id for this connection (the IdP\'s "Audience URI" / "Identifier").' })
+  spEntityId!: string;
+
+  @Field({ description: 'Assertion Consumer Service URL (HTTP-POST): the IdP\'s "Single sign-on URL" / "Reply URL".' })
+  acsUrl!: string;
+
+  @Field({ description: 'Gatehouse\'s SP metadata for this connection, for IdPs that import it.' })
+  spMetadataUrl!: string;
+
+  @Field(() => String, { nullable: true, description: 'The IdP\'s entity id (the Issuer of its responses).' })
+  idpEntityId!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Where sign-in requests are sent (HTTP-Redirect binding).' })
+  idpSsoUrl!: string | null;
+
+  @Cost({ maxItems: MAX_IDP_CERTIFICATES })
+  @Field(() => [IdpCertificateType], { description: 'The IdP\'s signing certificates.' })
+  idpCertificates!: IdpCertificateType[];
+
+  @Field({ description: 'Whether sign-ins the IdP starts (IdP-initiated) are accepted.' })
+  allowIdpInitiated!: boolean;
+
+  @Field({ description: 'Whether the assertion itself must be signed (else a signed response is enough).' })
+  requireSignedAssertion!: boolean;
+
+  @Field({ description: 'Whether SHA-1 signatures are accepted (only for IdPs that cannot do better).' })
+  allowSha1!: boolean;
+}
+
+@ObjectType('OidcSettings', { description: 'Both sides of an OpenID Connect connection.' })
+export class OidcSettingsType {
+  @Field({ description: 'The redirect URI to register with the IdP.' })
+  redirectUri!: string;
+
+  @Field(() => String, { nullable: true, description: 'The IdP\'s issuer (its discovery document is read from there).' })
+  issuer!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The client id the IdP issued.' })
+  clientId!: string | null;
+
+  @Field({ description: 'Whether a client secret is set (it is never shown).' })
+  hasClientSecret!: boolean;
+
+  @Field(() => [String], { description: 'Scopes asked for.' })
+  scopes!: string[];
+}
+
+@ObjectType('SsoConnection', { implements: Node, description: 'An organization\'s link to its own identity provider (SAML 2.0 or OpenID Connect).' })
+export class SsoConnectionNode extends Node {
+  @Field(() => ID, { description: 'Environment.' })
+  environmentId!: string;
+
+  @Field(() => ID, { description: 'The organization whose people sign in through it.' })
+  organizationId!: string;
+
+  @Field({ description: 'Display name.' })
+  name!: string;
+
+  @Field(() => SsoConnectionType, { description: 'Protocol.' })
+  type!: SsoConnectionType;
+
+  @Field(() => SsoProvider, { description: 'Who runs the IdP.' })
+  provider!: SsoProvider;
+
+  @Field(() => SsoConnectionStatus, { description: 'Whether it signs people in.' })
+  status!: SsoConnectionStatus;
+
+  @Field({ description: 'Whether people whose email is outside the organization\'s verified domains may sign in through it.' })
+  allowGuestDomains!: boolean;
+
+  @Field({ description: 'When it was created.' })
+  createdAt!: Date;
+
+  @Field({ description: 'When it last changed.' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A page of SSO connections.' })
+export class SsoConnectionConnection extends Connection(SsoConnectionNode, 'SsoConnection') {}
+
+@InputType({ description: 'SAML settings; omitted fields stay as they are (on creation: unset, or the defaults).' })
+class SamlSettingsInput {
+  @Field(() => SsoProvider, { nullable: true, description: 'Who runs the IdP; GENERIC by default.' })
+  provider?: SsoProvider;
+
+  @Field(() => SsoConnectionStatus, { nullable: true, description: 'DRAFT by default; ACTIVE needs the entity id, SSO URL and a certificate.' })
+  status?: SsoConnectionStatus;
+
+  @Field({ nullable: true, description: 'Accept people outside the organization\'s verified domains; false by default.' })
+  allowGuestDomains?: boolean;
+
+  @Field(() => String, { nullable: true, description: 'The IdP\'s entity id; `null` clears it.' })
+  idpEntityId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The IdP\'s SSO URL (https); `null` clears it.' })
+  idpSsoUrl?: string | null;
+
+  @Field(() => [String], { nullable: true, description: `Replaces the IdP signing certificates (PEM or base64 DER, at most ${MAX_IDP_CERTIFICATES}).` })
+  idpCertificates?: string[];
+
+  @Field({ nullable: true, description: 'Accept IdP-initiated sign-ins; false by default.' })
+  allowIdpInitiated?: boolean;
+
+  @Field({ nullable: true, description: 'Require the assertion itself to be signed; true by default.' })
+  requireSignedAssertion?: boolean;
+
+  @Field({ nullable: true, description: 'Accept SHA-1 signatures; false by default.' })
+  allowSha1?: boolean;
+}
+
+@InputType({ description: 'A new SAML connection of an organization.' })
+export class CreateSamlConnectionInput extends SamlSettingsInput {
+  @Field(() => ID, { description: 'The organization.' })
+  organizationId!: string;
+
+  @Field({ description: 'Display name.' })
+  name!: string;
+}
+
+@InputType({ description: 'Changes to a SAML connection.' })
+export class UpdateSamlConnectionInput extends SamlSettingsInput {
+  @Field(() => ID, { description: 'The connection.' })
+  id!: string;
+
+  @Field({ nullable: true, description: 'New display name.' })
+  name?: string;
+}
+
+@InputType({ description: 'OpenID Connect settings; omitted fields stay as they are.' })
+class OidcSettingsInput {
+  @Field(() => SsoProvider, { nullable: true, description: 'Who runs the IdP; GENERIC by default.' })
+  provider?: SsoProvider;
+
+  @Field(() => SsoConnectionStatus, { nullable: true, description: 'DRAFT by default; ACTIVE needs the issuer, client id and secret.' })
+  status?: SsoConnectionStatus;
+
+  @Field({ nullable: true, description: 'Accept people outside the organization\'s verified domains; false by default.' })
+  allowGuestDomains?: boolean;
+
+  @Field(() => String, { nullable: true, description: 'The IdP\'s issuer URL (https); `null` clears it.' })
+  issuer?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The client id the IdP issued; `null` clears it.' })
+  clientId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The client secret (sealed at rest, never shown again); `null` clears it.' })
+  clientSecret?: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'Scopes to ask for (`openid` is always added); `email openid profile` by default.' })
+  scopes?: string[];
+}
+
+@InputType({ description: 'A new OpenID Connect connection of an organization.' })
+export class CreateOidcConnectionInput extends OidcSettingsInput {
+  @Field(() => ID, { description: 'The organization.' })
+  organizationId!: string;
+
+  @Field({ description: 'Display name.' })
+  name!: string;
+}
+
+@InputType({ description: 'Changes to an OpenID Connect connection.' })
+export class UpdateOidcConnectionInput extends OidcSettingsInput {
+  @Field(() => ID, { description: 'The connection.' })
+  id!: string;
+
+  @Field({ nullable: true, description: 'New display name.' })
+  name?: string;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'Result of a change to an SSO connection.' })
+export class SsoConnectionPayload {
+  @Field(() => SsoConnectionNode, { nullable: true, description: 'The connection after the change.' })
+  ssoConnection?: SsoConnectionNode;
+
+  @Field(() => [UserError], { description: 'Why the change was refused, if it was.' })
+  userErrors!: UserError[];
+}

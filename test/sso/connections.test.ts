@@ -1,0 +1,170 @@
+import { generate } from 'selfsigned';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oneError, type UserErrors } from '../helpers/graphql.js';
+import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
+
+const USER_ERRORS = 'userErrors { field code message }';
+const FIELDS = `id environmentId organizationId name type provider status allowGuestDomains createdAt updatedAt
+  saml { spEntityId acsUrl spMetadataUrl idpEntityId idpSsoUrl idpCertificates { fingerprint subject notBefore notAfter pem } allowIdpInitiated requireSignedAssertion allowSha1 }
+  oidc { redirectUri issuer clientId hasClientSecret scopes }`;
+const CREATE_SAML = `mutation($input: CreateSamlConnectionInput!) { createSamlConnection(input: $input) { ssoConnection { ${FIELDS} } ${USER_ERRORS} } }`;
+const UPDATE_SAML = `mutation($input: UpdateSamlConnectionInput!) { updateSamlConnection(input: $input) { ssoConnection { ${FIELDS} } ${USER_ERRORS} } }`;
+const CREATE_OIDC = `mutation($input: CreateOidcConnectionInput!) { createOidcConnection(input: $input) { ssoConnection { ${FIELDS} } ${USER_ERRORS} } }`;
+const UPDATE_OIDC = `mutation($input: UpdateOidcConnectionInput!) { updateOidcConnection(input: $input) { ssoConnection { ${FIELDS} } ${USER_ERRORS} } }`;
+const DELETE = `mutation($id: ID!) { deleteSsoConnection(input: { id: $id }) { deletedId ${USER_ERRORS} } }`;
+const LIST = `query($env: ID, $org: ID) { ssoConnections(environmentId: $env, organizationId: $org, first: 50) { totalCount nodes { id name } } }`;
+const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on SsoConnection { name status } } }`;
+const AUDIT = `query($env: ID, $target: ID) { auditEvents(environmentId: $env, first: 20, filter: { targetId: $target }) { nodes { action before after } } }`;
+
+let server: TestServer;
+let ws: TestWorkspace;
+let env: string;
+let issuer: string;
+let organizationId: string;
+let certificate: string;
+let nextCertificate: string;
+
+type Payload = { ssoConnection: any; userErrors: UserErrors };
+const run = async (document: string, input: Record<string, unknown>): Promise<Payload> => Object.values(await ws.client.data(document, { input }))[0] as Payload;
+const ok = async (document: string, input: Record<string, unknown>) => {
+  const payload = await run(document, input);
+  expect(payload.userErrors).toEqual([]);
+  return payload.ssoConnection;
+};
+
+/** A self-signed IdP certificate valid from `from` for `days` days. */
+async function idpCertificate(commonName: string, from = new Date(Date.now() - 60_000), days = 365): Promise<string> {
+  const { cert } = await generate([{ name: 'commonName', value: commonName }], { keySize: 2048, algorithm: 'sha256', notBeforeDate: from, notAfterDate: new Date(from.getTime() + days * 86_400_000) });
+  return cert;
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  ws = await server.workspace('SSO');
+  env = ws.development.id;
+  issuer = (await ws.client.data(`query($id: ID!) { environment(id: $id) { issuer } }`, { id: env })).environment.issuer;
+  organizationId = (await ws.client.data(`mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }`, { input: { environmentId: env, name: 'Acme' } }))
+    .createOrganization.organization.id;
+  [certificate, nextCertificate] = await Promise.all([idpCertificate('idp.acme.example'), idpCertificate('next.idp.acme.example')]);
+});
+afterAll(() => server.close());
+
+describe('SAML connections', () => {
+  it('start as drafts with the service provider side derived from the issuer, and become active once complete', async () => {
+    const draft = await ok(CREATE_SAML, { organizationId, name: 'Acme Okta', provider: 'OKTA' });
+    expect(draft).toMatchObject({ environmentId: env, organizationId, type: 'SAML', provider: 'OKTA', status: 'DRAFT', allowGuestDomains: false, oidc: null });
+    expect(draft.id).toMatch(/^con_/);
+    expect(draft.saml).toMatchObject({
+      spEntityId: `${issuer}/sso/saml/${draft.id}`,
+      acsUrl: `${issuer}/sso/saml/${draft.id}/acs`,
+      spMetadataUrl: `${issuer}/sso/saml/${draft.id}/metadata`,
+      idpEntityId: null,
+      idpCertificates: [],
+      allowIdpInitiated: false,
+      requireSignedAssertion: true,
+      allowSha1: false,
+    });
+
+    // Active needs the entity id, the SSO URL and a certificate; nothing changes when refused.
+    expect((await run(UPDATE_SAML, { id: draft.id, status: 'ACTIVE', idpEntityId: 'http://www.okta.com/exk1' })).userErrors).toEqual(oneError('sso_connection.incomplete', ['input', 'status']));
+    const base64Der = certificate.replace(/-----[A-Z ]+-----|\s/g, '');
+    const active = await ok(UPDATE_SAML, {
+      id: draft.id,
+      status: 'ACTIVE',
+      idpEntityId: 'http://www.okta.com/exk1',
+      idpSsoUrl: 'https://acme.okta.com/app/exk1/sso/saml',
+      // As IdP consoles show it (bare base64), and PEM: both read.
+      idpCertificates: [base64Der, nextCertificate],
+    });
+    expect(active.status).toBe('ACTIVE');
+    expect(active.saml.idpCertificates).toHaveLength(2);
+    expect(active.saml.idpCertificates[0]).toMatchObject({ subject: 'CN=idp.acme.example', fingerprint: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/) });
+    expect(new Date(active.saml.idpCertificates[0].notAfter).getTime()).toBeGreaterThan(Date.now() + 360 * 86_400_000);
+
+    const events = (await ws.client.data(AUDIT, { env, target: draft.id })).auditEvents.nodes;
+    expect(events.map((event: any) => event.action)).toEqual(['sso_connection.updated', 'sso_connection.created']);
+    expect(events[0].after).toMatchObject({ status: 'ACTIVE', idpEntityId: 'http://www.okta.com/exk1', idpCertificates: [{ fingerprint: active.saml.idpCertificates[0].fingerprint }, expect.anything()] });
+    // Certificates are named by fingerprint in the trail, not copied whole.
+    expect(JSON.stringify(events[0].after)).not.toContain('BEGIN CERTIFICATE');
+  });
+
+  it('refuse what could never verify or be reached, naming the field', async () => {
+    const expired = await idpCertificate('old.idp.example', new Date(Date.now() - 3 * 86_400_000), 1);
+    const cases: [Record<string, unknown>, string, string[]][] = [
+      [{ idpCertificates: ['not a certificate'] }, 'sso_connection.invalid_certificate', ['input', 'idpCertificates', '0']],
+      [{ idpCertificates: [certificate, expired] }, 'sso_connection.certificate_expired', ['input', 'idpCertificates', '1']],
+      [{ idpCertificates: [certificate, certificate] }, 'sso_connection.duplicate_certificate', ['input', 'idpCertificates', '1']],
+      [{ idpCertificates: Array(6).fill(certificate) }, 'sso_connection.too_many_certificates', ['input', 'idpCertificates']],
+      [{ idpSsoUrl: 'http://idp.example.com/sso' }, 'sso_connection.invalid_url', ['input', 'idpSsoUrl']],
+      [{ idpSsoUrl: 'https://user:pass@idp.example.com/sso' }, 'sso_connection.invalid_url', ['input', 'idpSsoUrl']],
+      [{ idpEntityId: 'not a uri' }, 'sso_connection.invalid_entity_id', ['input', 'idpEntityId']],
+      [{ name: ' ' }, 'validation.required', ['input', 'name']],
+    ];
+    for (const [input, code, field] of cases) {
+      const payload = await run(CREATE_SAML, { organizationId, name: 'Bad', ...input });
+      expect(payload.userErrors, code).toEqual(oneError(code, field));
+      expect(payload.ssoConnection).toBeNull();
+    }
+    // http is fine for an IdP on the developer's own machine.
+    expect((await ok(CREATE_SAML, { organizationId, name: 'Local IdP', idpSsoUrl: 'http://localhost:8080/sso' })).saml.idpSsoUrl).toBe('http://localhost:8080/sso');
+    // Another environment's organization, or none: not found.
+    const elsewhere = await ws.client.request(CREATE_SAML, { input: { organizationId: 'org_01jzzzzzzzzzzzzzzzzzzzzzzz', name: 'Ghost' } });
+    expect(elsewhere.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('OIDC connections', () => {
+  it('keep the client secret sealed and out of every answer and event; ask for openid always', async () => {
+    const created = await ok(CREATE_OIDC, { organizationId, name: 'Acme Entra', provider: 'ENTRA_ID', issuer: 'https://login.microsoftonline.com/tenant/v2.0/', clientId: 'client-1', clientSecret: 's3cret-value', scopes: ['email'] });
+    expect(created).toMatchObject({ type: 'OIDC', saml: null, oidc: { redirectUri: `${issuer}/sso/oidc/callback`, issuer: 'https://login.microsoftonline.com/tenant/v2.0', clientId: 'client-1', hasClientSecret: true, scopes: ['email', 'openid'] } });
+    const active = await ok(UPDATE_OIDC, { id: created.id, status: 'ACTIVE' });
+    expect(active.status).toBe('ACTIVE');
+    expect((await run(UPDATE_OIDC, { id: created.id, clientSecret: null })).userErrors).toEqual(oneError('sso_connection.incomplete', ['input', 'status']));
+    // A SAML change to an OIDC connection is refused.
+    expect((await run(UPDATE_SAML, { id: created.id, allowSha1: true })).userErrors).toEqual(oneError('sso_connection.wrong_type', ['input', 'id']));
+
+    const events = (await ws.client.data(AUDIT, { env, target: created.id })).auditEvents.nodes;
+    expect(events[0].after).toMatchObject({ confidentialClient: true, status: 'ACTIVE' });
+    expect(JSON.stringify(events)).not.toContain('s3cret-value');
+    const stored = await server.database.db.orm.em.fork().getConnection().execute(`select oidc_client_secret_sealed from sso_connection where id = ?`, [created.id]);
+    expect(stored[0].oidc_client_secret_sealed).toBeTruthy();
+    expect(stored[0].oidc_client_secret_sealed).not.toContain('s3cret-value');
+  });
+});
+
+describe('listing and deleting', () => {
+  it('lists by organization and by environment, reads by node(id:), deletes, and goes with the organization', async () => {
+    const other = (await ws.client.data(`mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }`, { input: { environmentId: env, name: 'Globex' } }))
+      .createOrganization.organization.id;
+    const mine = await ok(CREATE_SAML, { organizationId: other, name: 'Globex ADFS', provider: 'ADFS' });
+    const theirs = await ok(CREATE_SAML, { organizationId: other, name: 'Globex backup' });
+    expect((await ws.client.data(LIST, { org: other })).ssoConnections).toEqual({ totalCount: 2, nodes: [{ id: mine.id, name: 'Globex ADFS' }, { id: theirs.id, name: 'Globex backup' }] });
+    expect((await ws.client.data(LIST, { env })).ssoConnections.nodes.map((node: any) => node.id)).toEqual(expect.arrayContaining([mine.id, theirs.id]));
+    expect((await ws.client.data(NODE, { id: mine.id })).node).toEqual({ __typename: 'SsoConnection', id: mine.id, name: 'Globex ADFS', status: 'DRAFT' });
+
+    expect((await ws.client.data(DELETE, { id: theirs.id })).deleteSsoConnection).toEqual({ deletedId: theirs.id, userErrors: [] });
+    expect((await ws.client.request(DELETE, { id: theirs.id })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    await ws.client.data(`mutation($id: ID!) { deleteOrganization(input: { id: $id }) { deletedId } }`, { id: other });
+    expect((await ws.client.request(NODE, { id: mine.id })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('needs organizations:read to read and organizations:write to change', async () => {
+    const connection = await ok(CREATE_SAML, { organizationId, name: 'Scoped' });
+    const keyWith = async (scopes: string[]) => {
+      const created = await ws.client.data(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }`, { input: { name: scopes.join(' '), environmentId: env, scopes } });
+      return ws.client.withKey(created.createApiKey.secret);
+    };
+    const reader = await keyWith(['organizations:read']);
+    expect((await reader.data(NODE, { id: connection.id })).node.name).toBe('Scoped');
+    for (const [document, variables] of [
+      [CREATE_SAML, { input: { organizationId, name: 'Nope' } }],
+      [UPDATE_SAML, { input: { id: connection.id, name: 'Nope' } }],
+      [DELETE, { id: connection.id }],
+    ] as const) {
+      const result = await reader.request(document, variables);
+      expect(result.errors?.[0].extensions?.code ?? Object.values(result.data ?? {})[0]).toBe('FORBIDDEN');
+    }
+    const outsider = await keyWith(['users:read']);
+    expect((await outsider.request(LIST, { env })).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+});
