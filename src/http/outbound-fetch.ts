@@ -29,7 +29,7 @@ export function guardedFetch(limits: OutboundLimits): typeof fetch {
         url,
         {
           method: init?.method ?? 'GET',
-          headers: Object.fromEntries(new Headers(init?.headers).entries()),
+          headers: headerRecord(init?.headers),
           lookup: guardedLookup(limits.allowPrivate),
           timeout: limits.timeoutMs,
         },
@@ -60,4 +60,16 @@ export function guardedFetch(limits: OutboundLimits): typeof fetch {
       request.end(body);
     });
   }) as typeof fetch;
+}
+
+/**
+ * Request headers as a plain record. Through `forEach`: with the DOM library in the program (the
+ * xpath typings of xml-crypto reference it), `Headers` has no typed `entries()`.
+ */
+function headerRecord(init: ConstructorParameters<typeof Headers>[0]): Record<string, string> {
+  const record: Record<string, string> = {};
+  new Headers(init).forEach((value, name) => {
+    record[name] = value;
+  });
+  return record;
 }
