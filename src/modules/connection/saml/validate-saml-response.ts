@@ -26,6 +26,9 @@ export async function validateSamlResponse(samlResponseBase64: string, policy: S
   const certificates = checkedCertificates(policy);
   const skewMs = policy.clockSkewMs ?? DEFAULT_SKEW_MS;
   if (!(skewMs >= 0 && skewMs <= MAX_SKEW_MS)) throw new RangeError(`clockSkewMs must be within 0..${MAX_SKEW_MS}`);
+  if (policy.maxBytes !== undefined && !(Number.isInteger(policy.maxBytes) && policy.maxBytes > 0)) {
+    throw new RangeError('maxBytes must be a positive integer');
+  }
 
   const xml = decodeSamlResponse(samlResponseBase64, policy.maxBytes);
   if (typeof xml !== 'string') return xml;
