@@ -1,3 +1,4 @@
+import * as samlify from 'samlify';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneError, type UserErrors } from '../helpers/graphql.js';
@@ -110,6 +111,32 @@ describe('SAML connections', () => {
     // Another environment's organization, or none: not found.
     const elsewhere = await ws.client.request(CREATE_SAML, { input: { organizationId: 'org_01jzzzzzzzzzzzzzzzzzzzzzzz', name: 'Ghost' } });
     expect(elsewhere.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('SP metadata', () => {
+  it('is served per SAML connection, and read by a SAML IdP (samlify) as its service provider', async () => {
+    const connection = await ok(CREATE_SAML, { organizationId, name: 'Metadata', requireSignedAssertion: false });
+    const response = await fetch(connection.saml.spMetadataUrl);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/samlmetadata\+xml/);
+    const sp = samlify.ServiceProvider({ metadata: await response.text() });
+    expect(sp.entityMeta.getEntityID()).toBe(connection.saml.spEntityId);
+    expect(sp.entityMeta.getAssertionConsumerService('post')).toBe(connection.saml.acsUrl);
+    expect(sp.entityMeta.isWantAssertionsSigned()).toBe(false);
+
+    // Nothing for an OIDC connection, an unknown id, or a connection under another environment's issuer.
+    const oidc = await ok(CREATE_OIDC, { organizationId, name: 'Not SAML' });
+    const production = ws.production.id;
+    for (const url of [
+      `${issuer}/sso/saml/${oidc.id}/metadata`,
+      `${issuer}/sso/saml/con_01jzzzzzzzzzzzzzzzzzzzzzzz/metadata`,
+      connection.saml.spMetadataUrl.replace(env, production),
+    ]) {
+      const refused = await fetch(url);
+      expect(refused.status, url).toBe(404);
+      expect(await refused.text()).toContain('reason: sso.unknown_connection');
+    }
   });
 });
 

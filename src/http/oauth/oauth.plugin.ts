@@ -18,6 +18,7 @@ import type { OAuthDeps } from './context.js';
 import type { Mailer } from '../../modules/email/mailer.js';
 import { BrowserBinding } from '../pages/browser.js';
 import { registerHostedPages } from '../pages/pages.plugin.js';
+import { registerSamlRoutes } from '../saml/routes.js';
 import { MetadataDocumentClients } from './metadata-documents.js';
 import { guardedFetch } from '../outbound-fetch.js';
 
@@ -97,5 +98,6 @@ export async function oauthPlugin(app: FastifyInstance, options: OAuthPluginOpti
     logger,
   };
   await registerOAuthRoutes(app, deps, options.requestMeta);
+  await registerSamlRoutes(app, deps);
   await registerHostedPages(app, { ...deps, mailer: options.mailer, binding: new BrowserBinding(options.masterKey, () => config.publicUrl), requestMeta: options.requestMeta });
 }

@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/core';
 import { requireScope } from '../../auth/principal.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
 import { newId } from '../../db/id.js';
@@ -198,4 +199,15 @@ export async function deleteSsoConnection(ctx: ServiceContext, input: { id: stri
     audit(ctx, em, { action: 'sso_connection.deleted', environmentId: connection.environmentId, organizationId: connection.organizationId, targets: [connectionTarget(connection)], before: snapshotConnection(connection) });
     return connection.id;
   });
+}
+
+/**
+ * A SAML connection for the SAML endpoints, read through `em` (scoped to the environment the
+ * URL names); null when there is none there. Any status: an IdP admin imports the metadata of
+ * a DRAFT connection before it is switched on.
+ */
+export async function findSamlConnection(em: EntityManager, id: string): Promise<SsoConnection | null> {
+  if (!/^con_[0-9a-hjkmnp-tv-z]{26}$/.test(id)) return null;
+  const connection = await new SsoConnectionRepository(em).find(id);
+  return connection?.type === SsoConnectionType.SAML ? connection : null;
 }
