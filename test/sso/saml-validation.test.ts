@@ -95,6 +95,25 @@ describe('SAML response validation: accepted responses', () => {
     await expectSuccess(await idp.response({ sign: 'assertion', values: { Destination: null } }));
   });
 
+  it.each(['response', 'assertion', 'both'] as const)(
+    'accepts namespace prefixes declared only on the Response (signed %s)',
+    async (sign) => {
+      const rootOnly = (doc: string) => doc.replace(/(<saml:Assertion) xmlns:xsi="[^"]*" xmlns:xs="[^"]*" xmlns:saml="[^"]*"/, '$1');
+      const xml = await idp.response({ sign, beforeSigning: rootOnly });
+      expect(xml).toMatch(/<saml:Assertion ID=/);
+      expect((await expectSuccess(xml)).nameId).toBe('ada@example.com');
+    },
+  );
+
+  it('keeps an attribute named __proto__ as data', async () => {
+    const result = await expectSuccess(await idp.response({ sign: 'both', attributes: { ['__proto__']: ['x'], role: ['r'] } }));
+    expect(Object.getPrototypeOf(result.attributes)).toBeNull();
+    expect(Object.entries(result.attributes)).toEqual([
+      ['__proto__', ['x']],
+      ['role', ['r']],
+    ]);
+  });
+
   it('accepts the certificate as base64 DER as well as PEM', async () => {
     const der = idpKey.cert.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
     await expectSuccess(await idp.response({ sign: 'response' }), { idpCertificates: [der] });
