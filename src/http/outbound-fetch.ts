@@ -63,8 +63,8 @@ export function guardedFetch(limits: OutboundLimits): typeof fetch {
 }
 
 /**
- * Request headers as a plain record. Through `forEach`: with the DOM library in the program (the
- * xpath typings of xml-crypto reference it), `Headers` has no typed `entries()`.
+ * Request headers as a plain record. Through `forEach`: when some package's typings bring the DOM
+ * library into the program (XML and SAML packages do), its `Headers` has no typed `entries()`.
  */
 function headerRecord(init: ConstructorParameters<typeof Headers>[0]): Record<string, string> {
   const record: Record<string, string> = {};

@@ -1,4 +1,4 @@
-import * as samlify from 'samlify';
+import { createRequire } from 'node:module';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneError, type UserErrors } from '../helpers/graphql.js';
@@ -16,6 +16,31 @@ const DELETE = `mutation($id: ID!) { deleteSsoConnection(input: { id: $id }) { d
 const LIST = `query($env: ID, $org: ID) { ssoConnections(environmentId: $env, organizationId: $org, first: 50) { totalCount nodes { id name } } }`;
 const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on SsoConnection { name status } } }`;
 const AUDIT = `query($env: ID, $target: ID) { auditEvents(environmentId: $env, first: 20, filter: { targetId: $target }) { nodes { action before after } } }`;
+
+// samlify as an independent reader of our SP metadata; loaded untyped, as in test/helpers/saml-idp.ts
+// (its typings would pull the DOM library into the program).
+const samlify = createRequire(import.meta.url)('samlify') as {
+  ServiceProvider(settings: { metadata: string }): {
+    entityMeta: { getEntityID(): string; getAssertionConsumerService(binding: string): string; isWantAssertionsSigned(): boolean };
+  };
+};
+
+/** IdP metadata as Okta or ADFS offer it for download. */
+const idpMetadata = (entityId: string, ssoUrl: string, certificates: string[], extra = '') => `<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${entityId}">
+  <md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+${certificates
+  .map(
+    (pem, index) => `    <md:KeyDescriptor${index === 0 ? ' use="signing"' : ''}><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data>
+      <ds:X509Certificate>${pem.replace(/-----[A-Z ]+-----/g, '').trim()}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`,
+  )
+  .join('\n')}
+    <md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>AAAA</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${ssoUrl}/post"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${ssoUrl}"/>${extra}
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>`;
 
 let server: TestServer;
 let ws: TestWorkspace;
@@ -111,6 +136,38 @@ describe('SAML connections', () => {
     // Another environment's organization, or none: not found.
     const elsewhere = await ws.client.request(CREATE_SAML, { input: { organizationId: 'org_01jzzzzzzzzzzzzzzzzzzzzzzz', name: 'Ghost' } });
     expect(elsewhere.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('IdP metadata', () => {
+  it('fills the entity id, the redirect-binding SSO URL and the signing certificates; fields given beside it win', async () => {
+    const xml = idpMetadata('http://www.okta.com/exkMeta', 'https://acme.okta.com/app/exkMeta/sso/saml', [certificate, nextCertificate]);
+    const imported = await ok(CREATE_SAML, { organizationId, name: 'Imported', idpMetadataXml: xml, status: 'ACTIVE' });
+    expect(imported.status).toBe('ACTIVE');
+    expect(imported.saml).toMatchObject({ idpEntityId: 'http://www.okta.com/exkMeta', idpSsoUrl: 'https://acme.okta.com/app/exkMeta/sso/saml' });
+    // The signing certificates only (use="signing" or no use), not the encryption one.
+    expect(imported.saml.idpCertificates.map((c: any) => c.subject)).toEqual(['CN=idp.acme.example', 'CN=next.idp.acme.example']);
+    const overridden = await ok(UPDATE_SAML, { id: imported.id, idpMetadataXml: xml, idpSsoUrl: 'https://acme.okta.com/other' });
+    expect(overridden.saml.idpSsoUrl).toBe('https://acme.okta.com/other');
+  });
+
+  it('refuses a DTD, metadata without a signing certificate, and aggregates of many entities', async () => {
+    const good = idpMetadata('http://idp.example/x', 'https://idp.example/sso', [certificate]);
+    const field = ['input', 'idpMetadataXml'];
+    for (const xml of [
+      good.replace('<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0"?><!DOCTYPE md [<!ENTITY x "y">]>'),
+      idpMetadata('http://idp.example/x', 'https://idp.example/sso', []),
+      `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">${good.replace(/<\?xml[^>]*>/, '').repeat(2)}</md:EntitiesDescriptor>`,
+      '<not-xml',
+      '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>',
+    ]) {
+      expect((await run(CREATE_SAML, { organizationId, name: 'Bad metadata', idpMetadataXml: xml })).userErrors).toEqual(oneError('sso_connection.invalid_metadata', field));
+    }
+    // Its certificates are checked like any others.
+    const expired = await idpCertificate('old.idp.example', new Date(Date.now() - 3 * 86_400_000), 1);
+    expect((await run(CREATE_SAML, { organizationId, name: 'Expired', idpMetadataXml: idpMetadata('http://idp.example/x', 'https://idp.example/sso', [expired]) })).userErrors[0].code).toBe(
+      'sso_connection.certificate_expired',
+    );
   });
 });
 

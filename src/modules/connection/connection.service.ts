@@ -9,6 +9,7 @@ import { audit, environmentFor, inTransaction, type ServiceContext } from '../se
 import { checkName } from '../validation.js';
 import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider } from './connection.entity.js';
 import { SsoConnectionRepository } from './connection.repository.js';
+import { parseIdpMetadata } from './idp-metadata.js';
 import { checkCredential, checkEntityId, checkIdpCertificates, checkIdpUrl, checkOidcScopes } from './connection.validation.js';
 
 const connectionTarget = (connection: SsoConnection) => ({ type: 'sso_connection', id: connection.id, name: connection.name });
@@ -82,6 +83,8 @@ interface CommonInput {
 }
 
 export interface SamlSettingsInput extends CommonInput {
+  /** The IdP's metadata XML: sets the entity id, SSO URL and certificates (fields given beside it win). */
+  idpMetadataXml?: string | null;
   idpEntityId?: string | null;
   idpSsoUrl?: string | null;
   idpCertificates?: string[] | null;
@@ -106,6 +109,13 @@ function applyCommon(connection: SsoConnection, input: CommonInput): void {
 
 function applySaml(connection: SsoConnection, input: SamlSettingsInput): void {
   applyCommon(connection, input);
+  if (input.idpMetadataXml != null) {
+    const field = ['input', 'idpMetadataXml'];
+    const metadata = parseIdpMetadata(input.idpMetadataXml, field);
+    connection.idpEntityId = checkEntityId(metadata.entityId, field);
+    connection.idpSsoUrl = metadata.ssoUrl === null ? null : checkIdpUrl(metadata.ssoUrl, field);
+    connection.idpCertificates = checkIdpCertificates(metadata.certificates, field);
+  }
   if (input.idpEntityId !== undefined) connection.idpEntityId = input.idpEntityId === null ? null : checkEntityId(input.idpEntityId, ['input', 'idpEntityId']);
   if (input.idpSsoUrl !== undefined) connection.idpSsoUrl = input.idpSsoUrl === null ? null : checkIdpUrl(input.idpSsoUrl, ['input', 'idpSsoUrl']);
   if (input.idpCertificates != null) connection.idpCertificates = checkIdpCertificates(input.idpCertificates, ['input', 'idpCertificates']);

@@ -133,6 +133,12 @@ class SamlSettingsInput {
   @Field({ nullable: true, description: 'Accept people outside the organization\'s verified domains; false by default.' })
   allowGuestDomains?: boolean;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'The IdP\'s SAML metadata XML (what Okta, Entra ID or ADFS offer to download): sets the entity id, SSO URL and signing certificates; fields given beside it win.',
+  })
+  idpMetadataXml?: string | null;
+
   @Field(() => String, { nullable: true, description: 'The IdP\'s entity id; `null` clears it.' })
   idpEntityId?: string | null;
 

@@ -71,6 +71,11 @@ export function decodeSamlResponse(samlResponseBase64: string, maxBytes = DEFAUL
     return samlFailure('malformed', 'SAMLResponse is not UTF-8');
   }
   if (text.startsWith('\uFEFF')) text = text.slice(1);
+  return refuseUnsafeXml(text);
+}
+
+/** XML text from outside, refused before any parser sees it when it has a DTD of any kind or characters XML forbids. */
+export function refuseUnsafeXml(text: string): string | SamlFailure {
   if (MARKUP_DECLARATION.test(text)) {
     return samlFailure('doctype', 'DOCTYPE and markup declarations are not accepted');
   }
