@@ -16,6 +16,7 @@ import { Migration20261201173649_environment_sign_in_settings } from './Migratio
 import { Migration20261201200633_user_sign_in } from './Migration20261201200633_user_sign_in.js';
 import { Migration20261201220346_logout_notices } from './Migration20261201220346_logout_notices.js';
 import { Migration20261201223938_sso_connections } from './Migration20261201223938_sso_connections.js';
+import { Migration20261201225328_saml_requests } from './Migration20261201225328_saml_requests.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -34,4 +35,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201200633_user_sign_in', class: Migration20261201200633_user_sign_in },
   { name: 'Migration20261201220346_logout_notices', class: Migration20261201220346_logout_notices },
   { name: 'Migration20261201223938_sso_connections', class: Migration20261201223938_sso_connections },
+  { name: 'Migration20261201225328_saml_requests', class: Migration20261201225328_saml_requests },
 ];

@@ -41,6 +41,7 @@ export const INTERNAL_ID_PREFIXES = {
   authorizationCode: 'acd',
   refreshToken: 'rft',
   logoutNotice: 'lgn',
+  samlRequest: 'sar',
 } as const;
 
 export type InternalIdKind = keyof typeof INTERNAL_ID_PREFIXES;

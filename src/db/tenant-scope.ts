@@ -85,6 +85,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'Consent',
       'LogoutNotice',
       'SsoConnection',
+      'SamlRequest',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

@@ -1,3 +1,4 @@
+import { SamlRequestRepository } from '../../modules/connection/connection.repository.js';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import { systemFork } from '../../db/tenant-scope.js';
@@ -43,6 +44,8 @@ export async function pruneSignInState(source: MikroORM | EntityManager, now = n
     await new AuthorizationCodeRepository(em).deleteExpired(now),
     await new RefreshTokenRepository(em).deleteExpired(now),
     await new UserSessionRepository(em).deleteEndedBefore(new Date(now.getTime() - ENDED_SESSION_KEEP_MS)),
+    // Answered or not, an expired SAML request can only be refused.
+    await new SamlRequestRepository(em).deleteExpired(now),
   ];
   return counts.reduce((sum, count) => sum + count, 0);
 }

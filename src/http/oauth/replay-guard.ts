@@ -36,7 +36,11 @@ export class ReplayGuard {
     }, { maxInFlight: 4, maxDelayMs: 0 });
   }
 
-  /** True when this is the first use of the assertion id; false for a replay. */
+  /**
+   * True when this is the first use of the assertion id; false for a replay. `clientId` names
+   * who issued the assertion: a client (its client assertions) or an SSO connection (its IdP's
+   * SAML assertions); their ids never collide.
+   */
   claim(clientId: string, jti: string, expiresAt: Date): Promise<boolean> {
     return this.batcher.add({ clientId, jti, expiresAt });
   }

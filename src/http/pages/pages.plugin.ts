@@ -7,6 +7,7 @@ import { message, PageError } from './page-kit.js';
 import { STYLESHEET_PATH } from './render.js';
 import { registerSignInRoutes, type SignInDeps } from './sign-in.routes.js';
 import { registerLogoutRoutes } from './logout.routes.js';
+import { registerSsoRoutes } from './sso.routes.js';
 
 /** Form bodies of the hosted pages and the authorization endpoint are small. */
 const PAGE_BODY_LIMIT = 16 * 1024;
@@ -62,7 +63,8 @@ export async function registerHostedPages(app: FastifyInstance, deps: SignInDeps
       if (!env) throw new PageError(404, 'issuer_not_found', 'There is no such sign-in page.');
       return env;
     };
-    registerSignInRoutes(scope, deps, environment);
+    const kit = registerSignInRoutes(scope, deps, environment);
+    registerSsoRoutes(scope, deps, environment, kit, parseFields);
     registerLogoutRoutes(scope, deps, environment);
   });
 }

@@ -31,6 +31,8 @@ import type { ClientState, EnvironmentState } from '../oauth/oauth-cache.js';
 import { authorizationPolicy, resolvePushedRequest } from '../oauth/authorize/pushed.js';
 import { checkAuthorizationRequest, responseUri, type RawParameters } from '../oauth/authorize/request.js';
 import type { BrowserBinding } from './browser.js';
+import { connectionForEmail } from '../../modules/connection/saml-sign-in.service.js';
+import { ssoStartPath } from './sso.routes.js';
 import { brand, sendPage } from './render.js';
 import { field, message, queryParameters, refetchWithCookies, seeOther, type Fields } from './page-kit.js';
 
@@ -56,7 +58,7 @@ const SCOPE_WORDS: Record<string, string> = {
  * behind it, under each environment's issuer. Every page is bound to the browser (flows by
  * cookie, forms by CSRF token); every state change is a POST answered by a redirect.
  */
-export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, environment: (request: FastifyRequest<{ Params: EnvParams }>) => Promise<EnvironmentState>): void {
+export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, environment: (request: FastifyRequest<{ Params: EnvParams }>) => Promise<EnvironmentState>): SignInKit {
   const { binding } = deps;
   const base = '/e/:env';
   const flowBudget = new RateBudget(FLOWS_PER_ADDRESS_PER_MINUTE);
@@ -238,6 +240,9 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const { env, fields, flow, client } = posted;
     const csrf = binding.csrfToken(posted.browserId);
     const email = (field(fields, 'email') ?? '').trim();
+    // Home-realm discovery: an address in a domain an organization verified goes to its IdP.
+    const connection = email.includes('@') ? await tx(env, (em) => connectionForEmail(em, env.id, email)) : null;
+    if (connection) return seeOther(reply, ssoStartPath(env, connection.id, flow.id));
     // A PRODUCTION environment without a mail server refuses everyone alike (no account is revealed).
     if (!deps.mailer.configured && env.kind === EnvironmentKind.PRODUCTION) {
       return message(reply, request, env, 503, 'Email sign-in is not available', 'This environment cannot send email yet. Ask the application owner to configure a mail server.', 'email_not_configured');
@@ -396,6 +401,20 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     }
     return proceed(request, reply, env, flowId);
   });
+
+  return { tx, flowAndClient, flowGone, signedIn, proceedPath: (env: EnvironmentState, flowId: string) => paths(env).proceed(flowId) };
+}
+
+/** What other hosted pages (SSO) share with the sign-in pages. */
+export interface SignInKit {
+  tx<T>(env: EnvironmentState, work: (em: EntityManager) => Promise<T>): Promise<T>;
+  /** The flow of this browser, with its enabled application; null otherwise. */
+  flowAndClient(env: EnvironmentState, flowId: string | undefined, browserId: string | undefined): Promise<{ flow: SignInFlow; client: ClientState } | null>;
+  flowGone(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState): Promise<FastifyReply> | FastifyReply;
+  /** Sets the session cookie of a sign-in. */
+  signedIn(reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>): void;
+  /** Where the flow goes on once someone signed in. */
+  proceedPath(env: EnvironmentState, flowId: string): string;
 }
 
 const refuseToKeep = (): Promise<void> => Promise.reject(new Error('a configured mailer sends; it keeps nothing'));

@@ -1,7 +1,9 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
-import { SsoConnection } from './connection.entity.js';
+import { LockMode } from '@mikro-orm/core';
+import { SsoConnection, SsoConnectionStatus, SsoConnectionType } from './connection.entity.js';
+import { SamlRequest } from './saml-request.entity.js';
 
 /** SSO connections of the scope's environments. */
 export class SsoConnectionRepository extends Repository<SsoConnection> {
@@ -11,5 +13,26 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
 
   page(where: FilterQuery<SsoConnection>, args: PageArgs, maxPageSize: number) {
     return paginate(this.em, SsoConnection, where, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  }
+
+  /** The organization's first ACTIVE SAML connection, or null. */
+  activeSamlOf(organizationId: string): Promise<SsoConnection | null> {
+    return this.em.findOne(SsoConnection, { organizationId, type: SsoConnectionType.SAML, status: SsoConnectionStatus.ACTIVE }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+}
+
+/** SAML requests sent, awaiting or holding the IdP's answer. */
+export class SamlRequestRepository extends Repository<SamlRequest> {
+  constructor(em: EntityManager) {
+    super(em, SamlRequest, 'saml_request');
+  }
+
+  /** The request an answer names (InResponseTo), locked so that it is answered once. */
+  lockByRequestId(requestId: string): Promise<SamlRequest | null> {
+    return this.em.findOne(SamlRequest, { requestId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  }
+
+  async deleteExpired(before: Date): Promise<number> {
+    return this.em.nativeDelete(SamlRequest, { expiresAt: { $lt: before } });
   }
 }

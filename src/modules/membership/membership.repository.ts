@@ -93,6 +93,11 @@ export class MembershipRepository extends Repository<Membership> {
       .sort((a, b) => a.organizationName.localeCompare(b.organizationName) || a.organizationId.localeCompare(b.organizationId));
   }
 
+  /** The membership of a user in an organization, whatever its status, or null. */
+  ofUserIn(userId: string, organizationId: string): Promise<Membership | null> {
+    return this.em.findOne(Membership, { userId, organizationId });
+  }
+
   /** The active membership of a user in an organization, or null. */
   activeIn(userId: string, organizationId: string): Promise<Membership | null> {
     return this.em.findOne(Membership, { userId, organizationId, status: MembershipStatus.ACTIVE });

@@ -4,7 +4,7 @@ import { Repository } from '../../db/repository.js';
 import { entityCondition, groupByParent, rowMapper, rowsById } from '../../db/rows.js';
 import { sql, tableOf } from '../../db/sql.js';
 import { OAuthClient } from '../oauth-client/oauth-client.entity.js';
-import { Organization, OrganizationDomain } from './organization.entity.js';
+import { DomainState, Organization, OrganizationDomain } from './organization.entity.js';
 
 export interface OrganizationListQuery {
   environmentId: string;
@@ -62,6 +62,18 @@ export class OrganizationDomainRepository extends Repository<OrganizationDomain>
 
   countOf(organizationId: string): Promise<number> {
     return this.em.count(OrganizationDomain, { organizationId });
+  }
+
+  /** The organization that verified `domain` in the environment, or null. */
+  async verifiedOwner(environmentId: string, domain: string): Promise<string | null> {
+    const found = await this.em.findOne(OrganizationDomain, { environmentId, domain, state: DomainState.VERIFIED }, { fields: ['organizationId'] });
+    return found?.organizationId ?? null;
+  }
+
+  /** The verified domain names of an organization. */
+  async verifiedNamesOf(organizationId: string): Promise<string[]> {
+    const domains = await this.em.find(OrganizationDomain, { organizationId, state: DomainState.VERIFIED }, { fields: ['domain'] });
+    return domains.map((domain) => domain.domain);
   }
 
   /** The domain names of an organization. */

@@ -5,7 +5,10 @@ import { hashSecret, secretMatchesHash } from '../../crypto/secrets.js';
 import { newId, newInternalId } from '../../db/id.js';
 import { ConsentRepository } from '../consent/consent.repository.js';
 import { SignUpPolicy } from '../environment/environment.entity.js';
+import { MembershipStatus } from '../membership/membership.entity.js';
 import { MembershipRepository, type MembershipGrants } from '../membership/membership.repository.js';
+import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
+import { RoleRepository } from '../role/role.repository.js';
 import type { UserSession } from '../session/session.entity.js';
 import { endSessions, noteApplication, resumeSession, startSession, type SessionPolicy } from '../session/session.service.js';
 import { UserStatus, type User } from '../user/user.entity.js';
@@ -100,7 +103,7 @@ export async function pendingChallenge(em: EntityManager, id: string): Promise<{
 }
 
 /** Why a sign-in was refused (`user.signin_failed`'s reason). */
-export type SignInFailure = ChallengeFailure | 'sign_up_closed' | 'user_suspended' | 'user_deprovisioned';
+export type SignInFailure = ChallengeFailure | 'sign_up_closed' | 'user_suspended' | 'user_deprovisioned' | 'membership_inactive';
 
 export type SignInResult =
   | { ok: true; user: User; session: UserSession; token: string; flowId: string | null; signedUp: boolean }
@@ -155,14 +158,23 @@ async function completeChallenge(
 export async function signIn(
   em: EntityManager,
   env: SignInEnvironment,
-  input: { email: string; emailVerified: boolean; amr: string[]; flowId: string | null; meta: RequestMeta; previousSessionToken?: string },
+  input: {
+    email: string;
+    emailVerified: boolean;
+    amr: string[];
+    flowId: string | null;
+    meta: RequestMeta;
+    previousSessionToken?: string;
+    /** Create the user whatever the sign-up policy: an organization's own IdP vouches for them (just-in-time provisioning). */
+    provision?: boolean;
+  },
   now = new Date(),
 ): Promise<SignInResult> {
   const users = new UserRepository(em);
   let user = await users.findByEmail(env.id, input.email);
   let signedUp = false;
   if (!user) {
-    if (env.signUpPolicy !== SignUpPolicy.OPEN) return refuse(em, env, input, 'sign_up_closed', null);
+    if (env.signUpPolicy !== SignUpPolicy.OPEN && !input.provision) return refuse(em, env, input, 'sign_up_closed', null);
     user = users.create({ id: newId('user'), environmentId: env.id, email: input.email, emailVerified: input.emailVerified });
     signedUp = true;
     recordAudit(em, { principal: null, user: { id: user.id, email: user.email }, meta: input.meta }, {
@@ -201,6 +213,48 @@ export async function signIn(
   });
   await em.flush();
   return { ok: true, user, session, token, flowId: input.flowId, signedUp };
+}
+
+/**
+ * A person an organization's SSO connection vouched for: signed in (created just in time when
+ * new), and made a member of the organization (with the default role) unless they are one; an
+ * invited (PENDING) membership becomes active; one an admin deactivated is refused, not
+ * revived. Run in a transaction.
+ */
+export async function signInThroughConnection(
+  em: EntityManager,
+  env: SignInEnvironment,
+  input: { organizationId: string; email: string; givenName: string | null; familyName: string | null; flowId: string; meta: RequestMeta; previousSessionToken?: string },
+  now = new Date(),
+): Promise<SignInResult> {
+  const memberships = new MembershipRepository(em);
+  const existing = await new UserRepository(em).findByEmail(env.id, input.email);
+  const membership = existing ? await memberships.ofUserIn(existing.id, input.organizationId) : null;
+  if (existing && membership?.status === MembershipStatus.INACTIVE) return refuse(em, env, input, 'membership_inactive', existing);
+  const result = await signIn(em, env, { email: input.email, emailVerified: true, amr: ['sso'], flowId: input.flowId, meta: input.meta, previousSessionToken: input.previousSessionToken, provision: true }, now);
+  if (!result.ok) return result;
+  const { user } = result;
+  // The IdP's names are the current ones.
+  if (input.givenName && user.givenName !== input.givenName) user.givenName = input.givenName;
+  if (input.familyName && user.familyName !== input.familyName) user.familyName = input.familyName;
+  if (membership?.status === MembershipStatus.PENDING) membership.status = MembershipStatus.ACTIVE;
+  if (!membership) {
+    const roleIds = (await new RoleRepository(em).withKeys(env.id, [DEFAULT_MEMBERSHIP_ROLE])).map((role) => role.id);
+    const created = memberships.create({ id: newId('membership'), environmentId: env.id, organizationId: input.organizationId, userId: user.id, status: MembershipStatus.ACTIVE }, roleIds);
+    recordAudit(em, { principal: null, user: { id: user.id, email: user.email }, meta: input.meta }, {
+      action: 'membership.created',
+      workspaceId: env.workspaceId,
+      environmentId: env.id,
+      organizationId: input.organizationId,
+      targets: [
+        { type: 'membership', id: created.id },
+        { type: 'user', id: user.id, name: user.email },
+      ],
+      after: { status: created.status, roles: [DEFAULT_MEMBERSHIP_ROLE], provisionedBy: 'sso' },
+    });
+  }
+  await em.flush();
+  return result;
 }
 
 function refuse(em: EntityManager, env: SignInEnvironment, input: { email: string; flowId: string | null; meta: RequestMeta }, reason: SignInFailure, user: User | null): SignInResult {

@@ -1,0 +1,113 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SsoConnectionStatus, type SsoConnection } from '../../modules/connection/connection.entity.js';
+import { findSamlConnection } from '../../modules/connection/connection.service.js';
+import { answerSamlRequest, recordSsoFailure, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
+import { signInThroughConnection } from '../../modules/sign-in/sign-in.service.js';
+import type { EnvironmentState } from '../oauth/oauth-cache.js';
+import { field, message, seeOther, type Fields } from './page-kit.js';
+import type { SignInDeps, SignInKit } from './sign-in.routes.js';
+
+type EnvParams = { env: string };
+type ConnectionParams = EnvParams & { id: string };
+/** A SAML response with a few certificates and attributes is tens of kilobytes; the validator caps the XML at 256 KiB. */
+const ACS_BODY_LIMIT = 400 * 1024;
+
+export const ssoStartPath = (env: Pick<EnvironmentState, 'id'>, connectionId: string, flowId: string) => `/e/${env.id}/sso/saml/${connectionId}/start?flow=${flowId}`;
+const continuePath = (env: Pick<EnvironmentState, 'id'>, requestId: string, flowId: string) => `/e/${env.id}/sso/saml/continue?request=${requestId}&flow=${flowId}`;
+
+const usable = (connection: SsoConnection | null): connection is SsoConnection =>
+  connection !== null && connection.status === SsoConnectionStatus.ACTIVE && connection.idpSsoUrl !== null && connection.idpEntityId !== null && connection.idpCertificates.length > 0;
+
+/**
+ * SP-initiated SAML sign-in as a step of the hosted sign-in flow: `start` sends the browser to
+ * the organization's IdP with an AuthnRequest; the IdP posts its answer to the ACS, a
+ * cross-site POST without cookies, matched by InResponseTo to the pending request; `continue`
+ * then signs in the browser whose flow it is (Lax cookies come with a top-level GET) and moves
+ * the flow on like any other way of authenticating.
+ */
+export function registerSsoRoutes(
+  scope: FastifyInstance,
+  deps: SignInDeps,
+  environment: (request: FastifyRequest<{ Params: EnvParams }>) => Promise<EnvironmentState>,
+  kit: SignInKit,
+  parseFields: (body: string) => Fields,
+): void {
+  const { binding } = deps;
+  const base = '/e/:env/sso/saml';
+  const unavailable = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState) =>
+    message(reply, request, env, 400, 'Single sign-on is not available', 'Your organization\'s sign-in is not set up or is switched off. Ask your IT administrator.', 'connection_unavailable');
+
+  scope.get(`${base}/:id/start`, async (request: FastifyRequest<{ Params: ConnectionParams; Querystring: { flow?: string } }>, reply) => {
+    const env = await environment(request);
+    const found = await kit.flowAndClient(env, request.query.flow, binding.existingBrowserId(request));
+    if (!found) return kit.flowGone(reply, request, env);
+    const redirect = await kit.tx(env, async (em) => {
+      const connection = await findSamlConnection(em, request.params.id);
+      return usable(connection) ? startSamlSignIn(em, env, connection, found.flow.id) : null;
+    });
+    if (!redirect) return unavailable(reply, request, env);
+    return seeOther(reply, redirect);
+  });
+
+  // The ACS: its own body limit, for a form far larger than the pages' own.
+  void scope.register(async (acs) => {
+    acs.removeContentTypeParser('application/x-www-form-urlencoded');
+    acs.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: ACS_BODY_LIMIT }, (_request, body, done) => {
+      try {
+        done(null, parseFields(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
+    acs.post(`${base}/:id/acs`, async (request: FastifyRequest<{ Params: ConnectionParams }>, reply) => {
+      const env = await environment(request);
+      const samlResponse = field(request.body as Fields | undefined, 'SAMLResponse');
+      const connection = await kit.tx(env, (em) => findSamlConnection(em, request.params.id));
+      if (!usable(connection)) return unavailable(reply, request, env);
+      // Validated, and its assertion id claimed against replay (shared by every process), before
+      // the transaction: on the embedded database one connection serves both.
+      const validated = samlResponse ? await validateForConnection(env, connection, samlResponse) : ({ ok: false, reason: 'malformed', detail: 'No SAMLResponse' } as const);
+      const firstUse = validated.ok ? await deps.replayGuard.claim(connection.id, validated.assertionId, validated.rememberUntil) : false;
+      const outcome = await kit.tx(env, async (em) => {
+        const answer = validated.ok ? await answerSamlRequest(em, connection, validated, firstUse) : validated;
+        if (answer.ok) return { request: answer.request };
+        recordSsoFailure(em, env, connection, answer, deps.requestMeta(request));
+        await em.flush();
+        return { refused: answer };
+      });
+      if ('refused' in outcome) {
+        const { reason } = outcome.refused!;
+        return message(reply, request, env, 400, 'Single sign-on failed', 'Your organization\'s identity provider sent an answer Gatehouse cannot accept. Try again from the application; if it keeps failing, give the reason and request id below to your IT administrator.', `sso.${reason}`);
+      }
+      return seeOther(reply, continuePath(env, outcome.request.id, outcome.request.flowId));
+    });
+  });
+
+  scope.get(`${base}/continue`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { request?: string; flow?: string } }>, reply) => {
+    const env = await environment(request);
+    const browserId = binding.existingBrowserId(request);
+    // Only the browser whose flow sent the request may use its answer (a response posted into
+    // another browser signs nobody in there).
+    const found = await kit.flowAndClient(env, request.query.flow, browserId);
+    if (!found) return kit.flowGone(reply, request, env);
+    const previousSessionToken = binding.sessionToken(request, env.id);
+    const result = await kit.tx(env, async (em) => {
+      const taken = await takeSamlIdentity(em, request.query.request ?? '', found.flow.id);
+      if (!taken) return null;
+      const { identity, connection } = taken;
+      return signInThroughConnection(em, env, {
+        organizationId: connection.organizationId,
+        email: identity.email,
+        givenName: identity.givenName,
+        familyName: identity.familyName,
+        flowId: found.flow.id,
+        meta: deps.requestMeta(request),
+        previousSessionToken,
+      });
+    });
+    if (!result) return kit.flowGone(reply, request, env);
+    if (!result.ok) return message(reply, request, env, 403, 'You cannot sign in', 'Your account cannot sign in to this application. Ask your IT administrator.', result.reason);
+    kit.signedIn(reply, env, result);
+    return seeOther(reply, kit.proceedPath(env, found.flow.id));
+  });
+}

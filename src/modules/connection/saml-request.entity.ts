@@ -1,0 +1,51 @@
+import { Entity, Index, ManyToOne, Property, Unique } from '@mikro-orm/core';
+import { BaseEntity } from '../../db/base.entity.js';
+import { Environment } from '../environment/environment.entity.js';
+import { SsoConnection } from './connection.entity.js';
+
+/** Who the IdP said signed in, kept between the ACS and the browser's return to its flow. */
+export interface SsoIdentity {
+  email: string;
+  givenName: string | null;
+  familyName: string | null;
+  nameId: string;
+}
+
+/**
+ * A SAML AuthnRequest Gatehouse sent, kept server-side: the IdP's answer arrives as a
+ * cross-site POST to the ACS, which carries no cookie (SameSite), so the request is found by
+ * the response's InResponseTo instead, used once, and only then handed back to the browser
+ * that started the flow (the `continue` step checks the flow's browser binding).
+ */
+@Entity({ tableName: 'saml_request' })
+@Index({ properties: ['expiresAt'] })
+export class SamlRequest extends BaseEntity<'answeredAt' | 'identity' | 'completedAt'> {
+  @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
+  environmentId!: string;
+
+  @ManyToOne({ entity: () => SsoConnection, mapToPk: true, fieldName: 'connection_id', deleteRule: 'cascade', index: true })
+  connectionId!: string;
+
+  /** The sign-in flow it authenticates for. */
+  @Property({ type: 'text' })
+  flowId!: string;
+
+  /** The AuthnRequest's ID, which the response names in InResponseTo. */
+  @Property({ type: 'text' })
+  @Unique()
+  requestId!: string;
+
+  @Property({ type: 'datetime' })
+  expiresAt!: Date;
+
+  /** When a valid response answered it: any later response to it is refused. */
+  @Property({ type: 'datetime', nullable: true })
+  answeredAt: Date | null = null;
+
+  @Property({ type: 'jsonb', nullable: true })
+  identity: SsoIdentity | null = null;
+
+  /** When the browser came back and signed in with it: once only. */
+  @Property({ type: 'datetime', nullable: true })
+  completedAt: Date | null = null;
+}

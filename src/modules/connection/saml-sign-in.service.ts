@@ -1,0 +1,172 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
+import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
+import { newInternalId } from '../../db/id.js';
+import { OrganizationDomainRepository } from '../organization/organization.repository.js';
+import type { SsoConnection } from './connection.entity.js';
+import { SamlRequestRepository, SsoConnectionRepository } from './connection.repository.js';
+import { samlServiceProvider } from './connection.urls.js';
+import type { SamlRequest, SsoIdentity } from './saml-request.entity.js';
+import { validateSamlResponse } from './saml/validate-saml-response.js';
+import type { SamlSuccess, SamlValidationResult } from './saml/saml-validation.types.js';
+
+/** A person has this long at their IdP before the request is refused. */
+export const SAML_REQUEST_TTL_MS = 10 * 60_000;
+const PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const ASSERTION = 'urn:oasis:names:tc:SAML:2.0:assertion';
+const POST_BINDING = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
+
+/** The environment as this service needs it. */
+export interface SsoEnvironment {
+  id: string;
+  workspaceId: string;
+  issuer: string;
+}
+
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const xmlText = (value: string) => value.replace(/[&<>"]/g, (character) => XML_ESCAPES[character]);
+
+/** The organization's active SAML connection for an email address's verified domain, or null. */
+export async function connectionForEmail(em: EntityManager, environmentId: string, email: string): Promise<SsoConnection | null> {
+  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+  if (!domain) return null;
+  const organizationId = await new OrganizationDomainRepository(em).verifiedOwner(environmentId, domain);
+  return organizationId ? new SsoConnectionRepository(em).activeSamlOf(organizationId) : null;
+}
+
+/**
+ * Starts SP-initiated sign-in (SAML Profiles §4.1.3): a pending request kept for the flow, and
+ * the IdP URL the browser goes to with the AuthnRequest (HTTP-Redirect binding, §3.4 of
+ * Bindings: DEFLATE, base64, URL-encoded). Run in a transaction.
+ */
+export async function startSamlSignIn(em: EntityManager, env: SsoEnvironment, connection: SsoConnection, flowId: string, now = new Date()): Promise<string> {
+  const { spEntityId, acsUrl } = samlServiceProvider(env.issuer, connection.id);
+  // xs:ID: an NCName, so not starting with a digit.
+  const requestId = `_${randomBytes(20).toString('hex')}`;
+  const pending = new SamlRequestRepository(em).create({
+    id: newInternalId('samlRequest'),
+    environmentId: env.id,
+    connectionId: connection.id,
+    flowId,
+    requestId,
+    expiresAt: new Date(now.getTime() + SAML_REQUEST_TTL_MS),
+  });
+  await em.flush();
+  const xml =
+    `<samlp:AuthnRequest xmlns:samlp="${PROTOCOL}" xmlns:saml="${ASSERTION}" ID="${requestId}" Version="2.0" IssueInstant="${now.toISOString()}"` +
+    ` Destination="${xmlText(connection.idpSsoUrl!)}" AssertionConsumerServiceURL="${xmlText(acsUrl)}" ProtocolBinding="${POST_BINDING}">` +
+    `<saml:Issuer>${xmlText(spEntityId)}</saml:Issuer>` +
+    '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified" AllowCreate="true"/>' +
+    '</samlp:AuthnRequest>';
+  const url = new URL(connection.idpSsoUrl!);
+  url.searchParams.set('SAMLRequest', deflateRawSync(Buffer.from(xml)).toString('base64'));
+  url.searchParams.set('RelayState', pending.id);
+  return url.toString();
+}
+
+
+export type SamlAnswer = { ok: true; request: SamlRequest } | { ok: false; reason: string; detail: string };
+
+/** Attribute names IdPs put the email address under (Entra ID and ADFS use the claim URI). */
+const EMAIL_ATTRIBUTES = ['email', 'mail', 'emailaddress', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'urn:oid:0.9.2342.19200300.100.1.3'];
+const GIVEN_NAME_ATTRIBUTES = ['firstname', 'givenname', 'given_name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname', 'urn:oid:2.5.4.42'];
+const FAMILY_NAME_ATTRIBUTES = ['lastname', 'surname', 'familyname', 'family_name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname', 'urn:oid:2.5.4.4'];
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function firstAttribute(attributes: Record<string, string[]>, names: string[]): string | null {
+  const wanted = new Set(names);
+  for (const [name, values] of Object.entries(attributes)) {
+    if (wanted.has(name.toLowerCase()) && values[0]?.trim()) return values[0].trim();
+  }
+  return null;
+}
+
+/** The person of a verified assertion: the email from its attributes, else from an email-shaped NameID. */
+function identityOf(assertion: SamlSuccess): SsoIdentity | null {
+  const email = (firstAttribute(assertion.attributes, EMAIL_ATTRIBUTES) ?? (EMAIL.test(assertion.nameId) ? assertion.nameId : null))?.toLowerCase();
+  if (!email || !EMAIL.test(email) || email.length > 320) return null;
+  return {
+    email,
+    givenName: firstAttribute(assertion.attributes, GIVEN_NAME_ATTRIBUTES),
+    familyName: firstAttribute(assertion.attributes, FAMILY_NAME_ATTRIBUTES),
+    nameId: assertion.nameId,
+  };
+}
+
+/** Validates an IdP's response against the connection's trust settings (no database). */
+export function validateForConnection(env: SsoEnvironment, connection: SsoConnection, samlResponse: string, now = new Date()): Promise<SamlValidationResult> {
+  const { spEntityId, acsUrl } = samlServiceProvider(env.issuer, connection.id);
+  return validateSamlResponse(samlResponse, {
+    idpEntityId: connection.idpEntityId!,
+    idpCertificates: connection.idpCertificates.map((certificate) => certificate.pem),
+    spEntityId,
+    acsUrl,
+    requireSignedAssertion: connection.requireSignedAssertion,
+    allowSha1: connection.allowSha1,
+    now,
+  });
+}
+
+/**
+ * A validated answer at the ACS, matched to a pending request of this connection
+ * (InResponseTo; once, in time). `firstUse` says whether its assertion id was claimed against
+ * replay in every process (done before, outside the transaction). The person's email must be
+ * in a verified domain of the organization unless the connection admits guests. The identity
+ * is kept on the request for the browser's return. Run in a transaction.
+ */
+export async function answerSamlRequest(
+  em: EntityManager,
+  connection: SsoConnection,
+  validated: SamlSuccess,
+  firstUse: boolean,
+  now = new Date(),
+): Promise<SamlAnswer> {
+  if (!validated.inResponseTo) return { ok: false, reason: 'unsolicited', detail: 'The response answers no request (IdP-initiated sign-in is not enabled)' };
+  const request = await new SamlRequestRepository(em).lockByRequestId(validated.inResponseTo);
+  if (!request || request.connectionId !== connection.id) return { ok: false, reason: 'in_response_to', detail: 'The response answers no pending request of this connection' };
+  if (request.answeredAt || !firstUse) return { ok: false, reason: 'replayed', detail: 'The request was answered, or the assertion used, before' };
+  if (request.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'request_expired', detail: 'The sign-in took too long' };
+  const identity = identityOf(validated);
+  if (!identity) return { ok: false, reason: 'no_email', detail: 'The assertion carries no email address' };
+  if (!connection.allowGuestDomains) {
+    const domains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
+    if (!domains.includes(identity.email.slice(identity.email.lastIndexOf('@') + 1))) {
+      return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization' };
+    }
+  }
+  request.answeredAt = now;
+  request.identity = identity;
+  await em.flush();
+  return { ok: true, request };
+}
+
+/**
+ * The identity a request was answered with, for the browser that started its flow: once, in
+ * time. Null otherwise. Run in a transaction.
+ */
+export async function takeSamlIdentity(em: EntityManager, requestId: string, flowId: string, now = new Date()): Promise<{ identity: SsoIdentity; connection: SsoConnection } | null> {
+  if (!/^sar_[0-9a-hjkmnp-tv-z]{26}$/.test(requestId)) return null;
+  const requests = new SamlRequestRepository(em);
+  const request = await requests.find(requestId);
+  if (!request?.identity || request.completedAt || request.flowId !== flowId || request.expiresAt.getTime() <= now.getTime()) return null;
+  const locked = await requests.lock(request.id);
+  if (locked.completedAt) return null;
+  const connection = await new SsoConnectionRepository(em).find(locked.connectionId);
+  if (!connection) return null;
+  locked.completedAt = now;
+  await em.flush();
+  return { identity: locked.identity!, connection };
+}
+
+/** `sso.signin_failed` with its reason; the IdP's detail for people, never its XML. */
+export function recordSsoFailure(em: EntityManager, env: SsoEnvironment, connection: SsoConnection, failure: { reason: string; detail: string }, meta: RequestMeta): void {
+  recordAudit(em, { principal: null, anonymous: true, meta }, {
+    action: 'sso.signin_failed',
+    workspaceId: env.workspaceId,
+    environmentId: env.id,
+    organizationId: connection.organizationId,
+    targets: [{ type: 'sso_connection', id: connection.id, name: connection.name }],
+    after: { reason: failure.reason, detail: failure.detail },
+  });
+}
