@@ -119,6 +119,15 @@ describe('SP-initiated SAML sign-in', () => {
     expect(victim.html).toContain('flow_not_found');
   });
 
+  it('keeps at most ten pending requests per flow', async () => {
+    const browser = new HttpBrowser(server.url);
+    await toIdp(browser, 'erin@acme.test');
+    const flow = (/flow=(flw_[0-9a-z]+)/.exec(browser.url) ?? /name="flow" value="(flw_[0-9a-z]+)"/.exec(browser.html))![1];
+    for (let started = 1; started < 10; started += 1) expect('redirect' in (await browser.go(`/e/${env}/sso/saml/${connection.id}/start?flow=${flow}`))).toBe(true);
+    await browser.go(`/e/${env}/sso/saml/${connection.id}/start?flow=${flow}`);
+    expect(browser.status).toBe(429);
+  });
+
   it('forgets requests once they expire, answered or not', async () => {
     const { requestId } = await toIdp(new HttpBrowser(server.url), 'dave@acme.test');
     const store = systemFork(server.database.db.orm, 'test: ages a SAML request');

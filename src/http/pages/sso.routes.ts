@@ -41,12 +41,13 @@ export function registerSsoRoutes(
     const env = await environment(request);
     const found = await kit.flowAndClient(env, request.query.flow, binding.existingBrowserId(request));
     if (!found) return kit.flowGone(reply, request, env);
-    const redirect = await kit.tx(env, async (em) => {
+    const started = await kit.tx(env, async (em) => {
       const connection = await findSamlConnection(em, request.params.id);
-      return usable(connection) ? startSamlSignIn(em, env, connection, found.flow.id) : null;
+      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, found.flow.id) } : null;
     });
-    if (!redirect) return unavailable(reply, request, env);
-    return seeOther(reply, redirect);
+    if (!started) return unavailable(reply, request, env);
+    if (!started.redirect) return message(reply, request, env, 429, 'Too many sign-in attempts', 'Go back to the application and sign in again.', 'rate_limited');
+    return seeOther(reply, started.redirect);
   });
 
   // The ACS: its own body limit, for a form far larger than the pages' own.

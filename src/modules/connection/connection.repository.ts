@@ -32,6 +32,11 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
     return this.em.findOne(SamlRequest, { requestId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
   }
 
+  /** Requests of a flow still pending at `now`. */
+  pendingOfFlow(flowId: string, now: Date): Promise<number> {
+    return this.em.count(SamlRequest, { flowId, expiresAt: { $gt: now } });
+  }
+
   async deleteExpired(before: Date): Promise<number> {
     return this.em.nativeDelete(SamlRequest, { expiresAt: { $lt: before } });
   }

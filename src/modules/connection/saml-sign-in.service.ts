@@ -13,6 +13,8 @@ import type { SamlSuccess, SamlValidationResult } from './saml/saml-validation.t
 
 /** A person has this long at their IdP before the request is refused. */
 export const SAML_REQUEST_TTL_MS = 10 * 60_000;
+/** Pending requests per flow: a person retries a few times; a script looping on `start` gets no more rows. */
+export const MAX_PENDING_REQUESTS_PER_FLOW = 10;
 const PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
 const ASSERTION = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const POST_BINDING = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
@@ -38,13 +40,16 @@ export async function connectionForEmail(em: EntityManager, environmentId: strin
 /**
  * Starts SP-initiated sign-in (SAML Profiles §4.1.3): a pending request kept for the flow, and
  * the IdP URL the browser goes to with the AuthnRequest (HTTP-Redirect binding, §3.4 of
- * Bindings: DEFLATE, base64, URL-encoded). Run in a transaction.
+ * Bindings: DEFLATE, base64, URL-encoded). Null past MAX_PENDING_REQUESTS_PER_FLOW. Run in a
+ * transaction.
  */
-export async function startSamlSignIn(em: EntityManager, env: SsoEnvironment, connection: SsoConnection, flowId: string, now = new Date()): Promise<string> {
+export async function startSamlSignIn(em: EntityManager, env: SsoEnvironment, connection: SsoConnection, flowId: string, now = new Date()): Promise<string | null> {
+  const requests = new SamlRequestRepository(em);
+  if ((await requests.pendingOfFlow(flowId, now)) >= MAX_PENDING_REQUESTS_PER_FLOW) return null;
   const { spEntityId, acsUrl } = samlServiceProvider(env.issuer, connection.id);
   // xs:ID: an NCName, so not starting with a digit.
   const requestId = `_${randomBytes(20).toString('hex')}`;
-  const pending = new SamlRequestRepository(em).create({
+  const pending = requests.create({
     id: newInternalId('samlRequest'),
     environmentId: env.id,
     connectionId: connection.id,
