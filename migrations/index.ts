@@ -17,6 +17,7 @@ import { Migration20261201200633_user_sign_in } from './Migration20261201200633_
 import { Migration20261201220346_logout_notices } from './Migration20261201220346_logout_notices.js';
 import { Migration20261201223938_sso_connections } from './Migration20261201223938_sso_connections.js';
 import { Migration20261201225328_saml_requests } from './Migration20261201225328_saml_requests.js';
+import { Migration20261201230352_sso_identity_links } from './Migration20261201230352_sso_identity_links.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -36,4 +37,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201220346_logout_notices', class: Migration20261201220346_logout_notices },
   { name: 'Migration20261201223938_sso_connections', class: Migration20261201223938_sso_connections },
   { name: 'Migration20261201225328_saml_requests', class: Migration20261201225328_saml_requests },
+  { name: 'Migration20261201230352_sso_identity_links', class: Migration20261201230352_sso_identity_links },
 ];

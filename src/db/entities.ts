@@ -7,6 +7,7 @@ import { SignInChallenge } from '../modules/sign-in/challenge.entity.js';
 import { PushedAuthorizationRequest, SignInFlow } from '../modules/sign-in/flow.entity.js';
 import { SsoConnection } from '../modules/connection/connection.entity.js';
 import { SamlRequest } from '../modules/connection/saml-request.entity.js';
+import { SsoIdentityLink } from '../modules/connection/sso-identity.entity.js';
 import { LogoutNotice } from '../modules/session/logout-notice.entity.js';
 import { UserSession } from '../modules/session/session.entity.js';
 import { AuthorizationCode, RefreshToken } from '../modules/user-token/user-token.entity.js';
@@ -60,4 +61,5 @@ export const entities = [
   LogoutNotice,
   SsoConnection,
   SamlRequest,
+  SsoIdentityLink,
 ];

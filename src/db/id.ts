@@ -42,6 +42,7 @@ export const INTERNAL_ID_PREFIXES = {
   refreshToken: 'rft',
   logoutNotice: 'lgn',
   samlRequest: 'sar',
+  ssoIdentity: 'ssi',
 } as const;
 
 export type InternalIdKind = keyof typeof INTERNAL_ID_PREFIXES;

@@ -51,29 +51,30 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 /** Authorize → email page → the address → Gatehouse's redirect to the IdP, with the AuthnRequest's ID. */
-async function toIdp(browser: HttpBrowser, email: string) {
+async function toIdp(browser: HttpBrowser, email: string, extra: Record<string, string> = {}, idpSso = IDP_SSO, target = () => connection) {
   const verifier = client.randomPKCECodeVerifier();
-  const url = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid email profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'st' });
+  const url = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid email profile', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'st', ...extra });
   await browser.go(url.toString());
   const { fields } = browser.form('/sign-in/email');
   const sent = await browser.go(`/e/${env}/sign-in/email`, { form: { ...fields, email } });
   expect('redirect' in sent, browser.html.slice(0, 1500)).toBe(true);
   const atIdp = (sent as { redirect: URL }).redirect;
-  expect(`${atIdp.origin}${atIdp.pathname}`).toBe(IDP_SSO);
+  expect(`${atIdp.origin}${atIdp.pathname}`).toBe(idpSso);
   const request = inflateRawSync(Buffer.from(atIdp.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
   const requestId = /ID="([^"]+)"/.exec(request)![1];
-  expect(request).toContain(`AssertionConsumerServiceURL="${connection.saml.acsUrl}"`);
-  expect(request).toContain(`<saml:Issuer>${connection.saml.spEntityId}</saml:Issuer>`);
-  return { verifier, requestId, relayState: atIdp.searchParams.get('RelayState')! };
+  expect(request).toContain(`AssertionConsumerServiceURL="${target().saml.acsUrl}"`);
+  expect(request).toContain(`<saml:Issuer>${target().saml.spEntityId}</saml:Issuer>`);
+  return { verifier, requestId, relayState: atIdp.searchParams.get('RelayState')!, request };
 }
 
 /** The IdP's signed answer for `requestId`, as the form it auto-posts to the ACS. */
-async function answer(requestId: string, email: string, extra: Record<string, string[]> = {}) {
-  const xml = await idp.response({
+async function answer(requestId: string, email: string, extra: Record<string, string[]> = {}, nameId = email, by = { idp, connection }) {
+  const { idp: signer, connection: target } = by;
+  const xml = await signer.response({
     sign: 'both',
-    nameId: email,
+    nameId,
     attributes: { email: [email], firstName: ['Alice'], lastName: ['Example'], ...extra },
-    values: { Destination: connection.saml.acsUrl, Audience: connection.saml.spEntityId, SubjectRecipient: connection.saml.acsUrl, InResponseTo: requestId },
+    values: { Destination: target.saml.acsUrl, Audience: target.saml.spEntityId, SubjectRecipient: target.saml.acsUrl, InResponseTo: requestId },
   });
   return toBase64(xml);
 }
@@ -108,15 +109,66 @@ describe('SP-initiated SAML sign-in', () => {
     expect((await ws.client.data(`query($env: ID) { users(environmentId: $env, first: 50) { nodes { email } } }`, { env })).users.nodes.map((u: any) => u.email)).not.toContain('mallory@evil.test');
   });
 
-  it('signs in only the browser that started the flow: a response posted into another browser leads nowhere', async () => {
+  it('signs in only a browser that started the flow and brought the answer: a forwarded request leads nowhere', async () => {
+    // The attacker starts a flow and forwards the IdP link (its AuthnRequest) to a victim,
+    // whose IdP session answers it in the victim's browser.
     const attacker = new HttpBrowser(server.url);
-    const { requestId } = await toIdp(attacker, 'carol@acme.test');
-    const samlResponse = await answer(requestId, 'carol@acme.test');
+    const { requestId, relayState } = await toIdp(attacker, 'carol@acme.test');
+    const flow = /name="flow" value="(flw_[0-9a-z]+)"/.exec(attacker.html)?.[1] ?? /flow=(flw_[0-9a-z]+)/.exec(attacker.url)![1];
+    const samlResponse = await answer(requestId, 'victim@acme.test');
     const victim = new HttpBrowser(server.url);
-    const result = await victim.go(connection.saml.acsUrl, { form: { SAMLResponse: samlResponse } });
+    const result = await victim.go(connection.saml.acsUrl, { form: { SAMLResponse: samlResponse, RelayState: relayState } });
     expect('page' in result).toBe(true);
     expect(victim.status).toBe(400);
     expect(victim.html).toContain('flow_not_found');
+    // Without the token the ACS gave the victim's browser, the attacker's flow gets nothing.
+    await attacker.go(`/e/${env}/sso/saml/continue?request=${relayState}&flow=${flow}`);
+    expect(attacker.status).toBe(400);
+    expect(attacker.html).toContain('flow_not_found');
+    await attacker.go(`/e/${env}/sso/saml/continue?request=${relayState}&flow=${flow}&answer=guessed`);
+    expect(attacker.html).toContain('flow_not_found');
+    expect((await ws.client.data(`query($env: ID) { users(environmentId: $env, first: 50) { nodes { email } } }`, { env })).users.nodes.map((u: any) => u.email)).not.toContain('victim@acme.test');
+  });
+
+  it('asks the IdP for a fresh sign-in when the application does (prompt=login, max_age)', async () => {
+    expect((await toIdp(new HttpBrowser(server.url), 'frank@acme.test', { prompt: 'login' })).request).toContain('ForceAuthn="true"');
+    expect((await toIdp(new HttpBrowser(server.url), 'frank@acme.test', { max_age: '0' })).request).toContain('ForceAuthn="true"');
+    expect((await toIdp(new HttpBrowser(server.url), 'frank@acme.test')).request).not.toContain('ForceAuthn');
+  });
+
+  it('lets a guest-admitting IdP sign in its guests, never take over an existing account by email, and follows its NameID', async () => {
+    // Another organization, whose IdP admits addresses outside its verified domains.
+    const evilOrg = (await mutate(ws.client, 'createOrganization', 'CreateOrganizationInput', 'organization { id }', { environmentId: env, name: 'Evil', domains: [{ domain: 'evil.test', state: 'VERIFIED' }] })).organization.id;
+    const evilKey = await createSigningKey('idp.evil.test');
+    const evilIdp = new TestIdp('https://idp.evil.test/metadata', evilKey);
+    const evil = (
+      await mutate(ws.client, 'createSamlConnection', 'CreateSamlConnectionInput', 'ssoConnection { id saml { spEntityId acsUrl } }', {
+        organizationId: evilOrg,
+        name: 'Evil IdP',
+        status: 'ACTIVE',
+        idpEntityId: 'https://idp.evil.test/metadata',
+        idpSsoUrl: 'https://idp.evil.test/sso',
+        idpCertificates: [evilKey.cert],
+        allowGuestDomains: true,
+      })
+    ).ssoConnection;
+    const viaEvil = async (email: string, nameId: string) => {
+      const browser = new HttpBrowser(server.url);
+      const { verifier, requestId, relayState } = await toIdp(browser, 'someone@evil.test', {}, 'https://idp.evil.test/sso', () => evil);
+      const result = await browser.go(evil.saml.acsUrl, { form: { SAMLResponse: await answer(requestId, email, {}, nameId, { idp: evilIdp, connection: evil }), RelayState: relayState } });
+      return { browser, verifier, result };
+    };
+    // alice@acme.test signed in through Acme's IdP before: Evil's IdP cannot become her.
+    const takeover = await viaEvil('alice@acme.test', 'alice-at-evil');
+    expect(takeover.browser.status).toBe(403);
+    expect(takeover.browser.html).toContain('guest_email_taken');
+    // A guest it vouches for is created unverified, and found again by NameID when the email changes.
+    const first = await viaEvil('Grace@Contractor.test', 'grace-1');
+    const tokens = await client.authorizationCodeGrant(config, (first.result as { redirect: URL }).redirect, { pkceCodeVerifier: first.verifier, expectedState: 'st' });
+    expect(tokens.claims()).toMatchObject({ email: 'grace@contractor.test', email_verified: false, org_id: evilOrg });
+    const again = await viaEvil('grace@new-contractor.test', 'grace-1');
+    const second = await client.authorizationCodeGrant(config, (again.result as { redirect: URL }).redirect, { pkceCodeVerifier: again.verifier, expectedState: 'st' });
+    expect(second.claims()!.sub).toBe(tokens.claims()!.sub);
   });
 
   it('keeps at most ten pending requests per flow', async () => {

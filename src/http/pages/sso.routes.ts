@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SsoConnectionStatus, type SsoConnection } from '../../modules/connection/connection.entity.js';
 import { findSamlConnection } from '../../modules/connection/connection.service.js';
 import { answerSamlRequest, recordSsoFailure, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
-import { signInThroughConnection } from '../../modules/sign-in/sign-in.service.js';
+import { requestOf, signInThroughConnection } from '../../modules/sign-in/sign-in.service.js';
+import { addressKey } from '../../auth/failed-auth-limiter.js';
+import { RateBudget } from '../../auth/rate-budget.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
 import { field, message, seeOther, type Fields } from './page-kit.js';
 import type { SignInDeps, SignInKit } from './sign-in.routes.js';
@@ -11,9 +13,17 @@ type EnvParams = { env: string };
 type ConnectionParams = EnvParams & { id: string };
 /** A SAML response with a few certificates and attributes is tens of kilobytes; the validator caps the XML at 256 KiB. */
 const ACS_BODY_LIMIT = 400 * 1024;
+/** ACS posts per client address and minute: each costs an XML parse and signature checks, and a refusal an audit event. */
+const ACS_POSTS_PER_ADDRESS_PER_MINUTE = 120;
+/**
+ * Refusals decided before the IdP's signature was verified: their details are the sender's
+ * text, so the audit event keeps only the reason code.
+ */
+const UNVERIFIED_REFUSALS = new Set(['malformed', 'too_large', 'doctype', 'not_one_assertion', 'encrypted_not_supported', 'status', 'unsigned', 'bad_signature', 'weak_algorithm', 'unsupported_algorithm']);
 
 export const ssoStartPath = (env: Pick<EnvironmentState, 'id'>, connectionId: string, flowId: string) => `/e/${env.id}/sso/saml/${connectionId}/start?flow=${flowId}`;
-const continuePath = (env: Pick<EnvironmentState, 'id'>, requestId: string, flowId: string) => `/e/${env.id}/sso/saml/continue?request=${requestId}&flow=${flowId}`;
+const continuePath = (env: Pick<EnvironmentState, 'id'>, requestId: string, flowId: string, answerToken: string) =>
+  `/e/${env.id}/sso/saml/continue?request=${requestId}&flow=${flowId}&answer=${encodeURIComponent(answerToken)}`;
 
 const usable = (connection: SsoConnection | null): connection is SsoConnection =>
   connection !== null && connection.status === SsoConnectionStatus.ACTIVE && connection.idpSsoUrl !== null && connection.idpEntityId !== null && connection.idpCertificates.length > 0;
@@ -34,6 +44,7 @@ export function registerSsoRoutes(
 ): void {
   const { binding } = deps;
   const base = '/e/:env/sso/saml';
+  const acsBudget = new RateBudget(ACS_POSTS_PER_ADDRESS_PER_MINUTE);
   const unavailable = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState) =>
     message(reply, request, env, 400, 'Single sign-on is not available', 'Your organization\'s sign-in is not set up or is switched off. Ask your IT administrator.', 'connection_unavailable');
 
@@ -43,7 +54,9 @@ export function registerSsoRoutes(
     if (!found) return kit.flowGone(reply, request, env);
     const started = await kit.tx(env, async (em) => {
       const connection = await findSamlConnection(em, request.params.id);
-      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, found.flow.id) } : null;
+      const pending = requestOf(found.flow);
+      const forceAuthn = pending.prompt.includes('login') || pending.maxAge !== null;
+      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }) } : null;
     });
     if (!started) return unavailable(reply, request, env);
     if (!started.redirect) return message(reply, request, env, 429, 'Too many sign-in attempts', 'Go back to the application and sign in again.', 'rate_limited');
@@ -62,6 +75,9 @@ export function registerSsoRoutes(
     });
     acs.post(`${base}/:id/acs`, async (request: FastifyRequest<{ Params: ConnectionParams }>, reply) => {
       const env = await environment(request);
+      if ((await acsBudget.take(addressKey(request.ip ?? null))) > 0) {
+        return message(reply, request, env, 429, 'Too many sign-in attempts', 'Too many sign-ins came from this network; try again in a minute.', 'rate_limited');
+      }
       const samlResponse = field(request.body as Fields | undefined, 'SAMLResponse');
       const connection = await kit.tx(env, (em) => findSamlConnection(em, request.params.id));
       if (!usable(connection)) return unavailable(reply, request, env);
@@ -71,8 +87,8 @@ export function registerSsoRoutes(
       const firstUse = validated.ok ? await deps.replayGuard.claim(connection.id, validated.assertionId, validated.rememberUntil) : false;
       const outcome = await kit.tx(env, async (em) => {
         const answer = validated.ok ? await answerSamlRequest(em, connection, validated, firstUse) : validated;
-        if (answer.ok) return { request: answer.request };
-        recordSsoFailure(em, env, connection, answer, deps.requestMeta(request));
+        if (answer.ok) return { request: answer.request, answerToken: answer.answerToken };
+        recordSsoFailure(em, env, connection, UNVERIFIED_REFUSALS.has(answer.reason) ? { reason: answer.reason, detail: null } : answer, deps.requestMeta(request));
         await em.flush();
         return { refused: answer };
       });
@@ -80,24 +96,28 @@ export function registerSsoRoutes(
         const { reason } = outcome.refused!;
         return message(reply, request, env, 400, 'Single sign-on failed', 'Your organization\'s identity provider sent an answer Gatehouse cannot accept. Try again from the application; if it keeps failing, give the reason and request id below to your IT administrator.', `sso.${reason}`);
       }
-      return seeOther(reply, continuePath(env, outcome.request.id, outcome.request.flowId));
+      return seeOther(reply, continuePath(env, outcome.request.id, outcome.request.flowId, outcome.answerToken));
     });
   });
 
-  scope.get(`${base}/continue`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { request?: string; flow?: string } }>, reply) => {
+  scope.get(`${base}/continue`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { request?: string; flow?: string; answer?: string } }>, reply) => {
     const env = await environment(request);
     const browserId = binding.existingBrowserId(request);
-    // Only the browser whose flow sent the request may use its answer (a response posted into
-    // another browser signs nobody in there).
+    // Only a browser that started the flow (its cookie) and brought the IdP's answer (the
+    // ACS's one-time token) may use it: a response posted into another browser, or an
+    // AuthnRequest forwarded to another person, signs nobody in.
     const found = await kit.flowAndClient(env, request.query.flow, browserId);
     if (!found) return kit.flowGone(reply, request, env);
     const previousSessionToken = binding.sessionToken(request, env.id);
     const result = await kit.tx(env, async (em) => {
-      const taken = await takeSamlIdentity(em, request.query.request ?? '', found.flow.id);
+      const taken = await takeSamlIdentity(em, { requestId: request.query.request ?? '', flowId: found.flow.id, answerToken: request.query.answer ?? '' });
       if (!taken) return null;
       const { identity, connection } = taken;
       return signInThroughConnection(em, env, {
+        connectionId: connection.id,
         organizationId: connection.organizationId,
+        subject: identity.nameId,
+        inVerifiedDomain: identity.inVerifiedDomain,
         email: identity.email,
         givenName: identity.givenName,
         familyName: identity.familyName,

@@ -4,6 +4,7 @@ import { Repository } from '../../db/repository.js';
 import { LockMode } from '@mikro-orm/core';
 import { SsoConnection, SsoConnectionStatus, SsoConnectionType } from './connection.entity.js';
 import { SamlRequest } from './saml-request.entity.js';
+import { SsoIdentityLink } from './sso-identity.entity.js';
 
 /** SSO connections of the scope's environments. */
 export class SsoConnectionRepository extends Repository<SsoConnection> {
@@ -39,5 +40,16 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
 
   async deleteExpired(before: Date): Promise<number> {
     return this.em.nativeDelete(SamlRequest, { expiresAt: { $lt: before } });
+  }
+}
+
+/** Links of SSO connections' NameIDs to users. */
+export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
+  constructor(em: EntityManager) {
+    super(em, SsoIdentityLink, 'sso_identity');
+  }
+
+  of(connectionId: string, subject: string): Promise<SsoIdentityLink | null> {
+    return this.em.findOne(SsoIdentityLink, { connectionId, subject });
   }
 }

@@ -6,6 +6,8 @@ import { SsoConnection } from './connection.entity.js';
 /** Who the IdP said signed in, kept between the ACS and the browser's return to its flow. */
 export interface SsoIdentity {
   email: string;
+  /** Whether the email is in a verified domain of the connection's organization (else a guest's). */
+  inVerifiedDomain: boolean;
   givenName: string | null;
   familyName: string | null;
   nameId: string;
@@ -19,7 +21,7 @@ export interface SsoIdentity {
  */
 @Entity({ tableName: 'saml_request' })
 @Index({ properties: ['expiresAt'] })
-export class SamlRequest extends BaseEntity<'answeredAt' | 'identity' | 'completedAt'> {
+export class SamlRequest extends BaseEntity<'answeredAt' | 'identity' | 'answerTokenHash' | 'completedAt'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
 
@@ -44,6 +46,15 @@ export class SamlRequest extends BaseEntity<'answeredAt' | 'identity' | 'complet
 
   @Property({ type: 'jsonb', nullable: true })
   identity: SsoIdentity | null = null;
+
+  /**
+   * SHA-256 of the one-time token the ACS put in the browser's way back (`continue`): the
+   * identity goes only to a browser that both started the flow (its cookie) and brought the
+   * IdP's answer (this token). Without it, a victim's browser made to answer an attacker's
+   * forwarded AuthnRequest would hand the victim's identity to the attacker's flow.
+   */
+  @Property({ type: 'text', nullable: true })
+  answerTokenHash: string | null = null;
 
   /** When the browser came back and signed in with it: once only. */
   @Property({ type: 'datetime', nullable: true })

@@ -2,9 +2,11 @@ import type { EntityManager } from '@mikro-orm/core';
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
+import { hashSecret, randomToken, secretMatchesHash } from '../../crypto/secrets.js';
 import { newInternalId } from '../../db/id.js';
+import { displayText, hasHiddenCharacters } from '../text.js';
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
-import type { SsoConnection } from './connection.entity.js';
+import { SsoConnectionStatus, type SsoConnection } from './connection.entity.js';
 import { SamlRequestRepository, SsoConnectionRepository } from './connection.repository.js';
 import { samlServiceProvider } from './connection.urls.js';
 import type { SamlRequest, SsoIdentity } from './saml-request.entity.js';
@@ -43,7 +45,14 @@ export async function connectionForEmail(em: EntityManager, environmentId: strin
  * Bindings: DEFLATE, base64, URL-encoded). Null past MAX_PENDING_REQUESTS_PER_FLOW. Run in a
  * transaction.
  */
-export async function startSamlSignIn(em: EntityManager, env: SsoEnvironment, connection: SsoConnection, flowId: string, now = new Date()): Promise<string | null> {
+export async function startSamlSignIn(
+  em: EntityManager,
+  env: SsoEnvironment,
+  connection: SsoConnection,
+  flow: { id: string; /** The application asked for a fresh sign-in (prompt=login, max_age): the IdP must not reuse its session. */ forceAuthn: boolean },
+  now = new Date(),
+): Promise<string | null> {
+  const flowId = flow.id;
   const requests = new SamlRequestRepository(em);
   if ((await requests.pendingOfFlow(flowId, now)) >= MAX_PENDING_REQUESTS_PER_FLOW) return null;
   const { spEntityId, acsUrl } = samlServiceProvider(env.issuer, connection.id);
@@ -60,7 +69,8 @@ export async function startSamlSignIn(em: EntityManager, env: SsoEnvironment, co
   await em.flush();
   const xml =
     `<samlp:AuthnRequest xmlns:samlp="${PROTOCOL}" xmlns:saml="${ASSERTION}" ID="${requestId}" Version="2.0" IssueInstant="${now.toISOString()}"` +
-    ` Destination="${xmlText(connection.idpSsoUrl!)}" AssertionConsumerServiceURL="${xmlText(acsUrl)}" ProtocolBinding="${POST_BINDING}">` +
+    ` Destination="${xmlText(connection.idpSsoUrl!)}" AssertionConsumerServiceURL="${xmlText(acsUrl)}" ProtocolBinding="${POST_BINDING}"` +
+    `${flow.forceAuthn ? ' ForceAuthn="true"' : ''}>` +
     `<saml:Issuer>${xmlText(spEntityId)}</saml:Issuer>` +
     '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified" AllowCreate="true"/>' +
     '</samlp:AuthnRequest>';
@@ -71,7 +81,7 @@ export async function startSamlSignIn(em: EntityManager, env: SsoEnvironment, co
 }
 
 
-export type SamlAnswer = { ok: true; request: SamlRequest } | { ok: false; reason: string; detail: string };
+export type SamlAnswer = { ok: true; request: SamlRequest; answerToken: string } | { ok: false; reason: string; detail: string };
 
 /** Attribute names IdPs put the email address under (Entra ID and ADFS use the claim URI). */
 const EMAIL_ATTRIBUTES = ['email', 'mail', 'emailaddress', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'urn:oid:0.9.2342.19200300.100.1.3'];
@@ -79,20 +89,23 @@ const GIVEN_NAME_ATTRIBUTES = ['firstname', 'givenname', 'given_name', 'http://s
 const FAMILY_NAME_ATTRIBUTES = ['lastname', 'surname', 'familyname', 'family_name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname', 'urn:oid:2.5.4.4'];
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** The first value of the first attribute named in `names`, as a name to show: no hidden characters, at most 200 characters. */
 function firstAttribute(attributes: Record<string, string[]>, names: string[]): string | null {
   const wanted = new Set(names);
   for (const [name, values] of Object.entries(attributes)) {
-    if (wanted.has(name.toLowerCase()) && values[0]?.trim()) return values[0].trim();
+    const value = wanted.has(name.toLowerCase()) && values[0] ? displayText(values[0]).slice(0, 200) : '';
+    if (value) return value;
   }
   return null;
 }
 
 /** The person of a verified assertion: the email from its attributes, else from an email-shaped NameID. */
-function identityOf(assertion: SamlSuccess): SsoIdentity | null {
+function identityOf(assertion: SamlSuccess, verifiedDomains: readonly string[]): SsoIdentity | null {
   const email = (firstAttribute(assertion.attributes, EMAIL_ATTRIBUTES) ?? (EMAIL.test(assertion.nameId) ? assertion.nameId : null))?.toLowerCase();
-  if (!email || !EMAIL.test(email) || email.length > 320) return null;
+  if (!email || !EMAIL.test(email) || email.length > 320 || hasHiddenCharacters(email) || assertion.nameId.length > 1024) return null;
   return {
     email,
+    inVerifiedDomain: verifiedDomains.includes(email.slice(email.lastIndexOf('@') + 1)),
     givenName: firstAttribute(assertion.attributes, GIVEN_NAME_ATTRIBUTES),
     familyName: firstAttribute(assertion.attributes, FAMILY_NAME_ATTRIBUTES),
     nameId: assertion.nameId,
@@ -132,46 +145,61 @@ export async function answerSamlRequest(
   if (!request || request.connectionId !== connection.id) return { ok: false, reason: 'in_response_to', detail: 'The response answers no pending request of this connection' };
   if (request.answeredAt || !firstUse) return { ok: false, reason: 'replayed', detail: 'The request was answered, or the assertion used, before' };
   if (request.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'request_expired', detail: 'The sign-in took too long' };
-  const identity = identityOf(validated);
-  if (!identity) return { ok: false, reason: 'no_email', detail: 'The assertion carries no email address' };
-  if (!connection.allowGuestDomains) {
-    const domains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
-    if (!domains.includes(identity.email.slice(identity.email.lastIndexOf('@') + 1))) {
-      return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization' };
-    }
+  const verifiedDomains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
+  const identity = identityOf(validated, verifiedDomains);
+  if (!identity) return { ok: false, reason: 'no_email', detail: 'The assertion carries no usable email address' };
+  if (!identity.inVerifiedDomain && !connection.allowGuestDomains) {
+    return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization' };
   }
+  const answerToken = randomToken();
   request.answeredAt = now;
   request.identity = identity;
+  request.answerTokenHash = hashSecret(answerToken);
   await em.flush();
-  return { ok: true, request };
+  return { ok: true, request, answerToken };
 }
 
 /**
- * The identity a request was answered with, for the browser that started its flow: once, in
- * time. Null otherwise. Run in a transaction.
+ * The identity a request was answered with, for the browser that both started its flow
+ * (`flowId`, checked by the caller against the browser's cookie) and brought the answer back
+ * (`answerToken`, which the ACS sent only to it): once, in time, while the connection is still
+ * active and, for an address claimed as the organization's, its domain still verified. Null
+ * otherwise. Run in a transaction.
  */
-export async function takeSamlIdentity(em: EntityManager, requestId: string, flowId: string, now = new Date()): Promise<{ identity: SsoIdentity; connection: SsoConnection } | null> {
-  if (!/^sar_[0-9a-hjkmnp-tv-z]{26}$/.test(requestId)) return null;
+export async function takeSamlIdentity(
+  em: EntityManager,
+  input: { requestId: string; flowId: string; answerToken: string },
+  now = new Date(),
+): Promise<{ identity: SsoIdentity; connection: SsoConnection } | null> {
+  if (!/^sar_[0-9a-hjkmnp-tv-z]{26}$/.test(input.requestId)) return null;
   const requests = new SamlRequestRepository(em);
-  const request = await requests.find(requestId);
-  if (!request?.identity || request.completedAt || request.flowId !== flowId || request.expiresAt.getTime() <= now.getTime()) return null;
+  const request = await requests.find(input.requestId);
+  if (!request?.identity || request.completedAt || request.flowId !== input.flowId || request.expiresAt.getTime() <= now.getTime()) return null;
+  if (!secretMatchesHash(request.answerTokenHash, input.answerToken)) return null;
   const locked = await requests.lock(request.id);
   if (locked.completedAt) return null;
   const connection = await new SsoConnectionRepository(em).find(locked.connectionId);
-  if (!connection) return null;
+  if (connection?.status !== SsoConnectionStatus.ACTIVE) return null;
+  const identity = locked.identity!;
+  if (identity.inVerifiedDomain) {
+    const domains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
+    if (!domains.includes(identity.email.slice(identity.email.lastIndexOf('@') + 1))) return null;
+  } else if (!connection.allowGuestDomains) {
+    return null;
+  }
   locked.completedAt = now;
   await em.flush();
-  return { identity: locked.identity!, connection };
+  return { identity, connection };
 }
 
 /** `sso.signin_failed` with its reason; the IdP's detail for people, never its XML. */
-export function recordSsoFailure(em: EntityManager, env: SsoEnvironment, connection: SsoConnection, failure: { reason: string; detail: string }, meta: RequestMeta): void {
+export function recordSsoFailure(em: EntityManager, env: SsoEnvironment, connection: SsoConnection, failure: { reason: string; detail: string | null }, meta: RequestMeta): void {
   recordAudit(em, { principal: null, anonymous: true, meta }, {
     action: 'sso.signin_failed',
     workspaceId: env.workspaceId,
     environmentId: env.id,
     organizationId: connection.organizationId,
     targets: [{ type: 'sso_connection', id: connection.id, name: connection.name }],
-    after: { reason: failure.reason, detail: failure.detail },
+    after: { reason: failure.reason, ...(failure.detail ? { detail: failure.detail } : {}) },
   });
 }

@@ -9,6 +9,7 @@ import { MembershipStatus } from '../membership/membership.entity.js';
 import { MembershipRepository, type MembershipGrants } from '../membership/membership.repository.js';
 import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
 import { RoleRepository } from '../role/role.repository.js';
+import { SsoIdentityLinkRepository } from '../connection/connection.repository.js';
 import type { UserSession } from '../session/session.entity.js';
 import { endSessions, noteApplication, resumeSession, startSession, type SessionPolicy } from '../session/session.service.js';
 import { UserStatus, type User } from '../user/user.entity.js';
@@ -103,7 +104,7 @@ export async function pendingChallenge(em: EntityManager, id: string): Promise<{
 }
 
 /** Why a sign-in was refused (`user.signin_failed`'s reason). */
-export type SignInFailure = ChallengeFailure | 'sign_up_closed' | 'user_suspended' | 'user_deprovisioned' | 'membership_inactive';
+export type SignInFailure = ChallengeFailure | 'sign_up_closed' | 'user_suspended' | 'user_deprovisioned' | 'membership_inactive' | 'guest_email_taken';
 
 export type SignInResult =
   | { ok: true; user: User; session: UserSession; token: string; flowId: string | null; signedUp: boolean }
@@ -167,11 +168,13 @@ export async function signIn(
     previousSessionToken?: string;
     /** Create the user whatever the sign-up policy: an organization's own IdP vouches for them (just-in-time provisioning). */
     provision?: boolean;
+    /** The user, already identified (an SSO link): not looked up by email. */
+    userId?: string;
   },
   now = new Date(),
 ): Promise<SignInResult> {
   const users = new UserRepository(em);
-  let user = await users.findByEmail(env.id, input.email);
+  let user = input.userId ? await users.find(input.userId) : await users.findByEmail(env.id, input.email);
   let signedUp = false;
   if (!user) {
     if (env.signUpPolicy !== SignUpPolicy.OPEN && !input.provision) return refuse(em, env, input, 'sign_up_closed', null);
@@ -216,24 +219,64 @@ export async function signIn(
 }
 
 /**
- * A person an organization's SSO connection vouched for: signed in (created just in time when
- * new), and made a member of the organization (with the default role) unless they are one; an
- * invited (PENDING) membership becomes active; one an admin deactivated is refused, not
- * revived. Run in a transaction.
+ * A person an organization's SSO connection vouched for, signed in:
+ * - found by the connection's link to them (its NameID), else by email only when the address
+ *   is in a verified domain of the organization: an IdP claiming a guest address never takes
+ *   over an account that exists (`guest_email_taken`), and its guests' addresses stay
+ *   unverified;
+ * - created just in time when new, whatever the sign-up policy, and linked to the NameID;
+ * - made a member of the organization (default role) unless they are one; an invited
+ *   (PENDING) membership becomes active; one an admin deactivated is refused, not revived.
+ * Run in a transaction.
  */
 export async function signInThroughConnection(
   em: EntityManager,
   env: SignInEnvironment,
-  input: { organizationId: string; email: string; givenName: string | null; familyName: string | null; flowId: string; meta: RequestMeta; previousSessionToken?: string },
+  input: {
+    connectionId: string;
+    organizationId: string;
+    /** The IdP's NameID. */
+    subject: string;
+    inVerifiedDomain: boolean;
+    email: string;
+    givenName: string | null;
+    familyName: string | null;
+    flowId: string;
+    meta: RequestMeta;
+    previousSessionToken?: string;
+  },
   now = new Date(),
 ): Promise<SignInResult> {
+  const users = new UserRepository(em);
+  const links = new SsoIdentityLinkRepository(em);
+  const link = await links.of(input.connectionId, input.subject);
+  let existing = link ? await users.find(link.userId) : null;
+  if (!existing) {
+    const byEmail = await users.findByEmail(env.id, input.email);
+    if (byEmail && !input.inVerifiedDomain) return refuse(em, env, input, 'guest_email_taken', byEmail);
+    existing = byEmail;
+  }
   const memberships = new MembershipRepository(em);
-  const existing = await new UserRepository(em).findByEmail(env.id, input.email);
   const membership = existing ? await memberships.ofUserIn(existing.id, input.organizationId) : null;
   if (existing && membership?.status === MembershipStatus.INACTIVE) return refuse(em, env, input, 'membership_inactive', existing);
-  const result = await signIn(em, env, { email: input.email, emailVerified: true, amr: ['sso'], flowId: input.flowId, meta: input.meta, previousSessionToken: input.previousSessionToken, provision: true }, now);
+  const result = await signIn(
+    em,
+    env,
+    {
+      email: input.email,
+      emailVerified: input.inVerifiedDomain,
+      amr: ['sso'],
+      flowId: input.flowId,
+      meta: input.meta,
+      previousSessionToken: input.previousSessionToken,
+      provision: true,
+      ...(existing ? { userId: existing.id } : {}),
+    },
+    now,
+  );
   if (!result.ok) return result;
   const { user } = result;
+  if (!link) links.create({ id: newInternalId('ssoIdentity'), environmentId: env.id, connectionId: input.connectionId, subject: input.subject, userId: user.id });
   // The IdP's names are the current ones.
   if (input.givenName && user.givenName !== input.givenName) user.givenName = input.givenName;
   if (input.familyName && user.familyName !== input.familyName) user.familyName = input.familyName;
