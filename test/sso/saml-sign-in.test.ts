@@ -171,6 +171,23 @@ describe('SP-initiated SAML sign-in', () => {
     expect(second.claims()!.sub).toBe(tokens.claims()!.sub);
   });
 
+  it('goes straight to the IdP the routing hints lead to: connection_id, organization_id, domain_hint, login_hint', async () => {
+    const start = async (hints: Record<string, string>) => {
+      const url = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256', ...hints });
+      const result = await new HttpBrowser(server.url).go(url.toString());
+      return 'redirect' in result ? `${result.redirect.origin}${result.redirect.pathname}` : 'email page';
+    };
+    expect(await start({ connection_id: connection.id })).toBe(IDP_SSO);
+    expect(await start({ organization_id: organizationId })).toBe(IDP_SSO);
+    expect(await start({ domain_hint: 'ACME.test' })).toBe(IDP_SSO);
+    expect(await start({ login_hint: 'someone@acme.test' })).toBe(IDP_SSO);
+    // Hints that lead nowhere (unknown, another environment's, a domain nobody verified): the email page.
+    const other = (await mutate(ws.client, 'createOrganization', 'CreateOrganizationInput', 'organization { id }', { environmentId: ws.production.id, name: 'Elsewhere' })).organization.id;
+    expect(await start({ connection_id: 'con_01jzzzzzzzzzzzzzzzzzzzzzzz' })).toBe('email page');
+    expect(await start({ organization_id: other })).toBe('email page');
+    expect(await start({ domain_hint: 'unverified.test', login_hint: 'x@unverified.test' })).toBe('email page');
+  });
+
   it('keeps at most ten pending requests per flow', async () => {
     const browser = new HttpBrowser(server.url);
     await toIdp(browser, 'erin@acme.test');

@@ -31,7 +31,7 @@ import type { ClientState, EnvironmentState } from '../oauth/oauth-cache.js';
 import { authorizationPolicy, resolvePushedRequest } from '../oauth/authorize/pushed.js';
 import { checkAuthorizationRequest, responseUri, type RawParameters } from '../oauth/authorize/request.js';
 import type { BrowserBinding } from './browser.js';
-import { connectionForEmail } from '../../modules/connection/saml-sign-in.service.js';
+import { connectionForEmail, connectionForHints } from '../../modules/connection/saml-sign-in.service.js';
 import { ssoStartPath } from './sso.routes.js';
 import { brand, sendPage } from './render.js';
 import { field, message, queryParameters, refetchWithCookies, seeOther, type Fields } from './page-kit.js';
@@ -117,6 +117,13 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     return { ...form, ...found };
   };
 
+  /** Someone must sign in: at the IdP the request's routing hints lead to, else on the email page. */
+  const authenticate = async (reply: FastifyReply, env: EnvironmentState, flow: SignInFlow) => {
+    const pending = requestOf(flow);
+    const connection = await connectionForHints(environmentEm(deps.orm, env), env.id, pending);
+    return seeOther(reply, connection ? ssoStartPath(env, connection.id, flow.id) : paths(env).signIn(flow.id));
+  };
+
   /** Answers a flow's next step: a page to fill in, or the redirect back to the application. */
   const answerStep = (request: FastifyRequest, reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, step: FlowStep, email: string | null, browserId: string) => {
     const pending = requestOf(flow);
@@ -124,7 +131,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const common = { ...brand(env), clientName: client.name, csrf, flow: flow.id };
     switch (step.kind) {
       case 'authenticate':
-        return seeOther(reply, paths(env).signIn(flow.id));
+        return authenticate(reply, env, flow);
       case 'choose_organization':
         return sendPage(reply, 'organizations', { ...common, title: 'Choose an organization', action: paths(env).organization, organizations: step.organizations }, { redirectTargets: [pending.redirectUri] });
       case 'consent': {

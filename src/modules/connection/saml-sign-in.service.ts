@@ -6,7 +6,7 @@ import { hashSecret, randomToken, secretMatchesHash } from '../../crypto/secrets
 import { newInternalId } from '../../db/id.js';
 import { displayText, hasHiddenCharacters } from '../text.js';
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
-import { SsoConnectionStatus, type SsoConnection } from './connection.entity.js';
+import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from './connection.entity.js';
 import { SamlRequestRepository, SsoConnectionRepository } from './connection.repository.js';
 import { samlServiceProvider } from './connection.urls.js';
 import type { SamlRequest, SsoIdentity } from './saml-request.entity.js';
@@ -31,12 +31,42 @@ export interface SsoEnvironment {
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
 const xmlText = (value: string) => value.replace(/[&<>"]/g, (character) => XML_ESCAPES[character]);
 
-/** The organization's active SAML connection for an email address's verified domain, or null. */
-export async function connectionForEmail(em: EntityManager, environmentId: string, email: string): Promise<SsoConnection | null> {
-  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-  if (!domain) return null;
-  const organizationId = await new OrganizationDomainRepository(em).verifiedOwner(environmentId, domain);
+/** The active SAML connection of the organization that verified `domain`, or null. */
+async function connectionForDomain(em: EntityManager, environmentId: string, domain: string): Promise<SsoConnection | null> {
+  const organizationId = domain ? await new OrganizationDomainRepository(em).verifiedOwner(environmentId, domain.toLowerCase()) : null;
   return organizationId ? new SsoConnectionRepository(em).activeSamlOf(organizationId) : null;
+}
+
+/** The organization's active SAML connection for an email address's verified domain, or null (home-realm discovery). */
+export function connectionForEmail(em: EntityManager, environmentId: string, email: string): Promise<SsoConnection | null> {
+  return connectionForDomain(em, environmentId, email.slice(email.lastIndexOf('@') + 1));
+}
+
+/**
+ * Where an authorization request's routing hints lead, in this order: `connection_id` (an
+ * active SAML connection), `organization_id` (its active SAML connection), `domain_hint` and
+ * `login_hint` (a verified domain's organization); null when none does, and the person types
+ * an email address instead. Hints name nothing of another environment: reads are scoped.
+ */
+export async function connectionForHints(
+  em: EntityManager,
+  environmentId: string,
+  hints: { connectionId: string | null; organizationId: string | null; domainHint: string | null; loginHint: string | null },
+): Promise<SsoConnection | null> {
+  const connections = new SsoConnectionRepository(em);
+  if (hints.connectionId && /^con_[0-9a-hjkmnp-tv-z]{26}$/.test(hints.connectionId)) {
+    const named = await connections.find(hints.connectionId);
+    if (named?.type === SsoConnectionType.SAML && named.status === SsoConnectionStatus.ACTIVE) return named;
+  }
+  if (hints.organizationId && /^org_[0-9a-hjkmnp-tv-z]{26}$/.test(hints.organizationId)) {
+    const found = await connections.activeSamlOf(hints.organizationId);
+    if (found) return found;
+  }
+  if (hints.domainHint) {
+    const found = await connectionForDomain(em, environmentId, hints.domainHint);
+    if (found) return found;
+  }
+  return hints.loginHint?.includes('@') ? connectionForEmail(em, environmentId, hints.loginHint) : null;
 }
 
 /**
