@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { generate } from 'selfsigned';
+import { warnExpiringCertificates } from '../../src/modules/connection/certificate-expiry.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneError, type UserErrors } from '../helpers/graphql.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
@@ -108,7 +109,7 @@ describe('SAML connections', () => {
     expect(new Date(active.saml.idpCertificates[0].notAfter).getTime()).toBeGreaterThan(Date.now() + 360 * 86_400_000);
 
     const events = (await ws.client.data(AUDIT, { env, target: draft.id })).auditEvents.nodes;
-    expect(events.map((event: any) => event.action)).toEqual(['sso_connection.updated', 'sso_connection.created']);
+    expect(events.map((event: any) => event.action)).toEqual(['connection.updated', 'connection.created']);
     expect(events[0].after).toMatchObject({ status: 'ACTIVE', idpEntityId: 'http://www.okta.com/exk1', idpCertificates: [{ fingerprint: active.saml.idpCertificates[0].fingerprint }, expect.anything()] });
     // Certificates are named by fingerprint in the trail, not copied whole.
     expect(JSON.stringify(events[0].after)).not.toContain('BEGIN CERTIFICATE');
@@ -168,6 +169,31 @@ describe('IdP metadata', () => {
     expect((await run(CREATE_SAML, { organizationId, name: 'Expired', idpMetadataXml: idpMetadata('http://idp.example/x', 'https://idp.example/sso', [expired]) })).userErrors[0].code).toBe(
       'sso_connection.certificate_expired',
     );
+  });
+});
+
+describe('certificate expiry', () => {
+  it('announces each certificate at 90, 30 and 7 days before it expires, once each, kept across edits', async () => {
+    const soon = await idpCertificate('soon.idp.example', new Date(Date.now() - 86_400_000), 21);
+    const connection = await ok(CREATE_SAML, { organizationId, name: 'Expiring', idpCertificates: [soon, certificate] });
+    const expiring = async () =>
+      (await ws.client.data(`query($env: ID, $target: ID) { auditEvents(environmentId: $env, first: 10, filter: { actions: ["connection.certificate_expiring"], targetId: $target }) { nodes { actor { type } after } } }`, { env, target: connection.id }))
+        .auditEvents.nodes;
+    const orm = server.database.db.orm;
+    // 20 days left: the 30-day warning (the 90-day one is covered by it), for that certificate only.
+    await warnExpiringCertificates(orm);
+    expect(await expiring()).toEqual([{ actor: { type: 'SYSTEM' }, after: expect.objectContaining({ subject: 'CN=soon.idp.example', threshold: 30, daysLeft: 19 }) }]);
+    await warnExpiringCertificates(orm);
+    expect(await expiring()).toHaveLength(1);
+    // Listing it again (an edit of the list) keeps what was announced.
+    await ok(UPDATE_SAML, { id: connection.id, idpCertificates: [certificate, soon] });
+    await warnExpiringCertificates(orm);
+    expect(await expiring()).toHaveLength(1);
+    // A week later, 7 days are left.
+    await warnExpiringCertificates(orm, new Date(Date.now() + 14 * 86_400_000));
+    const events = await expiring();
+    expect(events).toHaveLength(2);
+    expect(events[0].after).toMatchObject({ threshold: 7 });
   });
 });
 

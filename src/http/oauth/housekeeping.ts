@@ -1,3 +1,4 @@
+import { warnExpiringCertificates } from '../../modules/connection/certificate-expiry.js';
 import { SamlRequestRepository } from '../../modules/connection/connection.repository.js';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
@@ -50,13 +51,17 @@ export async function pruneSignInState(source: MikroORM | EntityManager, now = n
   return counts.reduce((sum, count) => sum + count, 0);
 }
 
-/** Runs `pruneTokenState` and `pruneSignInState` every `intervalMs` (any process may; deletes are idempotent). */
+/**
+ * Runs `pruneTokenState` and `pruneSignInState` every `intervalMs` (any process may; deletes are
+ * idempotent), and announces IdP certificates nearing expiry (once per threshold, whichever
+ * process gets there first).
+ */
 export function startTokenStateJob(em: EntityManager, intervalMs: number, logger: Logger): () => Promise<void> {
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = Promise.all([pruneTokenState(em), pruneSignInState(em)])
-      .then(([pruned, signIn]) => (pruned || signIn) && logger.info({ pruned, signIn }, 'pruned expired token state and sign-in state'))
+    running = Promise.all([pruneTokenState(em), pruneSignInState(em), warnExpiringCertificates(em)])
+      .then(([pruned, signIn, certificates]) => (pruned || signIn || certificates) && logger.info({ pruned, signIn, certificates }, 'pruned expired token state and sign-in state; announced expiring certificates'))
       .catch((error: unknown) => logger.error({ err: error }, 'token state pruning failed'))
       .finally(() => (running = undefined));
   }, intervalMs);

@@ -36,6 +36,8 @@ export interface IdpCertificate {
   subject: string;
   notBefore: string;
   notAfter: string;
+  /** Warning thresholds (days before expiry) already announced (`connection.certificate_expiring`). */
+  warnedDays?: number[];
 }
 
 /**

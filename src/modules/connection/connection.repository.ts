@@ -2,6 +2,9 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
 import { LockMode } from '@mikro-orm/core';
+import { sql, tableOf } from '../../db/sql.js';
+import { scopeOf, TenantScopeViolation } from '../../db/tenant-scope.js';
+import { Environment } from '../environment/environment.entity.js';
 import { SsoConnection, SsoConnectionStatus, SsoConnectionType } from './connection.entity.js';
 import { SamlRequest } from './saml-request.entity.js';
 import { SsoIdentityLink } from './sso-identity.entity.js';
@@ -14,6 +17,21 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
 
   page(where: FilterQuery<SsoConnection>, args: PageArgs, maxPageSize: number) {
     return paginate(this.em, SsoConnection, where, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  }
+
+  /**
+   * SAML connections (of every environment: a system job) with a certificate that expires
+   * before `before`, with their workspace.
+   */
+  async withCertificatesExpiringBefore(before: Date): Promise<{ connectionId: string; workspaceId: string }[]> {
+    if (scopeOf(this.em).kind !== 'system') throw new TenantScopeViolation('certificate expiry spans tenants: use a systemFork');
+    const rows = await sql<{ id: string; workspace_id: string }>(
+      this.em,
+      `select c."id", e."workspace_id" from "${tableOf(this.em, SsoConnection)}" c join "${tableOf(this.em, Environment)}" e on e."id" = c."environment_id"` +
+        ` where c."type" = 'SAML' and exists (select 1 from jsonb_array_elements(c."idp_certificates") x where (x->>'notAfter')::timestamptz < ?) order by c."id"`,
+      [before],
+    );
+    return rows.map((row) => ({ connectionId: row.id, workspaceId: row.workspace_id }));
   }
 
   /** The organization's first ACTIVE SAML connection, or null. */

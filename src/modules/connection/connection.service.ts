@@ -7,7 +7,7 @@ import { invalid } from '../../errors/app-error.js';
 import { OrganizationRepository } from '../organization/organization.repository.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName } from '../validation.js';
-import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider } from './connection.entity.js';
+import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider, type IdpCertificate } from './connection.entity.js';
 import { SsoConnectionRepository } from './connection.repository.js';
 import { parseIdpMetadata } from './idp-metadata.js';
 import { checkCredential, checkEntityId, checkIdpCertificates, checkIdpUrl, checkOidcScopes } from './connection.validation.js';
@@ -107,6 +107,12 @@ function applyCommon(connection: SsoConnection, input: CommonInput): void {
   if (input.allowGuestDomains != null) connection.allowGuestDomains = input.allowGuestDomains;
 }
 
+/** A certificate listed again keeps the expiry warnings already sent for it. */
+function keepWarnings(connection: SsoConnection, certificates: IdpCertificate[]): IdpCertificate[] {
+  const warned = new Map(connection.idpCertificates.map((certificate) => [certificate.fingerprint, certificate.warnedDays]));
+  return certificates.map((certificate) => (warned.get(certificate.fingerprint) ? { ...certificate, warnedDays: warned.get(certificate.fingerprint) } : certificate));
+}
+
 function applySaml(connection: SsoConnection, input: SamlSettingsInput): void {
   applyCommon(connection, input);
   if (input.idpMetadataXml != null) {
@@ -114,11 +120,11 @@ function applySaml(connection: SsoConnection, input: SamlSettingsInput): void {
     const metadata = parseIdpMetadata(input.idpMetadataXml, field);
     connection.idpEntityId = checkEntityId(metadata.entityId, field);
     connection.idpSsoUrl = metadata.ssoUrl === null ? null : checkIdpUrl(metadata.ssoUrl, field);
-    connection.idpCertificates = checkIdpCertificates(metadata.certificates, field);
+    connection.idpCertificates = keepWarnings(connection, checkIdpCertificates(metadata.certificates, field));
   }
   if (input.idpEntityId !== undefined) connection.idpEntityId = input.idpEntityId === null ? null : checkEntityId(input.idpEntityId, ['input', 'idpEntityId']);
   if (input.idpSsoUrl !== undefined) connection.idpSsoUrl = input.idpSsoUrl === null ? null : checkIdpUrl(input.idpSsoUrl, ['input', 'idpSsoUrl']);
-  if (input.idpCertificates != null) connection.idpCertificates = checkIdpCertificates(input.idpCertificates, ['input', 'idpCertificates']);
+  if (input.idpCertificates != null) connection.idpCertificates = keepWarnings(connection, checkIdpCertificates(input.idpCertificates, ['input', 'idpCertificates']));
   if (input.allowIdpInitiated != null) connection.allowIdpInitiated = input.allowIdpInitiated;
   if (input.requireSignedAssertion != null) connection.requireSignedAssertion = input.requireSignedAssertion;
   if (input.allowSha1 != null) connection.allowSha1 = input.allowSha1;
@@ -159,7 +165,7 @@ async function createConnection(
     apply(connection);
     checkActivatable(connection);
     em.persist(connection);
-    audit(ctx, em, { action: 'sso_connection.created', environmentId: connection.environmentId, organizationId: connection.organizationId, targets: [connectionTarget(connection)], after: snapshotConnection(connection) });
+    audit(ctx, em, { action: 'connection.created', environmentId: connection.environmentId, organizationId: connection.organizationId, targets: [connectionTarget(connection)], after: snapshotConnection(connection) });
     return connection;
   });
 }
@@ -173,7 +179,7 @@ async function updateConnection(ctx: ServiceContext, id: string, type: SsoConnec
     apply(connection);
     checkActivatable(connection);
     audit(ctx, em, {
-      action: 'sso_connection.updated',
+      action: 'connection.updated',
       environmentId: connection.environmentId,
       organizationId: connection.organizationId,
       targets: [connectionTarget(connection)],
@@ -206,7 +212,7 @@ export async function deleteSsoConnection(ctx: ServiceContext, input: { id: stri
     const connections = new SsoConnectionRepository(em);
     const connection = await connections.lock(input.id);
     await connections.delete(connection.id);
-    audit(ctx, em, { action: 'sso_connection.deleted', environmentId: connection.environmentId, organizationId: connection.organizationId, targets: [connectionTarget(connection)], before: snapshotConnection(connection) });
+    audit(ctx, em, { action: 'connection.deleted', environmentId: connection.environmentId, organizationId: connection.organizationId, targets: [connectionTarget(connection)], before: snapshotConnection(connection) });
     return connection.id;
   });
 }

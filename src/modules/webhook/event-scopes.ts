@@ -23,6 +23,8 @@ export const EVENT_READ_SCOPES: Readonly<Record<string, ApiScope>> = {
   application: 'oauth:read',
   audit: 'audit:read',
   client_secret: 'oauth:read',
+  // SSO connections of organizations, read through `ssoConnections`.
+  connection: 'organizations:read',
   // Grants and withdrawals of consent, read through `consents` (users:read).
   consent: 'users:read',
   custom_attribute: 'users:read',
@@ -38,8 +40,12 @@ export const EVENT_READ_SCOPES: Readonly<Record<string, ApiScope>> = {
   // Sessions ended (revoked, or by a suspension or removal), read through `sessions` (users:read).
   session: 'users:read',
   signing_key: 'oauth:read',
+  // Refused SSO sign-ins (reason, caller's address): audit-only records.
+  sso: 'audit:read',
   trusted_issuer: 'oauth:read',
   user: 'users:read',
+  // Refused sign-ins name the address someone typed, user or not: an audit-only record.
+  'user.signin_failed': 'audit:read',
   webhook_delivery: 'webhooks:read',
   webhook_endpoint: 'webhooks:read',
   workspace: 'workspace:read',
