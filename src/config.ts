@@ -84,7 +84,7 @@ export interface Config {
   webhookDisableAfterMs: number;
   /** Deliveries sent at once per process. @default 8 */
   webhookConcurrency: number;
-  /** How often each process looks for due deliveries (webhooks, back-channel logouts) besides being woken by commits. @default 1000 */
+  /** How often each process looks for due webhook deliveries besides being woken by commits. @default 1000 */
   webhookPollMs: number;
   /** Seconds to wait before each retry of a back-channel logout notice; its length is the number of retries. @default 5,30,120,600,1800 */
   backchannelLogoutRetrySchedule: number[];

@@ -8,7 +8,7 @@ export interface OutboxPumpOptions<T> {
   listen: Database['listen'];
   /** Notified by a trigger for each new outbox row. */
   channel: string;
-  /** How often to look for rows that fell due (retries) besides being woken. */
+  /** How often to look for rows that fell due (retries, expired leases) besides being woken. */
   pollMs: number;
   logger: Logger;
   /** Claims due rows (with a lease, so that no two processes send one); empty when none is due. */
@@ -26,6 +26,7 @@ export interface OutboxPumpOptions<T> {
 export class OutboxPump<T> {
   private unlisten: Unlisten | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private due: { at: number; timer: NodeJS.Timeout } | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -42,8 +43,22 @@ export class OutboxPump<T> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.due?.timer);
     await this.unlisten?.();
     await this.running;
+  }
+
+  /** Runs a pass in `delayMs` (a retry this process scheduled falls due), unless one is set sooner. */
+  kickIn(delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (this.stopped || (this.due && this.due.at <= at)) return;
+    clearTimeout(this.due?.timer);
+    const timer = setTimeout(() => {
+      this.due = undefined;
+      this.kick();
+    }, delayMs);
+    timer.unref();
+    this.due = { at, timer };
   }
 
   /** Runs a pass now, or once more after the current one. */

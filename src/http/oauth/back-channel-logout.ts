@@ -18,6 +18,12 @@ const TIMEOUT_MS = 5_000;
 /** A claim outlives the longest attempt by this margin; after it another worker may take over. */
 const LEASE_SECONDS = Math.ceil(TIMEOUT_MS / 1000) + 60;
 const CONCURRENCY = 8;
+/**
+ * How often each process looks for notices besides being woken: a new notice wakes every
+ * process (NOTIFY), and a retry this process schedules wakes it when due; the poll is only the
+ * net for the rest (a retry of a process that died, a lease that ran out).
+ */
+const SAFETY_POLL_MS = 5 * 60_000;
 
 /** OpenID Connect Back-Channel Logout 1.0 §2.4: a logout token for one application and session. */
 export function logoutToken(env: EnvironmentState, client: ClientState, subject: string, sessionId: string): string {
@@ -36,7 +42,6 @@ export interface BackChannelLogoutOptions {
   allowPrivateTargets: boolean;
   /** Seconds before each retry; its length is the number of retries. */
   retrySchedule: number[];
-  pollMs: number;
 }
 
 /**
@@ -57,7 +62,7 @@ export class BackChannelLogoutWorker {
       what: 'back-channel logout',
       listen: options.listen,
       channel: LOGOUT_CHANNEL,
-      pollMs: options.pollMs,
+      pollMs: SAFETY_POLL_MS,
       logger: options.logger,
       claim: () => this.notices().claimDue(LEASE_SECONDS, CONCURRENCY),
       send: (notice) => this.send(notice),
@@ -84,7 +89,11 @@ export class BackChannelLogoutWorker {
       await this.notices().settle(notice);
       return;
     }
-    if (!env.signer) return this.notices().retryLater(notice, 'no_signing_key', 60);
+    if (!env.signer) {
+      await this.notices().retryLater(notice, 'no_signing_key', 60);
+      this.pump.kickIn(60_000);
+      return;
+    }
 
     let outcome: string;
     try {
@@ -101,7 +110,10 @@ export class BackChannelLogoutWorker {
     const delivered = outcome === 'status_200' || outcome === 'status_204';
     const retries = this.options.retrySchedule;
     if (!delivered && outcome !== 'status_400' && notice.attempts <= retries.length) {
-      return this.notices().retryLater(notice, outcome, retries[notice.attempts - 1]);
+      const delaySeconds = retries[notice.attempts - 1];
+      await this.notices().retryLater(notice, outcome, delaySeconds);
+      this.pump.kickIn(delaySeconds * 1000);
+      return;
     }
     if (!(await this.notices().settle(notice))) return; // another worker took it over meanwhile
     await this.options.audit

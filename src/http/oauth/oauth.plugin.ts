@@ -67,7 +67,6 @@ export async function oauthPlugin(app: FastifyInstance, options: OAuthPluginOpti
     logger,
     allowPrivateTargets: config.allowPrivateTargets,
     retrySchedule: config.backchannelLogoutRetrySchedule,
-    pollMs: config.webhookPollMs,
   });
   await logouts.start();
   app.addHook('onClose', async () => {
