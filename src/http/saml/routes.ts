@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isIdOf } from '../../db/id.js';
 import { findSamlConnection } from '../../modules/connection/connection.service.js';
 import { ISSUER_PATH_PREFIX } from '../../modules/environment/issuer.js';
 import { environmentEm, type OAuthDeps } from '../oauth/context.js';
 import { serviceProviderMetadata } from './metadata.js';
 
 type ConnectionParams = { env: string; id: string };
-const ENVIRONMENT_ID = /^env_[0-9a-hjkmnp-tv-z]{26}$/;
 
 /** A SAML endpoint's refusal: a plain page with a reason code and the request id, never XML or a stack. */
 function refuse(reply: FastifyReply, request: FastifyRequest, status: number, reason: string, message: string) {
@@ -19,7 +19,7 @@ function refuse(reply: FastifyReply, request: FastifyRequest, status: number, re
 /** The SAML service provider's endpoints under each environment's issuer: `<issuer>/sso/saml/<connection id>/…`. */
 export async function registerSamlRoutes(app: FastifyInstance, deps: Pick<OAuthDeps, 'orm' | 'cache' | 'config'>): Promise<void> {
   app.get(`${ISSUER_PATH_PREFIX}:env/sso/saml/:id/metadata`, async (request: FastifyRequest<{ Params: ConnectionParams }>, reply) => {
-    const env = ENVIRONMENT_ID.test(request.params.env) ? await deps.cache.environment(request.params.env) : null;
+    const env = isIdOf('environment', request.params.env) ? await deps.cache.environment(request.params.env) : null;
     const connection = env ? await findSamlConnection(environmentEm(deps.orm, env), request.params.id) : null;
     if (!env || !connection) return refuse(reply, request, 404, 'sso.unknown_connection', 'No such SAML connection');
     return reply

@@ -46,6 +46,11 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
     super(em, SamlRequest, 'saml_request');
   }
 
+  /** The request, locked so that the browser's return uses its answer once; null when unknown. */
+  lockById(id: string): Promise<SamlRequest | null> {
+    return this.em.findOne(SamlRequest, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  }
+
   /** The request an answer names (InResponseTo), locked so that it is answered once. */
   lockByRequestId(requestId: string): Promise<SamlRequest | null> {
     return this.em.findOne(SamlRequest, { requestId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { requireScope } from '../../auth/principal.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
-import { newId } from '../../db/id.js';
+import { isIdOf, newId } from '../../db/id.js';
 import type { PageArgs } from '../../db/pagination.js';
 import { invalid } from '../../errors/app-error.js';
 import { OrganizationRepository } from '../organization/organization.repository.js';
@@ -223,7 +223,7 @@ export async function deleteSsoConnection(ctx: ServiceContext, input: { id: stri
  * a DRAFT connection before it is switched on.
  */
 export async function findSamlConnection(em: EntityManager, id: string): Promise<SsoConnection | null> {
-  if (!/^con_[0-9a-hjkmnp-tv-z]{26}$/.test(id)) return null;
+  if (!isIdOf('ssoConnection', id)) return null;
   const connection = await new SsoConnectionRepository(em).find(id);
   return connection?.type === SsoConnectionType.SAML ? connection : null;
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
 import { hashSecret, randomToken, secretMatchesHash } from '../../crypto/secrets.js';
-import { newInternalId } from '../../db/id.js';
+import { isIdOf, newInternalId } from '../../db/id.js';
 import { displayText, hasHiddenCharacters } from '../text.js';
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
 import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from './connection.entity.js';
@@ -11,6 +11,7 @@ import { SamlRequestRepository, SsoConnectionRepository } from './connection.rep
 import { samlServiceProvider } from './connection.urls.js';
 import type { SamlRequest, SsoIdentity } from './saml-request.entity.js';
 import { validateSamlResponse } from './saml/validate-saml-response.js';
+import { escapeXml } from './saml/saml-xml.js';
 import type { SamlSuccess, SamlValidationResult } from './saml/saml-validation.types.js';
 
 /** A person has this long at their IdP before the request is refused. */
@@ -28,8 +29,6 @@ export interface SsoEnvironment {
   issuer: string;
 }
 
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
-const xmlText = (value: string) => value.replace(/[&<>"]/g, (character) => XML_ESCAPES[character]);
 
 /** The active SAML connection of the organization that verified `domain`, or null. */
 async function connectionForDomain(em: EntityManager, environmentId: string, domain: string): Promise<SsoConnection | null> {
@@ -54,11 +53,11 @@ export async function connectionForHints(
   hints: { connectionId: string | null; organizationId: string | null; domainHint: string | null; loginHint: string | null },
 ): Promise<SsoConnection | null> {
   const connections = new SsoConnectionRepository(em);
-  if (hints.connectionId && /^con_[0-9a-hjkmnp-tv-z]{26}$/.test(hints.connectionId)) {
+  if (hints.connectionId && isIdOf('ssoConnection', hints.connectionId)) {
     const named = await connections.find(hints.connectionId);
     if (named?.type === SsoConnectionType.SAML && named.status === SsoConnectionStatus.ACTIVE) return named;
   }
-  if (hints.organizationId && /^org_[0-9a-hjkmnp-tv-z]{26}$/.test(hints.organizationId)) {
+  if (hints.organizationId && isIdOf('organization', hints.organizationId)) {
     const found = await connections.activeSamlOf(hints.organizationId);
     if (found) return found;
   }
@@ -99,9 +98,9 @@ export async function startSamlSignIn(
   await em.flush();
   const xml =
     `<samlp:AuthnRequest xmlns:samlp="${PROTOCOL}" xmlns:saml="${ASSERTION}" ID="${requestId}" Version="2.0" IssueInstant="${now.toISOString()}"` +
-    ` Destination="${xmlText(connection.idpSsoUrl!)}" AssertionConsumerServiceURL="${xmlText(acsUrl)}" ProtocolBinding="${POST_BINDING}"` +
+    ` Destination="${escapeXml(connection.idpSsoUrl!)}" AssertionConsumerServiceURL="${escapeXml(acsUrl)}" ProtocolBinding="${POST_BINDING}"` +
     `${flow.forceAuthn ? ' ForceAuthn="true"' : ''}>` +
-    `<saml:Issuer>${xmlText(spEntityId)}</saml:Issuer>` +
+    `<saml:Issuer>${escapeXml(spEntityId)}</saml:Issuer>` +
     '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified" AllowCreate="true"/>' +
     '</samlp:AuthnRequest>';
   const url = new URL(connection.idpSsoUrl!);
@@ -202,12 +201,9 @@ export async function takeSamlIdentity(
   now = new Date(),
 ): Promise<{ identity: SsoIdentity; connection: SsoConnection } | null> {
   if (!/^sar_[0-9a-hjkmnp-tv-z]{26}$/.test(input.requestId)) return null;
-  const requests = new SamlRequestRepository(em);
-  const request = await requests.find(input.requestId);
-  if (!request?.identity || request.completedAt || request.flowId !== input.flowId || request.expiresAt.getTime() <= now.getTime()) return null;
-  if (!secretMatchesHash(request.answerTokenHash, input.answerToken)) return null;
-  const locked = await requests.lock(request.id);
-  if (locked.completedAt) return null;
+  const locked = await new SamlRequestRepository(em).lockById(input.requestId);
+  if (!locked?.identity || locked.completedAt || locked.flowId !== input.flowId || locked.expiresAt.getTime() <= now.getTime()) return null;
+  if (!secretMatchesHash(locked.answerTokenHash, input.answerToken)) return null;
   const connection = await new SsoConnectionRepository(em).find(locked.connectionId);
   if (connection?.status !== SsoConnectionStatus.ACTIVE) return null;
   const identity = locked.identity!;

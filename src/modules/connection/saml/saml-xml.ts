@@ -144,6 +144,11 @@ export function text(element: XmlElement): string {
   return (element.textContent ?? '').trim();
 }
 
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Text for an XML attribute value or element content that Gatehouse writes (AuthnRequests, SP metadata). */
+export const escapeXml = (value: string): string => value.replace(/[&<>"']/g, (character) => XML_ESCAPES[character]!);
+
 /** Attacker-supplied text in a failure detail: bounded, one line. */
 export function clip(value: string, max = 200): string {
   const line = value.replace(/[\r\n]+/g, ' ');
