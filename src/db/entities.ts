@@ -7,6 +7,7 @@ import { SignInChallenge } from '../modules/sign-in/challenge.entity.js';
 import { PushedAuthorizationRequest, SignInFlow } from '../modules/sign-in/flow.entity.js';
 import { SsoConnection } from '../modules/connection/connection.entity.js';
 import { SamlRequest } from '../modules/connection/saml-request.entity.js';
+import { OidcRequest } from '../modules/connection/oidc-request.entity.js';
 import { SsoIdentityLink } from '../modules/connection/sso-identity.entity.js';
 import { LogoutNotice } from '../modules/session/logout-notice.entity.js';
 import { UserSession } from '../modules/session/session.entity.js';
@@ -61,5 +62,6 @@ export const entities = [
   LogoutNotice,
   SsoConnection,
   SamlRequest,
+  OidcRequest,
   SsoIdentityLink,
 ];

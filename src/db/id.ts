@@ -42,6 +42,7 @@ export const INTERNAL_ID_PREFIXES = {
   refreshToken: 'rft',
   logoutNotice: 'lgn',
   samlRequest: 'sar',
+  oidcRequest: 'oir',
   ssoIdentity: 'ssi',
 } as const;
 

@@ -86,6 +86,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'LogoutNotice',
       'SsoConnection',
       'SamlRequest',
+      'OidcRequest',
       'SsoIdentityLink',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),

@@ -1,5 +1,5 @@
 import { warnExpiringCertificates } from '../../modules/connection/certificate-expiry.js';
-import { SamlRequestRepository } from '../../modules/connection/connection.repository.js';
+import { OidcRequestRepository, SamlRequestRepository } from '../../modules/connection/connection.repository.js';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import { systemFork } from '../../db/tenant-scope.js';
@@ -47,6 +47,7 @@ export async function pruneSignInState(source: MikroORM | EntityManager, now = n
     await new UserSessionRepository(em).deleteEndedBefore(new Date(now.getTime() - ENDED_SESSION_KEEP_MS)),
     // Answered or not, an expired SAML request can only be refused.
     await new SamlRequestRepository(em).deleteExpired(now),
+    await new OidcRequestRepository(em).deleteExpired(now),
   ];
   return counts.reduce((sum, count) => sum + count, 0);
 }

@@ -21,6 +21,7 @@ import { registerHostedPages } from '../pages/pages.plugin.js';
 import { registerSamlRoutes } from '../saml/routes.js';
 import { MetadataDocumentClients } from './metadata-documents.js';
 import { guardedFetch } from '../outbound-fetch.js';
+import { OidcRelyingParty } from '../../modules/connection/oidc/relying-party.js';
 
 export interface OAuthPluginOptions {
   config: Config;
@@ -98,5 +99,7 @@ export async function oauthPlugin(app: FastifyInstance, options: OAuthPluginOpti
   };
   await registerOAuthRoutes(app, deps, options.requestMeta);
   await registerSamlRoutes(app, deps);
-  await registerHostedPages(app, { ...deps, mailer: options.mailer, binding: new BrowserBinding(options.masterKey, () => config.publicUrl), requestMeta: options.requestMeta });
+  // Discovery documents and JWKS are larger than client metadata: 512 KiB, 10 s.
+  const oidc = new OidcRelyingParty({ fetch: options.outboundFetch ?? guardedFetch({ maxBytes: 512 * 1024, timeoutMs: 10_000, allowPrivate: config.allowPrivateTargets }) });
+  await registerHostedPages(app, { ...deps, oidc, mailer: options.mailer, binding: new BrowserBinding(options.masterKey, () => config.publicUrl), requestMeta: options.requestMeta });
 }

@@ -33,11 +33,14 @@ import { checkAuthorizationRequest, responseUri, type RawParameters } from '../o
 import type { BrowserBinding } from './browser.js';
 import { connectionForEmail, connectionForHints } from '../../modules/connection/saml-sign-in.service.js';
 import { ssoStartPath } from './sso.routes.js';
+import type { OidcRelyingParty } from '../../modules/connection/oidc/relying-party.js';
 import { brand, sendPage } from './render.js';
 import { field, message, queryParameters, refetchWithCookies, seeOther, type Fields } from './page-kit.js';
 
 export interface SignInDeps extends OAuthDeps {
   mailer: Mailer;
+  /** Gatehouse as the relying party of organizations' OpenID Providers. */
+  oidc: OidcRelyingParty;
   binding: BrowserBinding;
   requestMeta(request: FastifyRequest): RequestMeta;
 }
@@ -121,7 +124,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   const authenticate = async (reply: FastifyReply, env: EnvironmentState, flow: SignInFlow) => {
     const pending = requestOf(flow);
     const connection = await connectionForHints(environmentEm(deps.orm, env), env.id, pending);
-    return seeOther(reply, connection ? ssoStartPath(env, connection.id, flow.id) : paths(env).signIn(flow.id));
+    return seeOther(reply, connection ? ssoStartPath(env, connection, flow.id) : paths(env).signIn(flow.id));
   };
 
   /** Answers a flow's next step: a page to fill in, or the redirect back to the application. */
@@ -249,7 +252,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const email = (field(fields, 'email') ?? '').trim();
     // Home-realm discovery: an address in a domain an organization verified goes to its IdP.
     const connection = email.includes('@') ? await tx(env, (em) => connectionForEmail(em, env.id, email)) : null;
-    if (connection) return seeOther(reply, ssoStartPath(env, connection.id, flow.id));
+    if (connection) return seeOther(reply, ssoStartPath(env, connection, flow.id, email));
     // A PRODUCTION environment without a mail server refuses everyone alike (no account is revealed).
     if (!deps.mailer.configured && env.kind === EnvironmentKind.PRODUCTION) {
       return message(reply, request, env, 503, 'Email sign-in is not available', 'This environment cannot send email yet. Ask the application owner to configure a mail server.', 'email_not_configured');
@@ -409,12 +412,14 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     return proceed(request, reply, env, flowId);
   });
 
-  return { tx, flowAndClient, flowGone, signedIn, proceedPath: (env: EnvironmentState, flowId: string) => paths(env).proceed(flowId) };
+  return { tx, emOf: (env: EnvironmentState) => environmentEm(deps.orm, env), flowAndClient, flowGone, signedIn, proceedPath: (env: EnvironmentState, flowId: string) => paths(env).proceed(flowId) };
 }
 
 /** What other hosted pages (SSO) share with the sign-in pages. */
 export interface SignInKit {
   tx<T>(env: EnvironmentState, work: (em: EntityManager) => Promise<T>): Promise<T>;
+  /** The environment's EntityManager, for a read outside a transaction. */
+  emOf(env: EnvironmentState): EntityManager;
   /** The flow of this browser, with its enabled application; null otherwise. */
   flowAndClient(env: EnvironmentState, flowId: string | undefined, browserId: string | undefined): Promise<{ flow: SignInFlow; client: ClientState } | null>;
   flowGone(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState): Promise<FastifyReply> | FastifyReply;

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SsoConnectionStatus, type SsoConnection } from '../../modules/connection/connection.entity.js';
-import { findSamlConnection } from '../../modules/connection/connection.service.js';
+import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from '../../modules/connection/connection.entity.js';
+import { findConnection } from '../../modules/connection/connection.service.js';
 import { answerSamlRequest, recordSsoFailure, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
-import { requestOf, signInThroughConnection } from '../../modules/sign-in/sign-in.service.js';
+import { requestOf, signInThroughConnection, type SignInResult } from '../../modules/sign-in/sign-in.service.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { RateBudget } from '../../auth/rate-budget.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
@@ -21,7 +21,9 @@ const ACS_POSTS_PER_ADDRESS_PER_MINUTE = 120;
  */
 const UNVERIFIED_REFUSALS = new Set(['malformed', 'too_large', 'doctype', 'not_one_assertion', 'encrypted_not_supported', 'status', 'unsigned', 'bad_signature', 'weak_algorithm', 'unsupported_algorithm']);
 
-export const ssoStartPath = (env: Pick<EnvironmentState, 'id'>, connectionId: string, flowId: string) => `/e/${env.id}/sso/saml/${connectionId}/start?flow=${flowId}`;
+/** Where a flow goes to sign in through a connection; `loginHint` is the address typed, for the IdP's sign-in form. */
+export const ssoStartPath = (env: Pick<EnvironmentState, 'id'>, connection: Pick<SsoConnection, 'id' | 'type'>, flowId: string, loginHint?: string) =>
+  `/e/${env.id}/sso/${connection.type === SsoConnectionType.OIDC ? 'oidc' : 'saml'}/${connection.id}/start?flow=${flowId}${loginHint ? `&login_hint=${encodeURIComponent(loginHint)}` : ''}`;
 const continuePath = (env: Pick<EnvironmentState, 'id'>, requestId: string, flowId: string, answerToken: string) =>
   `/e/${env.id}/sso/saml/continue?request=${requestId}&flow=${flowId}&answer=${encodeURIComponent(answerToken)}`;
 
@@ -45,15 +47,13 @@ export function registerSsoRoutes(
   const { binding } = deps;
   const base = '/e/:env/sso/saml';
   const acsBudget = new RateBudget(ACS_POSTS_PER_ADDRESS_PER_MINUTE);
-  const unavailable = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState) =>
-    message(reply, request, env, 400, 'Single sign-on is not available', 'Your organization\'s sign-in is not set up or is switched off. Ask your IT administrator.', 'connection_unavailable');
 
   scope.get(`${base}/:id/start`, async (request: FastifyRequest<{ Params: ConnectionParams; Querystring: { flow?: string } }>, reply) => {
     const env = await environment(request);
     const found = await kit.flowAndClient(env, request.query.flow, binding.existingBrowserId(request));
     if (!found) return kit.flowGone(reply, request, env);
     const started = await kit.tx(env, async (em) => {
-      const connection = await findSamlConnection(em, request.params.id);
+      const connection = await findConnection(em, request.params.id, SsoConnectionType.SAML);
       const pending = requestOf(found.flow);
       const forceAuthn = pending.prompt.includes('login') || pending.maxAge !== null;
       return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }) } : null;
@@ -79,7 +79,7 @@ export function registerSsoRoutes(
         return message(reply, request, env, 429, 'Too many sign-in attempts', 'Too many sign-ins came from this network; try again in a minute.', 'rate_limited');
       }
       const samlResponse = field(request.body as Fields | undefined, 'SAMLResponse');
-      const connection = await kit.tx(env, (em) => findSamlConnection(em, request.params.id));
+      const connection = await kit.tx(env, (em) => findConnection(em, request.params.id, SsoConnectionType.SAML));
       if (!usable(connection)) return unavailable(reply, request, env);
       // Validated, and its assertion id claimed against replay (shared by every process), before
       // the transaction: on the embedded database one connection serves both.
@@ -92,10 +92,7 @@ export function registerSsoRoutes(
         await em.flush();
         return { refused: answer };
       });
-      if ('refused' in outcome) {
-        const { reason } = outcome.refused!;
-        return message(reply, request, env, 400, 'Single sign-on failed', 'Your organization\'s identity provider sent an answer Gatehouse cannot accept. Try again from the application; if it keeps failing, give the reason and request id below to your IT administrator.', `sso.${reason}`);
-      }
+      if ('refused' in outcome) return ssoFailed(reply, request, env, outcome.refused!.reason);
       return seeOther(reply, continuePath(env, outcome.request.id, outcome.request.flowId, outcome.answerToken));
     });
   });
@@ -127,8 +124,28 @@ export function registerSsoRoutes(
       });
     });
     if (!result) return kit.flowGone(reply, request, env);
-    if (!result.ok) return message(reply, request, env, 403, 'You cannot sign in', 'Your account cannot sign in to this application. Ask your IT administrator.', result.reason);
-    kit.signedIn(reply, env, result);
-    return seeOther(reply, kit.proceedPath(env, found.flow.id));
+    return ssoSignedIn(reply, request, env, kit, result, found.flow.id);
   });
+}
+
+export const unavailable = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState) =>
+  message(reply, request, env, 400, 'Single sign-on is not available', 'Your organization\'s sign-in is not set up or is switched off. Ask your IT administrator.', 'connection_unavailable');
+
+/** The error page of a refused IdP answer: the reason code and request id for the IT administrator. */
+export const ssoFailed = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, reason: string) =>
+  message(
+    reply,
+    request,
+    env,
+    400,
+    'Single sign-on failed',
+    'Your organization\'s identity provider sent an answer Gatehouse cannot accept. Try again from the application; if it keeps failing, give the reason and request id below to your IT administrator.',
+    `sso.${reason}`,
+  );
+
+/** The end of a sign-in through a connection: the session cookie and on with the flow, or the refusal page. */
+export function ssoSignedIn(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, kit: SignInKit, result: SignInResult, flowId: string) {
+  if (!result.ok) return message(reply, request, env, 403, 'You cannot sign in', 'Your account cannot sign in to this application. Ask your IT administrator.', result.reason);
+  kit.signedIn(reply, env, result);
+  return seeOther(reply, kit.proceedPath(env, flowId));
 }

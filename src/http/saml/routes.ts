@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isIdOf } from '../../db/id.js';
-import { findSamlConnection } from '../../modules/connection/connection.service.js';
+import { findConnection } from '../../modules/connection/connection.service.js';
+import { SsoConnectionType } from '../../modules/connection/connection.entity.js';
 import { ISSUER_PATH_PREFIX } from '../../modules/environment/issuer.js';
 import { environmentEm, type OAuthDeps } from '../oauth/context.js';
 import { serviceProviderMetadata } from './metadata.js';
@@ -20,7 +21,7 @@ function refuse(reply: FastifyReply, request: FastifyRequest, status: number, re
 export async function registerSamlRoutes(app: FastifyInstance, deps: Pick<OAuthDeps, 'orm' | 'cache' | 'config'>): Promise<void> {
   app.get(`${ISSUER_PATH_PREFIX}:env/sso/saml/:id/metadata`, async (request: FastifyRequest<{ Params: ConnectionParams }>, reply) => {
     const env = isIdOf('environment', request.params.env) ? await deps.cache.environment(request.params.env) : null;
-    const connection = env ? await findSamlConnection(environmentEm(deps.orm, env), request.params.id) : null;
+    const connection = env ? await findConnection(environmentEm(deps.orm, env), request.params.id, SsoConnectionType.SAML) : null;
     if (!env || !connection) return refuse(reply, request, 404, 'sso.unknown_connection', 'No such SAML connection');
     return reply
       .header('content-type', 'application/samlmetadata+xml; charset=utf-8')

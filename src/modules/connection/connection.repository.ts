@@ -6,6 +6,7 @@ import { sql, tableOf } from '../../db/sql.js';
 import { scopeOf, TenantScopeViolation } from '../../db/tenant-scope.js';
 import { Environment } from '../environment/environment.entity.js';
 import { SsoConnection, SsoConnectionStatus, SsoConnectionType } from './connection.entity.js';
+import { OidcRequest } from './oidc-request.entity.js';
 import { SamlRequest } from './saml-request.entity.js';
 import { SsoIdentityLink } from './sso-identity.entity.js';
 
@@ -34,9 +35,13 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
     return rows.map((row) => ({ connectionId: row.id, workspaceId: row.workspace_id }));
   }
 
-  /** The organization's first ACTIVE SAML connection, or null. */
-  activeSamlOf(organizationId: string): Promise<SsoConnection | null> {
-    return this.em.findOne(SsoConnection, { organizationId, type: SsoConnectionType.SAML, status: SsoConnectionStatus.ACTIVE }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  /** The organization's first ACTIVE connection (SAML or OIDC), or null. */
+  activeOf(organizationId: string): Promise<SsoConnection | null> {
+    return this.em.findOne(
+      SsoConnection,
+      { organizationId, type: { $in: [SsoConnectionType.SAML, SsoConnectionType.OIDC] }, status: SsoConnectionStatus.ACTIVE },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
   }
 }
 
@@ -63,6 +68,30 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
 
   async deleteExpired(before: Date): Promise<number> {
     return this.em.nativeDelete(SamlRequest, { expiresAt: { $lt: before } });
+  }
+}
+
+/** Authorization requests sent to OpenID Providers, awaiting the callback. */
+export class OidcRequestRepository extends Repository<OidcRequest> {
+  constructor(em: EntityManager) {
+    super(em, OidcRequest, 'oidc_request');
+  }
+
+  byStateHash(stateHash: string): Promise<OidcRequest | null> {
+    return this.em.findOne(OidcRequest, { stateHash });
+  }
+
+  /** The request, locked so that the callback uses it once. */
+  lockByStateHash(stateHash: string): Promise<OidcRequest | null> {
+    return this.em.findOne(OidcRequest, { stateHash }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  }
+
+  pendingOfFlow(flowId: string, now: Date): Promise<number> {
+    return this.em.count(OidcRequest, { flowId, expiresAt: { $gt: now } });
+  }
+
+  deleteExpired(before: Date): Promise<number> {
+    return this.em.nativeDelete(OidcRequest, { expiresAt: { $lt: before } });
   }
 }
 

@@ -218,12 +218,12 @@ export async function deleteSsoConnection(ctx: ServiceContext, input: { id: stri
 }
 
 /**
- * A SAML connection for the SAML endpoints, read through `em` (scoped to the environment the
- * URL names); null when there is none there. Any status: an IdP admin imports the metadata of
- * a DRAFT connection before it is switched on.
+ * A connection of this type for the SSO endpoints, read through `em` (scoped to the environment
+ * the URL names); null when there is none there. Any status: an IdP admin imports the SP
+ * metadata of a DRAFT connection before it is switched on.
  */
-export async function findSamlConnection(em: EntityManager, id: string): Promise<SsoConnection | null> {
+export async function findConnection(em: EntityManager, id: string, type: SsoConnectionType): Promise<SsoConnection | null> {
   if (!isIdOf('ssoConnection', id)) return null;
   const connection = await new SsoConnectionRepository(em).find(id);
-  return connection?.type === SsoConnectionType.SAML ? connection : null;
+  return connection?.type === type ? connection : null;
 }

@@ -6,7 +6,7 @@ import { hashSecret, randomToken, secretMatchesHash } from '../../crypto/secrets
 import { isIdOf, newInternalId } from '../../db/id.js';
 import { displayText, hasHiddenCharacters } from '../text.js';
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
-import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from './connection.entity.js';
+import { SsoConnectionStatus, type SsoConnection } from './connection.entity.js';
 import { SamlRequestRepository, SsoConnectionRepository } from './connection.repository.js';
 import { samlServiceProvider } from './connection.urls.js';
 import type { SamlRequest, SsoIdentity } from './saml-request.entity.js';
@@ -30,20 +30,20 @@ export interface SsoEnvironment {
 }
 
 
-/** The active SAML connection of the organization that verified `domain`, or null. */
+/** The active connection of the organization that verified `domain`, or null. */
 async function connectionForDomain(em: EntityManager, environmentId: string, domain: string): Promise<SsoConnection | null> {
   const organizationId = domain ? await new OrganizationDomainRepository(em).verifiedOwner(environmentId, domain.toLowerCase()) : null;
-  return organizationId ? new SsoConnectionRepository(em).activeSamlOf(organizationId) : null;
+  return organizationId ? new SsoConnectionRepository(em).activeOf(organizationId) : null;
 }
 
-/** The organization's active SAML connection for an email address's verified domain, or null (home-realm discovery). */
+/** The organization's active connection for an email address's verified domain, or null (home-realm discovery). */
 export function connectionForEmail(em: EntityManager, environmentId: string, email: string): Promise<SsoConnection | null> {
   return connectionForDomain(em, environmentId, email.slice(email.lastIndexOf('@') + 1));
 }
 
 /**
  * Where an authorization request's routing hints lead, in this order: `connection_id` (an
- * active SAML connection), `organization_id` (its active SAML connection), `domain_hint` and
+ * active connection), `organization_id` (its active connection), `domain_hint` and
  * `login_hint` (a verified domain's organization); null when none does, and the person types
  * an email address instead. Hints name nothing of another environment: reads are scoped.
  */
@@ -55,10 +55,10 @@ export async function connectionForHints(
   const connections = new SsoConnectionRepository(em);
   if (hints.connectionId && isIdOf('ssoConnection', hints.connectionId)) {
     const named = await connections.find(hints.connectionId);
-    if (named?.type === SsoConnectionType.SAML && named.status === SsoConnectionStatus.ACTIVE) return named;
+    if (named?.status === SsoConnectionStatus.ACTIVE) return named;
   }
   if (hints.organizationId && isIdOf('organization', hints.organizationId)) {
-    const found = await connections.activeSamlOf(hints.organizationId);
+    const found = await connections.activeOf(hints.organizationId);
     if (found) return found;
   }
   if (hints.domainHint) {
@@ -128,16 +128,21 @@ function firstAttribute(attributes: Record<string, string[]>, names: string[]): 
   return null;
 }
 
-/** The person of a verified assertion: the email from its attributes, else from an email-shaped NameID. */
-function identityOf(assertion: SamlSuccess, verifiedDomains: readonly string[]): SsoIdentity | null {
-  const email = (firstAttribute(assertion.attributes, EMAIL_ATTRIBUTES) ?? (EMAIL.test(assertion.nameId) ? assertion.nameId : null))?.toLowerCase();
-  if (!email || !EMAIL.test(email) || email.length > 320 || hasHiddenCharacters(email) || assertion.nameId.length > 1024) return null;
+/**
+ * The person an IdP vouched for (a verified assertion's NameID and attributes, or an OIDC
+ * provider's `sub` and claims): the email from the attributes, else from an email-shaped
+ * subject. Null without a usable address.
+ */
+export function identityFromProfile(profile: { subject: string; attributes: Record<string, string[]> }, verifiedDomains: readonly string[]): SsoIdentity | null {
+  const { subject, attributes } = profile;
+  const email = (firstAttribute(attributes, EMAIL_ATTRIBUTES) ?? (EMAIL.test(subject) ? subject : null))?.toLowerCase();
+  if (!email || !EMAIL.test(email) || email.length > 320 || hasHiddenCharacters(email) || !subject || subject.length > 1024) return null;
   return {
     email,
     inVerifiedDomain: verifiedDomains.includes(email.slice(email.lastIndexOf('@') + 1)),
-    givenName: firstAttribute(assertion.attributes, GIVEN_NAME_ATTRIBUTES),
-    familyName: firstAttribute(assertion.attributes, FAMILY_NAME_ATTRIBUTES),
-    nameId: assertion.nameId,
+    givenName: firstAttribute(attributes, GIVEN_NAME_ATTRIBUTES),
+    familyName: firstAttribute(attributes, FAMILY_NAME_ATTRIBUTES),
+    nameId: subject,
   };
 }
 
@@ -175,7 +180,7 @@ export async function answerSamlRequest(
   if (request.answeredAt || !firstUse) return { ok: false, reason: 'replayed', detail: 'The request was answered, or the assertion used, before' };
   if (request.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'request_expired', detail: 'The sign-in took too long' };
   const verifiedDomains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
-  const identity = identityOf(validated, verifiedDomains);
+  const identity = identityFromProfile({ subject: validated.nameId, attributes: validated.attributes }, verifiedDomains);
   if (!identity) return { ok: false, reason: 'no_email', detail: 'The assertion carries no usable email address' };
   if (!identity.inVerifiedDomain && !connection.allowGuestDomains) {
     return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization' };

@@ -1,0 +1,177 @@
+import * as client from 'openid-client';
+
+/** Stable codes of an OIDC sign-in that failed, for audit events, traces and the error page. */
+export type OidcFailureReason = 'discovery_failed' | 'idp_error' | 'token_exchange' | 'id_token_invalid' | 'userinfo_failed' | 'idp_unreachable';
+
+export type OidcFailure = { ok: false; reason: OidcFailureReason; detail: string };
+
+/** What the OpenID Provider said about the person: ID token claims, completed by userinfo. */
+export type OidcClaims = Record<string, unknown> & { sub: string };
+
+/** The connection as the relying party needs it. */
+export interface OidcClientSettings {
+  id: string;
+  updatedAt: Date;
+  oidcIssuer: string;
+  oidcClientId: string;
+  oidcScopes: string[];
+}
+
+export interface RelyingPartyOptions {
+  /** Every request to a provider goes through it: the outbound guard (no private target, size and time caps). */
+  fetch: typeof fetch;
+  /** How long a provider's discovery document (and with it its JWKS) is reused. @default 1 hour */
+  cacheTtlMs?: number;
+  /** Connections whose configuration is cached at most; the oldest goes first. @default 1000 */
+  maxCached?: number;
+}
+
+const DEFAULT_CACHE_TTL_MS = 60 * 60_000;
+/** openid-client counts its timeout in seconds. */
+const REQUEST_TIMEOUT_SECONDS = 10;
+
+/**
+ * Gatehouse as the OpenID Connect relying party of organizations' providers (Okta, Entra ID,
+ * Google Workspace, …), on `openid-client`: discovery (cached per connection and version),
+ * authorization code with PKCE, state and nonce, ID token validation against the provider's
+ * JWKS, and userinfo when the ID token names no email. Every request goes through the outbound
+ * guard and follows no redirect.
+ */
+export class OidcRelyingParty {
+  private readonly configurations = new Map<string, { config: Promise<client.Configuration>; until: number }>();
+  private readonly cacheTtlMs: number;
+  private readonly maxCached: number;
+
+  constructor(private readonly options: RelyingPartyOptions) {
+    this.cacheTtlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+    this.maxCached = options.maxCached ?? 1000;
+  }
+
+  /**
+   * The provider's configuration for this connection, discovered once per version of the
+   * connection (a change of issuer, client or secret discovers anew) and cache period.
+   */
+  async configuration(connection: OidcClientSettings, clientSecret: string): Promise<client.Configuration | OidcFailure> {
+    const key = `${connection.id}@${connection.updatedAt.getTime()}`;
+    const cached = this.configurations.get(key);
+    const now = Date.now();
+    if (!cached || cached.until <= now) {
+      this.configurations.delete(key);
+      if (this.configurations.size >= this.maxCached) this.configurations.delete(this.configurations.keys().next().value!);
+      const config = this.discover(connection, clientSecret);
+      this.configurations.set(key, { config, until: now + this.cacheTtlMs });
+      // A failed discovery is not kept: the next sign-in tries again.
+      config.catch(() => this.configurations.delete(key));
+    }
+    try {
+      return await this.configurations.get(key)!.config;
+    } catch (error) {
+      return failure('discovery_failed', `The provider's discovery document at ${connection.oidcIssuer} could not be used: ${messageOf(error)}`);
+    }
+  }
+
+  private async discover(connection: OidcClientSettings, clientSecret: string): Promise<client.Configuration> {
+    const issuer = new URL(connection.oidcIssuer);
+    const insecure = issuer.protocol === 'http:';
+    const discovered = await client.discovery(issuer, connection.oidcClientId, undefined, client.None(), {
+      [client.customFetch]: this.options.fetch,
+      execute: insecure ? [client.allowInsecureRequests] : [],
+      timeout: REQUEST_TIMEOUT_SECONDS,
+    });
+    const server = discovered.serverMetadata();
+    // RFC 8414: a provider that lists no method takes client_secret_basic.
+    const methods = server.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
+    const authentication = methods.includes('client_secret_basic')
+      ? client.ClientSecretBasic(clientSecret)
+      : methods.includes('client_secret_post')
+        ? client.ClientSecretPost(clientSecret)
+        : null;
+    if (!authentication) throw new Error('the provider accepts neither client_secret_basic nor client_secret_post at its token endpoint');
+    const config = new client.Configuration(server, connection.oidcClientId, undefined, authentication);
+    config[client.customFetch] = this.options.fetch;
+    config.timeout = REQUEST_TIMEOUT_SECONDS;
+    if (insecure) client.allowInsecureRequests(config);
+    return config;
+  }
+
+  /** Where the browser goes to authenticate at the provider. */
+  authorizationUrl(
+    config: client.Configuration,
+    connection: OidcClientSettings,
+    request: { redirectUri: string; state: string; nonce: string; codeChallenge: string; forceAuthn: boolean; maxAge: number | null; loginHint: string | null },
+  ): URL {
+    const parameters: Record<string, string> = {
+      redirect_uri: request.redirectUri,
+      response_type: 'code',
+      scope: connection.oidcScopes.join(' '),
+      state: request.state,
+      nonce: request.nonce,
+      code_challenge: request.codeChallenge,
+      code_challenge_method: 'S256',
+    };
+    if (request.forceAuthn) parameters.prompt = 'login';
+    if (request.maxAge !== null) parameters.max_age = String(request.maxAge);
+    if (request.loginHint) parameters.login_hint = request.loginHint;
+    return client.buildAuthorizationUrl(config, parameters);
+  }
+
+  /**
+   * The provider's answer at the callback: the code exchanged (with the PKCE verifier), the ID
+   * token validated (signature by the provider's JWKS, issuer, audience, expiry, nonce), and
+   * the claims completed from userinfo (same `sub`) when the ID token names no email.
+   */
+  async complete(config: client.Configuration, callbackUrl: URL, checks: { state: string; nonce: string; codeVerifier: string }): Promise<{ ok: true; claims: OidcClaims } | OidcFailure> {
+    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    try {
+      tokens = await client.authorizationCodeGrant(config, callbackUrl, {
+        pkceCodeVerifier: checks.codeVerifier,
+        expectedState: checks.state,
+        expectedNonce: checks.nonce,
+        idTokenExpected: true,
+      });
+    } catch (error) {
+      return classify(error);
+    }
+    const idToken = tokens.claims()!;
+    const claims: OidcClaims = { ...idToken };
+    if (typeof claims.email !== 'string' && config.serverMetadata().userinfo_endpoint) {
+      try {
+        const userinfo = await client.fetchUserInfo(config, tokens.access_token, idToken.sub);
+        // The ID token's own claims win over userinfo's.
+        for (const [name, value] of Object.entries(userinfo)) if (!(name in claims)) claims[name] = value;
+      } catch (error) {
+        return failure('userinfo_failed', `The provider's userinfo endpoint failed: ${messageOf(error)}`);
+      }
+    }
+    return { ok: true, claims };
+  }
+}
+
+function failure(reason: OidcFailureReason, detail: string): OidcFailure {
+  return { ok: false, reason, detail: detail.slice(0, 500) };
+}
+
+function messageOf(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error instanceof Error ? error.message : String(error)}${cause}`;
+}
+
+/** What went wrong, in the provider's words where it gave them (OAuth error codes are not secrets). */
+function classify(error: unknown): OidcFailure {
+  if (error instanceof client.AuthorizationResponseError) {
+    return failure('idp_error', `The provider refused the sign-in: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`);
+  }
+  if (error instanceof client.ResponseBodyError) {
+    return failure('token_exchange', `The provider's token endpoint refused the code: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`);
+  }
+  if (error instanceof client.WWWAuthenticateChallengeError) {
+    // A 401 with a challenge: the client's own credentials were refused.
+    return failure('token_exchange', `The provider's token endpoint refused the client (HTTP ${error.status}): check the client id and secret`);
+  }
+  if (error instanceof client.ClientError) {
+    const code = error.code ?? '';
+    if (/REQUEST_PROTOCOL_FORBIDDEN|RESPONSE_BODY_ERROR|HTTP_REQUEST_FORBIDDEN/.test(code)) return failure('token_exchange', messageOf(error));
+    return failure('id_token_invalid', `The provider's answer did not validate: ${messageOf(error)}`);
+  }
+  return failure('idp_unreachable', `The provider could not be reached: ${messageOf(error)}`);
+}
