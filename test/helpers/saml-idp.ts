@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { generate } from 'selfsigned';
 import { SignedXml } from 'xml-crypto';
@@ -12,7 +12,7 @@ interface SamlifyEntity {
     requestInfo: object,
     binding: 'post',
     user: object,
-    options: { customTagReplacement: (template: string) => { id: string; context: string } },
+    options: { customTagReplacement: (template: string) => { id: string; context: string }; encryptThenSign?: boolean },
   ): Promise<{ context: string }>;
 }
 interface Samlify {
@@ -25,6 +25,11 @@ const samlify = createRequire(import.meta.url)('samlify') as Samlify;
 // samlify refuses to run without a schema validator. It validates what it receives as an SP,
 // which these tests never do: the test IdP's output is what is tested, by our validator.
 samlify.setSchemaValidator({ validate: async () => 'skipped' });
+// samlify's own XML Encryption library (its dependency, not ours): how the tests encrypt a
+// plaintext of their choosing, as an attacker holding the SP's public certificate could.
+const xmlEncryption = createRequire(createRequire(import.meta.url).resolve('samlify'))('@authenio/xml-encryption') as {
+  encrypt(content: string, options: object, callback: (error: Error | null, result?: string) => void): void;
+};
 
 export const SP = {
   entityId: 'https://sp.gatehouse.test/saml/metadata',
@@ -39,6 +44,32 @@ export const ALGORITHMS = {
   sha512: { signature: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', digest: 'http://www.w3.org/2001/04/xmlenc#sha512' },
 } as const;
 export type Algorithm = keyof typeof ALGORITHMS;
+
+const XMLENC = 'http://www.w3.org/2001/04/xmlenc#';
+export const ENCRYPTION = {
+  data: {
+    'aes128-cbc': `${XMLENC}aes128-cbc`,
+    'aes256-cbc': `${XMLENC}aes256-cbc`,
+    'aes128-gcm': 'http://www.w3.org/2009/xmlenc11#aes128-gcm',
+    'aes256-gcm': 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+    'tripledes-cbc': `${XMLENC}tripledes-cbc`,
+  },
+  key: {
+    'rsa-oaep-mgf1p': `${XMLENC}rsa-oaep-mgf1p`,
+    'rsa-1_5': `${XMLENC}rsa-1_5`,
+  },
+} as const;
+export type DataEncryption = keyof typeof ENCRYPTION.data;
+export type KeyTransport = keyof typeof ENCRYPTION.key;
+
+export interface EncryptionOptions {
+  /** The SP's encryption certificate (PEM): the assertion is encrypted to its key. */
+  cert: string;
+  /** Default aes256-gcm. */
+  data?: DataEncryption;
+  /** Default rsa-oaep-mgf1p (with SHA-1, as samlify writes it). */
+  key?: KeyTransport;
+}
 
 export interface SigningKey {
   privateKey: string;
@@ -60,6 +91,10 @@ export async function createSigningKey(commonName: string): Promise<SigningKey> 
   return { privateKey, cert: pems.cert };
 }
 
+/** The SP's encryption key pair: the same shape, an RSA key and a self-signed certificate. */
+export type EncryptionKey = SigningKey;
+export const createEncryptionKey = (commonName: string): Promise<EncryptionKey> => createSigningKey(commonName);
+
 /** Template values of samlify's login response, plus the two statements we fill in. */
 export type ResponseValues = Record<string, string | null>;
 
@@ -72,6 +107,11 @@ export interface ResponseOptions {
   values?: ResponseValues;
   /** Edits the XML before the IdP signs it. */
   beforeSigning?: (xml: string) => string;
+  /**
+   * Encrypts the assertion (after signing it, when it is signed) into an EncryptedAssertion; a
+   * Response signature is then made over the ciphertext, as SAML requires.
+   */
+  encrypt?: EncryptionOptions;
 }
 
 export function isoIn(ms: number): string {
@@ -87,6 +127,7 @@ export class TestIdp {
 
   async response(options: ResponseOptions): Promise<string> {
     const algorithm = ALGORITHMS[options.algorithm ?? 'sha256'];
+    const { encrypt } = options;
     const idp = samlify.IdentityProvider({
       entityID: this.entityId,
       privateKey: this.key.privateKey,
@@ -95,12 +136,18 @@ export class TestIdp {
       nameIDFormat: [EMAIL_FORMAT],
       singleSignOnService: [{ Binding: POST, Location: 'https://idp.example.test/sso' }],
       singleLogoutService: [{ Binding: POST, Location: 'https://idp.example.test/slo' }],
+      ...(encrypt && {
+        isAssertionEncrypted: true,
+        dataEncryptionAlgorithm: ENCRYPTION.data[encrypt.data ?? 'aes256-gcm'],
+        keyEncryptionAlgorithm: ENCRYPTION.key[encrypt.key ?? 'rsa-oaep-mgf1p'],
+      }),
     });
     const sp = samlify.ServiceProvider({
       entityID: SP.entityId,
       assertionConsumerService: [{ Binding: POST, Location: SP.acsUrl }],
       wantAssertionsSigned: options.sign !== 'response',
       wantMessageSigned: options.sign !== 'assertion',
+      ...(encrypt && { encryptCert: encrypt.cert }),
     });
     const now = new Date().toISOString();
     const values: ResponseValues = {
@@ -137,6 +184,8 @@ export class TestIdp {
           const xml = samlify.SamlLib.replaceTagsByValue(filled, values);
           return { id: String(values.ID), context: options.beforeSigning ? options.beforeSigning(xml) : xml };
         },
+        // samlify's default signs the Response before encrypting, over the plaintext: not SAML.
+        ...(encrypt && { encryptThenSign: true }),
       },
     );
     return Buffer.from(context, 'base64').toString('utf8');
@@ -201,6 +250,36 @@ export function assertionOf(xml: string): string {
   const match = /<saml:Assertion\b[\s\S]*<\/saml:Assertion>/.exec(xml);
   if (!match) throw new Error('no assertion in the document');
   return match[0];
+}
+
+export interface AssertionEncryption {
+  data?: DataEncryption;
+  key?: KeyTransport;
+  /** The plaintext to encrypt, from the document's assertion (default: the assertion itself). */
+  plaintext?: (assertion: string) => string;
+}
+
+/**
+ * Replaces the document's Assertion with an EncryptedAssertion to `cert`, with samlify's XML
+ * Encryption library. Signatures over the Response are not redone (see signElement).
+ */
+export async function encryptAssertionIn(xml: string, cert: string, options: AssertionEncryption = {}): Promise<string> {
+  const assertion = assertionOf(xml);
+  const plaintext = options.plaintext ? options.plaintext(assertion) : assertion;
+  const encrypted = await new Promise<string>((resolve, reject) =>
+    xmlEncryption.encrypt(
+      plaintext,
+      {
+        rsa_pub: new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'pem' }),
+        pem: cert,
+        encryptionAlgorithm: ENCRYPTION.data[options.data ?? 'aes256-gcm'],
+        keyEncryptionAlgorithm: ENCRYPTION.key[options.key ?? 'rsa-oaep-mgf1p'],
+        warnInsecureAlgorithm: false,
+      },
+      (error, result) => (error || !result ? reject(error ?? new Error('no ciphertext')) : resolve(result)),
+    ),
+  );
+  return xml.replace(assertion, () => `<saml:EncryptedAssertion>${encrypted}</saml:EncryptedAssertion>`);
 }
 
 export function toBase64(xml: string): string {

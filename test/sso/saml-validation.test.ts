@@ -1,16 +1,21 @@
+import { constants, generateKeyPairSync, privateDecrypt, publicEncrypt, X509Certificate } from 'node:crypto';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SamlFailureReason, SamlValidationPolicy } from '../../src/modules/connection/saml/saml-validation.types.js';
 import { validateSamlResponse } from '../../src/modules/connection/saml/validate-saml-response.js';
 import {
   assertionOf,
+  createEncryptionKey,
   createSigningKey,
+  encryptAssertionIn,
   isoIn,
   signElement,
   SP,
   TestIdp,
   toBase64,
   withoutSignatures,
+  type DataEncryption,
+  type EncryptionKey,
   type SigningKey,
 } from '../helpers/saml-idp.js';
 
@@ -241,7 +246,7 @@ describe('SAML response validation: refused before parsing', () => {
 });
 
 describe('SAML response validation: structure and XML signature wrapping', () => {
-  it('refuses an EncryptedAssertion (not supported yet)', async () => {
+  it('refuses an EncryptedAssertion when no decryption key is configured', async () => {
     const xml = await idp.response({ sign: 'response' });
     const encrypted = withoutSignatures(xml).replace(
       assertionOf(xml),
@@ -540,5 +545,401 @@ describe('node-saml 5.1.0 alone accepts what our layer refuses', () => {
     const { profile } = await nodeSamlAlone(xml);
     expect(profile?.nameID).toBe('ada@example.com');
     await expectFailure(xml, reason);
+  });
+});
+
+describe('SAML response validation: encrypted assertions', () => {
+  let spKey: EncryptionKey;
+  let nextSpKey: EncryptionKey;
+  let strangerKey: EncryptionKey;
+
+  beforeAll(async () => {
+    [spKey, nextSpKey, strangerKey] = await Promise.all([
+      createEncryptionKey('sp.gatehouse.test'),
+      createEncryptionKey('next.sp.gatehouse.test'),
+      createEncryptionKey('stranger.test'),
+    ]);
+  });
+
+  const withKeys = (overrides: Partial<SamlValidationPolicy> = {}): Partial<SamlValidationPolicy> => ({
+    decryptionKeys: [spKey.privateKey],
+    ...overrides,
+  });
+  const detailOf = (result: { ok: boolean; detail?: string }) => (result.ok ? '' : result.detail);
+  const DATA_CIPHER_VALUE = /(<xenc:CipherValue>)([^<]+)(<\/xenc:CipherValue>)/;
+  const KEY_CIPHER_VALUE = /(<e:CipherValue>)([^<]+)(<\/e:CipherValue>)/;
+  const KEY_METHOD = /<e:EncryptionMethod Algorithm="[^"]+">[\s\S]*?<\/e:EncryptionMethod>/;
+
+  /** A signed assertion from the IdP, as plaintext for an attacker to edit and encrypt. */
+  async function signedAssertionResponse(values: Record<string, string | null> = {}) {
+    return idp.response({ sign: 'assertion', values, attributes: { email: ['ada@example.com'], groups: ['staff'] } });
+  }
+
+  function editCipherText(xml: string, edit: (bytes: Buffer) => void): string {
+    return xml.replace(DATA_CIPHER_VALUE, (_all, open: string, value: string, close: string) => {
+      const bytes = Buffer.from(value, 'base64');
+      edit(bytes);
+      return `${open}${bytes.toString('base64')}${close}`;
+    });
+  }
+
+  /** The EncryptedKey re-wrapped for the SP with another OAEP hash, and its method rewritten. */
+  function rewrapKey(xml: string, method: string, oaepHash: string): string {
+    const wrapped = Buffer.from(KEY_CIPHER_VALUE.exec(xml)![2]!, 'base64');
+    const contentKey = privateDecrypt({ key: spKey.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, wrapped);
+    const rewrapped = publicEncrypt(
+      { key: new X509Certificate(spKey.cert).publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash },
+      contentKey,
+    );
+    return xml
+      .replace(KEY_METHOD, () => method)
+      .replace(KEY_CIPHER_VALUE, (_all, open: string, _value, close: string) => `${open}${rewrapped.toString('base64')}${close}`);
+  }
+
+  describe('accepted', () => {
+    it.each(['aes256-gcm', 'aes128-cbc', 'aes128-gcm', 'aes256-cbc'] as DataEncryption[])(
+      'accepts an encrypted, signed assertion (%s, rsa-oaep-mgf1p) and reads the decrypted one',
+      async (data) => {
+        const xml = await idp.response({
+          sign: 'assertion',
+          encrypt: { cert: spKey.cert, data },
+          values: { AssertionID: '_encrypted_assertion_1' },
+          attributes: { email: ['ada@example.com'], groups: ['admins', 'staff'] },
+        });
+        expect(xml).toContain('<saml:EncryptedAssertion');
+        expect(xml).not.toContain('<saml:Assertion');
+        expect(xml).not.toContain('ada@example.com');
+        const result = await expectSuccess(xml, withKeys({ requireSignedAssertion: true }));
+        expect(result).toMatchObject({
+          assertionId: '_encrypted_assertion_1',
+          issuer: IDP_ENTITY_ID,
+          nameId: 'ada@example.com',
+          sessionIndex: '_session_0001',
+          inResponseTo: '_req_0001',
+        });
+        expect({ ...result.attributes }).toEqual({ email: ['ada@example.com'], groups: ['admins', 'staff'] });
+      },
+    );
+
+    it('accepts a signed Response over the ciphertext around an encrypted, signed assertion', async () => {
+      const xml = await idp.response({ sign: 'both', encrypt: { cert: spKey.cert } });
+      expect(xml.indexOf('<ds:Signature')).toBeLessThan(xml.indexOf('<saml:EncryptedAssertion'));
+      const result = await expectSuccess(xml, withKeys({ requireSignedAssertion: true, requireSignedResponse: true }));
+      expect(result.nameId).toBe('ada@example.com');
+    });
+
+    it('accepts a signed Response around an encrypted unsigned assertion unless the policy requires a signed Assertion', async () => {
+      const xml = await idp.response({ sign: 'response', encrypt: { cert: spKey.cert, data: 'aes128-cbc' } });
+      const result = await expectSuccess(xml, withKeys({ requireSignedAssertion: false }));
+      expect(result.nameId).toBe('ada@example.com');
+      expect(result.inResponseTo).toBe('_req_0001');
+      await expectFailure(xml, 'unsigned', withKeys({ requireSignedAssertion: true }));
+    });
+
+    it('tries every decryption key: either key of a rotation works, in any order', async () => {
+      const toCurrent = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert } });
+      const toNext = await idp.response({ sign: 'assertion', encrypt: { cert: nextSpKey.cert } });
+      for (const decryptionKeys of [
+        [spKey.privateKey, nextSpKey.privateKey],
+        [nextSpKey.privateKey, spKey.privateKey],
+      ]) {
+        await expectSuccess(toCurrent, { decryptionKeys });
+        await expectSuccess(toNext, { decryptionKeys });
+      }
+      await expectFailure(toNext, 'decryption_failed', withKeys());
+    });
+
+    it('accepts xmlenc11 rsa-oaep, with its SHA-1 defaults and with SHA-256 for both the digest and MGF1', async () => {
+      const xml = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert } });
+      const defaults = rewrapKey(xml, '<e:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#rsa-oaep"/>', 'sha1');
+      await expectSuccess(defaults, withKeys());
+      const sha256 = rewrapKey(
+        xml,
+        '<e:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#rsa-oaep">' +
+          '<ds:DigestMethod xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>' +
+          '<xenc11:MGF xmlns:xenc11="http://www.w3.org/2009/xmlenc11#" Algorithm="http://www.w3.org/2009/xmlenc11#mgf1sha256"/>' +
+          '</e:EncryptionMethod>',
+        'sha256',
+      );
+      await expectSuccess(sha256, withKeys());
+      // A SHA-256 digest with MGF1-SHA-1 is standard, but node:crypto has one hash for both.
+      const mixed = rewrapKey(
+        xml,
+        '<e:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#rsa-oaep">' +
+          '<ds:DigestMethod xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>' +
+          '</e:EncryptionMethod>',
+        'sha256',
+      );
+      await expectFailure(mixed, 'unsupported_algorithm', withKeys());
+    });
+
+    it('parses the plaintext in the Response namespace context, and ignores an XML declaration before it', async () => {
+      const xml = withoutSignatures(await signedAssertionResponse());
+      const rootOnly = (assertion: string) =>
+        assertion.replace(/(<saml:Assertion) xmlns:xsi="[^"]*" xmlns:xs="[^"]*" xmlns:saml="[^"]*"/, '$1');
+      const signed = signElement(xml.replace(assertionOf(xml), rootOnly(assertionOf(xml))), 'assertion', idpKey);
+      expect(assertionOf(signed)).toMatch(/^<saml:Assertion ID=/);
+      const encrypted = await encryptAssertionIn(signed, spKey.cert, { plaintext: (a) => `<?xml version="1.0" encoding="UTF-8"?>\n${a}` });
+      expect((await expectSuccess(encrypted, withKeys({ requireSignedAssertion: true }))).nameId).toBe('ada@example.com');
+    });
+
+    it('still accepts plain assertions when decryption keys are configured', async () => {
+      await expectSuccess(await idp.response({ sign: 'both' }), withKeys({ requireSignedAssertion: true }));
+    });
+  });
+
+  describe('refused', () => {
+    it('refuses an encrypted assertion when no decryption key is configured', async () => {
+      const xml = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert } });
+      await expectFailure(xml, 'encrypted_not_supported');
+      await expectFailure(xml, 'encrypted_not_supported', { decryptionKeys: [] });
+    });
+
+    it.each(['aes128-cbc', 'aes256-gcm'] as DataEncryption[])(
+      'refuses an assertion encrypted to another key, or altered, without saying which step failed (%s)',
+      async (data) => {
+        const xml = await idp.response({ sign: 'assertion', encrypt: { cert: strangerKey.cert, data } });
+        const wrongKey = await expectFailure(xml, 'decryption_failed', withKeys());
+        expect(detailOf(wrongKey)).not.toMatch(/padding|oaep|tag|auth|rsa|utf|pars/i);
+
+        // A ciphertext bent by the sender (no Response signature over it): same answer, same words.
+        const ours = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert, data } });
+        const tampered = [
+          editCipherText(ours, (bytes) => {
+            bytes[bytes.length - 17]! ^= 0x80; // CBC: the padding length; GCM: a ciphertext byte
+          }),
+          editCipherText(ours, (bytes) => {
+            bytes[20]! ^= 0x01; // CBC: garbles a block, flips a byte of the next
+          }),
+          editCipherText(ours, (bytes) => {
+            bytes[bytes.length - 1]! ^= 0x01; // CBC: the padding byte itself; GCM: the tag
+          }),
+        ];
+        for (const xmlTampered of tampered) {
+          const result = await expectFailure(xmlTampered, 'decryption_failed', withKeys());
+          expect(detailOf(result)).toBe(detailOf(wrongKey));
+        }
+      },
+    );
+
+    // Jager and Somorovsky's attack on XML Encryption: with CBC, the sender alters the IdP's
+    // ciphertext and learns the plaintext from how the SP's answer differs. Without a Response
+    // signature over the ciphertext, every refusal of the plaintext is the decryption failure.
+    it('gives only decryption_failed for an AES-CBC plaintext that no signature vouched for', async () => {
+      const signed = await signedAssertionResponse();
+      const plaintexts: [string, (assertion: string) => string, SamlFailureReason][] = [
+        ['a DOCTYPE', (a) => `<!DOCTYPE x>${a}`, 'doctype'],
+        ['text only', () => 'plain text, well-formed in its context', 'not_one_assertion'],
+        ['two assertions', (a) => `${a}${evilCopy(a)}`, 'not_one_assertion'],
+        ['an edited signed assertion', (a) => a.replace('>staff<', '>admins<'), 'bad_signature'],
+        ['an unsigned assertion', (a) => withoutSignatures(a), 'unsigned'],
+      ];
+      const wrongKey = await validate(
+        await encryptAssertionIn(signed, strangerKey.cert, { data: 'aes256-cbc' }),
+        withKeys(),
+      );
+      expect(wrongKey).toMatchObject({ ok: false, reason: 'decryption_failed' });
+      for (const [name, plaintext, reason] of plaintexts) {
+        const cbc = await encryptAssertionIn(signed, spKey.cert, { data: 'aes256-cbc', plaintext });
+        expect({ name, result: await validate(cbc, withKeys()) }).toEqual({ name, result: wrongKey });
+        // AES-GCM refuses any alteration of a ciphertext: the plaintext is the sender's own.
+        const gcm = await encryptAssertionIn(signed, spKey.cert, { data: 'aes256-gcm', plaintext });
+        expect({ name, result: await validate(gcm, withKeys()) }).toMatchObject({ name, result: { ok: false, reason } });
+        // A Response signature verified over the CBC ciphertext vouches for it just as well.
+        const signedCbc = signElement(cbc, 'response', idpKey);
+        expect({ name, result: await validate(signedCbc, withKeys({ requireSignedAssertion: true })) }).toMatchObject({
+          name,
+          result: { ok: false, reason },
+        });
+      }
+      // Once the decrypted assertion's signature verified, the reasons are told again.
+      const late = await signedAssertionResponse({ Audience: 'https://other-sp.example.test' });
+      await expectFailure(await encryptAssertionIn(late, spKey.cert, { data: 'aes128-cbc' }), 'audience', withKeys());
+    });
+
+    it('verifies a Response signature over the ciphertext before decrypting anything', async () => {
+      const xml = await idp.response({ sign: 'response', encrypt: { cert: spKey.cert, data: 'aes128-cbc' } });
+      const tampered = editCipherText(xml, (bytes) => {
+        bytes[bytes.length - 17]! ^= 0x80;
+      });
+      await expectFailure(tampered, 'bad_signature', withKeys());
+      // Signed by an attacker's key instead: refused, whatever it encrypts.
+      const resigned = signElement(withoutSignatures(xml), 'response', attackerKey);
+      await expectFailure(resigned, 'bad_signature', withKeys());
+    });
+
+    it.each([
+      ['RSA-PKCS#1 v1.5 key transport', { key: 'rsa-1_5' }],
+      ['3DES data encryption', { data: 'tripledes-cbc' }],
+    ] as const)('refuses %s as weak_encryption, before decrypting', async (_name, algorithms) => {
+      const xml = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert, ...algorithms } });
+      const result = await expectFailure(xml, 'weak_encryption', withKeys());
+      expect(detailOf(result)).toMatch(/rsa-1_5|tripledes-cbc/);
+    });
+
+    it('refuses algorithms outside the allow-list', async () => {
+      const xml = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert, data: 'aes256-cbc' } });
+      await expectFailure(xml.replace('xmlenc#aes256-cbc', 'xmlenc#aes192-cbc'), 'unsupported_algorithm', withKeys());
+      await expectFailure(xml.replace('xmlenc#rsa-oaep-mgf1p', 'xmlenc#kw-aes256'), 'unsupported_algorithm', withKeys());
+      await expectFailure(
+        xml.replace(/<xenc:EncryptionMethod Algorithm="[^"]+"\/>/, ''),
+        'unsupported_algorithm',
+        withKeys(),
+      );
+    });
+
+    it('refuses an encrypted assertion beside a plain one', async () => {
+      const plain = await idp.response({ sign: 'assertion' });
+      const encrypted = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert } });
+      const encryptedElement = /<saml:EncryptedAssertion[\s\S]*<\/saml:EncryptedAssertion>/.exec(encrypted)![0];
+      const original = assertionOf(plain);
+      await expectFailure(plain.replace(original, () => `${encryptedElement}${original}`), 'not_one_assertion', withKeys());
+      await expectFailure(plain.replace(original, () => `${original}${encryptedElement}`), 'not_one_assertion', withKeys());
+      await expectFailure(plain.replace(original, () => `${encryptedElement}${encryptedElement}`), 'not_one_assertion', withKeys());
+    });
+
+    it('refuses a DOCTYPE or an entity inside the encrypted plaintext', async () => {
+      const xml = withoutSignatures(await signedAssertionResponse());
+      const signed = signElement(xml, 'assertion', idpKey);
+      await expectFailure(
+        await encryptAssertionIn(signed, spKey.cert, { plaintext: (a) => `<!DOCTYPE saml:Assertion [<!ENTITY x "y">]>${a}` }),
+        'doctype',
+        withKeys(),
+      );
+      await expectFailure(
+        await encryptAssertionIn(signed, spKey.cert, {
+          plaintext: (a) => `<?xml version="1.0"?><!DOCTYPE x SYSTEM "file:///etc/passwd">${a}`,
+        }),
+        'doctype',
+        withKeys(),
+      );
+      // An entity reference without its declaration does not parse: a failed decryption.
+      await expectFailure(
+        await encryptAssertionIn(signed, spKey.cert, { plaintext: (a) => a.replace('>ada@example.com<', '>&xxe;<') }),
+        'decryption_failed',
+        withKeys(),
+      );
+    });
+
+    it('refuses decrypted content that is not exactly one Assertion (XSW through the plaintext)', async () => {
+      const signed = await signedAssertionResponse();
+      const original = assertionOf(signed);
+      const responseId = /<samlp:Response[^>]* ID="([^"]+)"/.exec(signed)![1]!;
+      const cases: [string, (assertion: string) => string, SamlFailureReason][] = [
+        ['the signed original beside an evil copy', (a) => `${evilCopy(a)}${a}`, 'not_one_assertion'],
+        ['an evil copy beside the signed original', (a) => `${a}${evilCopy(a)}`, 'not_one_assertion'],
+        [
+          'the signed original in the Advice of an evil copy',
+          (a) => evilCopy(a).replace('</saml:Issuer>', `</saml:Issuer><saml:Advice>${a}</saml:Advice>`),
+          'not_one_assertion',
+        ],
+        [
+          'an EncryptedAssertion inside the encrypted data',
+          () => '<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"/>',
+          'not_one_assertion',
+        ],
+        [
+          'a Response inside the encrypted data',
+          (a) => `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_inner" Version="2.0">${a}</samlp:Response>`,
+          'not_one_assertion',
+        ],
+        ['text beside the assertion', (a) => `${a}trailing`, 'not_one_assertion'],
+        [
+          'a second Issuer for the Response',
+          (a) => `${a}<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">x</saml:Issuer>`,
+          'not_one_assertion',
+        ],
+        ['an element that closes the context early', (a) => `${a}</samlp:Response><samlp:Response>`, 'decryption_failed'],
+        ['a duplicate of the Response ID', (a) => a.replace(/ID="_assert[^"]+"/, `ID="${responseId}"`), 'malformed'],
+      ];
+      for (const [name, plaintext, reason] of cases) {
+        const xml = await encryptAssertionIn(signed, spKey.cert, { plaintext });
+        const result = await validate(xml, withKeys());
+        expect({ name, result }).toMatchObject({ name, result: { ok: false, reason } });
+      }
+      // Control: the same route with the original plaintext is accepted.
+      expect(original).toContain('<ds:Signature');
+      await expectSuccess(await encryptAssertionIn(signed, spKey.cert), withKeys({ requireSignedAssertion: true }));
+    });
+
+    it('refuses what anyone can encrypt to the SP: an edited, a self-signed or an unsigned assertion', async () => {
+      const signed = await signedAssertionResponse();
+      const edited = await encryptAssertionIn(signed, spKey.cert, { plaintext: (a) => a.replace('>staff<', '>admins<') });
+      await expectFailure(edited, 'bad_signature', withKeys());
+
+      const forged = signElement(withoutSignatures(signed).replace('ada@example.com', 'admin@example.com'), 'assertion', attackerKey);
+      await expectFailure(await encryptAssertionIn(forged, spKey.cert), 'bad_signature', withKeys());
+
+      const unsigned = await encryptAssertionIn(withoutSignatures(signed), spKey.cert);
+      await expectFailure(unsigned, 'unsigned', withKeys());
+    });
+
+    it('reads attributes only from the decrypted, verified assertion', async () => {
+      const xml = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert }, attributes: { groups: ['staff'] } });
+      const outside =
+        '<saml:AttributeStatement><saml:Attribute Name="groups"><saml:AttributeValue>admins</saml:AttributeValue></saml:Attribute>' +
+        '</saml:AttributeStatement>';
+      const besideEncrypted = xml.replace('</saml:EncryptedAssertion>', () => `</saml:EncryptedAssertion>${outside}`);
+      const result = await expectSuccess(besideEncrypted, withKeys({ requireSignedAssertion: true }));
+      expect({ ...result.attributes }).toEqual({ groups: ['staff'] });
+      // Inside the EncryptedAssertion, next to the EncryptedData: refused outright.
+      const inside = xml.replace('</saml:EncryptedAssertion>', () => `${outside}</saml:EncryptedAssertion>`);
+      await expectFailure(inside, 'malformed', withKeys());
+    });
+
+    it('refuses a signature on the EncryptedAssertion itself', async () => {
+      const xml = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert } });
+      const signature = /<ds:Signature\b[\s\S]*<\/ds:Signature>/.exec(await idp.response({ sign: 'response' }))![0];
+      const moved = xml.replace(/<saml:EncryptedAssertion\b[^>]*>/, (start) => `${start}${signature}`);
+      expect(moved).not.toBe(xml);
+      const result = await expectFailure(moved, 'malformed', withKeys());
+      expect(detailOf(result)).toContain('signature is placed');
+    });
+
+    it('throws for decryption keys that are not RSA private keys (a configuration bug)', async () => {
+      const xml = toBase64(await idp.response({ sign: 'both' }));
+      await expect(validateSamlResponse(xml, policy({ decryptionKeys: ['not a key'] }))).rejects.toThrow();
+      await expect(validateSamlResponse(xml, policy({ decryptionKeys: [spKey.cert] }))).rejects.toThrow();
+      const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      await expect(validateSamlResponse(xml, policy({ decryptionKeys: [ec] }))).rejects.toThrow(TypeError);
+    });
+  });
+
+  // node-saml 5.1.0 decrypts with xml-encryption 3.1.0 when given `decryptionPvk`; our layer does
+  // not use that path. These pin why.
+  describe('node-saml 5.1.0 decryption, not used', () => {
+    function nodeSamlAlone(xml: string) {
+      const saml = new SAML({
+        idpCert: idpKey.cert,
+        issuer: SP.entityId,
+        callbackUrl: SP.acsUrl,
+        audience: SP.entityId,
+        validateInResponseTo: ValidateInResponseTo.never,
+        wantAuthnResponseSigned: false,
+        wantAssertionsSigned: true,
+        acceptedClockSkewMs: 2 * MINUTE,
+        decryptionPvk: spKey.privateKey,
+      });
+      return saml.validatePostResponseAsync({ SAMLResponse: toBase64(xml) });
+    }
+
+    it('decrypts 3DES, which we refuse', async () => {
+      const xml = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert, data: 'tripledes-cbc' } });
+      const { profile } = await nodeSamlAlone(xml);
+      expect(profile?.nameID).toBe('ada@example.com');
+      await expectFailure(xml, 'weak_encryption', withKeys());
+    });
+
+    it('tells a bad CBC padding from a wrong key by its message (a padding oracle); we do not', async () => {
+      const ours = await idp.response({ sign: 'assertion', encrypt: { cert: spKey.cert, data: 'aes128-cbc' } });
+      const badPadding = editCipherText(ours, (bytes) => {
+        bytes[bytes.length - 17]! ^= 0x80;
+      });
+      const wrongKey = await idp.response({ sign: 'assertion', encrypt: { cert: strangerKey.cert, data: 'aes128-cbc' } });
+      await expect(nodeSamlAlone(badPadding)).rejects.toThrow('callback is not defined');
+      await expect(nodeSamlAlone(wrongKey)).rejects.toThrow(/oaep decoding error/);
+      const [a, b] = await Promise.all([validate(badPadding, withKeys()), validate(wrongKey, withKeys())]);
+      expect(a).toEqual(b);
+    });
   });
 });

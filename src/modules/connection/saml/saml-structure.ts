@@ -3,8 +3,11 @@ import { allElements, attribute, childElements, clip, is, NS, type XmlElement } 
 
 export interface ResponseStructure {
   response: XmlElement;
+  /** The one Assertion, or the one EncryptedAssertion when `encrypted`. */
   assertion: XmlElement;
+  encrypted: boolean;
   responseSigned: boolean;
+  /** Always false when `encrypted`: a signature of the Assertion is inside the ciphertext. */
   assertionSigned: boolean;
 }
 
@@ -33,8 +36,11 @@ const ID_ATTRIBUTES = new Set(['ID', 'Id', 'id']);
  * anywhere (none tucked in Extensions, a ds:Object or another element), unique IDs, and
  * signatures only as direct children of the Response or the Assertion, each referencing exactly
  * its parent with allowed algorithms. The signed element is then necessarily the element we read.
+ *
+ * With `acceptEncrypted`, the one assertion may be an EncryptedAssertion (unsigned itself: only
+ * the Response may carry a signature then); the decrypted document is checked again, without.
  */
-export function checkStructure(root: XmlElement, allowSha1: boolean): ResponseStructure | SamlFailure {
+export function checkStructure(root: XmlElement, allowSha1: boolean, acceptEncrypted = false): ResponseStructure | SamlFailure {
   if (!is(root, NS.protocol, 'Response')) {
     return samlFailure('malformed', `the root element is not a SAML 2.0 protocol Response (${clip(root.localName)})`);
   }
@@ -62,18 +68,21 @@ export function checkStructure(root: XmlElement, allowSha1: boolean): ResponseSt
   }
   const assertion = assertions[0]!;
   if (assertion.parentNode !== root) return samlFailure('not_one_assertion', 'the assertion is not a child of the Response');
-  if (is(assertion, NS.assertion, 'EncryptedAssertion')) {
-    return samlFailure('encrypted_not_supported', 'encrypted assertions are not supported yet');
+  const encrypted = is(assertion, NS.assertion, 'EncryptedAssertion');
+  if (encrypted && !acceptEncrypted) {
+    return samlFailure('encrypted_not_supported', 'the assertion is encrypted and no decryption key is configured');
   }
-  if (!is(assertion, NS.assertion, 'Assertion')) return samlFailure('malformed', 'the assertion is not in the SAML 2.0 namespace');
-  if (attribute(assertion, 'Version') !== '2.0') return samlFailure('malformed', 'the Assertion is not SAML version 2.0');
-  if (!attribute(assertion, 'ID')) return samlFailure('malformed', 'the Assertion has no ID');
+  if (!encrypted) {
+    if (!is(assertion, NS.assertion, 'Assertion')) return samlFailure('malformed', 'the assertion is not in the SAML 2.0 namespace');
+    if (attribute(assertion, 'Version') !== '2.0') return samlFailure('malformed', 'the Assertion is not SAML version 2.0');
+    if (!attribute(assertion, 'ID')) return samlFailure('malformed', 'the Assertion has no ID');
+  }
 
   let responseSigned = false;
   let assertionSigned = false;
   for (const signature of signatures) {
     const parent = signature.parentNode;
-    if (parent !== root && parent !== assertion) {
+    if (parent !== root && (parent !== assertion || encrypted)) {
       return samlFailure('malformed', 'a signature is placed outside the Response and the Assertion');
     }
     if ((parent === root && responseSigned) || (parent === assertion && assertionSigned)) {
@@ -84,7 +93,7 @@ export function checkStructure(root: XmlElement, allowSha1: boolean): ResponseSt
     if (parent === root) responseSigned = true;
     else assertionSigned = true;
   }
-  return { response: root, assertion, responseSigned, assertionSigned };
+  return { response: root, assertion, encrypted, responseSigned, assertionSigned };
 }
 
 function checkSignatureShape(signature: XmlElement, parent: XmlElement, allowSha1: boolean): SamlFailure | null {

@@ -22,6 +22,13 @@ export interface SamlValidationPolicy {
   requireSignedAssertion: boolean;
   /** true: the Response must be signed (and the Assertion too when requireSignedAssertion). */
   requireSignedResponse?: boolean;
+  /**
+   * The private keys (PEM, RSA) of the SP's encryption key pairs, tried in turn: several during
+   * a rotation. Without any, an EncryptedAssertion is refused (`encrypted_not_supported`).
+   * Decryption never replaces a signature: the decrypted assertion must still be signed, or
+   * travel in a signed Response, with the IdP certificates above.
+   */
+  decryptionKeys?: string[];
   /** SHA-1 signature and digest algorithms are refused unless true (legacy IdPs only). */
   allowSha1: boolean;
   /** Tolerated clock difference for NotBefore/NotOnOrAfter; 0..600_000, default 120_000. */
@@ -39,6 +46,8 @@ export type SamlFailureReason =
   | 'doctype'
   | 'not_one_assertion'
   | 'encrypted_not_supported'
+  | 'weak_encryption'
+  | 'decryption_failed'
   | 'status'
   | 'unsigned'
   | 'bad_signature'

@@ -5,6 +5,8 @@ export const NS = {
   protocol: 'urn:oasis:names:tc:SAML:2.0:protocol',
   assertion: 'urn:oasis:names:tc:SAML:2.0:assertion',
   dsig: 'http://www.w3.org/2000/09/xmldsig#',
+  xenc: 'http://www.w3.org/2001/04/xmlenc#',
+  xenc11: 'http://www.w3.org/2009/xmlenc11#',
 } as const;
 
 // The few DOM members we use. @xmldom/xmldom's own typings reference the DOM lib, which would
@@ -17,6 +19,8 @@ export interface XmlNode {
   readonly textContent: string | null;
 }
 export interface XmlAttr extends XmlNode {
+  /** The qualified name, as written ("xmlns:saml"). */
+  readonly name: string;
   readonly localName: string;
   readonly value: string;
 }
@@ -24,21 +28,27 @@ export interface XmlElement extends XmlNode {
   readonly localName: string;
   readonly namespaceURI: string | null;
   readonly attributes: ArrayLike<XmlAttr>;
+  readonly ownerDocument: XmlDocument;
   getAttributeNode(name: string): XmlAttr | null;
+  removeChild(child: XmlNode): XmlNode;
+  replaceChild(newChild: XmlNode, oldChild: XmlNode): XmlNode;
 }
-interface XmlDocument extends XmlNode {
+export interface XmlDocument extends XmlNode {
   readonly documentElement: XmlElement | null;
+  createComment(data: string): XmlNode;
 }
 interface XmlDomModule {
   DOMParser: new (options: {
     locator: object;
     errorHandler: { warning: (msg: string) => void; error: (msg: string) => void; fatalError: (msg: string) => void };
   }) => { parseFromString(source: string, mimeType: string): XmlDocument };
+  XMLSerializer: new () => { serializeToString(node: XmlNode): string };
 }
 
 const xmldom = createRequire(import.meta.url)('@xmldom/xmldom') as XmlDomModule;
 
 const ELEMENT_NODE = 1;
+const TEXT_NODE = 3;
 const DEFAULT_MAX_BYTES = 256 * 1024;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // Only comments and CDATA may start with "<!": anything else is a DOCTYPE, ENTITY, ELEMENT or
@@ -64,14 +74,27 @@ export function decodeSamlResponse(samlResponseBase64: string, maxBytes = DEFAUL
   }
   const bytes = Buffer.from(compact, 'base64');
   if (bytes.length > maxBytes) return samlFailure('too_large', `SAMLResponse exceeds ${maxBytes} bytes`);
+  const text = utf8(bytes);
+  if (text === null) return samlFailure('malformed', 'SAMLResponse is not UTF-8');
+  return refuseUnsafeXml(text);
+}
+
+/** Strict UTF-8 → text without a leading byte order mark, or null when the bytes are not UTF-8. */
+export function utf8(bytes: Uint8Array): string | null {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    return samlFailure('malformed', 'SAMLResponse is not UTF-8');
+    return null;
   }
-  if (text.startsWith('\uFEFF')) text = text.slice(1);
-  return refuseUnsafeXml(text);
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+
+/** The bytes of an xs:base64Binary value (whitespace allowed between characters), or null. */
+export function base64Value(value: string): Buffer | null {
+  const compact = value.replace(/[\r\n\t ]/g, '');
+  if (compact.length === 0 || compact.length % 4 !== 0 || !BASE64.test(compact)) return null;
+  return Buffer.from(compact, 'base64');
 }
 
 /** XML text from outside, refused before any parser sees it when it has a DTD of any kind or characters XML forbids. */
@@ -105,6 +128,16 @@ export function parseXml(text: string): XmlElement | SamlFailure {
 
 export function isElement(node: XmlNode): node is XmlElement {
   return node.nodeType === ELEMENT_NODE;
+}
+
+/** Text made only of XML whitespace: what may separate elements without meaning anything. */
+export function isBlankText(node: XmlNode): boolean {
+  return node.nodeType === TEXT_NODE && /^[ \t\r\n]*$/.test(node.textContent ?? '');
+}
+
+/** The document that holds the element, as text (xmldom's serializer). */
+export function serializeDocument(element: XmlElement): string {
+  return new xmldom.XMLSerializer().serializeToString(element.ownerDocument);
 }
 
 export function is(element: XmlElement, namespace: string, localName: string): boolean {

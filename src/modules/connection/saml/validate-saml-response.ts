@@ -1,14 +1,19 @@
+import type { KeyObject } from 'node:crypto';
 import { checkAssertion, isAssertionElement } from './saml-assertion.js';
-import { certificateToPem, verifiedAssertionXml } from './saml-signature.js';
-import { checkStructure } from './saml-structure.js';
+import { decryptAssertion, decryptedDocument, decryptionFailed, decryptionKeyObjects, readEncryptedAssertion } from './saml-encryption.js';
+import { certificateToPem, verifiedAssertionXml, verifyResponseSignature } from './saml-signature.js';
+import { checkStructure, type ResponseStructure } from './saml-structure.js';
 import {
   samlFailure,
+  type SamlFailure,
+  type SamlFailureReason,
   type SamlValidationPolicy,
   type SamlValidationResult,
 } from './saml-validation.types.js';
 import { attribute, childElements, clip, decodeSamlResponse, NS, parseXml, text, type XmlElement } from './saml-xml.js';
 
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+const AFTER_SIGNATURE = new Set<SamlFailureReason>(['expired', 'not_yet_valid', 'audience']);
 const DEFAULT_SKEW_MS = 120_000;
 const MAX_SKEW_MS = 600_000;
 
@@ -21,9 +26,14 @@ const MAX_SKEW_MS = 600_000;
  * signature wrapping impossible; the Status; node-saml's signature verification with the
  * policy's certificates only; then every profile rule read from the verified assertion. Replay
  * and InResponseTo matching are the caller's, with the returned ids.
+ *
+ * An EncryptedAssertion (with policy.decryptionKeys) goes through the same layers twice: the
+ * received document's (where a Response signature is verified, over the ciphertext, before
+ * anything is decrypted), then the decrypted document's, with the Assertion in its place.
  */
 export async function validateSamlResponse(samlResponseBase64: string, policy: SamlValidationPolicy): Promise<SamlValidationResult> {
   const certificates = checkedCertificates(policy);
+  const decryptionKeys = decryptionKeyObjects(policy.decryptionKeys);
   const skewMs = policy.clockSkewMs ?? DEFAULT_SKEW_MS;
   if (!(skewMs >= 0 && skewMs <= MAX_SKEW_MS)) throw new RangeError(`clockSkewMs must be within 0..${MAX_SKEW_MS}`);
   if (policy.maxBytes !== undefined && !(Number.isInteger(policy.maxBytes) && policy.maxBytes > 0)) {
@@ -34,33 +44,54 @@ export async function validateSamlResponse(samlResponseBase64: string, policy: S
   if (typeof xml !== 'string') return xml;
   const root = parseXml(xml);
   if ('ok' in root) return root;
-  const structure = checkStructure(root, policy.allowSha1);
-  if ('ok' in structure) return structure;
-  const { response, responseSigned, assertionSigned } = structure;
+  const received = checkStructure(root, policy.allowSha1, decryptionKeys.length > 0);
+  if ('ok' in received) return received;
+  const { response, responseSigned } = received;
 
   // Unsigned error responses are common: report the IdP's status rather than a missing signature.
   const status = topLevelStatus(response);
   if (status !== SUCCESS) return samlFailure('status', `the IdP answered ${clip(status ?? '(no status)')}`);
 
-  if (!responseSigned && !assertionSigned) return samlFailure('unsigned', 'neither the Response nor the Assertion is signed');
-  if (policy.requireSignedAssertion && !assertionSigned) return samlFailure('unsigned', 'the Assertion is not signed');
+  let document: OpenedDocument = { xml, structure: received, opaque: false };
+  if (received.encrypted) {
+    if (policy.requireSignedResponse && !responseSigned) return samlFailure('unsigned', 'the Response is not signed');
+    const decrypted = openEncryptedAssertion(xml, received, certificates, decryptionKeys, policy.allowSha1);
+    if ('ok' in decrypted) return decrypted;
+    document = decrypted;
+  }
+  const { assertionSigned } = document.structure;
+  // Until the decrypted assertion's signature verifies, a refusal of a malleable plaintext that
+  // nothing vouched for says no more than a failed decryption.
+  const unverified = (failure: SamlFailure) => (document.opaque ? decryptionFailed(true) : failure);
+
+  if (!responseSigned && !assertionSigned) return unverified(samlFailure('unsigned', 'neither the Response nor the Assertion is signed'));
+  if (policy.requireSignedAssertion && !assertionSigned) return unverified(samlFailure('unsigned', 'the Assertion is not signed'));
   if (policy.requireSignedResponse && !responseSigned) return samlFailure('unsigned', 'the Response is not signed');
 
-  const verified = await verifiedAssertionXml({
-    xml,
-    certificates,
-    spEntityId: policy.spEntityId,
-    acsUrl: policy.acsUrl,
-    responseSigned,
-    assertionSigned,
-    // node-saml reads the system clock; with another `now` its timing would disagree with ours.
-    clockSkewMs: policy.now ? -1 : skewMs,
-  });
-  if (typeof verified !== 'string') return verified;
-  const assertion = parseXml(verified);
-  if ('ok' in assertion) return assertion;
-  if (!isAssertionElement(assertion) || attribute(assertion, 'ID') !== attribute(structure.assertion, 'ID')) {
-    return samlFailure('bad_signature', 'the verified assertion is not the one in the document');
+  let assertion: XmlElement;
+  if (received.encrypted && !assertionSigned) {
+    // Authenticated by the Response signature, verified over the ciphertext it was decrypted from.
+    assertion = document.structure.assertion;
+  } else {
+    const verified = await verifiedAssertionXml({
+      xml: document.xml,
+      certificates,
+      spEntityId: policy.spEntityId,
+      acsUrl: policy.acsUrl,
+      // The decrypted document no longer carries the Response signature, verified before.
+      responseSigned: responseSigned && !received.encrypted,
+      assertionSigned,
+      // node-saml reads the system clock; with another `now` its timing would disagree with ours.
+      clockSkewMs: policy.now ? -1 : skewMs,
+    });
+    // node-saml checks the time and the Audience only once the signature verified.
+    if (typeof verified !== 'string') return AFTER_SIGNATURE.has(verified.reason) ? verified : unverified(verified);
+    const parsed = parseXml(verified);
+    if ('ok' in parsed) return unverified(parsed);
+    assertion = parsed;
+  }
+  if (!isAssertionElement(assertion) || attribute(assertion, 'ID') !== attribute(document.structure.assertion, 'ID')) {
+    return unverified(samlFailure('bad_signature', 'the verified assertion is not the one in the document'));
   }
 
   // Response-level fields: authenticated when the Response is signed (the structure check made
@@ -84,6 +115,43 @@ export async function validateSamlResponse(samlResponseBase64: string, policy: S
     responseInResponseTo: attribute(response, 'InResponseTo'),
     responseSigned,
   });
+}
+
+interface OpenedDocument {
+  xml: string;
+  structure: ResponseStructure;
+  /** Decrypted from a malleable ciphertext (AES-CBC) that no verified signature covered. */
+  opaque: boolean;
+}
+
+/**
+ * The received document's EncryptedAssertion → the decrypted document, checked like a received
+ * one: algorithms first, then the Response signature when there is one (so that a ciphertext the
+ * IdP signed is never altered before it is decrypted), then decryption with each key in turn.
+ */
+function openEncryptedAssertion(
+  xml: string,
+  received: ResponseStructure,
+  certificates: string[],
+  keys: KeyObject[],
+  allowSha1: boolean,
+): OpenedDocument | SamlFailure {
+  const parts = readEncryptedAssertion(received.assertion);
+  if ('ok' in parts) return parts;
+  if (received.responseSigned) {
+    const problem = verifyResponseSignature(xml, received.response, certificates);
+    if (problem) return problem;
+  }
+  const opaque = parts.data.malleable && !received.responseSigned;
+  const plaintext = decryptAssertion(parts, keys);
+  if (plaintext === null) return decryptionFailed(opaque);
+  const decrypted = decryptedDocument(xml, plaintext);
+  if ('ok' in decrypted) return opaque ? decryptionFailed(true) : decrypted;
+  // The same structure rules (one assertion, unique IDs, signature placement and algorithms),
+  // now over the decrypted content in its place; an EncryptedAssertion inside is not accepted.
+  const structure = checkStructure(decrypted.root, allowSha1);
+  if ('ok' in structure) return opaque ? decryptionFailed(true) : structure;
+  return { xml: decrypted.xml, structure, opaque };
 }
 
 function topLevelStatus(response: XmlElement): string | null {
