@@ -19,6 +19,7 @@ import { Migration20261201223938_sso_connections } from './Migration202612012239
 import { Migration20261201225328_saml_requests } from './Migration20261201225328_saml_requests.js';
 import { Migration20261201230352_sso_identity_links } from './Migration20261201230352_sso_identity_links.js';
 import { Migration20261202005305_OidcRequest } from './Migration20261202005305_OidcRequest.js';
+import { Migration20261202010413_SsoTraces } from './Migration20261202010413_SsoTraces.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -40,4 +41,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201225328_saml_requests', class: Migration20261201225328_saml_requests },
   { name: 'Migration20261201230352_sso_identity_links', class: Migration20261201230352_sso_identity_links },
   { name: 'Migration20261202005305_OidcRequest', class: Migration20261202005305_OidcRequest },
+  { name: 'Migration20261202010413_SsoTraces', class: Migration20261202010413_SsoTraces },
 ];

@@ -88,6 +88,8 @@ export interface Config {
   webhookPollMs: number;
   /** Seconds to wait before each retry of a back-channel logout notice; its length is the number of retries. @default 5,30,120,600,1800 */
   backchannelLogoutRetrySchedule: number[];
+  /** Days a sign-in trace of an SSO connection stays queryable (GraphQL `ssoTraces`). @default 14 */
+  ssoTraceRetentionDays: number;
   /** Failed authentications per client IP per minute before 429 (and no more audit rows). @default 30 */
   authFailuresPerMinute: number;
   /**
@@ -224,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookTimeoutMs: int(env, 'GATEHOUSE_WEBHOOK_TIMEOUT_MS', 10_000, 100),
     webhookRetrySchedule: retrySchedule(env, 'GATEHOUSE_WEBHOOK_RETRY_SCHEDULE', [5, 300, 1800, 7200, 18000, 36000, 36000], MAX_WEBHOOK_RETRIES),
     backchannelLogoutRetrySchedule: retrySchedule(env, 'GATEHOUSE_BACKCHANNEL_LOGOUT_RETRY_SCHEDULE', [5, 30, 120, 600, 1800], MAX_LOGOUT_RETRIES),
+    ssoTraceRetentionDays: int(env, 'GATEHOUSE_SSO_TRACE_RETENTION_DAYS', 14, 1),
     webhookDisableAfterMs: int(env, 'GATEHOUSE_WEBHOOK_DISABLE_AFTER_MS', 5 * 24 * 60 * 60 * 1000),
     webhookConcurrency: int(env, 'GATEHOUSE_WEBHOOK_CONCURRENCY', 8, 1),
     webhookPollMs: int(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 10),

@@ -8,6 +8,7 @@ import { PushedAuthorizationRequest, SignInFlow } from '../modules/sign-in/flow.
 import { SsoConnection } from '../modules/connection/connection.entity.js';
 import { SamlRequest } from '../modules/connection/saml-request.entity.js';
 import { OidcRequest } from '../modules/connection/oidc-request.entity.js';
+import { SsoTrace } from '../modules/connection/sso-trace.entity.js';
 import { SsoIdentityLink } from '../modules/connection/sso-identity.entity.js';
 import { LogoutNotice } from '../modules/session/logout-notice.entity.js';
 import { UserSession } from '../modules/session/session.entity.js';
@@ -64,4 +65,5 @@ export const entities = [
   SamlRequest,
   OidcRequest,
   SsoIdentityLink,
+  SsoTrace,
 ];

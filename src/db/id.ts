@@ -28,6 +28,7 @@ export const ID_PREFIXES = {
   session: 'ses',
   consent: 'cns',
   ssoConnection: 'con',
+  ssoTrace: 'trc',
 } as const;
 
 /**

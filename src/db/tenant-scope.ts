@@ -87,6 +87,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'SsoConnection',
       'SamlRequest',
       'OidcRequest',
+      'SsoTrace',
       'SsoIdentityLink',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),

@@ -5,6 +5,7 @@ import { invalid, notFound } from '../errors/app-error.js';
 import { getApiKey } from '../modules/api-key/api-key.service.js';
 import { getConsent } from '../modules/consent/consent.service.js';
 import { getSsoConnection } from '../modules/connection/connection.service.js';
+import { getSsoTrace } from '../modules/connection/sso-trace.service.js';
 import { getOutboxMessage } from '../modules/email/email.service.js';
 import { getEnvironment } from '../modules/environment/environment.service.js';
 import { getMembership } from '../modules/membership/membership.service.js';
@@ -52,6 +53,7 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   session: getSession,
   consent: getConsent,
   ssoConnection: getSsoConnection,
+  ssoTrace: getSsoTrace,
 };
 
 /** Longest part of an invalid id quoted back: ids are 30 characters; anything longer is not worth echoing. */

@@ -26,6 +26,7 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   session: 'Session',
   consent: 'Consent',
   ssoConnection: 'SsoConnection',
+  ssoTrace: 'SsoTrace',
 };
 
 @InterfaceType('Node', {

@@ -15,6 +15,7 @@ import { ApplicationResolver, ClientSecretResolver, ServiceAccountResolver } fro
 import { OrganizationResolver } from '../modules/organization/organization.resolver.js';
 import { ResourceServerResolver } from '../modules/resource-server/resource-server.resolver.js';
 import { SsoConnectionResolver } from '../modules/connection/connection.resolver.js';
+import { SsoTraceResolver } from '../modules/connection/sso-trace.resolver.js';
 import { SessionResolver } from '../modules/session/session.resolver.js';
 import { RoleRelationsResolver, RoleResolver } from '../modules/role/role.resolver.js';
 import { SigningKeyResolver } from '../modules/signing-key/signing-key.resolver.js';
@@ -71,6 +72,7 @@ async function build(): Promise<GraphQLSchema> {
       ClientSecretResolver,
       ResourceServerResolver,
       SsoConnectionResolver,
+      SsoTraceResolver,
       TrustedIssuerResolver,
       SigningKeyResolver,
       EmailResolver,

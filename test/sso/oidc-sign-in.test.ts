@@ -246,3 +246,25 @@ describe('sign-in through an organization\'s OpenID Provider', () => {
     }
   });
 });
+
+describe('sign-in traces of an OIDC connection', () => {
+  const TRACES = `query($con: ID) { ssoTraces(connectionId: $con, first: 50) { nodes { outcome reason detail email profile steps { step ok detail } } } }`;
+
+  it('keeps the claims (not the tokens), the steps, and why an attempt failed', async () => {
+    idp.next = { account: { sub: 'okta-00u1trace', claims: { email: 'trace@acme.test', email_verified: true, groups: ['Engineering'] } } };
+    const browser = new HttpBrowser(server.url);
+    const { url, verifier } = await authorizeUrl({ connection_id: connectionId, scope: 'openid email profile' });
+    const back = (await travel(browser, url.toString())) as { redirect: URL };
+    await client.authorizationCodeGrant(config, back.redirect, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const traces = (await ws.client.data(TRACES, { con: connectionId })).ssoTraces.nodes;
+    const succeeded = traces.find((trace: { email: string | null }) => trace.email === 'trace@acme.test');
+    expect(succeeded.outcome).toBe('SUCCEEDED');
+    expect(succeeded.steps.map((step: { step: string }) => step.step)).toEqual(['request_sent', 'code_exchanged', 'signed_in']);
+    expect(succeeded.profile).toMatchObject({ sub: 'okta-00u1trace', email: 'trace@acme.test', iss: idp.issuer });
+    expect(succeeded.profile).not.toHaveProperty('nonce');
+    expect(JSON.stringify(succeeded)).not.toMatch(/eyJ[\w-]+\.eyJ/);
+
+    const reasons = traces.filter((trace: { outcome: string }) => trace.outcome === 'FAILED').map((trace: { reason: string }) => trace.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['domain_not_allowed', 'idp_error', 'flow_not_found', 'replayed']));
+  });
+});

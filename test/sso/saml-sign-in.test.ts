@@ -205,3 +205,48 @@ describe('SP-initiated SAML sign-in', () => {
     expect(await store.count(SamlRequest, { requestId })).toBe(0);
   });
 });
+
+const TRACES = `query($con: ID, $filter: SsoTraceFilterInput) {
+  ssoTraces(connectionId: $con, first: 20, filter: $filter) {
+    totalCount
+    nodes { id outcome reason detail email userId requestIds protocol samlRequest samlResponse profile steps { step ok detail } expiresAt }
+  }
+}`;
+
+describe('sign-in traces', () => {
+  it('keeps each attempt with its steps, messages and outcome, findable by the request id an error page showed', async () => {
+    const browser = new HttpBrowser(server.url);
+    const { verifier, requestId, relayState } = await toIdp(browser, 'tracy@acme.test');
+    const back = (await browser.go(connection.saml.acsUrl, { form: { SAMLResponse: await answer(requestId, 'tracy@acme.test', { department: ['Finance'] }), RelayState: relayState } })) as { redirect: URL };
+    await client.authorizationCodeGrant(config, back.redirect, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const succeeded = (await ws.client.data(TRACES, { con: connection.id, filter: { outcome: 'SUCCEEDED' } })).ssoTraces.nodes.find((trace: { email: string }) => trace.email === 'tracy@acme.test');
+    expect(succeeded.steps.map((step: { step: string }) => step.step)).toEqual(['request_sent', 'response_validated', 'request_matched', 'signed_in']);
+    expect(succeeded).toMatchObject({ protocol: 'SAML', reason: null, userId: expect.stringMatching(/^usr_/) });
+    expect(succeeded.samlRequest).toContain(`ID="${requestId}"`);
+    expect(succeeded.samlResponse).toContain(`InResponseTo="${requestId}"`);
+    expect(succeeded.profile.attributes.department).toEqual(['Finance']);
+    expect(succeeded.requestIds.length).toBe(3);
+
+    // A refusal after the request was matched ends that attempt's trace; the page's request id finds it.
+    const refused = new HttpBrowser(server.url);
+    const other = await toIdp(refused, 'ursula@acme.test');
+    await refused.request(connection.saml.acsUrl, { form: { SAMLResponse: await answer(other.requestId, 'ursula@elsewhere.test') } });
+    const shown = /Request: <code>(req_[0-9a-z]+)<\/code>/.exec(refused.html)![1];
+    const failed = (await ws.client.data(TRACES, { con: connection.id, filter: { requestId: shown } })).ssoTraces.nodes;
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ outcome: 'FAILED', reason: 'domain_not_allowed' });
+    expect(failed[0].steps.map((step: { step: string }) => step.step)).toEqual(['request_sent', 'response_validated', 'failed']);
+
+    // A response that matches no request (or fails before it could) is an attempt of its own, with what was posted.
+    const stray = new HttpBrowser(server.url);
+    await stray.request(connection.saml.acsUrl, { form: { SAMLResponse: Buffer.from('<not-saml/>').toString('base64') } });
+    const strayId = /Request: <code>(req_[0-9a-z]+)<\/code>/.exec(stray.html)![1];
+    const [malformed] = (await ws.client.data(TRACES, { con: connection.id, filter: { requestId: strayId } })).ssoTraces.nodes;
+    expect(malformed).toMatchObject({ outcome: 'FAILED', samlResponse: '<not-saml/>', samlRequest: null, profile: null });
+
+    // Kept for the retention period, then gone.
+    expect(new Date(malformed.expiresAt).getTime()).toBeGreaterThan(Date.now() + 13 * 24 * 3600_000);
+    await pruneSignInState(server.database.db.orm, new Date(Date.now() + 15 * 24 * 3600_000));
+    expect((await ws.client.data(TRACES, { con: connection.id })).ssoTraces.totalCount).toBe(0);
+  });
+});

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ID_PREFIXES, newId, type IdKind } from '../../src/db/id.js';
 import { systemFork } from '../../src/db/tenant-scope.js';
 import { ConsentRepository } from '../../src/modules/consent/consent.repository.js';
+import { SsoConnection } from '../../src/modules/connection/connection.entity.js';
+import { openTrace, succeedTrace } from '../../src/modules/connection/sso-trace.service.js';
 import { keepInOutbox } from '../../src/modules/email/email.service.js';
 import { noteApplication, startSession } from '../../src/modules/session/session.service.js';
 import type { GraphQLClient, GraphQLResponse } from '../helpers/graphql.js';
@@ -73,6 +75,9 @@ interface EnvData {
   /** An SSO connection (OIDC, with a client secret) of the organization. */
   ssoConnectionId: string;
   ssoClientId: string;
+  /** A sign-in trace of that connection (its person's email is findable). */
+  ssoTraceId: string;
+  ssoTraceEmail: string;
   /** Ids of every audit event of the environment. */
   auditEventIds: string[];
 }
@@ -152,6 +157,7 @@ const SERVICE_ACCOUNT = `id clientId name environmentId organizationId allowedAu
 const APPLICATION = `id clientId name type environmentId allowedAudiences roles { id key } ${SECRETS}`;
 const RESOURCE_SERVER = 'id name identifier environmentId metadataUrl scopes { name description }';
 const SSO_CONNECTION = 'id name environmentId organizationId status oidc { issuer clientId hasClientSecret } saml { spEntityId idpEntityId }';
+const SSO_TRACE = 'id environmentId organizationId connectionId outcome email userId requestIds profile steps { step detail }';
 const TRUSTED_ISSUER = 'id name issuer environmentId jwks jwksUri audiences';
 const SIGNING_KEY = 'id kid environmentId algorithm state publicJwk activatesAt';
 const SESSION = 'id environmentId ipAddress userAgent active endReason applicationIds organizationIds authenticationMethods user { id email }';
@@ -954,6 +960,42 @@ const ROWS: Row[] = [
     },
   },
   {
+    operation: 'ssoTraces',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { ssoTraces(environmentId: $env, first: 50) { totalCount nodes { ${SSO_TRACE} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'ssoTraces',
+    name: "with the victim's organizationId",
+    document: `query($org: ID) { ssoTraces(organizationId: $org, first: 50) { totalCount nodes { ${SSO_TRACE} } } }`,
+    variables: (t) => ({ org: t.orgId }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'ssoTraces',
+    name: "with the victim's connectionId",
+    document: `query($con: ID) { ssoTraces(connectionId: $con, first: 50) { totalCount nodes { ${SSO_TRACE} } } }`,
+    variables: (t) => ({ con: t.ssoConnectionId }),
+    expect: both(notFound('sso_connection')),
+  },
+  {
+    operation: 'ssoTraces',
+    name: "with the victim's request id as the filter",
+    document: `query($rid: String) { ssoTraces(first: 50, filter: { requestId: $rid }) { totalCount nodes { ${SSO_TRACE} } } }`,
+    variables: (t) => ({ rid: `req-${t.tag}` }),
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.ssoTraces.nodes).toEqual([]);
+          expect(data.ssoTraces.totalCount).toBe(0);
+        },
+      },
+    },
+  },
+  {
     operation: 'createSamlConnection',
     name: "for the victim's organization",
     document: mutation('createSamlConnection', 'CreateSamlConnectionInput', `ssoConnection { ${SSO_CONNECTION} }`),
@@ -1526,6 +1568,7 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'session', label: "the victim's user's session", id: (t) => t.sessionId, attackers: ATTACKERS, resource: 'session' },
   { kind: 'consent', label: "the victim's user's consent", id: (t) => t.consentId, attackers: ATTACKERS, resource: 'consent' },
   { kind: 'ssoConnection', label: "the victim's SSO connection", id: (t) => t.ssoConnectionId, attackers: ATTACKERS, resource: 'sso_connection' },
+  { kind: 'ssoTrace', label: "a sign-in trace of the victim's SSO connection", id: (t) => t.ssoTraceId, attackers: ATTACKERS, resource: 'sso_trace' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
 ];
@@ -1685,6 +1728,11 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     scopes: ['openid', `${tag}:read`],
     resources: [resourceIdentifier],
   });
+  // A sign-in trace as the SSO pages leave one.
+  const ssoTraceEmail = `traced-${tag}@${domain}`;
+  const connectionRow = await signIn.findOneOrFail(SsoConnection, { id: ssoConnection.ssoConnection.id });
+  const trace = openTrace(signIn, connectionRow, { requestId: `req-${tag}`, retentionMs: 86_400_000 });
+  succeedTrace(trace, `req-${tag}`, { userId: user.user.id, email: ssoTraceEmail });
   await signIn.flush();
   const lookups = await client.data(
     `query($env: ID, $hook: ID!) { role(key: "admin", environmentId: $env) { id } auditEvents(environmentId: $env, first: 100) { pageInfo { hasNextPage } nodes { id } }
@@ -1734,6 +1782,8 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     consentId: consent.id,
     ssoConnectionId: ssoConnection.ssoConnection.id,
     ssoClientId,
+    ssoTraceId: trace.id,
+    ssoTraceEmail,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
   };
 }
@@ -1822,6 +1872,8 @@ function sentinelsOf(target: Target, workspaceWide: boolean, extra: string[]): s
     target.consentId,
     target.ssoConnectionId,
     target.ssoClientId,
+    target.ssoTraceId,
+    target.ssoTraceEmail,
     ...target.auditEventIds,
     ...extra,
   ];

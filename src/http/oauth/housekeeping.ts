@@ -1,5 +1,5 @@
 import { warnExpiringCertificates } from '../../modules/connection/certificate-expiry.js';
-import { OidcRequestRepository, SamlRequestRepository } from '../../modules/connection/connection.repository.js';
+import { OidcRequestRepository, SamlRequestRepository, SsoTraceRepository } from '../../modules/connection/connection.repository.js';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import { systemFork } from '../../db/tenant-scope.js';
@@ -48,6 +48,7 @@ export async function pruneSignInState(source: MikroORM | EntityManager, now = n
     // Answered or not, an expired SAML request can only be refused.
     await new SamlRequestRepository(em).deleteExpired(now),
     await new OidcRequestRepository(em).deleteExpired(now),
+    await new SsoTraceRepository(em).deleteExpired(now),
   ];
   return counts.reduce((sum, count) => sum + count, 0);
 }

@@ -9,7 +9,8 @@ import { requestOf, signInThroughConnection } from '../../modules/sign-in/sign-i
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
 import { message, seeOther } from './page-kit.js';
 import type { SignInDeps, SignInKit } from './sign-in.routes.js';
-import { ssoFailed, ssoSignedIn, unavailable } from './sso.routes.js';
+import { ssoFailed, ssoSignedIn, traceSettings, traceSignIn, unavailable } from './sso.routes.js';
+import { failTrace, openTrace, traceOf, tracedClaims, traceStep } from '../../modules/connection/sso-trace.service.js';
 
 type EnvParams = { env: string };
 type ConnectionParams = EnvParams & { id: string };
@@ -30,10 +31,19 @@ export function registerOidcSsoRoutes(
 ): void {
   const { binding } = deps;
 
-  /** Audits the refusal and shows its page. */
-  const refuse = async (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, connection: SsoConnection, failure: { reason: string; detail: string }) => {
+  /** Audits the refusal, puts it on the attempt's trace (a new one before there was any), and shows its page. */
+  const refuse = async (
+    reply: FastifyReply,
+    request: FastifyRequest,
+    env: EnvironmentState,
+    connection: SsoConnection,
+    failure: { reason: string; detail: string },
+    trace: { id: string | null; flowId: string | null },
+  ) => {
     await kit.tx(env, async (em) => {
       recordSsoFailure(em, env, connection, failure, deps.requestMeta(request));
+      const traced = (await traceOf(em, trace.id)) ?? openTrace(em, connection, traceSettings(deps, request), { flowId: trace.flowId });
+      failTrace(traced, deps.requestMeta(request).requestId, failure);
       await em.flush();
     });
     return ssoFailed(reply, request, env, failure.reason);
@@ -47,7 +57,7 @@ export function registerOidcSsoRoutes(
     if (!connection || !oidcReady(connection)) return unavailable(reply, request, env);
     // Discovery is a network call: outside any transaction.
     const config = await providerOf(deps.oidc, deps.box, connection);
-    if ('ok' in config) return refuse(reply, request, env, connection, config);
+    if ('ok' in config) return refuse(reply, request, env, connection, config, { id: null, flowId: found.flow.id });
     const pending = requestOf(found.flow);
     const typed = request.query.login_hint;
     const url = await kit.tx(env, (em) =>
@@ -56,7 +66,7 @@ export function registerOidcSsoRoutes(
         forceAuthn: pending.prompt.includes('login') || pending.maxAge !== null,
         maxAge: pending.maxAge,
         loginHint: typed && typed.length <= 320 && typed.includes('@') ? typed : pending.loginHint,
-      }),
+      }, traceSettings(deps, request)),
     );
     if (!url) return message(reply, request, env, 429, 'Too many sign-in attempts', 'Go back to the application and sign in again.', 'rate_limited');
     return seeOther(reply, url.toString());
@@ -71,31 +81,42 @@ export function registerOidcSsoRoutes(
     if (!pending) return kit.flowGone(reply, request, env);
     const found = await kit.flowAndClient(env, pending.flowId, binding.existingBrowserId(request));
     if (!found) {
-      await kit.tx(env, (em) => abandonOidcRequest(em, state));
+      await kit.tx(env, async (em) => {
+        await abandonOidcRequest(em, state);
+        failTrace(await traceOf(em, pending.traceId), deps.requestMeta(request).requestId, {
+          reason: 'flow_not_found',
+          detail: 'The provider\'s answer came back in a browser that did not start the sign-in (a forwarded link?); it was used up',
+        });
+        await em.flush();
+      });
       return kit.flowGone(reply, request, env);
     }
     const taken = await kit.tx(env, (em) => takeOidcRequest(em, { state, flowId: found.flow.id }));
     if (!taken) return kit.flowGone(reply, request, env);
     if ('reason' in taken) {
       const connection = await kit.tx(env, (em) => findConnection(em, pending.connectionId, SsoConnectionType.OIDC));
-      return connection ? refuse(reply, request, env, connection, taken) : unavailable(reply, request, env);
+      return connection ? refuse(reply, request, env, connection, taken, { id: pending.traceId, flowId: pending.flowId }) : unavailable(reply, request, env);
     }
     const { request: used, connection } = taken;
+    const traced = { id: used.traceId, flowId: used.flowId };
+    const requestId = deps.requestMeta(request).requestId;
     const config = await providerOf(deps.oidc, deps.box, connection);
-    if ('ok' in config) return refuse(reply, request, env, connection, config);
+    if ('ok' in config) return refuse(reply, request, env, connection, config, traced);
     // The URL the provider sent the browser to, as openid-client checks it (state, iss, code or error).
     const callbackUrl = new URL(oidcRedirectUri(env.issuer));
     callbackUrl.search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
     const completed = await deps.oidc.complete(config, callbackUrl, { state, nonce: used.nonce, codeVerifier: used.codeVerifier });
-    if (!completed.ok) return refuse(reply, request, env, connection, completed);
+    if (!completed.ok) return refuse(reply, request, env, connection, completed, traced);
     const previousSessionToken = binding.sessionToken(request, env.id);
     const outcome = await kit.tx(env, async (em) => {
+      const trace = await traceOf(em, used.traceId);
+      if (trace) trace.profile = tracedClaims(completed.claims);
+      traceStep(trace, requestId, 'code_exchanged', true, `ID token of ${completed.claims.sub} validated${completed.fromUserinfo ? '; claims completed from userinfo' : ''}`);
+      await em.flush();
       const person = await oidcIdentity(em, connection, completed.claims);
       if (!person.ok) return person;
       const { identity } = person;
-      return {
-        ok: true as const,
-        result: await signInThroughConnection(em, env, {
+      const result = await signInThroughConnection(em, env, {
           connectionId: connection.id,
           organizationId: connection.organizationId,
           subject: identity.nameId,
@@ -106,10 +127,11 @@ export function registerOidcSsoRoutes(
           flowId: found.flow.id,
           meta: deps.requestMeta(request),
           previousSessionToken,
-        }),
-      };
+        });
+      await traceSignIn(em, used.traceId, requestId, result);
+      return { ok: true as const, result };
     });
-    if (!outcome.ok) return refuse(reply, request, env, connection, outcome);
+    if (!outcome.ok) return refuse(reply, request, env, connection, outcome, traced);
     return ssoSignedIn(reply, request, env, kit, outcome.result, found.flow.id);
   });
 }

@@ -1,7 +1,9 @@
+import type { EntityManager } from '@mikro-orm/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from '../../modules/connection/connection.entity.js';
 import { findConnection } from '../../modules/connection/connection.service.js';
-import { answerSamlRequest, recordSsoFailure, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
+import { type SamlAnswer, answerSamlRequest, recordSsoFailure, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
+import { failTrace, openTrace, succeedTrace, traceOf, tracedSamlResponse, traceStep, type TraceSettings } from '../../modules/connection/sso-trace.service.js';
 import { requestOf, signInThroughConnection, type SignInResult } from '../../modules/sign-in/sign-in.service.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { RateBudget } from '../../auth/rate-budget.js';
@@ -56,7 +58,7 @@ export function registerSsoRoutes(
       const connection = await findConnection(em, request.params.id, SsoConnectionType.SAML);
       const pending = requestOf(found.flow);
       const forceAuthn = pending.prompt.includes('login') || pending.maxAge !== null;
-      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }) } : null;
+      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }, traceSettings(deps, request)) } : null;
     });
     if (!started) return unavailable(reply, request, env);
     if (!started.redirect) return message(reply, request, env, 429, 'Too many sign-in attempts', 'Go back to the application and sign in again.', 'rate_limited');
@@ -85,9 +87,22 @@ export function registerSsoRoutes(
       // the transaction: on the embedded database one connection serves both.
       const validated = samlResponse ? await validateForConnection(env, connection, samlResponse) : ({ ok: false, reason: 'malformed', detail: 'No SAMLResponse' } as const);
       const firstUse = validated.ok ? await deps.replayGuard.claim(connection.id, validated.assertionId, validated.rememberUntil) : false;
+      const requestId = deps.requestMeta(request).requestId;
       const outcome = await kit.tx(env, async (em) => {
-        const answer = validated.ok ? await answerSamlRequest(em, connection, validated, firstUse) : validated;
-        if (answer.ok) return { request: answer.request, answerToken: answer.answerToken };
+        const answer: SamlAnswer = validated.ok ? await answerSamlRequest(em, connection, validated, firstUse) : validated;
+        // The attempt's trace: the one its request opened, else (no request matched) a new one.
+        const trace = (answer.request ? await traceOf(em, answer.request.traceId) : null) ?? openTrace(em, connection, traceSettings(deps, request));
+        trace.samlResponse = tracedSamlResponse(samlResponse);
+        if (validated.ok) {
+          trace.profile = { nameId: validated.nameId, nameIdFormat: validated.nameIdFormat, issuer: validated.issuer, sessionIndex: validated.sessionIndex, attributes: validated.attributes };
+          traceStep(trace, requestId, 'response_validated', true, `Assertion ${validated.assertionId} from ${validated.issuer}, for ${validated.nameId}`);
+        }
+        if (answer.ok) {
+          traceStep(trace, requestId, 'request_matched', true, `InResponseTo ${answer.request.requestId}`);
+          await em.flush();
+          return { request: answer.request, answerToken: answer.answerToken };
+        }
+        failTrace(trace, requestId, answer);
         recordSsoFailure(em, env, connection, UNVERIFIED_REFUSALS.has(answer.reason) ? { reason: answer.reason, detail: null } : answer, deps.requestMeta(request));
         await em.flush();
         return { refused: answer };
@@ -110,7 +125,7 @@ export function registerSsoRoutes(
       const taken = await takeSamlIdentity(em, { requestId: request.query.request ?? '', flowId: found.flow.id, answerToken: request.query.answer ?? '' });
       if (!taken) return null;
       const { identity, connection } = taken;
-      return signInThroughConnection(em, env, {
+      const signedIn = await signInThroughConnection(em, env, {
         connectionId: connection.id,
         organizationId: connection.organizationId,
         subject: identity.nameId,
@@ -122,10 +137,26 @@ export function registerSsoRoutes(
         meta: deps.requestMeta(request),
         previousSessionToken,
       });
+      await traceSignIn(em, taken.traceId, deps.requestMeta(request).requestId, signedIn);
+      return signedIn;
     });
     if (!result) return kit.flowGone(reply, request, env);
     return ssoSignedIn(reply, request, env, kit, result, found.flow.id);
   });
+}
+
+/** How this request records sign-in traces. */
+export const traceSettings = (deps: SignInDeps, request: FastifyRequest): TraceSettings => ({
+  requestId: deps.requestMeta(request).requestId,
+  retentionMs: deps.config.ssoTraceRetentionDays * 24 * 60 * 60_000,
+});
+
+/** The outcome of a sign-in through a connection, on its trace. */
+export async function traceSignIn(em: EntityManager, traceId: string | null, requestId: string, result: SignInResult): Promise<void> {
+  const trace = await traceOf(em, traceId);
+  if (result.ok) succeedTrace(trace, requestId, { userId: result.user.id, email: result.user.email });
+  else failTrace(trace, requestId, { reason: result.reason, detail: 'Gatehouse refused the person the IdP vouched for' });
+  await em.flush();
 }
 
 export const unavailable = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState) =>

@@ -9,6 +9,7 @@ import { SsoConnection, SsoConnectionStatus, SsoConnectionType } from './connect
 import { OidcRequest } from './oidc-request.entity.js';
 import { SamlRequest } from './saml-request.entity.js';
 import { SsoIdentityLink } from './sso-identity.entity.js';
+import { SsoTrace } from './sso-trace.entity.js';
 
 /** SSO connections of the scope's environments. */
 export class SsoConnectionRepository extends Repository<SsoConnection> {
@@ -92,6 +93,23 @@ export class OidcRequestRepository extends Repository<OidcRequest> {
 
   deleteExpired(before: Date): Promise<number> {
     return this.em.nativeDelete(OidcRequest, { expiresAt: { $lt: before } });
+  }
+}
+
+/** Sign-in traces of connections. */
+export class SsoTraceRepository extends Repository<SsoTrace> {
+  constructor(em: EntityManager) {
+    super(em, SsoTrace, 'sso_trace');
+  }
+
+  /** Newest first. */
+  page(where: FilterQuery<SsoTrace>, args: PageArgs, maxPageSize: number) {
+    return paginate(this.em, SsoTrace, where, { field: 'createdAt', direction: 'DESC' }, args, maxPageSize);
+  }
+
+  /** Traces past their retention (a system job). */
+  deleteExpired(before: Date): Promise<number> {
+    return this.em.nativeDelete(SsoTrace, { expiresAt: { $lt: before } });
   }
 }
 

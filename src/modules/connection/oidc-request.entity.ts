@@ -11,7 +11,7 @@ import { SsoConnection } from './connection.entity.js';
  */
 @Entity({ tableName: 'oidc_request' })
 @Index({ properties: ['expiresAt'] })
-export class OidcRequest extends BaseEntity<'completedAt'> {
+export class OidcRequest extends BaseEntity<'completedAt' | 'traceId'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
 
@@ -37,6 +37,10 @@ export class OidcRequest extends BaseEntity<'completedAt'> {
    */
   @Property({ type: 'text' })
   codeVerifier!: string;
+
+  /** The sign-in trace of the attempt (its id; the trace may be gone before the request). */
+  @Property({ type: 'text', nullable: true })
+  traceId: string | null = null;
 
   @Property({ type: 'datetime' })
   expiresAt!: Date;

@@ -8,6 +8,7 @@ import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from './co
 import { OidcRequestRepository, SsoConnectionRepository } from './connection.repository.js';
 import { secretBinding } from './connection.service.js';
 import { oidcRedirectUri } from './connection.urls.js';
+import { openTrace, traceStep, type TraceSettings } from './sso-trace.service.js';
 import type { OidcRequest } from './oidc-request.entity.js';
 import type { OidcClaims, OidcFailure, OidcRelyingParty, OidcClientSettings } from './oidc/relying-party.js';
 import type { SsoIdentity } from './saml-request.entity.js';
@@ -42,6 +43,7 @@ export async function startOidcSignIn(
   config: client.Configuration,
   connection: SsoConnection & OidcClientSettings,
   flow: { id: string; forceAuthn: boolean; maxAge: number | null; loginHint: string | null },
+  trace: TraceSettings,
   now = new Date(),
 ): Promise<URL | null> {
   const requests = new OidcRequestRepository(em);
@@ -49,6 +51,7 @@ export async function startOidcSignIn(
   const state = randomToken();
   const nonce = randomToken();
   const codeVerifier = client.randomPKCECodeVerifier();
+  const traced = openTrace(em, connection, trace, { flowId: flow.id }, now);
   requests.create({
     id: newInternalId('oidcRequest'),
     environmentId: env.id,
@@ -57,8 +60,11 @@ export async function startOidcSignIn(
     stateHash: hashSecret(state),
     nonce,
     codeVerifier,
+    traceId: traced.id,
     expiresAt: new Date(now.getTime() + OIDC_REQUEST_TTL_MS),
   });
+  const endpoint = config.serverMetadata().authorization_endpoint;
+  traceStep(traced, trace.requestId, 'request_sent', true, `Authorization request to ${endpoint} for ${connection.oidcScopes.join(' ')}${flow.forceAuthn ? ' (prompt=login)' : ''}`, now);
   await em.flush();
   return rp.authorizationUrl(config, connection, {
     redirectUri: oidcRedirectUri(env.issuer),

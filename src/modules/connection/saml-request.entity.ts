@@ -21,7 +21,7 @@ export interface SsoIdentity {
  */
 @Entity({ tableName: 'saml_request' })
 @Index({ properties: ['expiresAt'] })
-export class SamlRequest extends BaseEntity<'answeredAt' | 'identity' | 'answerTokenHash' | 'completedAt'> {
+export class SamlRequest extends BaseEntity<'answeredAt' | 'identity' | 'answerTokenHash' | 'completedAt' | 'traceId'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
 
@@ -36,6 +36,10 @@ export class SamlRequest extends BaseEntity<'answeredAt' | 'identity' | 'answerT
   @Property({ type: 'text' })
   @Unique()
   requestId!: string;
+
+  /** The sign-in trace of the attempt (its id; the trace may be gone before the request). */
+  @Property({ type: 'text', nullable: true })
+  traceId: string | null = null;
 
   @Property({ type: 'datetime' })
   expiresAt!: Date;

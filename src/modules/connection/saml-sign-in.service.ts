@@ -9,6 +9,7 @@ import { OrganizationDomainRepository } from '../organization/organization.repos
 import { SsoConnectionStatus, type SsoConnection } from './connection.entity.js';
 import { SamlRequestRepository, SsoConnectionRepository } from './connection.repository.js';
 import { samlServiceProvider } from './connection.urls.js';
+import { openTrace, traceStep, type TraceSettings } from './sso-trace.service.js';
 import type { SamlRequest, SsoIdentity } from './saml-request.entity.js';
 import { validateSamlResponse } from './saml/validate-saml-response.js';
 import { escapeXml } from './saml/saml-xml.js';
@@ -79,6 +80,7 @@ export async function startSamlSignIn(
   env: SsoEnvironment,
   connection: SsoConnection,
   flow: { id: string; /** The application asked for a fresh sign-in (prompt=login, max_age): the IdP must not reuse its session. */ forceAuthn: boolean },
+  trace: TraceSettings,
   now = new Date(),
 ): Promise<string | null> {
   const flowId = flow.id;
@@ -87,15 +89,16 @@ export async function startSamlSignIn(
   const { spEntityId, acsUrl } = samlServiceProvider(env.issuer, connection.id);
   // xs:ID: an NCName, so not starting with a digit.
   const requestId = `_${randomBytes(20).toString('hex')}`;
+  const traced = openTrace(em, connection, trace, { flowId }, now);
   const pending = requests.create({
     id: newInternalId('samlRequest'),
     environmentId: env.id,
     connectionId: connection.id,
     flowId,
     requestId,
+    traceId: traced.id,
     expiresAt: new Date(now.getTime() + SAML_REQUEST_TTL_MS),
   });
-  await em.flush();
   const xml =
     `<samlp:AuthnRequest xmlns:samlp="${PROTOCOL}" xmlns:saml="${ASSERTION}" ID="${requestId}" Version="2.0" IssueInstant="${now.toISOString()}"` +
     ` Destination="${escapeXml(connection.idpSsoUrl!)}" AssertionConsumerServiceURL="${escapeXml(acsUrl)}" ProtocolBinding="${POST_BINDING}"` +
@@ -103,6 +106,9 @@ export async function startSamlSignIn(
     `<saml:Issuer>${escapeXml(spEntityId)}</saml:Issuer>` +
     '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified" AllowCreate="true"/>' +
     '</samlp:AuthnRequest>';
+  traced.samlRequest = xml;
+  traceStep(traced, trace.requestId, 'request_sent', true, `AuthnRequest ${requestId} to ${connection.idpSsoUrl}${flow.forceAuthn ? ' (ForceAuthn)' : ''}`, now);
+  await em.flush();
   const url = new URL(connection.idpSsoUrl!);
   url.searchParams.set('SAMLRequest', deflateRawSync(Buffer.from(xml)).toString('base64'));
   url.searchParams.set('RelayState', pending.id);
@@ -110,7 +116,8 @@ export async function startSamlSignIn(
 }
 
 
-export type SamlAnswer = { ok: true; request: SamlRequest; answerToken: string } | { ok: false; reason: string; detail: string };
+/** An answer matched to its request, or why not (with the request when one was found, for its trace). */
+export type SamlAnswer = { ok: true; request: SamlRequest; answerToken: string } | { ok: false; reason: string; detail: string; request?: SamlRequest };
 
 /** Attribute names IdPs put the email address under (Entra ID and ADFS use the claim URI). */
 const EMAIL_ATTRIBUTES = ['email', 'mail', 'emailaddress', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'urn:oid:0.9.2342.19200300.100.1.3'];
@@ -178,12 +185,12 @@ export async function answerSamlRequest(
   const request = await new SamlRequestRepository(em).lockByRequestId(validated.inResponseTo);
   if (!request || request.connectionId !== connection.id) return { ok: false, reason: 'in_response_to', detail: 'The response answers no pending request of this connection' };
   if (request.answeredAt || !firstUse) return { ok: false, reason: 'replayed', detail: 'The request was answered, or the assertion used, before' };
-  if (request.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'request_expired', detail: 'The sign-in took too long' };
+  if (request.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'request_expired', detail: 'The sign-in took too long', request };
   const verifiedDomains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
   const identity = identityFromProfile({ subject: validated.nameId, attributes: validated.attributes }, verifiedDomains);
-  if (!identity) return { ok: false, reason: 'no_email', detail: 'The assertion carries no usable email address' };
+  if (!identity) return { ok: false, reason: 'no_email', detail: 'The assertion carries no usable email address', request };
   if (!identity.inVerifiedDomain && !connection.allowGuestDomains) {
-    return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization' };
+    return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization', request };
   }
   const answerToken = randomToken();
   request.answeredAt = now;
@@ -204,7 +211,7 @@ export async function takeSamlIdentity(
   em: EntityManager,
   input: { requestId: string; flowId: string; answerToken: string },
   now = new Date(),
-): Promise<{ identity: SsoIdentity; connection: SsoConnection } | null> {
+): Promise<{ identity: SsoIdentity; connection: SsoConnection; traceId: string | null } | null> {
   if (!/^sar_[0-9a-hjkmnp-tv-z]{26}$/.test(input.requestId)) return null;
   const locked = await new SamlRequestRepository(em).lockById(input.requestId);
   if (!locked?.identity || locked.completedAt || locked.flowId !== input.flowId || locked.expiresAt.getTime() <= now.getTime()) return null;
@@ -220,7 +227,7 @@ export async function takeSamlIdentity(
   }
   locked.completedAt = now;
   await em.flush();
-  return { identity, connection };
+  return { identity, connection, traceId: locked.traceId };
 }
 
 /** `sso.signin_failed` with its reason; the IdP's detail for people, never its XML. */

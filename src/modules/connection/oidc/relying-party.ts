@@ -120,7 +120,7 @@ export class OidcRelyingParty {
    * token validated (signature by the provider's JWKS, issuer, audience, expiry, nonce), and
    * the claims completed from userinfo (same `sub`) when the ID token names no email.
    */
-  async complete(config: client.Configuration, callbackUrl: URL, checks: { state: string; nonce: string; codeVerifier: string }): Promise<{ ok: true; claims: OidcClaims } | OidcFailure> {
+  async complete(config: client.Configuration, callbackUrl: URL, checks: { state: string; nonce: string; codeVerifier: string }): Promise<{ ok: true; claims: OidcClaims; fromUserinfo: boolean } | OidcFailure> {
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
       tokens = await client.authorizationCodeGrant(config, callbackUrl, {
@@ -134,7 +134,8 @@ export class OidcRelyingParty {
     }
     const idToken = tokens.claims()!;
     const claims: OidcClaims = { ...idToken };
-    if (typeof claims.email !== 'string' && config.serverMetadata().userinfo_endpoint) {
+    const fromUserinfo = typeof claims.email !== 'string' && config.serverMetadata().userinfo_endpoint !== undefined;
+    if (fromUserinfo) {
       try {
         const userinfo = await client.fetchUserInfo(config, tokens.access_token, idToken.sub);
         // The ID token's own claims win over userinfo's.
@@ -143,7 +144,7 @@ export class OidcRelyingParty {
         return failure('userinfo_failed', `The provider's userinfo endpoint failed: ${messageOf(error)}`);
       }
     }
-    return { ok: true, claims };
+    return { ok: true, claims, fromUserinfo };
   }
 }
 
