@@ -20,6 +20,7 @@ import { Migration20261201225328_saml_requests } from './Migration20261201225328
 import { Migration20261201230352_sso_identity_links } from './Migration20261201230352_sso_identity_links.js';
 import { Migration20261202005305_OidcRequest } from './Migration20261202005305_OidcRequest.js';
 import { Migration20261202010413_SsoTraces } from './Migration20261202010413_SsoTraces.js';
+import { Migration20261202011454_SsoMappings } from './Migration20261202011454_SsoMappings.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -42,4 +43,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201230352_sso_identity_links', class: Migration20261201230352_sso_identity_links },
   { name: 'Migration20261202005305_OidcRequest', class: Migration20261202005305_OidcRequest },
   { name: 'Migration20261202010413_SsoTraces', class: Migration20261202010413_SsoTraces },
+  { name: 'Migration20261202011454_SsoMappings', class: Migration20261202011454_SsoMappings },
 ];

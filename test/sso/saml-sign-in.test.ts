@@ -250,3 +250,50 @@ describe('sign-in traces', () => {
     expect((await ws.client.data(TRACES, { con: connection.id })).ssoTraces.totalCount).toBe(0);
   });
 });
+
+describe('attribute and group mapping', () => {
+  it('reads the connection\'s attribute names, sets mapped custom attributes, and gives roles by the first matching group', async () => {
+    await mutate(ws.client, 'createRole', 'CreateRoleInput', 'role { key }', { environmentId: env, key: 'billing', name: 'Billing' });
+    await mutate(ws.client, 'createCustomAttributeDefinition', 'CreateCustomAttributeDefinitionInput', 'customAttributeDefinition { key }', { environmentId: env, key: 'department', type: 'STRING' });
+    await mutate(ws.client, 'createCustomAttributeDefinition', 'CreateCustomAttributeDefinitionInput', 'customAttributeDefinition { key }', { environmentId: env, key: 'employee_number', type: 'NUMBER' });
+    const mapped = await mutate(ws.client, 'updateSamlConnection', 'UpdateSamlConnectionInput', 'ssoConnection { attributeMapping { email custom } groupRoleMappings { group roleKeys } }', {
+      id: connection.id,
+      attributeMapping: { email: 'primaryMail', custom: { department: 'dept', employee_number: 'empNo' } },
+      groupRoleMappings: [
+        { group: 'Gatehouse Admins', roleKeys: ['admin'] },
+        { group: 'Finance', roleKeys: ['billing', 'member'] },
+      ],
+    });
+    expect(mapped.ssoConnection).toMatchObject({ attributeMapping: { email: 'primaryMail', custom: { department: 'dept', employee_number: 'empNo' } }, groupRoleMappings: [{ group: 'Gatehouse Admins' }, { group: 'Finance' }] });
+
+    const signInWith = async (attributes: Record<string, string[]>) => {
+      const browser = new HttpBrowser(server.url);
+      const { verifier, requestId, relayState } = await toIdp(browser, 'mapped@acme.test');
+      const back = (await browser.go(connection.saml.acsUrl, { form: { SAMLResponse: await answer(requestId, 'ignored@acme.test', { email: ['ignored@acme.test'], ...attributes }, 'mapped-nameid'), RelayState: relayState } })) as { redirect: URL };
+      expect(back.redirect, browser.html.slice(0, 800)).toBeDefined();
+      return (await client.authorizationCodeGrant(config, back.redirect, { pkceCodeVerifier: verifier, expectedState: 'st' })).claims()!;
+    };
+    // Both groups match: the first row wins. The connection's email attribute wins over `email`.
+    const first = await signInWith({ primaryMail: ['Mapped@Acme.test'], groups: ['finance', 'Gatehouse Admins'], dept: ['Research'], empNo: ['4711'] });
+    expect(first).toMatchObject({ email: 'mapped@acme.test', roles: ['admin'] });
+    const users = await ws.client.data(`query($env: ID) { users(environmentId: $env, first: 100) { nodes { email customAttributes } } }`, { env });
+    expect(users.users.nodes.find((u: { email: string }) => u.email === 'mapped@acme.test').customAttributes).toEqual({ department: 'Research', employee_number: 4711 });
+    // Moved to Finance at the IdP: the next sign-in follows, and the change is audited.
+    expect(await signInWith({ primaryMail: ['mapped@acme.test'], groups: ['Finance'], empNo: ['not a number'] })).toMatchObject({ roles: ['billing', 'member'] });
+    const changed = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 5, filter: { actions: ["membership.roles_changed"] }) { nodes { before after } } }`, { env });
+    expect(changed.auditEvents.nodes[0]).toMatchObject({ before: { roles: ['admin'] }, after: { roles: ['billing', 'member'], changedBy: 'sso' } });
+    // In no mapped group: the default role.
+    expect(await signInWith({ primaryMail: ['mapped@acme.test'], groups: ['Interns'] })).toMatchObject({ roles: ['member'] });
+
+    // Bad mappings are refused, naming the field.
+    const refused = async (input: object) =>
+      (await ws.client.data(`mutation($input: UpdateSamlConnectionInput!) { updateSamlConnection(input: $input) { userErrors { code field } } }`, { input: { id: connection.id, ...input } })).updateSamlConnection.userErrors[0];
+    expect(await refused({ groupRoleMappings: [{ group: 'X', roleKeys: ['no-such-role'] }] })).toMatchObject({ code: 'role.unknown', field: ['input', 'groupRoleMappings', '0', 'roleKeys'] });
+    expect(await refused({ groupRoleMappings: [{ group: 'X', roleKeys: ['admin'] }, { group: 'x', roleKeys: ['member'] }] })).toMatchObject({ code: 'sso_connection.duplicate_group' });
+    expect(await refused({ attributeMapping: { custom: { shoe_size: 'shoe' } } })).toMatchObject({ code: 'sso_connection.unknown_attribute' });
+    expect(await refused({ attributeMapping: { email: 'mail\u202Eliam' } })).toMatchObject({ code: 'sso_connection.invalid_attribute_name' });
+
+    // Roles back to Gatehouse: the mapping is emptied, and a sign-in no longer touches them.
+    await mutate(ws.client, 'updateSamlConnection', 'UpdateSamlConnectionInput', 'ssoConnection { id }', { id: connection.id, groupRoleMappings: [], attributeMapping: null });
+  });
+});

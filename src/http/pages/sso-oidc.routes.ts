@@ -116,18 +116,7 @@ export function registerOidcSsoRoutes(
       const person = await oidcIdentity(em, connection, completed.claims);
       if (!person.ok) return person;
       const { identity } = person;
-      const result = await signInThroughConnection(em, env, {
-          connectionId: connection.id,
-          organizationId: connection.organizationId,
-          subject: identity.nameId,
-          inVerifiedDomain: identity.inVerifiedDomain,
-          email: identity.email,
-          givenName: identity.givenName,
-          familyName: identity.familyName,
-          flowId: found.flow.id,
-          meta: deps.requestMeta(request),
-          previousSessionToken,
-        });
+      const result = await signInThroughConnection(em, env, { connection, identity, flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
       await traceSignIn(em, used.traceId, requestId, result);
       return { ok: true as const, result };
     });

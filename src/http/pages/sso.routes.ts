@@ -125,18 +125,7 @@ export function registerSsoRoutes(
       const taken = await takeSamlIdentity(em, { requestId: request.query.request ?? '', flowId: found.flow.id, answerToken: request.query.answer ?? '' });
       if (!taken) return null;
       const { identity, connection } = taken;
-      const signedIn = await signInThroughConnection(em, env, {
-        connectionId: connection.id,
-        organizationId: connection.organizationId,
-        subject: identity.nameId,
-        inVerifiedDomain: identity.inVerifiedDomain,
-        email: identity.email,
-        givenName: identity.givenName,
-        familyName: identity.familyName,
-        flowId: found.flow.id,
-        meta: deps.requestMeta(request),
-        previousSessionToken,
-      });
+      const signedIn = await signInThroughConnection(em, env, { connection, identity, flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
       await traceSignIn(em, taken.traceId, deps.requestMeta(request).requestId, signedIn);
       return signedIn;
     });

@@ -2,6 +2,7 @@ import { Entity, Enum, Index, ManyToOne, Property } from '@mikro-orm/core';
 import { BaseEntity } from '../../db/base.entity.js';
 import { Environment } from '../environment/environment.entity.js';
 import { Organization } from '../organization/organization.entity.js';
+import type { AttributeMappingOverrides, GroupRoleMapping } from './attribute-mapping.js';
 
 export enum SsoConnectionType {
   SAML = 'SAML',
@@ -61,6 +62,8 @@ export class SsoConnection extends BaseEntity<
   | 'oidcClientId'
   | 'oidcClientSecretSealed'
   | 'oidcScopes'
+  | 'attributeMapping'
+  | 'groupRoleMappings'
 > {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
@@ -83,6 +86,14 @@ export class SsoConnection extends BaseEntity<
   /** Sign in people whose email is outside the organization's verified domains (guests). */
   @Property({ type: 'boolean', default: false })
   allowGuestDomains: boolean = false;
+
+  /** Attribute (claim) names that override the provider preset's; see `attribute-mapping.ts`. */
+  @Property({ type: 'jsonb', default: '{}' })
+  attributeMapping: AttributeMappingOverrides = {};
+
+  /** Group → roles, in priority order: the first row whose group a person is in sets their roles at each sign-in. Empty: roles are managed in Gatehouse. */
+  @Property({ type: 'jsonb', default: '[]' })
+  groupRoleMappings: GroupRoleMapping[] = [];
 
   // ── SAML ──
 

@@ -18,6 +18,7 @@ import {
   CreateSamlConnectionInput,
   OidcSettingsType,
   SamlSettingsType,
+  SsoAttributeMappingType,
   SsoConnectionConnection,
   SsoConnectionNode,
   SsoConnectionPayload,
@@ -25,6 +26,7 @@ import {
   UpdateSamlConnectionInput,
 } from './connection.types.js';
 import { samlServiceProvider, oidcRedirectUri } from './connection.urls.js';
+import { PROVIDER_PRESETS } from './attribute-mapping.js';
 
 const INPUT = { description: 'What to do; see the input type.' };
 
@@ -40,6 +42,20 @@ export class SsoConnectionResolver {
     @Arg('organizationId', () => ID, { nullable: true, description: 'Only this organization\'s.' }) organizationId?: string,
   ) {
     return pageConnection(await listSsoConnections(services(ctx), { environmentId, organizationId }, page, ctx.config.maxPageSize));
+  }
+
+  @FieldResolver(() => SsoAttributeMappingType, { description: 'The attribute (claim) names read first for each part of a person: the connection\'s own, else its provider preset\'s.' })
+  attributeMapping(@Root() connection: SsoConnection): SsoAttributeMappingType {
+    const preset = PROVIDER_PRESETS[connection.provider];
+    const own = connection.attributeMapping;
+    return {
+      email: own.email ?? preset.email ?? null,
+      givenName: own.givenName ?? preset.givenName ?? null,
+      familyName: own.familyName ?? preset.familyName ?? null,
+      name: own.name ?? preset.name ?? null,
+      groups: own.groups ?? preset.groups ?? null,
+      custom: { ...own.custom },
+    };
   }
 
   @FieldResolver(() => SamlSettingsType, { nullable: true, description: 'SAML settings (SAML connections only).' })

@@ -10,7 +10,9 @@ import { checkName } from '../validation.js';
 import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider, type IdpCertificate } from './connection.entity.js';
 import { SsoConnectionRepository } from './connection.repository.js';
 import { parseIdpMetadata } from './idp-metadata.js';
-import { checkCredential, checkEntityId, checkIdpCertificates, checkIdpUrl, checkOidcScopes } from './connection.validation.js';
+import { checkAttributeMapping, checkCredential, checkEntityId, checkGroupRoleRows, checkIdpCertificates, checkIdpUrl, checkOidcScopes } from './connection.validation.js';
+import { CustomAttributeDefinitionRepository } from '../user/user.repository.js';
+import { resolveRoleIds } from '../role/role.service.js';
 
 const connectionTarget = (connection: SsoConnection) => ({ type: 'sso_connection', id: connection.id, name: connection.name });
 
@@ -23,6 +25,8 @@ const snapshotConnection = (connection: SsoConnection) => ({
   provider: connection.provider,
   status: connection.status,
   allowGuestDomains: connection.allowGuestDomains,
+  attributeMapping: connection.attributeMapping,
+  groupRoleMappings: connection.groupRoleMappings,
   ...(connection.type === SsoConnectionType.SAML
     ? {
         idpEntityId: connection.idpEntityId,
@@ -80,6 +84,24 @@ interface CommonInput {
   provider?: SsoProvider | null;
   status?: SsoConnectionStatus | null;
   allowGuestDomains?: boolean | null;
+  /** Replaces the connection's attribute names (omitted: unchanged; `null`: the preset's only). */
+  attributeMapping?: Parameters<typeof checkAttributeMapping>[0] | null;
+  /** Replaces the group → role rows, in priority order (`[]` or `null`: roles are managed in Gatehouse). */
+  groupRoleMappings?: { group: string; roleKeys: string[] }[] | null;
+}
+
+/** The mapping fields of an input, checked against the environment's custom attributes and roles. */
+async function applyMappings(em: EntityManager, connection: SsoConnection, input: CommonInput): Promise<void> {
+  if (input.attributeMapping !== undefined) {
+    const keys = new Set((await new CustomAttributeDefinitionRepository(em).ofEnvironment(connection.environmentId)).map((definition) => definition.key));
+    connection.attributeMapping = input.attributeMapping === null ? {} : checkAttributeMapping(input.attributeMapping, keys, ['input', 'attributeMapping']);
+  }
+  if (input.groupRoleMappings !== undefined) {
+    const field = ['input', 'groupRoleMappings'];
+    const rows = checkGroupRoleRows(input.groupRoleMappings ?? [], field);
+    for (const [index, row] of rows.entries()) await resolveRoleIds(em, connection.environmentId, row.roleKeys, [...field, String(index), 'roleKeys']);
+    connection.groupRoleMappings = rows;
+  }
 }
 
 export interface SamlSettingsInput extends CommonInput {
@@ -145,7 +167,7 @@ export const secretBinding = (connectionId: string) => `sso_connection:${connect
 
 async function createConnection(
   ctx: ServiceContext,
-  input: { organizationId: string; name: string; provider?: SsoProvider | null },
+  input: CommonInput & { organizationId: string; name: string },
   type: SsoConnectionType,
   apply: (connection: SsoConnection) => void,
 ): Promise<SsoConnection> {
@@ -163,6 +185,7 @@ async function createConnection(
       oidcScopes: type === SsoConnectionType.OIDC ? ['email', 'openid', 'profile'] : [],
     });
     apply(connection);
+    await applyMappings(em, connection, input);
     checkActivatable(connection);
     em.persist(connection);
     audit(ctx, em, { action: 'connection.created', environmentId: connection.environmentId, organizationId: connection.organizationId, targets: [connectionTarget(connection)], after: snapshotConnection(connection) });
@@ -170,13 +193,14 @@ async function createConnection(
   });
 }
 
-async function updateConnection(ctx: ServiceContext, id: string, type: SsoConnectionType, apply: (connection: SsoConnection) => void): Promise<SsoConnection> {
+async function updateConnection(ctx: ServiceContext, input: CommonInput & { id: string }, type: SsoConnectionType, apply: (connection: SsoConnection) => void): Promise<SsoConnection> {
   requireScope(ctx.principal, 'organizations:write');
   return inTransaction(ctx, async (em) => {
-    const connection = await new SsoConnectionRepository(em).lock(id);
+    const connection = await new SsoConnectionRepository(em).lock(input.id);
     if (connection.type !== type) throw invalid('sso_connection.wrong_type', `This is a ${connection.type} connection`, ['input', 'id']);
     const before = snapshotConnection(connection);
     apply(connection);
+    await applyMappings(em, connection, input);
     checkActivatable(connection);
     audit(ctx, em, {
       action: 'connection.updated',
@@ -195,7 +219,7 @@ export function createSamlConnection(ctx: ServiceContext, input: SamlSettingsInp
 }
 
 export function updateSamlConnection(ctx: ServiceContext, input: SamlSettingsInput & { id: string }): Promise<SsoConnection> {
-  return updateConnection(ctx, input.id, SsoConnectionType.SAML, (connection) => applySaml(connection, input));
+  return updateConnection(ctx, input, SsoConnectionType.SAML, (connection) => applySaml(connection, input));
 }
 
 export function createOidcConnection(ctx: ServiceContext, box: SecretBox, input: OidcSettingsInput & { organizationId: string; name: string }): Promise<SsoConnection> {
@@ -203,7 +227,7 @@ export function createOidcConnection(ctx: ServiceContext, box: SecretBox, input:
 }
 
 export function updateOidcConnection(ctx: ServiceContext, box: SecretBox, input: OidcSettingsInput & { id: string }): Promise<SsoConnection> {
-  return updateConnection(ctx, input.id, SsoConnectionType.OIDC, (connection) => applyOidc(connection, input, box));
+  return updateConnection(ctx, input, SsoConnectionType.OIDC, (connection) => applyOidc(connection, input, box));
 }
 
 export async function deleteSsoConnection(ctx: ServiceContext, input: { id: string }): Promise<string> {

@@ -4,7 +4,8 @@ import { Cost } from '../../graphql/cost.js';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
 import { SsoConnectionStatus, SsoConnectionType, SsoProvider } from './connection.entity.js';
-import { MAX_IDP_CERTIFICATES } from './connection.validation.js';
+import { MAX_GROUP_ROLE_MAPPINGS, MAX_IDP_CERTIFICATES, MAX_MAPPED_CUSTOM_ATTRIBUTES } from './connection.validation.js';
+import { JSONObjectScalar } from '../../graphql/scalars.js';
 
 registerEnumType(SsoConnectionType, {
   name: 'SsoConnectionType',
@@ -89,6 +90,66 @@ export class OidcSettingsType {
   scopes!: string[];
 }
 
+@InputType({ description: 'Where a connection reads each part of a person: attribute names (SAML, matched by Name or FriendlyName) or claim names (OIDC), case-insensitively. Parts not given follow the provider preset, then the usual names.' })
+export class SsoAttributeMappingInput {
+  @Field(() => String, { nullable: true, description: 'The email address.' })
+  email?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The given name.' })
+  givenName?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The family name.' })
+  familyName?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The full name (the given name when no parts are sent).' })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The groups (several values, or a JSON array claim).' })
+  groups?: string | null;
+
+  @Field(() => JSONObjectScalar, { nullable: true, description: `Custom attribute key of the environment → the IdP's attribute name (at most ${MAX_MAPPED_CUSTOM_ATTRIBUTES}).` })
+  custom?: Record<string, unknown> | null;
+}
+
+@InputType({ description: 'One row of a group → role mapping.' })
+export class SsoGroupRoleMappingInput {
+  @Field({ description: 'The group as the IdP names it (compared case-insensitively).' })
+  group!: string;
+
+  @Field(() => [String], { description: 'Keys of the roles its members get.' })
+  roleKeys!: string[];
+}
+
+@ObjectType('SsoAttributeMapping', { simpleResolvers: true, description: 'The attribute (claim) names a connection reads first: its own, else its provider preset\'s.' })
+export class SsoAttributeMappingType {
+  @Field(() => String, { nullable: true, description: 'The email address.' })
+  email!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The given name.' })
+  givenName!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The family name.' })
+  familyName!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The full name.' })
+  name!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The groups.' })
+  groups!: string | null;
+
+  @Field(() => JSONObjectScalar, { description: 'Custom attribute key → attribute name.' })
+  custom!: Record<string, string>;
+}
+
+@ObjectType('SsoGroupRoleMapping', { simpleResolvers: true, description: 'One row of a group → role mapping.' })
+export class SsoGroupRoleMappingType {
+  @Field({ description: 'The group as the IdP names it.' })
+  group!: string;
+
+  @Field(() => [String], { description: 'Keys of the roles its members get.' })
+  roleKeys!: string[];
+}
+
 @ObjectType('SsoConnection', { implements: Node, description: 'An organization\'s link to its own identity provider (SAML 2.0 or OpenID Connect).' })
 export class SsoConnectionNode extends Node {
   @Field(() => ID, { description: 'Environment.' })
@@ -112,6 +173,10 @@ export class SsoConnectionNode extends Node {
   @Field({ description: 'Whether people whose email is outside the organization\'s verified domains may sign in through it.' })
   allowGuestDomains!: boolean;
 
+  @Cost({ maxItems: MAX_GROUP_ROLE_MAPPINGS })
+  @Field(() => [SsoGroupRoleMappingType], { description: 'Group → roles, in priority order; empty: roles are managed in Gatehouse.' })
+  groupRoleMappings!: SsoGroupRoleMappingType[];
+
   @Field({ description: 'When it was created.' })
   createdAt!: Date;
 
@@ -132,6 +197,15 @@ class SamlSettingsInput {
 
   @Field({ nullable: true, description: 'Accept people outside the organization\'s verified domains; false by default.' })
   allowGuestDomains?: boolean;
+
+  @Field(() => SsoAttributeMappingInput, { nullable: true, description: 'Attribute (claim) names to read, replacing the connection\'s own; `null` keeps only the provider preset\'s.' })
+  attributeMapping?: SsoAttributeMappingInput | null;
+
+  @Field(() => [SsoGroupRoleMappingInput], {
+    nullable: true,
+    description: `Group → roles, in priority order (at most ${MAX_GROUP_ROLE_MAPPINGS}): at each sign-in the first row whose group the person is in sets their roles in the organization (no match: the default role). Replaces the rows; \`[]\` leaves roles to Gatehouse.`,
+  })
+  groupRoleMappings?: SsoGroupRoleMappingInput[] | null;
 
   @Field(() => String, {
     nullable: true,
@@ -186,6 +260,15 @@ class OidcSettingsInput {
 
   @Field({ nullable: true, description: 'Accept people outside the organization\'s verified domains; false by default.' })
   allowGuestDomains?: boolean;
+
+  @Field(() => SsoAttributeMappingInput, { nullable: true, description: 'Attribute (claim) names to read, replacing the connection\'s own; `null` keeps only the provider preset\'s.' })
+  attributeMapping?: SsoAttributeMappingInput | null;
+
+  @Field(() => [SsoGroupRoleMappingInput], {
+    nullable: true,
+    description: `Group → roles, in priority order (at most ${MAX_GROUP_ROLE_MAPPINGS}): at each sign-in the first row whose group the person is in sets their roles in the organization (no match: the default role). Replaces the rows; \`[]\` leaves roles to Gatehouse.`,
+  })
+  groupRoleMappings?: SsoGroupRoleMappingInput[] | null;
 
   @Field(() => String, { nullable: true, description: 'The IdP\'s issuer URL (https); `null` clears it.' })
   issuer?: string | null;

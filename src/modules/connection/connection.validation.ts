@@ -1,6 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { invalid } from '../../errors/app-error.js';
 import type { IdpCertificate } from './connection.entity.js';
+import type { AttributeMappingOverrides } from './attribute-mapping.js';
+import { hasHiddenCharacters } from '../text.js';
 
 const MAX_URL_LENGTH = 2048;
 const MAX_ENTITY_ID_LENGTH = 1024;
@@ -90,4 +92,58 @@ export function checkCredential(value: string, field: string[], what: string): s
   const trimmed = value.trim();
   if (!trimmed || trimmed.length > 1024 || /[\u0000-\u001f\u007f]/.test(trimmed)) throw invalid('sso_connection.invalid_credential', `${what} must be 1–1024 printable characters`, field);
   return trimmed;
+}
+
+/** Group → role rows a connection may have, and custom attributes it may map. */
+export const MAX_GROUP_ROLE_MAPPINGS = 100;
+export const MAX_MAPPED_CUSTOM_ATTRIBUTES = 50;
+
+/** An attribute or claim name as IdPs spell them: a URI, an OID URN, a word with dots. */
+function checkAttributeName(value: string, field: string[]): string {
+  const trimmed = value.trim();
+  if (!trimmed || trimmed.length > 512 || /[\u0000-\u001f\u007f]/.test(trimmed) || hasHiddenCharacters(trimmed)) {
+    throw invalid('sso_connection.invalid_attribute_name', 'An attribute name must be 1–512 printable characters', field);
+  }
+  return trimmed;
+}
+
+/**
+ * The connection's own attribute names: each part optional (the provider preset decides where
+ * one is not given); custom attributes must be defined in the environment.
+ */
+export function checkAttributeMapping(
+  input: { email?: string | null; givenName?: string | null; familyName?: string | null; name?: string | null; groups?: string | null; custom?: Record<string, unknown> | null },
+  definedKeys: ReadonlySet<string>,
+  field: string[],
+): AttributeMappingOverrides {
+  const mapping: AttributeMappingOverrides = {};
+  for (const part of ['email', 'givenName', 'familyName', 'name', 'groups'] as const) {
+    const value = input[part];
+    if (value != null && value.trim() !== '') mapping[part] = checkAttributeName(value, [...field, part]);
+  }
+  const custom = Object.entries(input.custom ?? {});
+  if (custom.length > MAX_MAPPED_CUSTOM_ATTRIBUTES) throw invalid('sso_connection.too_many_attributes', `Map at most ${MAX_MAPPED_CUSTOM_ATTRIBUTES} custom attributes`, [...field, 'custom']);
+  if (custom.length) {
+    mapping.custom = {};
+    for (const [key, name] of custom) {
+      if (!definedKeys.has(key)) throw invalid('sso_connection.unknown_attribute', `No custom attribute "${key.slice(0, 64)}" is defined in the environment`, [...field, 'custom', key.slice(0, 64)]);
+      if (typeof name !== 'string') throw invalid('sso_connection.invalid_attribute_name', 'Map each custom attribute to an attribute name (a string)', [...field, 'custom', key]);
+      mapping.custom[key] = checkAttributeName(name, [...field, 'custom', key]);
+    }
+  }
+  return mapping;
+}
+
+/** Rows of a group → role mapping: a group name each (once), and the role keys it gives. */
+export function checkGroupRoleRows(rows: readonly { group: string; roleKeys: string[] }[], field: string[]): { group: string; roleKeys: string[] }[] {
+  if (rows.length > MAX_GROUP_ROLE_MAPPINGS) throw invalid('sso_connection.too_many_mappings', `At most ${MAX_GROUP_ROLE_MAPPINGS} group mappings`, field);
+  const seen = new Set<string>();
+  return rows.map((row, index) => {
+    const group = row.group.trim();
+    if (!group || group.length > 256 || /[\u0000-\u001f\u007f]/.test(group)) throw invalid('sso_connection.invalid_group', 'A group must be 1–256 printable characters', [...field, String(index), 'group']);
+    if (seen.has(group.toLowerCase())) throw invalid('sso_connection.duplicate_group', `The group "${group.slice(0, 64)}" is mapped twice`, [...field, String(index), 'group']);
+    seen.add(group.toLowerCase());
+    if (!row.roleKeys.length) throw invalid('validation.required', 'Give each group at least one role', [...field, String(index), 'roleKeys']);
+    return { group, roleKeys: [...new Set(row.roleKeys)].sort() };
+  });
 }

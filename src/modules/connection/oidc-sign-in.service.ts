@@ -135,7 +135,7 @@ export async function oidcIdentity(em: EntityManager, connection: SsoConnection,
     return { ok: false, reason: 'email_not_verified', detail: 'The provider says the email address is not verified' };
   }
   const verifiedDomains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
-  const identity = identityFromProfile({ subject: claims.sub, attributes: attributesOf(claims) }, verifiedDomains);
+  const identity = identityFromProfile(connection, { subject: claims.sub, attributes: attributesOf(claims) }, verifiedDomains);
   if (!identity) return { ok: false, reason: 'no_email', detail: 'The provider named no usable email address' };
   if (!identity.inVerifiedDomain && !connection.allowGuestDomains) {
     return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization' };

@@ -11,6 +11,12 @@ export interface SsoIdentity {
   givenName: string | null;
   familyName: string | null;
   nameId: string;
+  /** Groups the IdP says the person is in (the connection's group → role mapping reads them). */
+  groups: string[];
+  /** Values for the environment's custom attributes, by key (the connection's mapping). */
+  custom: Record<string, string>;
+  /** Every attribute (SAML) or claim (OIDC) as the IdP sent it, kept on the identity link. */
+  raw: Record<string, string[]>;
 }
 
 /**

@@ -4,7 +4,8 @@ import { deflateRawSync } from 'node:zlib';
 import { recordAudit, type RequestMeta } from '../../audit/audit-recorder.js';
 import { hashSecret, randomToken, secretMatchesHash } from '../../crypto/secrets.js';
 import { isIdOf, newInternalId } from '../../db/id.js';
-import { displayText, hasHiddenCharacters } from '../text.js';
+import { hasHiddenCharacters } from '../text.js';
+import { effectiveMapping, normalizeProfile } from './attribute-mapping.js';
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
 import { SsoConnectionStatus, type SsoConnection } from './connection.entity.js';
 import { SamlRequestRepository, SsoConnectionRepository } from './connection.repository.js';
@@ -119,37 +120,31 @@ export async function startSamlSignIn(
 /** An answer matched to its request, or why not (with the request when one was found, for its trace). */
 export type SamlAnswer = { ok: true; request: SamlRequest; answerToken: string } | { ok: false; reason: string; detail: string; request?: SamlRequest };
 
-/** Attribute names IdPs put the email address under (Entra ID and ADFS use the claim URI). */
-const EMAIL_ATTRIBUTES = ['email', 'mail', 'emailaddress', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'urn:oid:0.9.2342.19200300.100.1.3'];
-const GIVEN_NAME_ATTRIBUTES = ['firstname', 'givenname', 'given_name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname', 'urn:oid:2.5.4.42'];
-const FAMILY_NAME_ATTRIBUTES = ['lastname', 'surname', 'familyname', 'family_name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname', 'urn:oid:2.5.4.4'];
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-/** The first value of the first attribute named in `names`, as a name to show: no hidden characters, at most 200 characters. */
-function firstAttribute(attributes: Record<string, string[]>, names: string[]): string | null {
-  const wanted = new Set(names);
-  for (const [name, values] of Object.entries(attributes)) {
-    const value = wanted.has(name.toLowerCase()) && values[0] ? displayText(values[0]).slice(0, 200) : '';
-    if (value) return value;
-  }
-  return null;
-}
 
 /**
  * The person an IdP vouched for (a verified assertion's NameID and attributes, or an OIDC
- * provider's `sub` and claims): the email from the attributes, else from an email-shaped
- * subject. Null without a usable address.
+ * provider's `sub` and claims), read through the connection's attribute mapping: the email
+ * from the mapped attribute, else from an email-shaped subject. Null without a usable address.
  */
-export function identityFromProfile(profile: { subject: string; attributes: Record<string, string[]> }, verifiedDomains: readonly string[]): SsoIdentity | null {
-  const { subject, attributes } = profile;
-  const email = (firstAttribute(attributes, EMAIL_ATTRIBUTES) ?? (EMAIL.test(subject) ? subject : null))?.toLowerCase();
+export function identityFromProfile(
+  connection: Pick<SsoConnection, 'provider' | 'attributeMapping'>,
+  profile: { subject: string; attributes: Record<string, string[]>; friendlyNames?: Record<string, string> },
+  verifiedDomains: readonly string[],
+): SsoIdentity | null {
+  const { subject } = profile;
+  const person = normalizeProfile(effectiveMapping(connection.provider, connection.attributeMapping), profile);
+  const email = (person.email ?? (EMAIL.test(subject) ? subject : null))?.toLowerCase();
   if (!email || !EMAIL.test(email) || email.length > 320 || hasHiddenCharacters(email) || !subject || subject.length > 1024) return null;
   return {
     email,
     inVerifiedDomain: verifiedDomains.includes(email.slice(email.lastIndexOf('@') + 1)),
-    givenName: firstAttribute(attributes, GIVEN_NAME_ATTRIBUTES),
-    familyName: firstAttribute(attributes, FAMILY_NAME_ATTRIBUTES),
+    givenName: person.givenName ?? (person.name && !person.familyName ? person.name : null),
+    familyName: person.familyName,
     nameId: subject,
+    groups: person.groups,
+    custom: person.custom,
+    raw: profile.attributes,
   };
 }
 
@@ -187,7 +182,7 @@ export async function answerSamlRequest(
   if (request.answeredAt || !firstUse) return { ok: false, reason: 'replayed', detail: 'The request was answered, or the assertion used, before' };
   if (request.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'request_expired', detail: 'The sign-in took too long', request };
   const verifiedDomains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
-  const identity = identityFromProfile({ subject: validated.nameId, attributes: validated.attributes }, verifiedDomains);
+  const identity = identityFromProfile(connection, { subject: validated.nameId, attributes: validated.attributes, friendlyNames: validated.friendlyNames }, verifiedDomains);
   if (!identity) return { ok: false, reason: 'no_email', detail: 'The assertion carries no usable email address', request };
   if (!identity.inVerifiedDomain && !connection.allowGuestDomains) {
     return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization', request };

@@ -12,7 +12,7 @@ import { SsoConnection } from './connection.entity.js';
  */
 @Entity({ tableName: 'sso_identity' })
 @Unique({ properties: ['connectionId', 'subject'] })
-export class SsoIdentityLink extends BaseEntity {
+export class SsoIdentityLink extends BaseEntity<'attributes' | 'lastSignedInAt'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
 
@@ -25,4 +25,11 @@ export class SsoIdentityLink extends BaseEntity {
 
   @ManyToOne({ entity: () => User, mapToPk: true, fieldName: 'user_id', deleteRule: 'cascade', index: true })
   userId!: string;
+
+  /** The attributes (SAML) or claims (OIDC) of the latest sign-in, as the IdP sent them. */
+  @Property({ type: 'jsonb', default: '{}' })
+  attributes: Record<string, string[]> = {};
+
+  @Property({ type: 'datetime', nullable: true })
+  lastSignedInAt: Date | null = null;
 }

@@ -7,9 +7,10 @@ import { ConsentRepository } from '../consent/consent.repository.js';
 import { SignUpPolicy } from '../environment/environment.entity.js';
 import { MembershipStatus } from '../membership/membership.entity.js';
 import { MembershipRepository, type MembershipGrants } from '../membership/membership.repository.js';
-import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
-import { RoleRepository } from '../role/role.repository.js';
 import { SsoIdentityLinkRepository } from '../connection/connection.repository.js';
+import type { SsoConnection } from '../connection/connection.entity.js';
+import type { SsoIdentity } from '../connection/saml-request.entity.js';
+import { applyIdpProfile } from '../connection/sso-provisioning.js';
 import type { UserSession } from '../session/session.entity.js';
 import { endSessions, noteApplication, resumeSession, startSession, type SessionPolicy } from '../session/session.service.js';
 import { UserStatus, type User } from '../user/user.entity.js';
@@ -225,46 +226,44 @@ export async function signIn(
  *   over an account that exists (`guest_email_taken`), and its guests' addresses stay
  *   unverified;
  * - created just in time when new, whatever the sign-up policy, and linked to the NameID;
- * - made a member of the organization (default role) unless they are one; an invited
- *   (PENDING) membership becomes active; one an admin deactivated is refused, not revived.
+ * - made a member of the organization unless they are one; an invited (PENDING) membership
+ *   becomes active; one an admin deactivated is refused, not revived;
+ * - given what the IdP says: names, mapped custom attributes, and, when the connection maps
+ *   groups to roles, the roles of their groups (`applyIdpProfile`).
  * Run in a transaction.
  */
 export async function signInThroughConnection(
   em: EntityManager,
   env: SignInEnvironment,
   input: {
-    connectionId: string;
-    organizationId: string;
-    /** The IdP's NameID. */
-    subject: string;
-    inVerifiedDomain: boolean;
-    email: string;
-    givenName: string | null;
-    familyName: string | null;
+    connection: SsoConnection;
+    identity: SsoIdentity;
     flowId: string;
     meta: RequestMeta;
     previousSessionToken?: string;
   },
   now = new Date(),
 ): Promise<SignInResult> {
+  const { connection, identity } = input;
+  const refusal = { email: identity.email, flowId: input.flowId, meta: input.meta };
   const users = new UserRepository(em);
   const links = new SsoIdentityLinkRepository(em);
-  const link = await links.of(input.connectionId, input.subject);
+  const link = await links.of(connection.id, identity.nameId);
   let existing = link ? await users.find(link.userId) : null;
   if (!existing) {
-    const byEmail = await users.findByEmail(env.id, input.email);
-    if (byEmail && !input.inVerifiedDomain) return refuse(em, env, input, 'guest_email_taken', byEmail);
+    const byEmail = await users.findByEmail(env.id, identity.email);
+    if (byEmail && !identity.inVerifiedDomain) return refuse(em, env, refusal, 'guest_email_taken', byEmail);
     existing = byEmail;
   }
   const memberships = new MembershipRepository(em);
-  const membership = existing ? await memberships.ofUserIn(existing.id, input.organizationId) : null;
-  if (existing && membership?.status === MembershipStatus.INACTIVE) return refuse(em, env, input, 'membership_inactive', existing);
+  const membership = existing ? await memberships.ofUserIn(existing.id, connection.organizationId) : null;
+  if (existing && membership?.status === MembershipStatus.INACTIVE) return refuse(em, env, refusal, 'membership_inactive', existing);
   const result = await signIn(
     em,
     env,
     {
-      email: input.email,
-      emailVerified: input.inVerifiedDomain,
+      email: identity.email,
+      emailVerified: identity.inVerifiedDomain,
       amr: ['sso'],
       flowId: input.flowId,
       meta: input.meta,
@@ -276,26 +275,10 @@ export async function signInThroughConnection(
   );
   if (!result.ok) return result;
   const { user } = result;
-  if (!link) links.create({ id: newInternalId('ssoIdentity'), environmentId: env.id, connectionId: input.connectionId, subject: input.subject, userId: user.id });
-  // The IdP's names are the current ones.
-  if (input.givenName && user.givenName !== input.givenName) user.givenName = input.givenName;
-  if (input.familyName && user.familyName !== input.familyName) user.familyName = input.familyName;
-  if (membership?.status === MembershipStatus.PENDING) membership.status = MembershipStatus.ACTIVE;
-  if (!membership) {
-    const roleIds = (await new RoleRepository(em).withKeys(env.id, [DEFAULT_MEMBERSHIP_ROLE])).map((role) => role.id);
-    const created = memberships.create({ id: newId('membership'), environmentId: env.id, organizationId: input.organizationId, userId: user.id, status: MembershipStatus.ACTIVE }, roleIds);
-    recordAudit(em, { principal: null, user: { id: user.id, email: user.email }, meta: input.meta }, {
-      action: 'membership.created',
-      workspaceId: env.workspaceId,
-      environmentId: env.id,
-      organizationId: input.organizationId,
-      targets: [
-        { type: 'membership', id: created.id },
-        { type: 'user', id: user.id, name: user.email },
-      ],
-      after: { status: created.status, roles: [DEFAULT_MEMBERSHIP_ROLE], provisionedBy: 'sso' },
-    });
-  }
+  const linked = link ?? links.create({ id: newInternalId('ssoIdentity'), environmentId: env.id, connectionId: connection.id, subject: identity.nameId, userId: user.id });
+  linked.attributes = identity.raw;
+  linked.lastSignedInAt = now;
+  await applyIdpProfile(em, env, { user, membership, connection, identity, meta: input.meta });
   await em.flush();
   return result;
 }

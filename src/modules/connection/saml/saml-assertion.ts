@@ -67,7 +67,7 @@ export function checkAssertion(assertion: XmlElement, context: AssertionContext)
     sessionIndex: attribute(authnStatements[0]!, 'SessionIndex'),
     notOnOrAfter: new Date(notOnOrAfter),
     rememberUntil: new Date(notOnOrAfter + context.skewMs),
-    attributes: readAttributes(assertion),
+    ...readAttributes(assertion),
   };
 }
 
@@ -142,18 +142,21 @@ function checkWindow(element: XmlElement, context: AssertionContext, label: stri
   return { notOnOrAfter };
 }
 
-function readAttributes(assertion: XmlElement): Record<string, string[]> {
+function readAttributes(assertion: XmlElement): { attributes: Record<string, string[]>; friendlyNames: Record<string, string> } {
   // No prototype: an attribute named "__proto__" stays data.
   const attributes: Record<string, string[]> = Object.create(null);
+  const friendlyNames: Record<string, string> = Object.create(null);
   for (const statement of childElements(assertion, NS.assertion, 'AttributeStatement')) {
     for (const element of childElements(statement, NS.assertion, 'Attribute')) {
       const name = attribute(element, 'Name');
       if (!name) continue;
       const values = childElements(element, NS.assertion, 'AttributeValue').map(text);
       attributes[name] = [...(attributes[name] ?? []), ...values];
+      const friendly = attribute(element, 'FriendlyName');
+      if (friendly && friendly !== name) friendlyNames[name] = friendly;
     }
   }
-  return attributes;
+  return { attributes, friendlyNames };
 }
 
 export function isAssertionElement(element: XmlElement): boolean {

@@ -90,6 +90,8 @@ export interface SamlSuccess {
   rememberUntil: Date;
   /** Attribute Name → values, read from the verified assertion only. */
   attributes: Record<string, string[]>;
+  /** Attribute Name → its FriendlyName, where the IdP gave one (pysaml2 and Shibboleth name attributes by OID). */
+  friendlyNames: Record<string, string>;
 }
 
 export type SamlValidationResult = SamlSuccess | SamlFailure;
