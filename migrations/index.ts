@@ -21,6 +21,7 @@ import { Migration20261201230352_sso_identity_links } from './Migration202612012
 import { Migration20261202005305_OidcRequest } from './Migration20261202005305_OidcRequest.js';
 import { Migration20261202010413_SsoTraces } from './Migration20261202010413_SsoTraces.js';
 import { Migration20261202011454_SsoMappings } from './Migration20261202011454_SsoMappings.js';
+import { Migration20261202012232_OidcRequestFreshness } from './Migration20261202012232_OidcRequestFreshness.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -44,4 +45,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202005305_OidcRequest', class: Migration20261202005305_OidcRequest },
   { name: 'Migration20261202010413_SsoTraces', class: Migration20261202010413_SsoTraces },
   { name: 'Migration20261202011454_SsoMappings', class: Migration20261202011454_SsoMappings },
+  { name: 'Migration20261202012232_OidcRequestFreshness', class: Migration20261202012232_OidcRequestFreshness },
 ];

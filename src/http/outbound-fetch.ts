@@ -2,6 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { guardedLookup, isPrivateLiteral } from '../modules/webhook/target-guard.js';
 
+/** Statuses whose responses have no body (Fetch standard's null body statuses). */
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
+
 export interface OutboundLimits {
   /** Bytes of response body read at most; more aborts the request. */
   maxBytes: number;
@@ -42,9 +45,18 @@ export function guardedFetch(limits: OutboundLimits): typeof fetch {
             else chunks.push(chunk);
           });
           response.on('end', () => {
-            const headers = new Headers();
-            for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
-            resolve(new Response(Buffer.concat(chunks), { status: response.statusCode ?? 502, headers }));
+            // Built inside a try: `new Response` throws for statuses without a body (204, 205,
+            // 304) given one, and for any status outside 200–599; thrown from this listener it
+            // would escape the promise and end the process.
+            try {
+              const status = response.statusCode ?? 502;
+              if (status < 200 || status > 599) throw new Error(`unexpected HTTP status ${status}`);
+              const headers = new Headers();
+              for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+              resolve(new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks), { status, headers }));
+            } catch (error) {
+              reject(error instanceof Error ? error : new Error(String(error)));
+            }
           });
           response.on('error', reject);
         },

@@ -31,6 +31,7 @@ beforeAll(async () => {
   idp = await UpstreamIdp.start([
     { client_id: 'gatehouse', client_secret: 'upstream-secret-0123456789abcdef', redirect_uris: [redirectUri] },
     { client_id: 'gatehouse-post', client_secret: 'upstream-secret-post-0123456789', redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_post' },
+    { client_id: 'gatehouse-guests', client_secret: 'upstream-secret-guests-0123456789', redirect_uris: [redirectUri] },
   ]);
   const created = await mutate(ws.client, 'createOidcConnection', 'CreateOidcConnectionInput', 'ssoConnection { id oidc { redirectUri } }', {
     organizationId,
@@ -170,8 +171,11 @@ describe('sign-in through an organization\'s OpenID Provider', () => {
 
     const reasons = (await ws.client.data(FAILURES, { env, target: connectionId })).auditEvents.nodes.map((event: { after: { reason: string } }) => event.after.reason);
     expect(reasons).toEqual(expect.arrayContaining(['domain_not_allowed', 'email_not_verified', 'idp_error', 'no_email']));
+    // The provider's words arrive in a URL any browser can write: the audit trail keeps the reason only, the trace the text, marked.
     const idpError = (await ws.client.data(FAILURES, { env, target: connectionId })).auditEvents.nodes.find((event: { after: { reason: string } }) => event.after.reason === 'idp_error');
-    expect(idpError.after.detail).toContain('User is not assigned to the client application.');
+    expect(idpError.after.detail).toBeUndefined();
+    const traced = (await ws.client.data(`query($con: ID) { ssoTraces(connectionId: $con, first: 50, filter: { outcome: FAILED }) { nodes { reason detail } } }`, { con: connectionId })).ssoTraces.nodes;
+    expect(traced.find((trace: { reason: string }) => trace.reason === 'idp_error').detail).toMatch(/User is not assigned to the client application\..*as the browser brought it back/);
     const emails = (await ws.client.data(USERS, { env })).users.nodes.map((u: { email: string }) => u.email);
     expect(emails).not.toContain('mallory@evil.test');
     expect(emails).not.toContain('dave@acme.test');
@@ -202,6 +206,49 @@ describe('sign-in through an organization\'s OpenID Provider', () => {
     const failure = (await ws.client.data(FAILURES, { env, target: post.ssoConnection.id })).auditEvents.nodes[0];
     expect(failure.after.reason).toBe('token_exchange');
     expect(JSON.stringify(failure)).not.toContain('not-the-secret');
+  });
+
+  it('stops speaking for a guest once the address\'s owner proves it: no account kept by the IdP that created it first', async () => {
+    // Another organization, whose IdP admits guests, vouches first for an address of Acme's domain.
+    const other = (await mutate(ws.client, 'createOrganization', 'CreateOrganizationInput', 'organization { id }', { environmentId: env, name: 'Contractors', domains: [{ domain: 'contractors.test', state: 'VERIFIED' }] })).organization.id;
+    const guests = await mutate(ws.client, 'createOidcConnection', 'CreateOidcConnectionInput', 'ssoConnection { id }', {
+      organizationId: other,
+      name: 'Contractors IdP',
+      status: 'ACTIVE',
+      allowGuestDomains: true,
+      issuer: idp.issuer,
+      clientId: 'gatehouse-guests',
+      clientSecret: 'upstream-secret-guests-0123456789',
+    });
+    const through = async (connection: string, account: UpstreamAccount) => {
+      idp.next = { account };
+      const browser = new HttpBrowser(server.url);
+      const { url, verifier } = await authorizeUrl({ connection_id: connection });
+      const back = await travel(browser, url.toString());
+      return { browser, back, verifier };
+    };
+    const early = await through(guests.ssoConnection.id, { sub: 'evil-1', claims: { email: 'ceo@acme.test' } });
+    expect("redirect" in early.back, early.browser.html.slice(-700)).toBe(true);
+    const earlyTokens = await client.authorizationCodeGrant(config, (early.back as { redirect: URL }).redirect, { pkceCodeVerifier: early.verifier, expectedState: 'st' });
+    expect(earlyTokens.claims()).toMatchObject({ email: 'ceo@acme.test', email_verified: false, org_id: other });
+    // The CEO signs in through Acme's own IdP: the same account, now proven; the guest IdP's session ends.
+    const owner = await through(connectionId, { sub: 'okta-00u1ceo', claims: { email: 'ceo@acme.test', email_verified: true } });
+    expect("redirect" in owner.back, owner.browser.html.slice(-600)).toBe(true);
+    const ownerTokens = await client.authorizationCodeGrant(config, (owner.back as { redirect: URL }).redirect, { pkceCodeVerifier: owner.verifier, expectedState: 'st' });
+    expect(ownerTokens.claims()).toMatchObject({ sub: earlyTokens.claims()!.sub, email_verified: true, org_id: organizationId });
+    const sessions = await ws.client.data(`query($env: ID, $user: ID) { sessions(environmentId: $env, first: 10, filter: { userId: $user, activeOnly: false }) { nodes { active authenticationMethods endReason } } }`, {
+      env,
+      user: earlyTokens.claims()!.sub,
+    });
+    // Two sessions: the guest IdP's, ended when the address was proven, and the owner's.
+    expect(sessions.sessions.nodes.map((session: { active: boolean; endReason: string | null }) => [session.active, session.endReason]).sort()).toEqual([
+      [false, 'REVOKED'],
+      [true, null],
+    ]);
+    // The guest IdP sends the same subject again: refused.
+    const again = await through(guests.ssoConnection.id, { sub: 'evil-1', claims: { email: 'whoever@elsewhere.test' } });
+    expect(again.browser.status).toBe(403);
+    expect(again.browser.html).toContain('guest_email_taken');
   });
 
   it('refuses a provider it cannot discover, and never fetches from a private address unless allowed', async () => {

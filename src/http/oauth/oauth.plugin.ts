@@ -99,7 +99,8 @@ export async function oauthPlugin(app: FastifyInstance, options: OAuthPluginOpti
   };
   await registerOAuthRoutes(app, deps, options.requestMeta);
   await registerSamlRoutes(app, deps);
-  // Discovery documents and JWKS are larger than client metadata: 512 KiB, 10 s.
-  const oidc = new OidcRelyingParty({ fetch: options.outboundFetch ?? guardedFetch({ maxBytes: 512 * 1024, timeoutMs: 10_000, allowPrivate: config.allowPrivateTargets }) });
+  // Providers' discovery documents and JWKS are a few kilobytes (Entra's and Okta's under 10):
+  // 64 KiB bounds what each cached connection holds; 10 s per request.
+  const oidc = new OidcRelyingParty({ fetch: options.outboundFetch ?? guardedFetch({ maxBytes: 64 * 1024, timeoutMs: 10_000, allowPrivate: config.allowPrivateTargets }) });
   await registerHostedPages(app, { ...deps, oidc, mailer: options.mailer, binding: new BrowserBinding(options.masterKey, () => config.publicUrl), requestMeta: options.requestMeta });
 }

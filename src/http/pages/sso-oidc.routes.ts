@@ -2,11 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SsoConnectionType } from '../../modules/connection/connection.entity.js';
 import { findConnection } from '../../modules/connection/connection.service.js';
 import { oidcRedirectUri } from '../../modules/connection/connection.urls.js';
-import { abandonOidcRequest, oidcIdentity, oidcReady, pendingOidcRequest, providerOf, startOidcSignIn, takeOidcRequest } from '../../modules/connection/oidc-sign-in.service.js';
+import { abandonOidcRequest, mayStartOidcSignIn, oidcIdentity, oidcReady, pendingOidcRequest, providerOf, startOidcSignIn, takeOidcRequest } from '../../modules/connection/oidc-sign-in.service.js';
 import { recordSsoFailure } from '../../modules/connection/saml-sign-in.service.js';
 import type { SsoConnection } from '../../modules/connection/connection.entity.js';
 import { requestOf, signInThroughConnection } from '../../modules/sign-in/sign-in.service.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
+import { addressKey } from '../../auth/failed-auth-limiter.js';
+import { RateBudget } from '../../auth/rate-budget.js';
 import { message, seeOther } from './page-kit.js';
 import type { SignInDeps, SignInKit } from './sign-in.routes.js';
 import { ssoFailed, ssoSignedIn, traceSettings, traceSignIn, unavailable } from './sso.routes.js';
@@ -14,6 +16,8 @@ import { failTrace, openTrace, traceOf, tracedClaims, traceStep } from '../../mo
 
 type EnvParams = { env: string };
 type ConnectionParams = EnvParams & { id: string };
+/** Sign-ins started at providers per client address and minute: each may cost a discovery request out. */
+const STARTS_PER_ADDRESS_PER_MINUTE = 60;
 type CallbackQuery = { state?: string; code?: string; error?: string };
 
 /**
@@ -30,6 +34,7 @@ export function registerOidcSsoRoutes(
   kit: SignInKit,
 ): void {
   const { binding } = deps;
+  const startBudget = new RateBudget(STARTS_PER_ADDRESS_PER_MINUTE);
 
   /** Audits the refusal, puts it on the attempt's trace (a new one before there was any), and shows its page. */
   const refuse = async (
@@ -41,9 +46,12 @@ export function registerOidcSsoRoutes(
     trace: { id: string | null; flowId: string | null },
   ) => {
     await kit.tx(env, async (em) => {
-      recordSsoFailure(em, env, connection, failure, deps.requestMeta(request));
+      // A provider's refusal arrives as query parameters any browser can write: its text goes to
+      // the trace, marked so, never to the audit trail.
+      const fromBrowser = failure.reason === 'idp_error';
+      recordSsoFailure(em, env, connection, fromBrowser ? { reason: failure.reason, detail: null } : failure, deps.requestMeta(request));
       const traced = (await traceOf(em, trace.id)) ?? openTrace(em, connection, traceSettings(deps, request), { flowId: trace.flowId });
-      failTrace(traced, deps.requestMeta(request).requestId, failure);
+      failTrace(traced, deps.requestMeta(request).requestId, fromBrowser ? { ...failure, detail: `${failure.detail} [as the browser brought it back]` } : failure);
       await em.flush();
     });
     return ssoFailed(reply, request, env, failure.reason);
@@ -53,8 +61,16 @@ export function registerOidcSsoRoutes(
     const env = await environment(request);
     const found = await kit.flowAndClient(env, request.query.flow, binding.existingBrowserId(request));
     if (!found) return kit.flowGone(reply, request, env);
-    const connection = await kit.tx(env, (em) => findConnection(em, request.params.id, SsoConnectionType.OIDC));
+    if ((await startBudget.take(addressKey(request.ip ?? null))) > 0) {
+      return message(reply, request, env, 429, 'Too many sign-in attempts', 'Too many sign-ins came from this network; try again in a minute.', 'rate_limited');
+    }
+    const checked = await kit.tx(env, async (em) => ({
+      connection: await findConnection(em, request.params.id, SsoConnectionType.OIDC),
+      allowed: await mayStartOidcSignIn(em, found.flow.id),
+    }));
+    const { connection } = checked;
     if (!connection || !oidcReady(connection)) return unavailable(reply, request, env);
+    if (!checked.allowed) return message(reply, request, env, 429, 'Too many sign-in attempts', 'Go back to the application and sign in again.', 'rate_limited');
     // Discovery is a network call: outside any transaction.
     const config = await providerOf(deps.oidc, deps.box, connection);
     if ('ok' in config) return refuse(reply, request, env, connection, config, { id: null, flowId: found.flow.id });
@@ -105,7 +121,13 @@ export function registerOidcSsoRoutes(
     // The URL the provider sent the browser to, as openid-client checks it (state, iss, code or error).
     const callbackUrl = new URL(oidcRedirectUri(env.issuer));
     callbackUrl.search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-    const completed = await deps.oidc.complete(config, callbackUrl, { state, nonce: used.nonce, codeVerifier: used.codeVerifier });
+    const completed = await deps.oidc.complete(config, callbackUrl, {
+      state,
+      nonce: used.nonce,
+      codeVerifier: used.codeVerifier,
+      maxAge: used.maxAge,
+      freshSince: used.forceAuthn ? used.createdAt : null,
+    });
     if (!completed.ok) return refuse(reply, request, env, connection, completed, traced);
     const previousSessionToken = binding.sessionToken(request, env.id);
     const outcome = await kit.tx(env, async (em) => {

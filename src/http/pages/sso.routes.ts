@@ -92,7 +92,7 @@ export function registerSsoRoutes(
         const answer: SamlAnswer = validated.ok ? await answerSamlRequest(em, connection, validated, firstUse) : validated;
         // The attempt's trace: the one its request opened, else (no request matched) a new one.
         const trace = (answer.request ? await traceOf(em, answer.request.traceId) : null) ?? openTrace(em, connection, traceSettings(deps, request));
-        trace.samlResponse = tracedSamlResponse(samlResponse);
+        trace.samlResponse = tracedSamlResponse(samlResponse, validated.ok);
         if (validated.ok) {
           trace.profile = { nameId: validated.nameId, nameIdFormat: validated.nameIdFormat, issuer: validated.issuer, sessionIndex: validated.sessionIndex, attributes: validated.attributes };
           traceStep(trace, requestId, 'response_validated', true, `Assertion ${validated.assertionId} from ${validated.issuer}, for ${validated.nameId}`);

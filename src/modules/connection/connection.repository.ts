@@ -122,4 +122,8 @@ export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
   of(connectionId: string, subject: string): Promise<SsoIdentityLink | null> {
     return this.em.findOne(SsoIdentityLink, { connectionId, subject });
   }
+
+  deleteOfConnection(connectionId: string): Promise<number> {
+    return this.em.nativeDelete(SsoIdentityLink, { connectionId });
+  }
 }

@@ -8,7 +8,7 @@ import { OrganizationRepository } from '../organization/organization.repository.
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName } from '../validation.js';
 import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider, type IdpCertificate } from './connection.entity.js';
-import { SsoConnectionRepository } from './connection.repository.js';
+import { SsoConnectionRepository, SsoIdentityLinkRepository } from './connection.repository.js';
 import { parseIdpMetadata } from './idp-metadata.js';
 import { checkAttributeMapping, checkCredential, checkEntityId, checkGroupRoleRows, checkIdpCertificates, checkIdpUrl, checkOidcScopes } from './connection.validation.js';
 import { CustomAttributeDefinitionRepository } from '../user/user.repository.js';
@@ -199,9 +199,12 @@ async function updateConnection(ctx: ServiceContext, input: CommonInput & { id: 
     const connection = await new SsoConnectionRepository(em).lock(input.id);
     if (connection.type !== type) throw invalid('sso_connection.wrong_type', `This is a ${connection.type} connection`, ['input', 'id']);
     const before = snapshotConnection(connection);
+    const idp = connection.idpEntityId ?? connection.oidcIssuer;
     apply(connection);
     await applyMappings(em, connection, input);
     checkActivatable(connection);
+    // Another IdP behind the same connection: its subjects are not the old one's people.
+    if ((connection.idpEntityId ?? connection.oidcIssuer) !== idp) await new SsoIdentityLinkRepository(em).deleteOfConnection(connection.id);
     audit(ctx, em, {
       action: 'connection.updated',
       environmentId: connection.environmentId,

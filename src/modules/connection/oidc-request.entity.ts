@@ -11,7 +11,7 @@ import { SsoConnection } from './connection.entity.js';
  */
 @Entity({ tableName: 'oidc_request' })
 @Index({ properties: ['expiresAt'] })
-export class OidcRequest extends BaseEntity<'completedAt' | 'traceId'> {
+export class OidcRequest extends BaseEntity<'completedAt' | 'traceId' | 'maxAge' | 'forceAuthn'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
 
@@ -37,6 +37,14 @@ export class OidcRequest extends BaseEntity<'completedAt' | 'traceId'> {
    */
   @Property({ type: 'text' })
   codeVerifier!: string;
+
+  /** The application's max_age, passed on: the ID token's auth_time must honour it. */
+  @Property({ type: 'integer', nullable: true })
+  maxAge: number | null = null;
+
+  /** A fresh sign-in was asked for (prompt=login): an auth_time before the request is refused. */
+  @Property({ type: 'boolean', default: false })
+  forceAuthn: boolean = false;
 
   /** The sign-in trace of the attempt (its id; the trace may be gone before the request). */
   @Property({ type: 'text', nullable: true })

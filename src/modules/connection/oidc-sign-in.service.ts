@@ -61,6 +61,8 @@ export async function startOidcSignIn(
     nonce,
     codeVerifier,
     traceId: traced.id,
+    maxAge: flow.maxAge,
+    forceAuthn: flow.forceAuthn,
     expiresAt: new Date(now.getTime() + OIDC_REQUEST_TTL_MS),
   });
   const endpoint = config.serverMetadata().authorization_endpoint;
@@ -75,6 +77,11 @@ export async function startOidcSignIn(
     maxAge: flow.maxAge,
     loginHint: flow.loginHint,
   });
+}
+
+/** Whether a flow may start another sign-in at a provider (checked before discovery, which costs a request out). */
+export async function mayStartOidcSignIn(em: EntityManager, flowId: string, now = new Date()): Promise<boolean> {
+  return (await new OidcRequestRepository(em).pendingOfFlow(flowId, now)) < MAX_PENDING_REQUESTS_PER_FLOW;
 }
 
 /** The pending request a callback's `state` names, unlocked, to find its flow; null when unknown. */
@@ -135,7 +142,7 @@ export async function oidcIdentity(em: EntityManager, connection: SsoConnection,
     return { ok: false, reason: 'email_not_verified', detail: 'The provider says the email address is not verified' };
   }
   const verifiedDomains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
-  const identity = identityFromProfile(connection, { subject: claims.sub, attributes: attributesOf(claims) }, verifiedDomains);
+  const identity = identityFromProfile(connection, { subject: claims.sub, attributes: attributesOf(claims) }, verifiedDomains, false);
   if (!identity) return { ok: false, reason: 'no_email', detail: 'The provider named no usable email address' };
   if (!identity.inVerifiedDomain && !connection.allowGuestDomains) {
     return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization' };

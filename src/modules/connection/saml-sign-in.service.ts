@@ -131,10 +131,12 @@ export function identityFromProfile(
   connection: Pick<SsoConnection, 'provider' | 'attributeMapping'>,
   profile: { subject: string; attributes: Record<string, string[]>; friendlyNames?: Record<string, string> },
   verifiedDomains: readonly string[],
+  /** SAML: a NameID in emailAddress format is the address. OIDC: only the `email` claim is, which `email_verified` speaks for. */
+  subjectMayBeEmail = true,
 ): SsoIdentity | null {
   const { subject } = profile;
   const person = normalizeProfile(effectiveMapping(connection.provider, connection.attributeMapping), profile);
-  const email = (person.email ?? (EMAIL.test(subject) ? subject : null))?.toLowerCase();
+  const email = (person.email ?? (subjectMayBeEmail && EMAIL.test(subject) ? subject : null))?.toLowerCase();
   if (!email || !EMAIL.test(email) || email.length > 320 || hasHiddenCharacters(email) || !subject || subject.length > 1024) return null;
   return {
     email,

@@ -10,6 +10,8 @@ import { SsoTrace, SsoTraceOutcome } from './sso-trace.entity.js';
 
 /** An IdP response is kept up to this size in a trace; a larger one is cut (and says so). */
 export const MAX_TRACED_RESPONSE_CHARS = 64 * 1024;
+/** What is kept of a response whose signature did not verify (or that never got that far). */
+const MAX_UNVERIFIED_TRACED_CHARS = 4 * 1024;
 /** Steps of one trace at most: a flow retried many times keeps its first ones. */
 const MAX_STEPS = 30;
 /** Claims that say nothing about the person and only help replay or correlation. */
@@ -63,11 +65,16 @@ export function succeedTrace(trace: SsoTrace | null, requestId: string, person: 
   trace.email = person.email;
 }
 
-/** An IdP's SAML response as posted (base64), decoded for the trace, cut at the size cap. */
-export function tracedSamlResponse(base64: string | undefined): string | null {
+/**
+ * An IdP's SAML response as posted (base64), decoded for the trace: whole up to the size cap
+ * once its signature verified, else only its first 4 KiB, enough to read its Issuer, status
+ * and certificate; anyone can post to an ACS, and what they post is kept for the retention.
+ */
+export function tracedSamlResponse(base64: string | undefined, verified: boolean): string | null {
   if (!base64) return null;
-  const xml = Buffer.from(base64.slice(0, Math.ceil((MAX_TRACED_RESPONSE_CHARS * 4) / 3) + 4), 'base64').toString('utf8');
-  return xml.length > MAX_TRACED_RESPONSE_CHARS ? `${xml.slice(0, MAX_TRACED_RESPONSE_CHARS)}… (cut)` : xml;
+  const cap = verified ? MAX_TRACED_RESPONSE_CHARS : MAX_UNVERIFIED_TRACED_CHARS;
+  const xml = Buffer.from(base64.slice(0, Math.ceil((cap * 4) / 3) + 4), 'base64').toString('utf8');
+  return xml.length > cap ? `${xml.slice(0, cap)}… (cut)` : xml;
 }
 
 /** OIDC claims for the trace, without those that only serve replay or correlation. */

@@ -12,6 +12,7 @@ import type { SsoConnection } from '../connection/connection.entity.js';
 import type { SsoIdentity } from '../connection/saml-request.entity.js';
 import { applyIdpProfile } from '../connection/sso-provisioning.js';
 import type { UserSession } from '../session/session.entity.js';
+import { UserSessionRepository } from '../session/session.repository.js';
 import { endSessions, noteApplication, resumeSession, startSession, type SessionPolicy } from '../session/session.service.js';
 import { UserStatus, type User } from '../user/user.entity.js';
 import { UserRepository } from '../user/user.repository.js';
@@ -191,7 +192,10 @@ export async function signIn(
   } else if (user.status !== UserStatus.ACTIVE) {
     return refuse(em, env, input, user.status === UserStatus.SUSPENDED ? 'user_suspended' : 'user_deprovisioned', user);
   } else if (input.emailVerified && !user.emailVerified) {
+    // The address is proven for the first time: sessions opened before, by whoever held the
+    // unproven account (a guest-admitting IdP's claim, say), end here.
     user.emailVerified = true;
+    await endSessions(em, await new UserSessionRepository(em).liveOfUser(user.id), 'revoked', now);
   }
   const previous = await resumeSession(em, input.previousSessionToken, env.id, env.session, now);
   let session: UserSession;
@@ -250,6 +254,10 @@ export async function signInThroughConnection(
   const links = new SsoIdentityLinkRepository(em);
   const link = await links.of(connection.id, identity.nameId);
   let existing = link ? await users.find(link.userId) : null;
+  // A guest the IdP vouched for before, whose address its owner has since proven (an email
+  // code, or a connection of the address's own organization): the IdP no longer speaks for it.
+  // Else an IdP that created the account first would keep signing in as its rightful owner.
+  if (existing && !identity.inVerifiedDomain && existing.emailVerified) return refuse(em, env, refusal, 'guest_email_taken', existing);
   if (!existing) {
     const byEmail = await users.findByEmail(env.id, identity.email);
     if (byEmail && !identity.inVerifiedDomain) return refuse(em, env, refusal, 'guest_email_taken', byEmail);
@@ -279,6 +287,10 @@ export async function signInThroughConnection(
   linked.attributes = identity.raw;
   linked.lastSignedInAt = now;
   await applyIdpProfile(em, env, { user, membership, connection, identity, meta: input.meta });
+  // Signed in through an organization's IdP: the flow goes on as a member of that organization
+  // unless the application asked for one (which then decides, and must be one of theirs).
+  const flow = await new SignInFlowRepository(em).find(input.flowId);
+  if (flow && !flow.organizationId && !requestOf(flow).organizationId) flow.organizationId = connection.organizationId;
   await em.flush();
   return result;
 }

@@ -27,18 +27,22 @@ export interface RelyingPartyOptions {
 }
 
 const DEFAULT_CACHE_TTL_MS = 60 * 60_000;
+const FAILED_DISCOVERY_TTL_MS = 60_000;
 /** openid-client counts its timeout in seconds. */
 const REQUEST_TIMEOUT_SECONDS = 10;
+/** Clock difference tolerated between Gatehouse and a provider when comparing auth_time. */
+const AUTH_TIME_SKEW_MS = 60_000;
 
 /**
  * Gatehouse as the OpenID Connect relying party of organizations' providers (Okta, Entra ID,
  * Google Workspace, …), on `openid-client`: discovery (cached per connection and version),
- * authorization code with PKCE, state and nonce, ID token validation against the provider's
- * JWKS, and userinfo when the ID token names no email. Every request goes through the outbound
- * guard and follows no redirect.
+ * authorization code with PKCE, state and nonce, ID token validation (issuer, audience, expiry,
+ * nonce, auth_time, and its signature against the provider's JWKS), and userinfo when the ID
+ * token names no email. Every request goes through the outbound guard and follows no redirect.
  */
 export class OidcRelyingParty {
-  private readonly configurations = new Map<string, { config: Promise<client.Configuration>; until: number }>();
+  /** By connection id: a newer version of the connection replaces its entry, so edits cannot pile entries up. */
+  private readonly configurations = new Map<string, { version: number; config: Promise<client.Configuration>; until: number }>();
   private readonly cacheTtlMs: number;
   private readonly maxCached: number;
 
@@ -49,24 +53,26 @@ export class OidcRelyingParty {
 
   /**
    * The provider's configuration for this connection, discovered once per version of the
-   * connection (a change of issuer, client or secret discovers anew) and cache period.
+   * connection (a change of issuer, client or secret discovers anew) and cache period. A failed
+   * discovery is remembered for a minute: sign-ins meanwhile fail at once instead of each
+   * making the provider (or a tarpit posing as one) wait.
    */
   async configuration(connection: OidcClientSettings, clientSecret: string): Promise<client.Configuration | OidcFailure> {
-    const key = `${connection.id}@${connection.updatedAt.getTime()}`;
-    const cached = this.configurations.get(key);
+    const version = connection.updatedAt.getTime();
     const now = Date.now();
-    if (!cached || cached.until <= now) {
-      this.configurations.delete(key);
+    let entry = this.configurations.get(connection.id);
+    if (!entry || entry.version !== version || entry.until <= now) {
+      this.configurations.delete(connection.id);
       if (this.configurations.size >= this.maxCached) this.configurations.delete(this.configurations.keys().next().value!);
-      const config = this.discover(connection, clientSecret);
-      this.configurations.set(key, { config, until: now + this.cacheTtlMs });
-      // A failed discovery is not kept: the next sign-in tries again.
-      config.catch(() => this.configurations.delete(key));
+      const fresh = { version, config: this.discover(connection, clientSecret), until: now + this.cacheTtlMs };
+      fresh.config.catch(() => (fresh.until = Math.min(fresh.until, Date.now() + FAILED_DISCOVERY_TTL_MS)));
+      this.configurations.set(connection.id, fresh);
+      entry = fresh;
     }
     try {
-      return await this.configurations.get(key)!.config;
+      return await entry.config;
     } catch (error) {
-      return failure('discovery_failed', `The provider's discovery document at ${connection.oidcIssuer} could not be used: ${messageOf(error)}`);
+      return failure('discovery_failed', `The provider's discovery document at ${connection.oidcIssuer} could not be used: ${discoveryProblem(error)}`);
     }
   }
 
@@ -91,6 +97,9 @@ export class OidcRelyingParty {
     config[client.customFetch] = this.options.fetch;
     config.timeout = REQUEST_TIMEOUT_SECONDS;
     if (insecure) client.allowInsecureRequests(config);
+    // ID tokens from the token endpoint are trusted by TLS alone under the spec; their signature
+    // is checked against the provider's JWKS all the same (fetched through the guard, cached).
+    client.enableNonRepudiationChecks(config);
     return config;
   }
 
@@ -120,7 +129,11 @@ export class OidcRelyingParty {
    * token validated (signature by the provider's JWKS, issuer, audience, expiry, nonce), and
    * the claims completed from userinfo (same `sub`) when the ID token names no email.
    */
-  async complete(config: client.Configuration, callbackUrl: URL, checks: { state: string; nonce: string; codeVerifier: string }): Promise<{ ok: true; claims: OidcClaims; fromUserinfo: boolean } | OidcFailure> {
+  async complete(
+    config: client.Configuration,
+    callbackUrl: URL,
+    checks: { state: string; nonce: string; codeVerifier: string; maxAge: number | null; freshSince: Date | null },
+  ): Promise<{ ok: true; claims: OidcClaims; fromUserinfo: boolean } | OidcFailure> {
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
       tokens = await client.authorizationCodeGrant(config, callbackUrl, {
@@ -128,11 +141,17 @@ export class OidcRelyingParty {
         expectedState: checks.state,
         expectedNonce: checks.nonce,
         idTokenExpected: true,
+        // The application's max_age, passed on: the ID token's auth_time must honour it.
+        ...(checks.maxAge !== null ? { maxAge: checks.maxAge } : {}),
       });
     } catch (error) {
       return classify(error);
     }
     const idToken = tokens.claims()!;
+    // prompt=login: a provider that says when the person authenticated must say it was now.
+    if (checks.freshSince && typeof idToken.auth_time === 'number' && idToken.auth_time * 1000 < checks.freshSince.getTime() - AUTH_TIME_SKEW_MS) {
+      return failure('id_token_invalid', 'The provider reused an earlier sign-in where a fresh one was asked for (auth_time)');
+    }
     const claims: OidcClaims = { ...idToken };
     const fromUserinfo = typeof claims.email !== 'string' && config.serverMetadata().userinfo_endpoint !== undefined;
     if (fromUserinfo) {
@@ -150,6 +169,17 @@ export class OidcRelyingParty {
 
 function failure(reason: OidcFailureReason, detail: string): OidcFailure {
   return { ok: false, reason, detail: detail.slice(0, 500) };
+}
+
+/**
+ * Why discovery failed, for the tenant's audit trail and traces: the provider's protocol errors
+ * as openid-client words them, but one phrase for every network or outbound-policy failure, so
+ * an issuer pointed at internal names maps nothing (resolved to a private address vs not found).
+ */
+function discoveryProblem(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('OAUTH_')) return messageOf(error);
+  return 'it could not be fetched (unreachable, refused by the outbound policy, too large or too slow)';
 }
 
 function messageOf(error: unknown): string {
