@@ -22,6 +22,7 @@ import { Migration20261202005305_OidcRequest } from './Migration20261202005305_O
 import { Migration20261202010413_SsoTraces } from './Migration20261202010413_SsoTraces.js';
 import { Migration20261202011454_SsoMappings } from './Migration20261202011454_SsoMappings.js';
 import { Migration20261202012232_OidcRequestFreshness } from './Migration20261202012232_OidcRequestFreshness.js';
+import { Migration20261202013210_SimulatorRequireSsoInitiateLogin } from './Migration20261202013210_SimulatorRequireSsoInitiateLogin.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -46,4 +47,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202010413_SsoTraces', class: Migration20261202010413_SsoTraces },
   { name: 'Migration20261202011454_SsoMappings', class: Migration20261202011454_SsoMappings },
   { name: 'Migration20261202012232_OidcRequestFreshness', class: Migration20261202012232_OidcRequestFreshness },
+  { name: 'Migration20261202013210_SimulatorRequireSsoInitiateLogin', class: Migration20261202013210_SimulatorRequireSsoInitiateLogin },
 ];

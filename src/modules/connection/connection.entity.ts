@@ -7,6 +7,11 @@ import type { AttributeMappingOverrides, GroupRoleMapping } from './attribute-ma
 export enum SsoConnectionType {
   SAML = 'SAML',
   OIDC = 'OIDC',
+  /**
+   * A SAML connection to Gatehouse's own IdP simulator (DEVELOPMENT environments): real signed
+   * responses, and chosen faults, through the real ACS.
+   */
+  SIMULATOR = 'SIMULATOR',
 }
 
 /** Who runs the IdP: sets the attribute mapping and what the setup instructions say. */
@@ -64,6 +69,8 @@ export class SsoConnection extends BaseEntity<
   | 'oidcScopes'
   | 'attributeMapping'
   | 'groupRoleMappings'
+  | 'idpInitiatedApplicationId'
+  | 'simulatorKeySealed'
 > {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
@@ -110,6 +117,17 @@ export class SsoConnection extends BaseEntity<
 
   @Property({ type: 'boolean', default: false })
   allowIdpInitiated: boolean = false;
+
+  /**
+   * The application an IdP-initiated sign-in goes to: the person is signed in, then sent to its
+   * `initiateLoginUri` to start a normal authorization request (no code to an app that did not ask).
+   */
+  @Property({ type: 'text', nullable: true })
+  idpInitiatedApplicationId: string | null = null;
+
+  /** SIMULATOR: the simulated IdP's private signing key (PKCS#8 PEM), sealed at rest, bound to the connection id. */
+  @Property({ type: 'text', nullable: true })
+  simulatorKeySealed: string | null = null;
 
   /** Else a signed response or a signed assertion is enough. */
   @Property({ type: 'boolean', default: true })

@@ -67,6 +67,7 @@ export class SsoConnectionResolver {
       idpSsoUrl: connection.idpSsoUrl,
       idpCertificates: connection.idpCertificates.map((certificate) => ({ ...certificate, notBefore: new Date(certificate.notBefore), notAfter: new Date(certificate.notAfter) })),
       allowIdpInitiated: connection.allowIdpInitiated,
+      idpInitiatedApplicationId: connection.idpInitiatedApplicationId,
       requireSignedAssertion: connection.requireSignedAssertion,
       allowSha1: connection.allowSha1,
     };

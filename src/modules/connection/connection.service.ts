@@ -9,6 +9,8 @@ import { audit, environmentFor, inTransaction, type ServiceContext } from '../se
 import { checkName } from '../validation.js';
 import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider, type IdpCertificate } from './connection.entity.js';
 import { SsoConnectionRepository, SsoIdentityLinkRepository } from './connection.repository.js';
+import { OAuthClientRepository } from '../oauth-client/oauth-client.repository.js';
+import { ClientKind } from '../oauth-client/oauth-client.entity.js';
 import { parseIdpMetadata } from './idp-metadata.js';
 import { checkAttributeMapping, checkCredential, checkEntityId, checkGroupRoleRows, checkIdpCertificates, checkIdpUrl, checkOidcScopes } from './connection.validation.js';
 import { CustomAttributeDefinitionRepository } from '../user/user.repository.js';
@@ -33,6 +35,7 @@ const snapshotConnection = (connection: SsoConnection) => ({
         idpSsoUrl: connection.idpSsoUrl,
         idpCertificates: connection.idpCertificates.map((certificate) => ({ fingerprint: certificate.fingerprint, notAfter: certificate.notAfter })),
         allowIdpInitiated: connection.allowIdpInitiated,
+        idpInitiatedApplicationId: connection.idpInitiatedApplicationId,
         requireSignedAssertion: connection.requireSignedAssertion,
         allowSha1: connection.allowSha1,
       }
@@ -90,8 +93,25 @@ interface CommonInput {
   groupRoleMappings?: { group: string; roleKeys: string[] }[] | null;
 }
 
-/** The mapping fields of an input, checked against the environment's custom attributes and roles. */
-async function applyMappings(em: EntityManager, connection: SsoConnection, input: CommonInput): Promise<void> {
+/**
+ * The fields of an input that name other objects, checked against the connection's
+ * environment: custom attributes and roles of the mappings, the IdP-initiated application.
+ */
+async function applyReferences(em: EntityManager, connection: SsoConnection, input: CommonInput & { idpInitiatedApplicationId?: string | null }): Promise<void> {
+  if (input.idpInitiatedApplicationId !== undefined) {
+    const field = ['input', 'idpInitiatedApplicationId'];
+    if (input.idpInitiatedApplicationId === null) connection.idpInitiatedApplicationId = null;
+    else {
+      const application = isIdOf('application', input.idpInitiatedApplicationId) ? await new OAuthClientRepository(em, 'application').find(input.idpInitiatedApplicationId) : null;
+      if (!application || application.kind !== ClientKind.APPLICATION || application.environmentId !== connection.environmentId) {
+        throw invalid('sso_connection.unknown_application', 'No application of the connection\'s environment has this id', field);
+      }
+      if (!application.initiateLoginUri) {
+        throw invalid('sso_connection.application_cannot_start_sign_in', 'The application has no initiateLoginUri: an IdP-initiated sign-in could not hand it over', field);
+      }
+      connection.idpInitiatedApplicationId = application.id;
+    }
+  }
   if (input.attributeMapping !== undefined) {
     const keys = new Set((await new CustomAttributeDefinitionRepository(em).ofEnvironment(connection.environmentId)).map((definition) => definition.key));
     connection.attributeMapping = input.attributeMapping === null ? {} : checkAttributeMapping(input.attributeMapping, keys, ['input', 'attributeMapping']);
@@ -111,6 +131,8 @@ export interface SamlSettingsInput extends CommonInput {
   idpSsoUrl?: string | null;
   idpCertificates?: string[] | null;
   allowIdpInitiated?: boolean | null;
+  /** The application IdP-initiated sign-ins go to (`app_…`, with an `initiateLoginUri`); `null` clears it. */
+  idpInitiatedApplicationId?: string | null;
   requireSignedAssertion?: boolean | null;
   allowSha1?: boolean | null;
 }
@@ -185,7 +207,7 @@ async function createConnection(
       oidcScopes: type === SsoConnectionType.OIDC ? ['email', 'openid', 'profile'] : [],
     });
     apply(connection);
-    await applyMappings(em, connection, input);
+    await applyReferences(em, connection, input);
     checkActivatable(connection);
     em.persist(connection);
     audit(ctx, em, { action: 'connection.created', environmentId: connection.environmentId, organizationId: connection.organizationId, targets: [connectionTarget(connection)], after: snapshotConnection(connection) });
@@ -201,7 +223,7 @@ async function updateConnection(ctx: ServiceContext, input: CommonInput & { id: 
     const before = snapshotConnection(connection);
     const idp = connection.idpEntityId ?? connection.oidcIssuer;
     apply(connection);
-    await applyMappings(em, connection, input);
+    await applyReferences(em, connection, input);
     checkActivatable(connection);
     // Another IdP behind the same connection: its subjects are not the old one's people.
     if ((connection.idpEntityId ?? connection.oidcIssuer) !== idp) await new SsoIdentityLinkRepository(em).deleteOfConnection(connection.id);

@@ -65,6 +65,9 @@ export class SamlSettingsType {
   @Field({ description: 'Whether sign-ins the IdP starts (IdP-initiated) are accepted.' })
   allowIdpInitiated!: boolean;
 
+  @Field(() => ID, { nullable: true, description: 'The application IdP-initiated sign-ins go to (through its `initiateLoginUri`).' })
+  idpInitiatedApplicationId!: string | null;
+
   @Field({ description: 'Whether the assertion itself must be signed (else a signed response is enough).' })
   requireSignedAssertion!: boolean;
 
@@ -222,8 +225,14 @@ class SamlSettingsInput {
   @Field(() => [String], { nullable: true, description: `Replaces the IdP signing certificates (PEM or base64 DER, at most ${MAX_IDP_CERTIFICATES}).` })
   idpCertificates?: string[];
 
-  @Field({ nullable: true, description: 'Accept IdP-initiated sign-ins; false by default.' })
+  @Field({ nullable: true, description: 'Accept IdP-initiated sign-ins (needs `idpInitiatedApplicationId`); false by default.' })
   allowIdpInitiated?: boolean;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The application IdP-initiated sign-ins go to: the person is signed in, then sent to its `initiateLoginUri` to start a normal authorization request. `null` clears it.',
+  })
+  idpInitiatedApplicationId?: string | null;
 
   @Field({ nullable: true, description: 'Require the assertion itself to be signed; true by default.' })
   requireSignedAssertion?: boolean;

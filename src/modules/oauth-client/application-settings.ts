@@ -110,6 +110,7 @@ export interface ApplicationSettingsInput {
   refreshTokenIdleTtl?: number | null;
   refreshTokenAbsoluteTtl?: number | null;
   backchannelLogoutUri?: string | null;
+  initiateLoginUri?: string | null;
 }
 
 /** Checked application settings; undefined leaves a field as it is. */
@@ -123,6 +124,7 @@ export interface ApplicationSettings {
   refreshTokenIdleTtl?: number;
   refreshTokenAbsoluteTtl?: number;
   backchannelLogoutUri?: string | null;
+  initiateLoginUri?: string | null;
 }
 
 const SIGN_IN_FIELDS = [
@@ -134,6 +136,7 @@ const SIGN_IN_FIELDS = [
   'refreshTokenIdleTtl',
   'refreshTokenAbsoluteTtl',
   'backchannelLogoutUri',
+  'initiateLoginUri',
 ] as const;
 
 /** Grants each interactive type may hold: a server-side app may also act for itself. */
@@ -209,7 +212,23 @@ export function checkApplicationSettings(
     settings.backchannelLogoutUri =
       uri === null ? null : checkOutboundUrl(uri, allowPrivateTargets, field('backchannelLogoutUri'), 'oauth.invalid_backchannel_logout_uri', 'Back-channel logout URL');
   }
+  if (input.initiateLoginUri !== undefined) settings.initiateLoginUri = input.initiateLoginUri === null ? null : checkInitiateLoginUri(input.initiateLoginUri, field('initiateLoginUri'));
   return settings;
+}
+
+/** OpenID Connect Registration §2 `initiate_login_uri`: https (http only on loopback, for development), no fragment. */
+function checkInitiateLoginUri(value: string, at: string[]): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // reported below
+  }
+  const loopback = url !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || url.hash || url.username || url.password || value.length > 2048) {
+    throw invalid('oauth.invalid_initiate_login_uri', 'The sign-in start URL must be https (http only on localhost), without fragment or credentials, at most 2048 characters', at);
+  }
+  return url.toString();
 }
 
 /** Applies checked settings to an application. */
@@ -223,4 +242,5 @@ export function applyApplicationSettings(client: OAuthClient, settings: Applicat
   if (settings.refreshTokenIdleTtl !== undefined) client.refreshTokenIdleTtl = settings.refreshTokenIdleTtl;
   if (settings.refreshTokenAbsoluteTtl !== undefined) client.refreshTokenAbsoluteTtl = settings.refreshTokenAbsoluteTtl;
   if (settings.backchannelLogoutUri !== undefined) client.backchannelLogoutUri = settings.backchannelLogoutUri;
+  if (settings.initiateLoginUri !== undefined) client.initiateLoginUri = settings.initiateLoginUri;
 }

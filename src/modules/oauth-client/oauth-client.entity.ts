@@ -52,6 +52,7 @@ export class OAuthClient extends BaseEntity<
   | 'refreshTokenIdleTtl'
   | 'refreshTokenAbsoluteTtl'
   | 'backchannelLogoutUri'
+  | 'initiateLoginUri'
   | 'metadataDocumentUrl'
 > {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
@@ -147,6 +148,13 @@ export class OAuthClient extends BaseEntity<
   /** OpenID Back-Channel Logout 1.0: where a logout token is posted when a session ends. */
   @Property({ type: 'text', nullable: true })
   backchannelLogoutUri: string | null = null;
+
+  /**
+   * OpenID Connect Core §4 (third-party initiated login): where Gatehouse sends a browser for
+   * the application to start a sign-in itself, e.g. after an IdP-initiated SAML sign-in.
+   */
+  @Property({ type: 'text', nullable: true })
+  initiateLoginUri: string | null = null;
 
   /**
    * For a client known by a Client ID Metadata Document: the https URL that is its `client_id`

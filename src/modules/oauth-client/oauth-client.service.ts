@@ -74,6 +74,7 @@ function snapshotClient(client: OAuthClient, roleKeys: string[]) {
           refreshIdleTtl: client.refreshTokenIdleTtl,
           refreshAbsoluteTtl: client.refreshTokenAbsoluteTtl,
           backchannelLogoutUri: client.backchannelLogoutUri,
+          initiateLoginUri: client.initiateLoginUri,
         }
       : {}),
   };

@@ -124,6 +124,9 @@ export class ApplicationNodeType extends OAuthClientFields {
   @Field(() => String, { nullable: true, description: 'Where a logout token is posted when a session ends (OpenID Back-Channel Logout 1.0).' })
   backchannelLogoutUri!: string | null;
 
+  @Field(() => String, { nullable: true, description: 'Where Gatehouse sends a browser for the application to start a sign-in itself (OpenID Connect `initiate_login_uri`), e.g. after an IdP-initiated SAML sign-in.' })
+  initiateLoginUri!: string | null;
+
   @Field(() => String, { nullable: true, description: 'The token endpoint authentication method it registered; null accepts any credential it has.' })
   tokenEndpointAuthMethod!: string | null;
 }
@@ -257,6 +260,9 @@ export class CreateApplicationInput extends ClientSettingsInput {
 
   @Field(() => String, { nullable: true, description: 'WEB: an https URL for OpenID Back-Channel Logout.' })
   backchannelLogoutUri?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'An https URL where the application starts a sign-in (OpenID Connect `initiate_login_uri`): IdP-initiated SSO lands there.' })
+  initiateLoginUri?: string | null;
 }
 
 @InputType({ description: 'Changes to an application; omitted fields stay as they are. Its type cannot change.' })
@@ -284,6 +290,9 @@ export class UpdateApplicationInput extends ClientChangesInput {
 
   @Field(() => String, { nullable: true, description: 'New back-channel logout URL (WEB); `null` clears it.' })
   backchannelLogoutUri?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'New sign-in start URL (`initiate_login_uri`); `null` clears it.' })
+  initiateLoginUri?: string | null;
 }
 
 @InputType({ description: 'A new secret for a client.' })

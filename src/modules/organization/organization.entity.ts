@@ -7,7 +7,7 @@ import { Environment } from '../environment/environment.entity.js';
 @Unique({ properties: ['environmentId', 'externalId'] })
 @Index({ properties: ['environmentId', 'createdAt', 'id'] })
 @Index({ name: 'organization_environment_id_name_index', expression: 'create index "organization_environment_id_name_index" on "organization" ("environment_id", lower("name") text_pattern_ops, "id")' })
-export class Organization extends BaseEntity<'externalId' | 'metadata'> {
+export class Organization extends BaseEntity<'externalId' | 'metadata' | 'requireSso'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
 
@@ -19,6 +19,13 @@ export class Organization extends BaseEntity<'externalId' | 'metadata'> {
 
   @Property({ type: 'jsonb' })
   metadata: Record<string, unknown> = {};
+
+  /**
+   * Its people sign in through its SSO connections only: an address of its verified domains is
+   * never sent a sign-in code or link.
+   */
+  @Property({ type: 'boolean', default: false })
+  requireSso: boolean = false;
 }
 
 export enum DomainState {

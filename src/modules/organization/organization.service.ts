@@ -19,6 +19,7 @@ export const snapshotOrganization = (org: Organization) => ({
   name: org.name,
   externalId: org.externalId,
   metadata: org.metadata,
+  requireSso: org.requireSso,
 });
 
 const snapshotDomain = (domain: OrganizationDomain) => ({
@@ -93,6 +94,7 @@ export async function createOrganization(
     name: string;
     externalId?: string | null;
     metadata?: unknown;
+    requireSso?: boolean | null;
     domains?: DomainInput[] | null;
   },
 ): Promise<Organization> {
@@ -104,6 +106,7 @@ export async function createOrganization(
     name: checkName(input.name, ['input', 'name']),
     externalId: checkExternalId(input.externalId, ['input', 'externalId']),
     metadata: checkMetadata(input.metadata, ['input', 'metadata']),
+    requireSso: input.requireSso ?? false,
   };
   const domains = (input.domains ?? []).map((domain, index) =>
     newDomain(environmentId, values.id, domain, ['input', 'domains', String(index), 'domain']),
@@ -131,7 +134,7 @@ export async function createOrganization(
 
 export async function updateOrganization(
   ctx: ServiceContext,
-  input: { id: string; name?: string | null; externalId?: string | null; metadata?: unknown },
+  input: { id: string; name?: string | null; externalId?: string | null; metadata?: unknown; requireSso?: boolean | null },
 ): Promise<Organization> {
   requireScope(ctx.principal, 'organizations:write');
   const name = input.name != null ? checkName(input.name, ['input', 'name']) : undefined;
@@ -144,6 +147,7 @@ export async function updateOrganization(
     if (name !== undefined) organization.name = name;
     if (externalId !== undefined) organization.externalId = externalId;
     if (metadata !== undefined) organization.metadata = metadata;
+    if (input.requireSso != null) organization.requireSso = input.requireSso;
     audit(ctx, em, {
       action: 'organization.updated',
       environmentId: organization.environmentId,

@@ -65,6 +65,9 @@ export class OrganizationType extends Node {
   @Field(() => JSONObjectScalar, { description: 'Free-form data of the builder.' })
   metadata!: Record<string, unknown>;
 
+  @Field({ description: 'Whether its people must sign in through its SSO connections: an address of its verified domains is never sent a sign-in code or link.' })
+  requireSso!: boolean;
+
   @Field({ description: 'When it was created.' })
   createdAt!: Date;
 
@@ -119,6 +122,9 @@ export class CreateOrganizationInput {
   @Field(() => JSONObjectScalar, { nullable: true, description: 'Free-form data (at most 16 KiB of JSON).' })
   metadata?: Record<string, unknown>;
 
+  @Field({ nullable: true, description: 'Its people sign in through its SSO connections only; false by default.' })
+  requireSso?: boolean;
+
   @Field(() => [DomainInput], { nullable: true, description: 'Domains to add.' })
   domains?: DomainInput[];
 }
@@ -136,6 +142,9 @@ export class UpdateOrganizationInput {
 
   @Field(() => JSONObjectScalar, { nullable: true, description: 'Replaces the metadata.' })
   metadata?: Record<string, unknown>;
+
+  @Field({ nullable: true, description: 'Whether its people must sign in through its SSO connections.' })
+  requireSso?: boolean;
 }
 
 @InputType({ description: 'Identifies an object to delete.' })
