@@ -297,3 +297,93 @@ describe('attribute and group mapping', () => {
     await mutate(ws.client, 'updateSamlConnection', 'UpdateSamlConnectionInput', 'ssoConnection { id }', { id: connection.id, groupRoleMappings: [], attributeMapping: null });
   });
 });
+
+describe('organizations that require SSO', () => {
+  const OUTBOX = `query($env: ID) { developmentOutbox(environmentId: $env, first: 1) { nodes { recipient text } } }`;
+
+  it('sends no code to their addresses, refuses a code sent before, and shows why', async () => {
+    const strict = (await mutate(ws.client, 'createOrganization', 'CreateOrganizationInput', 'organization { id requireSso }', { environmentId: env, name: 'Strict', domains: [{ domain: 'strict.test', state: 'VERIFIED' }] }))
+      .organization;
+    expect(strict.requireSso).toBe(false);
+    // A code asked for while passwordless sign-in was still allowed…
+    const early = new HttpBrowser(server.url);
+    await early.go(client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' }).toString());
+    await early.submit('/sign-in/email', { email: 'bob@strict.test' });
+    expect(early.html).toContain('Check your email');
+    const [mail] = (await ws.client.data(OUTBOX, { env })).developmentOutbox.nodes;
+    expect(mail.recipient).toBe('bob@strict.test');
+    // …is refused once the organization requires SSO.
+    await mutate(ws.client, 'updateOrganization', 'UpdateOrganizationInput', 'organization { requireSso }', { id: strict.id, requireSso: true });
+    await early.submit('/sign-in/code', { code: /code is (\d{6})/.exec(mail.text)![1] });
+    expect(early.status).toBe(422);
+    expect(early.html).toContain('requires you to sign in through its identity provider');
+    const failures = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 1, filter: { actions: ["user.signin_failed"] }) { nodes { after } } }`, { env });
+    expect(failures.auditEvents.nodes[0].after).toMatchObject({ reason: 'sso_required' });
+
+    // Without an active connection the address gets a page that says why, and no mail.
+    const later = new HttpBrowser(server.url);
+    await later.go(client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' }).toString());
+    await later.submit('/sign-in/email', { email: 'carol@strict.test' });
+    expect(later.status).toBe(403);
+    expect(later.html).toContain('sso_required');
+    expect((await ws.client.data(OUTBOX, { env })).developmentOutbox.nodes[0].recipient).not.toBe('carol@strict.test');
+  });
+});
+
+describe('IdP-initiated sign-in', () => {
+  it('signs the person in and asks the application to start its own sign-in, which then completes at once; never twice', async () => {
+    const START = 'http://localhost:3000/start-sign-in';
+    const portal = await mutate(ws.client, 'createApplication', 'CreateApplicationInput', 'application { id clientId initiateLoginUri }', {
+      environmentId: env,
+      name: 'Launcher',
+      type: 'WEB',
+      redirectUris: [REDIRECT],
+      initiateLoginUri: START,
+    });
+    expect(portal.application.initiateLoginUri).toBe(START);
+    const plain = await mutate(ws.client, 'createApplication', 'CreateApplicationInput', 'application { id }', { environmentId: env, name: 'No start URL', type: 'WEB', redirectUris: [REDIRECT] });
+    const refused = async (input: object) =>
+      (await ws.client.data(`mutation($input: UpdateSamlConnectionInput!) { updateSamlConnection(input: $input) { userErrors { code field } } }`, { input: { id: connection.id, ...input } })).updateSamlConnection.userErrors[0];
+    expect(await refused({ idpInitiatedApplicationId: plain.application.id })).toMatchObject({ code: 'sso_connection.application_cannot_start_sign_in', field: ['input', 'idpInitiatedApplicationId'] });
+    expect(await refused({ idpInitiatedApplicationId: 'app_01jzzzzzzzzzzzzzzzzzzzzzzz' })).toMatchObject({ code: 'sso_connection.unknown_application' });
+    await mutate(ws.client, 'updateSamlConnection', 'UpdateSamlConnectionInput', 'ssoConnection { saml { allowIdpInitiated idpInitiatedApplicationId } }', {
+      id: connection.id,
+      allowIdpInitiated: true,
+      idpInitiatedApplicationId: portal.application.id,
+    });
+
+    // The IdP's portal posts an unsolicited response (no InResponseTo) to the ACS.
+    const xml = await idp.response({
+      sign: 'both',
+      nameId: 'irene@acme.test',
+      attributes: { email: ['irene@acme.test'] },
+      values: { Destination: connection.saml.acsUrl, Audience: connection.saml.spEntityId, SubjectRecipient: connection.saml.acsUrl, InResponseTo: null },
+    });
+    const browser = new HttpBrowser(server.url);
+    const landed = (await browser.go(connection.saml.acsUrl, { form: { SAMLResponse: toBase64(xml), RelayState: '' } })) as { redirect: URL };
+    expect(`${landed.redirect.origin}${landed.redirect.pathname}`).toBe(START);
+    expect(landed.redirect.searchParams.get('iss')).toBe(issuer);
+    expect(landed.redirect.searchParams.get('login_hint')).toBe('irene@acme.test');
+    // The application starts a normal authorization request: the browser is signed in, so a code comes back at once.
+    const appConfig = await client.discovery(new URL(issuer), portal.application.clientId, undefined, client.ClientSecretPost((await mutate(ws.client, 'createClientSecret', 'CreateClientSecretInput', 'secret', { clientId: portal.application.clientId })).secret), {
+      execute: [client.allowInsecureRequests],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const authorize = client.buildAuthorizationUrl(appConfig, { redirect_uri: REDIRECT, scope: 'openid email', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 's1', login_hint: 'irene@acme.test' });
+    const back = (await browser.go(authorize.toString())) as { redirect: URL };
+    expect(back.redirect.searchParams.get('code'), browser.html.slice(0, 400)).toBeTruthy();
+    const tokens = await client.authorizationCodeGrant(appConfig, back.redirect, { pkceCodeVerifier: verifier, expectedState: 's1' });
+    expect(tokens.claims()).toMatchObject({ email: 'irene@acme.test', amr: ['sso'], org_id: organizationId });
+
+    // The same response again, in any browser: refused.
+    const replay = new HttpBrowser(server.url);
+    await replay.request(connection.saml.acsUrl, { form: { SAMLResponse: toBase64(xml) } });
+    expect(replay.status).toBe(400);
+    expect(replay.html).toContain('sso.replayed');
+    const trace = (await ws.client.data(`query($con: ID) { ssoTraces(connectionId: $con, first: 5, filter: { outcome: SUCCEEDED }) { nodes { email steps { step } } } }`, { con: connection.id })).ssoTraces.nodes[0];
+    expect(trace).toMatchObject({ email: 'irene@acme.test' });
+    expect(trace.steps.map((step: { step: string }) => step.step)).toEqual(['response_validated', 'idp_initiated', 'signed_in', 'handed_to_application']);
+
+    await mutate(ws.client, 'updateSamlConnection', 'UpdateSamlConnectionInput', 'ssoConnection { id }', { id: connection.id, allowIdpInitiated: false, idpInitiatedApplicationId: null });
+  });
+});

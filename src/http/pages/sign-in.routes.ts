@@ -20,6 +20,7 @@ import {
   requestOf,
   signInWithCode,
   signInWithLink,
+  ssoRequiredFor,
   startEmailSignIn,
   startFlow,
   type FlowStep,
@@ -253,6 +254,10 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     // Home-realm discovery: an address in a domain an organization verified goes to its IdP.
     const connection = email.includes('@') ? await tx(env, (em) => connectionForEmail(em, env.id, email)) : null;
     if (connection) return seeOther(reply, ssoStartPath(env, connection, flow.id, email));
+    // Its organization requires SSO but has no active connection: no code either.
+    if (email.includes('@') && (await tx(env, (em) => ssoRequiredFor(em, env.id, email)))) {
+      return message(reply, request, env, 403, 'Single sign-on is required', 'Your organization requires you to sign in through its identity provider, which is not available right now. Ask your IT administrator.', 'sso_required');
+    }
     // A PRODUCTION environment without a mail server refuses everyone alike (no account is revealed).
     if (!deps.mailer.configured && env.kind === EnvironmentKind.PRODUCTION) {
       return message(reply, request, env, 503, 'Email sign-in is not available', 'This environment cannot send email yet. Ask the application owner to configure a mail server.', 'email_not_configured');
@@ -327,6 +332,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
       sign_up_closed: 'This email address cannot sign in here.',
       user_suspended: 'This account cannot sign in.',
       user_deprovisioned: 'This account cannot sign in.',
+      sso_required: 'Your organization requires you to sign in through its identity provider: enter your email address again to go there.',
     };
     return emailPage(reply, env, found.client, found.flow, csrf, '', why[result.reason] ?? why.unknown, 422);
   });

@@ -2,12 +2,13 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from '../../modules/connection/connection.entity.js';
 import { findConnection } from '../../modules/connection/connection.service.js';
-import { type SamlAnswer, answerSamlRequest, recordSsoFailure, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
+import { type SamlAnswer, acceptIdpInitiated, answerSamlRequest, recordSsoFailure, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
 import { failTrace, openTrace, succeedTrace, traceOf, tracedSamlResponse, traceStep, type TraceSettings } from '../../modules/connection/sso-trace.service.js';
 import { requestOf, signInThroughConnection, type SignInResult } from '../../modules/sign-in/sign-in.service.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { RateBudget } from '../../auth/rate-budget.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
+import type { SamlRequest } from '../../modules/connection/saml-request.entity.js';
 import { field, message, seeOther, type Fields } from './page-kit.js';
 import type { SignInDeps, SignInKit } from './sign-in.routes.js';
 
@@ -21,13 +22,19 @@ const ACS_POSTS_PER_ADDRESS_PER_MINUTE = 120;
  * Refusals decided before the IdP's signature was verified: their details are the sender's
  * text, so the audit event keeps only the reason code.
  */
-const UNVERIFIED_REFUSALS = new Set(['malformed', 'too_large', 'doctype', 'not_one_assertion', 'encrypted_not_supported', 'status', 'unsigned', 'bad_signature', 'weak_algorithm', 'unsupported_algorithm']);
+const UNVERIFIED_REFUSALS = new Set(['malformed', 'too_large', 'doctype', 'not_one_assertion', 'encrypted_not_supported', 'status', 'unsigned', 'bad_signature', 'weak_algorithm', 'unsupported_algorithm', 'weak_encryption', 'decryption_failed']);
 
 /** Where a flow goes to sign in through a connection; `loginHint` is the address typed, for the IdP's sign-in form. */
 export const ssoStartPath = (env: Pick<EnvironmentState, 'id'>, connection: Pick<SsoConnection, 'id' | 'type'>, flowId: string, loginHint?: string) =>
   `/e/${env.id}/sso/${connection.type === SsoConnectionType.OIDC ? 'oidc' : 'saml'}/${connection.id}/start?flow=${flowId}${loginHint ? `&login_hint=${encodeURIComponent(loginHint)}` : ''}`;
 const continuePath = (env: Pick<EnvironmentState, 'id'>, requestId: string, flowId: string, answerToken: string) =>
   `/e/${env.id}/sso/saml/continue?request=${requestId}&flow=${flowId}&answer=${encodeURIComponent(answerToken)}`;
+
+/** What the ACS made of a post. */
+type AcsOutcome =
+  | { kind: 'answered'; request: SamlRequest; answerToken: string }
+  | { kind: 'idp_initiated'; result: SignInResult; initiateLoginUri: string }
+  | { kind: 'refused'; reason: string };
 
 const usable = (connection: SsoConnection | null): connection is SsoConnection =>
   connection !== null && connection.status === SsoConnectionStatus.ACTIVE && connection.idpSsoUrl !== null && connection.idpEntityId !== null && connection.idpCertificates.length > 0;
@@ -88,26 +95,48 @@ export function registerSsoRoutes(
       const validated = samlResponse ? await validateForConnection(env, connection, samlResponse) : ({ ok: false, reason: 'malformed', detail: 'No SAMLResponse' } as const);
       const firstUse = validated.ok ? await deps.replayGuard.claim(connection.id, validated.assertionId, validated.rememberUntil) : false;
       const requestId = deps.requestMeta(request).requestId;
-      const outcome = await kit.tx(env, async (em) => {
-        const answer: SamlAnswer = validated.ok ? await answerSamlRequest(em, connection, validated, firstUse) : validated;
+      const meta = deps.requestMeta(request);
+      const outcome = await kit.tx(env, async (em): Promise<AcsOutcome> => {
+        const unsolicited = validated.ok && !validated.inResponseTo && connection.allowIdpInitiated ? await acceptIdpInitiated(em, connection, validated, firstUse) : null;
+        const answer: SamlAnswer | null = unsolicited?.ok ? null : (unsolicited ?? (validated.ok ? await answerSamlRequest(em, connection, validated, firstUse) : validated));
         // The attempt's trace: the one its request opened, else (no request matched) a new one.
-        const trace = (answer.request ? await traceOf(em, answer.request.traceId) : null) ?? openTrace(em, connection, traceSettings(deps, request));
+        const trace = (answer?.request ? await traceOf(em, answer.request.traceId) : null) ?? openTrace(em, connection, traceSettings(deps, request));
         trace.samlResponse = tracedSamlResponse(samlResponse, validated.ok);
         if (validated.ok) {
           trace.profile = { nameId: validated.nameId, nameIdFormat: validated.nameIdFormat, issuer: validated.issuer, sessionIndex: validated.sessionIndex, attributes: validated.attributes };
           traceStep(trace, requestId, 'response_validated', true, `Assertion ${validated.assertionId} from ${validated.issuer}, for ${validated.nameId}`);
         }
-        if (answer.ok) {
-          traceStep(trace, requestId, 'request_matched', true, `InResponseTo ${answer.request.requestId}`);
+        if (unsolicited?.ok) {
+          // IdP-initiated: signed in here, then the application starts a sign-in of its own.
+          traceStep(trace, requestId, 'idp_initiated', true, `Unsolicited response accepted for ${unsolicited.identity.email}`);
+          const result = await signInThroughConnection(em, env, { connection, identity: unsolicited.identity, flowId: null, meta });
+          await traceSignIn(em, trace.id, requestId, result);
+          if (result.ok) traceStep(trace, requestId, 'handed_to_application', true, `Sent to ${unsolicited.initiateLoginUri} to start a sign-in`);
           await em.flush();
-          return { request: answer.request, answerToken: answer.answerToken };
+          return { kind: 'idp_initiated', result, initiateLoginUri: unsolicited.initiateLoginUri };
         }
-        failTrace(trace, requestId, answer);
-        recordSsoFailure(em, env, connection, UNVERIFIED_REFUSALS.has(answer.reason) ? { reason: answer.reason, detail: null } : answer, deps.requestMeta(request));
+        const matched = answer!;
+        if (matched.ok) {
+          traceStep(trace, requestId, 'request_matched', true, `InResponseTo ${matched.request.requestId}`);
+          await em.flush();
+          return { kind: 'answered', request: matched.request, answerToken: matched.answerToken };
+        }
+        failTrace(trace, requestId, matched);
+        recordSsoFailure(em, env, connection, UNVERIFIED_REFUSALS.has(matched.reason) ? { reason: matched.reason, detail: null } : matched, meta);
         await em.flush();
-        return { refused: answer };
+        return { kind: 'refused', reason: matched.reason };
       });
-      if ('refused' in outcome) return ssoFailed(reply, request, env, outcome.refused!.reason);
+      if (outcome.kind === 'refused') return ssoFailed(reply, request, env, outcome.reason);
+      if (outcome.kind === 'idp_initiated') {
+        const { result } = outcome;
+        if (!result.ok) return ssoSignedIn(reply, request, env, kit, result, null);
+        kit.signedIn(reply, env, result);
+        // OpenID Connect Core §4: the application is told which issuer to sign in with, and who.
+        const start = new URL(outcome.initiateLoginUri);
+        start.searchParams.set('iss', env.issuer);
+        start.searchParams.set('login_hint', result.user.email);
+        return seeOther(reply, start.toString());
+      }
       return seeOther(reply, continuePath(env, outcome.request.id, outcome.request.flowId, outcome.answerToken));
     });
   });
@@ -164,8 +193,8 @@ export const ssoFailed = (reply: FastifyReply, request: FastifyRequest, env: Env
   );
 
 /** The end of a sign-in through a connection: the session cookie and on with the flow, or the refusal page. */
-export function ssoSignedIn(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, kit: SignInKit, result: SignInResult, flowId: string) {
-  if (!result.ok) return message(reply, request, env, 403, 'You cannot sign in', 'Your account cannot sign in to this application. Ask your IT administrator.', result.reason);
+export function ssoSignedIn(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, kit: SignInKit, result: SignInResult, flowId: string | null) {
+  if (!result.ok || flowId === null) return message(reply, request, env, 403, 'You cannot sign in', 'Your account cannot sign in to this application. Ask your IT administrator.', result.ok ? 'no_flow' : result.reason);
   kit.signedIn(reply, env, result);
   return seeOther(reply, kit.proceedPath(env, flowId));
 }

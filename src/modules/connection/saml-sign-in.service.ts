@@ -7,6 +7,7 @@ import { isIdOf, newInternalId } from '../../db/id.js';
 import { hasHiddenCharacters } from '../text.js';
 import { effectiveMapping, normalizeProfile } from './attribute-mapping.js';
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
+import { OAuthClientRepository } from '../oauth-client/oauth-client.repository.js';
 import { SsoConnectionStatus, type SsoConnection } from './connection.entity.js';
 import { SamlRequestRepository, SsoConnectionRepository } from './connection.repository.js';
 import { samlServiceProvider } from './connection.urls.js';
@@ -195,6 +196,35 @@ export async function answerSamlRequest(
   request.answerTokenHash = hashSecret(answerToken);
   await em.flush();
   return { ok: true, request, answerToken };
+}
+
+/**
+ * An unsolicited response (IdP-initiated sign-in, SAML Profiles §4.1.5), accepted only when the
+ * connection enables it and names an application that can start a sign-in itself
+ * (`initiateLoginUri`): the person is signed in here, and the application is then asked to
+ * start a normal authorization request; it is never handed a code it did not ask for. Its own
+ * replay protection is the assertion id, claimed in every process (`firstUse`), inside the
+ * assertion's short validity. Run in a transaction.
+ */
+export async function acceptIdpInitiated(
+  em: EntityManager,
+  connection: SsoConnection,
+  validated: SamlSuccess,
+  firstUse: boolean,
+): Promise<{ ok: true; identity: SsoIdentity; initiateLoginUri: string } | { ok: false; reason: string; detail: string }> {
+  if (!connection.allowIdpInitiated) return { ok: false, reason: 'unsolicited', detail: 'The response answers no request (IdP-initiated sign-in is not enabled)' };
+  if (!firstUse) return { ok: false, reason: 'replayed', detail: 'The assertion was used before' };
+  const application = connection.idpInitiatedApplicationId ? await new OAuthClientRepository(em, 'application').find(connection.idpInitiatedApplicationId) : null;
+  if (!application?.enabled || !application.initiateLoginUri) {
+    return { ok: false, reason: 'idp_initiated_unavailable', detail: 'IdP-initiated sign-in has no application to go to (one with an initiateLoginUri)' };
+  }
+  const verifiedDomains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
+  const identity = identityFromProfile(connection, { subject: validated.nameId, attributes: validated.attributes, friendlyNames: validated.friendlyNames }, verifiedDomains);
+  if (!identity) return { ok: false, reason: 'no_email', detail: 'The assertion carries no usable email address' };
+  if (!identity.inVerifiedDomain && !connection.allowGuestDomains) {
+    return { ok: false, reason: 'domain_not_allowed', detail: 'The email address is not in a verified domain of the organization' };
+  }
+  return { ok: true, identity, initiateLoginUri: application.initiateLoginUri };
 }
 
 /**

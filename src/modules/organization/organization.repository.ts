@@ -70,6 +70,14 @@ export class OrganizationDomainRepository extends Repository<OrganizationDomain>
     return found?.organizationId ?? null;
   }
 
+  /** Whether the organization that verified the domain of `email` requires SSO of its people. */
+  async ssoRequiredFor(environmentId: string, email: string): Promise<boolean> {
+    const owner = await this.verifiedOwner(environmentId, email.slice(email.lastIndexOf('@') + 1).toLowerCase());
+    if (!owner) return false;
+    const organization = await this.em.findOne(Organization, { id: owner }, { fields: ['requireSso'] });
+    return organization?.requireSso === true;
+  }
+
   /** The verified domain names of an organization. */
   async verifiedNamesOf(organizationId: string): Promise<string[]> {
     const domains = await this.em.find(OrganizationDomain, { organizationId, state: DomainState.VERIFIED }, { fields: ['domain'] });

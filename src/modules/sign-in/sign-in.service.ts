@@ -6,6 +6,7 @@ import { newId, newInternalId } from '../../db/id.js';
 import { ConsentRepository } from '../consent/consent.repository.js';
 import { SignUpPolicy } from '../environment/environment.entity.js';
 import { MembershipStatus } from '../membership/membership.entity.js';
+import { OrganizationDomainRepository } from '../organization/organization.repository.js';
 import { MembershipRepository, type MembershipGrants } from '../membership/membership.repository.js';
 import { SsoIdentityLinkRepository } from '../connection/connection.repository.js';
 import type { SsoConnection } from '../connection/connection.entity.js';
@@ -73,11 +74,20 @@ export async function openFlow(em: EntityManager, id: string | undefined, browse
 
 export const requestOf = (flow: SignInFlow): AuthorizationRequest => flow.request as unknown as AuthorizationRequest;
 
-/** Who may be sent a code: a known, active user, or anyone when sign-up is open. */
+/**
+ * Who may be sent a code: a known, active user, or anyone when sign-up is open; never an
+ * address of an organization that requires SSO.
+ */
 async function mayReceiveCode(em: EntityManager, env: SignInEnvironment, email: string): Promise<boolean> {
+  if (await new OrganizationDomainRepository(em).ssoRequiredFor(env.id, email)) return false;
   const user = await new UserRepository(em).findByEmail(env.id, email);
   if (user) return user.status === UserStatus.ACTIVE;
   return env.signUpPolicy === SignUpPolicy.OPEN;
+}
+
+/** Whether `email` belongs to an organization whose people must sign in through its SSO connections. */
+export function ssoRequiredFor(em: EntityManager, environmentId: string, email: string): Promise<boolean> {
+  return new OrganizationDomainRepository(em).ssoRequiredFor(environmentId, email);
 }
 
 /**
@@ -106,7 +116,7 @@ export async function pendingChallenge(em: EntityManager, id: string): Promise<{
 }
 
 /** Why a sign-in was refused (`user.signin_failed`'s reason). */
-export type SignInFailure = ChallengeFailure | 'sign_up_closed' | 'user_suspended' | 'user_deprovisioned' | 'membership_inactive' | 'guest_email_taken';
+export type SignInFailure = ChallengeFailure | 'sign_up_closed' | 'user_suspended' | 'user_deprovisioned' | 'membership_inactive' | 'guest_email_taken' | 'sso_required';
 
 export type SignInResult =
   | { ok: true; user: User; session: UserSession; token: string; flowId: string | null; signedUp: boolean }
@@ -149,6 +159,8 @@ async function completeChallenge(
   }
   const { challenge } = outcome;
   if (challenge.environmentId !== env.id) return { ok: false, reason: 'unknown', flowId: null };
+  // A code sent before the organization began to require SSO does not sign its people in.
+  if (await new OrganizationDomainRepository(em).ssoRequiredFor(env.id, challenge.email)) return refuse(em, env, { email: challenge.email, flowId: challenge.flowId, meta: input.meta }, 'sso_required', null);
   return signIn(em, env, { email: challenge.email, emailVerified: true, amr, flowId: challenge.flowId, meta: input.meta, previousSessionToken: input.previousSessionToken }, now);
 }
 
@@ -242,7 +254,8 @@ export async function signInThroughConnection(
   input: {
     connection: SsoConnection;
     identity: SsoIdentity;
-    flowId: string;
+    /** The flow signed in for; null for an IdP-initiated sign-in, which has none yet. */
+    flowId: string | null;
     meta: RequestMeta;
     previousSessionToken?: string;
   },
@@ -289,7 +302,7 @@ export async function signInThroughConnection(
   await applyIdpProfile(em, env, { user, membership, connection, identity, meta: input.meta });
   // Signed in through an organization's IdP: the flow goes on as a member of that organization
   // unless the application asked for one (which then decides, and must be one of theirs).
-  const flow = await new SignInFlowRepository(em).find(input.flowId);
+  const flow = input.flowId ? await new SignInFlowRepository(em).find(input.flowId) : null;
   if (flow && !flow.organizationId && !requestOf(flow).organizationId) flow.organizationId = connection.organizationId;
   await em.flush();
   return result;
