@@ -56,6 +56,8 @@ export type CreateOrganizationInput = {
   metadata?: Record<string, unknown> | null | undefined;
   /** Display name. */
   name: string;
+  /** Its people sign in through its SSO connections only; false by default. */
+  requireSso?: boolean | null | undefined;
 };
 
 /** A new user. */

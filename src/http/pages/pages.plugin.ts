@@ -9,6 +9,7 @@ import { registerSignInRoutes, type SignInDeps } from './sign-in.routes.js';
 import { registerLogoutRoutes } from './logout.routes.js';
 import { registerSsoRoutes } from './sso.routes.js';
 import { registerOidcSsoRoutes } from './sso-oidc.routes.js';
+import { registerSimulatorRoutes } from './simulator.routes.js';
 
 /** Form bodies of the hosted pages and the authorization endpoint are small. */
 const PAGE_BODY_LIMIT = 16 * 1024;
@@ -67,6 +68,7 @@ export async function registerHostedPages(app: FastifyInstance, deps: SignInDeps
     const kit = registerSignInRoutes(scope, deps, environment);
     registerSsoRoutes(scope, deps, environment, kit, parseFields);
     registerOidcSsoRoutes(scope, deps, environment, kit);
+    registerSimulatorRoutes(scope, deps, environment, kit);
     registerLogoutRoutes(scope, deps, environment);
   });
 }

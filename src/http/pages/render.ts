@@ -20,14 +20,15 @@ function formTargets(redirectTargets: readonly string[]): string {
 
 /**
  * The security headers of every hosted page: a CSP that allows only our own stylesheet, no
- * script at all, no framing (clickjacking), and forms that post here (or lead, by the redirect
- * that answers them, to the application's registered redirect URI); no caching, no referrer.
+ * script at all (but our own static scripts on the few pages that ask: `scripts`), no framing
+ * (clickjacking), and forms that post here (or lead, by the redirect that answers them, to the
+ * application's registered redirect URI); no caching, no referrer.
  */
-export function pageHeaders(reply: FastifyReply, redirectTargets: readonly string[] = [], logoUrl: string | null = null): FastifyReply {
+export function pageHeaders(reply: FastifyReply, redirectTargets: readonly string[] = [], logoUrl: string | null = null, scripts = false): FastifyReply {
   const images = logoUrl ? `'self' ${new URL(logoUrl).origin}` : "'self'";
   return reply.headers({
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': `default-src 'none'; style-src 'self'; img-src ${images}; form-action ${formTargets(redirectTargets)}; frame-ancestors 'none'; base-uri 'none'`,
+    'content-security-policy': `default-src 'none'; style-src 'self';${scripts ? " script-src 'self';" : ''} img-src ${images}; form-action ${formTargets(redirectTargets)}; frame-ancestors 'none'; base-uri 'none'`,
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
@@ -51,9 +52,17 @@ export interface Brand {
 
 export const brand = (env: Brand | null): { environmentName: string; logoUrl: string | null } => ({ environmentName: env?.name ?? 'Gatehouse', logoUrl: env?.logoUrl ?? null });
 
-/** Renders a template of assets/templates with auto-escaping and sends it as a hosted page. */
-export function sendPage(reply: FastifyReply, template: string, data: PageData, options: { status?: number; redirectTargets?: readonly string[] } = {}): FastifyReply {
-  return pageHeaders(reply, options.redirectTargets, data.logoUrl ?? null).code(options.status ?? 200).send(eta.render(`./${template}`, data));
+/**
+ * Renders a template of assets/templates with auto-escaping and sends it as a hosted page.
+ * `scripts`: the page loads a static script of /assets (never inline script); it works without.
+ */
+export function sendPage(
+  reply: FastifyReply,
+  template: string,
+  data: PageData,
+  options: { status?: number; redirectTargets?: readonly string[]; scripts?: boolean } = {},
+): FastifyReply {
+  return pageHeaders(reply, options.redirectTargets, data.logoUrl ?? null, options.scripts ?? false).code(options.status ?? 200).send(eta.render(`./${template}`, data));
 }
 
 export const STYLESHEET_PATH = fileURLToPath(new URL('./assets/gatehouse.css', import.meta.url));

@@ -22,27 +22,32 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
   }
 
   /**
-   * SAML connections (of every environment: a system job) with a certificate that expires
-   * before `before`, with their workspace.
+   * SAML (and SIMULATOR) connections (of every environment: a system job) with a certificate
+   * that expires before `before`, with their workspace.
    */
   async withCertificatesExpiringBefore(before: Date): Promise<{ connectionId: string; workspaceId: string }[]> {
     if (scopeOf(this.em).kind !== 'system') throw new TenantScopeViolation('certificate expiry spans tenants: use a systemFork');
     const rows = await sql<{ id: string; workspace_id: string }>(
       this.em,
       `select c."id", e."workspace_id" from "${tableOf(this.em, SsoConnection)}" c join "${tableOf(this.em, Environment)}" e on e."id" = c."environment_id"` +
-        ` where c."type" = 'SAML' and exists (select 1 from jsonb_array_elements(c."idp_certificates") x where (x->>'notAfter')::timestamptz < ?) order by c."id"`,
+        ` where c."type" in ('SAML', 'SIMULATOR') and exists (select 1 from jsonb_array_elements(c."idp_certificates") x where (x->>'notAfter')::timestamptz < ?) order by c."id"`,
       [before],
     );
     return rows.map((row) => ({ connectionId: row.id, workspaceId: row.workspace_id }));
   }
 
-  /** The organization's first ACTIVE connection (SAML or OIDC), or null. */
+  /** The organization's first ACTIVE connection (SAML, SIMULATOR or OIDC), or null. */
   activeOf(organizationId: string): Promise<SsoConnection | null> {
     return this.em.findOne(
       SsoConnection,
-      { organizationId, type: { $in: [SsoConnectionType.SAML, SsoConnectionType.OIDC] }, status: SsoConnectionStatus.ACTIVE },
+      { organizationId, type: { $in: [SsoConnectionType.SAML, SsoConnectionType.SIMULATOR, SsoConnectionType.OIDC] }, status: SsoConnectionStatus.ACTIVE },
       { orderBy: { createdAt: 'asc', id: 'asc' } },
     );
+  }
+
+  /** The environment's first SIMULATOR connection (any status), or null. */
+  simulatorOf(environmentId: string): Promise<SsoConnection | null> {
+    return this.em.findOne(SsoConnection, { environmentId, type: SsoConnectionType.SIMULATOR }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
 }
 

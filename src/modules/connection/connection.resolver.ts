@@ -10,23 +10,27 @@ import {
   createSamlConnection,
   deleteSsoConnection,
   listSsoConnections,
+  speaksSaml,
   updateOidcConnection,
   updateSamlConnection,
 } from './connection.service.js';
 import {
   CreateOidcConnectionInput,
   CreateSamlConnectionInput,
+  CreateSimulatorConnectionInput,
   OidcSettingsType,
   SamlSettingsType,
   SsoAttributeMappingType,
   SsoConnectionConnection,
   SsoConnectionNode,
   SsoConnectionPayload,
+  SimulatorConnectionPayload,
   UpdateOidcConnectionInput,
   UpdateSamlConnectionInput,
 } from './connection.types.js';
 import { samlServiceProvider, oidcRedirectUri } from './connection.urls.js';
 import { PROVIDER_PRESETS } from './attribute-mapping.js';
+import { createSimulatorConnection } from './simulator.service.js';
 
 const INPUT = { description: 'What to do; see the input type.' };
 
@@ -58,9 +62,9 @@ export class SsoConnectionResolver {
     };
   }
 
-  @FieldResolver(() => SamlSettingsType, { nullable: true, description: 'SAML settings (SAML connections only).' })
+  @FieldResolver(() => SamlSettingsType, { nullable: true, description: 'SAML settings (SAML and SIMULATOR connections only).' })
   saml(@Root() connection: SsoConnection, @Ctx() ctx: GraphQLContext): SamlSettingsType | null {
-    if (connection.type !== SsoConnectionType.SAML) return null;
+    if (!speaksSaml(connection.type)) return null;
     return {
       ...samlServiceProvider(issuerFor(ctx.config.publicUrl, connection.environmentId), connection.id),
       idpEntityId: connection.idpEntityId,
@@ -90,7 +94,9 @@ export class SsoConnectionResolver {
     return mutationPayload(ctx, async () => ({ ssoConnection: await createSamlConnection(services(ctx), input) }));
   }
 
-  @Mutation(() => SsoConnectionPayload, { description: 'Changes a SAML connection. Needs `organizations:write`.' })
+  @Mutation(() => SsoConnectionPayload, {
+    description: 'Changes a SAML connection, or a SIMULATOR one (all but its IdP entity id, SSO URL and certificates, which are the simulator\'s own). Needs `organizations:write`.',
+  })
   updateSamlConnection(@Arg('input', INPUT) input: UpdateSamlConnectionInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({ ssoConnection: await updateSamlConnection(services(ctx), input) }));
   }
@@ -103,6 +109,14 @@ export class SsoConnectionResolver {
   @Mutation(() => SsoConnectionPayload, { description: 'Changes an OpenID Connect connection. Needs `organizations:write`.' })
   updateOidcConnection(@Arg('input', INPUT) input: UpdateOidcConnectionInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, async () => ({ ssoConnection: await updateOidcConnection(services(ctx), ctx.secretBox, input) }));
+  }
+
+  @Mutation(() => SimulatorConnectionPayload, {
+    description:
+      'Sets up the IdP simulator of a DEVELOPMENT environment (once; later calls return it): the organization "Simulated Customer" with the verified domains example.com and example.org, and an ACTIVE SIMULATOR connection for it. Signing in as anyone@example.com then leads to the simulator page, which sends a real signed SAML response (or a chosen fault) to the ACS. Refused elsewhere (`sso_connection.simulator_development_only`). Needs `organizations:write`.',
+  })
+  createSimulatorConnection(@Arg('input', INPUT) input: CreateSimulatorConnectionInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, () => createSimulatorConnection(services(ctx), ctx.secretBox, ctx.config.publicUrl, input));
   }
 
   @Mutation(() => DeletePayload, { description: 'Deletes an SSO connection. Needs `organizations:write`.' })

@@ -16,10 +16,13 @@ import { checkAttributeMapping, checkCredential, checkEntityId, checkGroupRoleRo
 import { CustomAttributeDefinitionRepository } from '../user/user.repository.js';
 import { resolveRoleIds } from '../role/role.service.js';
 
-const connectionTarget = (connection: SsoConnection) => ({ type: 'sso_connection', id: connection.id, name: connection.name });
+export const connectionTarget = (connection: SsoConnection) => ({ type: 'sso_connection', id: connection.id, name: connection.name });
+
+/** SAML connections, and SIMULATOR ones (SAML with Gatehouse's built-in IdP): the SAML endpoints serve both alike. */
+export const speaksSaml = (type: SsoConnectionType): boolean => type === SsoConnectionType.SAML || type === SsoConnectionType.SIMULATOR;
 
 /** What audit events say of a connection: never its client secret, only whether it has one (`confidentialClient`). */
-const snapshotConnection = (connection: SsoConnection) => ({
+export const snapshotConnection = (connection: SsoConnection) => ({
   id: connection.id,
   organizationId: connection.organizationId,
   name: connection.name,
@@ -29,7 +32,7 @@ const snapshotConnection = (connection: SsoConnection) => ({
   allowGuestDomains: connection.allowGuestDomains,
   attributeMapping: connection.attributeMapping,
   groupRoleMappings: connection.groupRoleMappings,
-  ...(connection.type === SsoConnectionType.SAML
+  ...(speaksSaml(connection.type)
     ? {
         idpEntityId: connection.idpEntityId,
         idpSsoUrl: connection.idpSsoUrl,
@@ -44,7 +47,7 @@ const snapshotConnection = (connection: SsoConnection) => ({
 
 /** What an ACTIVE connection needs to sign anyone in; null when it has it all. */
 function missingForActive(connection: SsoConnection): string | null {
-  if (connection.type === SsoConnectionType.SAML) {
+  if (speaksSaml(connection.type)) {
     if (!connection.idpEntityId) return 'the IdP entity id';
     if (!connection.idpSsoUrl) return 'the IdP SSO URL';
     if (!connection.idpCertificates.length) return 'an IdP signing certificate';
@@ -219,7 +222,9 @@ async function updateConnection(ctx: ServiceContext, input: CommonInput & { id: 
   requireScope(ctx.principal, 'organizations:write');
   return inTransaction(ctx, async (em) => {
     const connection = await new SsoConnectionRepository(em).lock(input.id);
-    if (connection.type !== type) throw invalid('sso_connection.wrong_type', `This is a ${connection.type} connection`, ['input', 'id']);
+    // A SIMULATOR connection is a SAML one: its name, status, mappings and trust settings change alike.
+    const sameKind = connection.type === type || (type === SsoConnectionType.SAML && connection.type === SsoConnectionType.SIMULATOR);
+    if (!sameKind) throw invalid('sso_connection.wrong_type', `This is a ${connection.type} connection`, ['input', 'id']);
     const before = snapshotConnection(connection);
     const idp = connection.idpEntityId ?? connection.oidcIssuer;
     apply(connection);
@@ -243,8 +248,17 @@ export function createSamlConnection(ctx: ServiceContext, input: SamlSettingsInp
   return createConnection(ctx, input, SsoConnectionType.SAML, (connection) => applySaml(connection, input));
 }
 
+/** What Gatehouse sets on a SIMULATOR connection and keeps: the simulated IdP is its own. */
+const SIMULATOR_MANAGED = ['idpMetadataXml', 'idpEntityId', 'idpSsoUrl', 'idpCertificates'] as const;
+
 export function updateSamlConnection(ctx: ServiceContext, input: SamlSettingsInput & { id: string }): Promise<SsoConnection> {
-  return updateConnection(ctx, input, SsoConnectionType.SAML, (connection) => applySaml(connection, input));
+  return updateConnection(ctx, input, SsoConnectionType.SAML, (connection) => {
+    if (connection.type === SsoConnectionType.SIMULATOR) {
+      const managed = SIMULATOR_MANAGED.find((name) => input[name] !== undefined);
+      if (managed) throw invalid('sso_connection.simulator_managed', 'The simulated IdP\'s entity id, SSO URL and certificate are Gatehouse\'s own', ['input', managed]);
+    }
+    applySaml(connection, input);
+  });
 }
 
 export function createOidcConnection(ctx: ServiceContext, box: SecretBox, input: OidcSettingsInput & { organizationId: string; name: string }): Promise<SsoConnection> {
@@ -268,11 +282,13 @@ export async function deleteSsoConnection(ctx: ServiceContext, input: { id: stri
 
 /**
  * A connection of this type for the SSO endpoints, read through `em` (scoped to the environment
- * the URL names); null when there is none there. Any status: an IdP admin imports the SP
- * metadata of a DRAFT connection before it is switched on.
+ * the URL names); null when there is none there. SAML finds SIMULATOR connections too (see
+ * `speaksSaml`). Any status: an IdP admin imports the SP metadata of a DRAFT connection before
+ * it is switched on.
  */
 export async function findConnection(em: EntityManager, id: string, type: SsoConnectionType): Promise<SsoConnection | null> {
   if (!isIdOf('ssoConnection', id)) return null;
   const connection = await new SsoConnectionRepository(em).find(id);
-  return connection?.type === type ? connection : null;
+  if (!connection) return null;
+  return connection.type === type || (type === SsoConnectionType.SAML && speaksSaml(connection.type)) ? connection : null;
 }

@@ -6,11 +6,18 @@ import { UserError } from '../../graphql/user-error.js';
 import { SsoConnectionStatus, SsoConnectionType, SsoProvider } from './connection.entity.js';
 import { MAX_GROUP_ROLE_MAPPINGS, MAX_IDP_CERTIFICATES, MAX_MAPPED_CUSTOM_ATTRIBUTES } from './connection.validation.js';
 import { JSONObjectScalar } from '../../graphql/scalars.js';
+import { OrganizationType } from '../organization/organization.types.js';
 
 registerEnumType(SsoConnectionType, {
   name: 'SsoConnectionType',
   description: 'The protocol an SSO connection speaks with the organization\'s identity provider.',
-  valuesConfig: { SAML: { description: 'SAML 2.0: Gatehouse is the service provider.' }, OIDC: { description: 'OpenID Connect: Gatehouse is the relying party.' } },
+  valuesConfig: {
+    SAML: { description: 'SAML 2.0: Gatehouse is the service provider.' },
+    OIDC: { description: 'OpenID Connect: Gatehouse is the relying party.' },
+    SIMULATOR: {
+      description: 'SAML 2.0 with Gatehouse\'s built-in IdP simulator (DEVELOPMENT environments): real signed responses, or chosen faults, through the real ACS. See `createSimulatorConnection`.',
+    },
+  },
 });
 registerEnumType(SsoProvider, { name: 'SsoProvider', description: 'Who runs the identity provider: sets attribute mappings and the setup instructions.' });
 registerEnumType(SsoConnectionStatus, {
@@ -316,5 +323,23 @@ export class SsoConnectionPayload {
   ssoConnection?: SsoConnectionNode;
 
   @Field(() => [UserError], { description: 'Why the change was refused, if it was.' })
+  userErrors!: UserError[];
+}
+
+@InputType({ description: 'The IdP simulator of a DEVELOPMENT environment.' })
+export class CreateSimulatorConnectionInput {
+  @Field(() => ID, { nullable: true, description: 'The environment (DEVELOPMENT only); defaults to the key\'s.' })
+  environmentId?: string | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'Result of `createSimulatorConnection`.' })
+export class SimulatorConnectionPayload {
+  @Field(() => SsoConnectionNode, { nullable: true, description: 'The SIMULATOR connection: its `saml.idpSsoUrl` is the simulator page.' })
+  ssoConnection?: SsoConnectionNode;
+
+  @Field(() => OrganizationType, { nullable: true, description: 'The built-in organization "Simulated Customer", with the verified domains example.com and example.org.' })
+  organization?: OrganizationType;
+
+  @Field(() => [UserError], { description: 'Why it was refused, if it was.' })
   userErrors!: UserError[];
 }

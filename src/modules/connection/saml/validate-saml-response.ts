@@ -10,7 +10,7 @@ import {
   type SamlValidationPolicy,
   type SamlValidationResult,
 } from './saml-validation.types.js';
-import { attribute, childElements, clip, decodeSamlResponse, NS, parseXml, text, type XmlElement } from './saml-xml.js';
+import { allElements, attribute, childElements, clip, decodeSamlResponse, NS, parseXml, text, type XmlElement } from './saml-xml.js';
 
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 const AFTER_SIGNATURE = new Set<SamlFailureReason>(['expired', 'not_yet_valid', 'audience']);
@@ -45,7 +45,13 @@ export async function validateSamlResponse(samlResponseBase64: string, policy: S
   const root = parseXml(xml);
   if ('ok' in root) return root;
   const received = checkStructure(root, policy.allowSha1, decryptionKeys.length > 0);
-  if ('ok' in received) return received;
+  if ('ok' in received) {
+    // An IdP that refuses a sign-in answers with an error status and no assertion at all: report
+    // its status, not the missing assertion (a refusal either way).
+    const noAssertion = received.reason === 'not_one_assertion' && !allElements(root).some((element) => element.localName === 'Assertion' || element.localName === 'EncryptedAssertion');
+    const status = noAssertion ? topLevelStatus(root) : null;
+    return status !== null && status !== SUCCESS ? samlFailure('status', `the IdP answered ${clip(status)}`) : received;
+  }
   const { response, responseSigned } = received;
 
   // Unsigned error responses are common: report the IdP's status rather than a missing signature.
