@@ -23,6 +23,7 @@ import { Migration20261202010413_SsoTraces } from './Migration20261202010413_Sso
 import { Migration20261202011454_SsoMappings } from './Migration20261202011454_SsoMappings.js';
 import { Migration20261202012232_OidcRequestFreshness } from './Migration20261202012232_OidcRequestFreshness.js';
 import { Migration20261202013210_SimulatorRequireSsoInitiateLogin } from './Migration20261202013210_SimulatorRequireSsoInitiateLogin.js';
+import { Migration20261202014408_SpKeys } from './Migration20261202014408_SpKeys.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -48,4 +49,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202011454_SsoMappings', class: Migration20261202011454_SsoMappings },
   { name: 'Migration20261202012232_OidcRequestFreshness', class: Migration20261202012232_OidcRequestFreshness },
   { name: 'Migration20261202013210_SimulatorRequireSsoInitiateLogin', class: Migration20261202013210_SimulatorRequireSsoInitiateLogin },
+  { name: 'Migration20261202014408_SpKeys', class: Migration20261202014408_SpKeys },
 ];

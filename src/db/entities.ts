@@ -9,6 +9,7 @@ import { SsoConnection } from '../modules/connection/connection.entity.js';
 import { SamlRequest } from '../modules/connection/saml-request.entity.js';
 import { OidcRequest } from '../modules/connection/oidc-request.entity.js';
 import { SsoTrace } from '../modules/connection/sso-trace.entity.js';
+import { SpKey } from '../modules/connection/sp-key.entity.js';
 import { SsoIdentityLink } from '../modules/connection/sso-identity.entity.js';
 import { LogoutNotice } from '../modules/session/logout-notice.entity.js';
 import { UserSession } from '../modules/session/session.entity.js';
@@ -66,4 +67,5 @@ export const entities = [
   OidcRequest,
   SsoIdentityLink,
   SsoTrace,
+  SpKey,
 ];

@@ -29,6 +29,7 @@ export const ID_PREFIXES = {
   consent: 'cns',
   ssoConnection: 'con',
   ssoTrace: 'trc',
+  spKey: 'spk',
 } as const;
 
 /**

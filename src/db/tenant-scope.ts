@@ -88,6 +88,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'SamlRequest',
       'OidcRequest',
       'SsoTrace',
+      'SpKey',
       'SsoIdentityLink',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { connectionLoaders, type ConnectionLoaders } from '../modules/connection/connection.loader.js';
 import { membershipLoaders, type MembershipLoaders } from '../modules/membership/membership.loader.js';
 import { oauthClientLoaders, type OAuthClientLoaders } from '../modules/oauth-client/oauth-client.loader.js';
 import { organizationLoaders, type OrganizationLoaders } from '../modules/organization/organization.loader.js';
@@ -19,7 +20,8 @@ export type Loaders = OrganizationLoaders &
   MembershipLoaders &
   WebhookLoaders &
   OAuthClientLoaders &
-  SigningKeyLoaders;
+  SigningKeyLoaders &
+  ConnectionLoaders;
 
 export type { ChildPageOf as ChildPage } from '../db/child-pages.js';
 
@@ -39,5 +41,6 @@ export function createLoaders(em: EntityManager, options: LoaderOptions): Loader
     ...webhookLoaders(em, options),
     ...oauthClientLoaders(em, options),
     ...signingKeyLoaders(em, options),
+    ...connectionLoaders(em, options),
   };
 }

@@ -6,6 +6,7 @@ import { getApiKey } from '../modules/api-key/api-key.service.js';
 import { getConsent } from '../modules/consent/consent.service.js';
 import { getSsoConnection } from '../modules/connection/connection.service.js';
 import { getSsoTrace } from '../modules/connection/sso-trace.service.js';
+import { getSpKey } from '../modules/connection/sp-key.service.js';
 import { getOutboxMessage } from '../modules/email/email.service.js';
 import { getEnvironment } from '../modules/environment/environment.service.js';
 import { getMembership } from '../modules/membership/membership.service.js';
@@ -54,6 +55,7 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   consent: getConsent,
   ssoConnection: getSsoConnection,
   ssoTrace: getSsoTrace,
+  spKey: getSpKey,
 };
 
 /** Longest part of an invalid id quoted back: ids are 30 characters; anything longer is not worth echoing. */

@@ -27,6 +27,7 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   consent: 'Consent',
   ssoConnection: 'SsoConnection',
   ssoTrace: 'SsoTrace',
+  spKey: 'SsoSpKey',
 };
 
 @InterfaceType('Node', {

@@ -16,6 +16,7 @@ import { OrganizationResolver } from '../modules/organization/organization.resol
 import { ResourceServerResolver } from '../modules/resource-server/resource-server.resolver.js';
 import { SsoConnectionResolver } from '../modules/connection/connection.resolver.js';
 import { SsoTraceResolver } from '../modules/connection/sso-trace.resolver.js';
+import { SpKeyResolver } from '../modules/connection/sp-key.resolver.js';
 import { SessionResolver } from '../modules/session/session.resolver.js';
 import { RoleRelationsResolver, RoleResolver } from '../modules/role/role.resolver.js';
 import { SigningKeyResolver } from '../modules/signing-key/signing-key.resolver.js';
@@ -73,6 +74,7 @@ async function build(): Promise<GraphQLSchema> {
       ResourceServerResolver,
       SsoConnectionResolver,
       SsoTraceResolver,
+      SpKeyResolver,
       TrustedIssuerResolver,
       SigningKeyResolver,
       EmailResolver,

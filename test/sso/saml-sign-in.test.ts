@@ -1,3 +1,4 @@
+import { createVerify, X509Certificate } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -385,5 +386,73 @@ describe('IdP-initiated sign-in', () => {
     expect(trace.steps.map((step: { step: string }) => step.step)).toEqual(['response_validated', 'idp_initiated', 'signed_in', 'handed_to_application']);
 
     await mutate(ws.client, 'updateSamlConnection', 'UpdateSamlConnectionInput', 'ssoConnection { id }', { id: connection.id, allowIdpInitiated: false, idpInitiatedApplicationId: null });
+  });
+});
+
+describe('SP keys: signed AuthnRequests and encrypted assertions', () => {
+  const KEYS = `query($id: ID!) { node(id: $id) { ... on SsoConnection { spKeys { id use certificate fingerprint } } } }`;
+  const newKey = (use: 'SIGNING' | 'ENCRYPTION', connectionId = connection.id) =>
+    ws.client.data(`mutation($input: CreateSsoSpKeyInput!) { createSsoSpKey(input: $input) { spKey { id use certificate fingerprint } userErrors { code field } } }`, { input: { connectionId, use } });
+
+  it('signs AuthnRequests with the newest signing key and lists every key in the SP metadata', async () => {
+    const { spKey } = (await newKey('SIGNING')).createSsoSpKey;
+    expect(spKey).toMatchObject({ use: 'SIGNING', certificate: expect.stringContaining('BEGIN CERTIFICATE') });
+    expect(new X509Certificate(spKey.certificate).fingerprint256).toBe(spKey.fingerprint);
+    const metadata = await (await fetch(connection.saml.spEntityId + '/metadata')).text();
+    expect(metadata).toContain('AuthnRequestsSigned="true"');
+    expect(metadata).toContain(spKey.certificate.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '').slice(0, 64));
+
+    const browser = new HttpBrowser(server.url);
+    const verifier = client.randomPKCECodeVerifier();
+    await browser.go(client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).toString());
+    const sent = (await browser.go(`/e/${env}/sign-in/email`, { form: { ...browser.form('/sign-in/email').fields, email: 'sig@acme.test' } })) as { redirect: URL };
+    // SAML Bindings §3.4.4.1: the signature covers the query as sent, SAMLRequest, RelayState, SigAlg.
+    const query = sent.redirect.search.slice(1);
+    const signed = query.slice(0, query.indexOf('&Signature='));
+    expect(signed).toMatch(/^SAMLRequest=[^&]+&RelayState=[^&]+&SigAlg=http%3A%2F%2Fwww\.w3\.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256$/);
+    const signature = Buffer.from(sent.redirect.searchParams.get('Signature')!, 'base64');
+    expect(createVerify('RSA-SHA256').update(signed).verify(spKey.certificate, signature)).toBe(true);
+    expect(createVerify('RSA-SHA256').update(signed.replace('RelayState=', 'RelayState=x')).verify(spKey.certificate, signature)).toBe(false);
+
+    await ws.client.data(`mutation($id: ID!) { deleteSsoSpKey(input: { id: $id }) { deletedId } }`, { id: spKey.id });
+  });
+
+  it('decrypts assertions encrypted to any listed encryption key, and no longer to a deleted one', async () => {
+    const first = (await newKey('ENCRYPTION')).createSsoSpKey.spKey;
+    const second = (await newKey('ENCRYPTION')).createSsoSpKey.spKey;
+    expect((await ws.client.data(KEYS, { id: connection.id })).node.spKeys.map((key: { id: string }) => key.id)).toEqual([second.id, first.id]);
+    const signInEncryptedTo = async (cert: string, email: string) => {
+      const browser = new HttpBrowser(server.url);
+      const { verifier, requestId, relayState } = await toIdp(browser, email);
+      const xml = await idp.response({
+        sign: 'assertion',
+        nameId: email,
+        attributes: { email: [email] },
+        encrypt: { cert },
+        values: { Destination: connection.saml.acsUrl, Audience: connection.saml.spEntityId, SubjectRecipient: connection.saml.acsUrl, InResponseTo: requestId },
+      });
+      expect(xml).toContain('EncryptedAssertion');
+      const result = await browser.go(connection.saml.acsUrl, { form: { SAMLResponse: toBase64(xml), RelayState: relayState } });
+      return { browser, result, verifier };
+    };
+    const old = await signInEncryptedTo(first.certificate, 'enc1@acme.test');
+    const tokens = await client.authorizationCodeGrant(config, (old.result as { redirect: URL }).redirect, { pkceCodeVerifier: old.verifier, expectedState: 'st' });
+    expect(tokens.claims()).toMatchObject({ email: 'enc1@acme.test', amr: ['sso'] });
+    expect('redirect' in (await signInEncryptedTo(second.certificate, 'enc2@acme.test')).result).toBe(true);
+
+    await ws.client.data(`mutation($id: ID!) { deleteSsoSpKey(input: { id: $id }) { deletedId } }`, { id: first.id });
+    const refused = await signInEncryptedTo(first.certificate, 'enc3@acme.test');
+    expect(refused.browser.status).toBe(400);
+    expect(refused.browser.html).toContain('sso.decryption_failed');
+    await ws.client.data(`mutation($id: ID!) { deleteSsoSpKey(input: { id: $id }) { deletedId } }`, { id: second.id });
+  });
+
+  it('refuses a fourth key of one use, and keys for a connection that is not SAML', async () => {
+    const made = [];
+    for (let index = 0; index < 3; index += 1) made.push((await newKey('SIGNING')).createSsoSpKey.spKey.id);
+    expect((await newKey('SIGNING')).createSsoSpKey.userErrors[0]).toMatchObject({ code: 'sso_connection.too_many_sp_keys', field: ['input', 'use'] });
+    for (const id of made) await ws.client.data(`mutation($id: ID!) { deleteSsoSpKey(input: { id: $id }) { deletedId } }`, { id });
+    const oidc = await mutate(ws.client, 'createOidcConnection', 'CreateOidcConnectionInput', 'ssoConnection { id }', { organizationId, name: 'OIDC' });
+    expect((await newKey('SIGNING', oidc.ssoConnection.id)).createSsoSpKey.userErrors[0]).toMatchObject({ code: 'sso_connection.wrong_type' });
   });
 });

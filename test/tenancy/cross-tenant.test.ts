@@ -75,6 +75,9 @@ interface EnvData {
   /** An SSO connection (OIDC, with a client secret) of the organization. */
   ssoConnectionId: string;
   ssoClientId: string;
+  /** A SAML connection (DRAFT) of the organization, and an SP signing key of it. */
+  samlConnectionId: string;
+  spKeyId: string;
   /** A sign-in trace of that connection (its person's email is findable). */
   ssoTraceId: string;
   ssoTraceEmail: string;
@@ -1010,6 +1013,13 @@ const ROWS: Row[] = [
     expect: both(notFound('organization')),
   },
   {
+    operation: 'createSimulatorConnection',
+    name: "in the victim's environment",
+    document: mutation('createSimulatorConnection', 'CreateSimulatorConnectionInput', `ssoConnection { ${SSO_CONNECTION} } organization { ${ORG} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId } }),
+    expect: both(notFound('environment')),
+  },
+  {
     operation: 'updateSamlConnection',
     name: "the victim's connection",
     document: mutation('updateSamlConnection', 'UpdateSamlConnectionInput', `ssoConnection { ${SSO_CONNECTION} }`),
@@ -1022,6 +1032,20 @@ const ROWS: Row[] = [
     document: mutation('updateOidcConnection', 'UpdateOidcConnectionInput', `ssoConnection { ${SSO_CONNECTION} }`),
     variables: (t) => ({ input: { id: t.ssoConnectionId, issuer: 'https://intruder.example', clientSecret: 'stolen' } }),
     expect: both(notFound('sso_connection')),
+  },
+  {
+    operation: 'createSsoSpKey',
+    name: "for the victim's SAML connection",
+    document: mutation('createSsoSpKey', 'CreateSsoSpKeyInput', 'spKey { id certificate }'),
+    variables: (t) => ({ input: { connectionId: t.samlConnectionId, use: 'ENCRYPTION' } }),
+    expect: both(notFound('sso_connection')),
+  },
+  {
+    operation: 'deleteSsoSpKey',
+    name: "the victim's SP key",
+    document: mutation('deleteSsoSpKey', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.spKeyId } }),
+    expect: both(notFound('sso_sp_key')),
   },
   {
     operation: 'deleteSsoConnection',
@@ -1568,6 +1592,7 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'session', label: "the victim's user's session", id: (t) => t.sessionId, attackers: ATTACKERS, resource: 'session' },
   { kind: 'consent', label: "the victim's user's consent", id: (t) => t.consentId, attackers: ATTACKERS, resource: 'consent' },
   { kind: 'ssoConnection', label: "the victim's SSO connection", id: (t) => t.ssoConnectionId, attackers: ATTACKERS, resource: 'sso_connection' },
+  { kind: 'spKey', label: "an SP key of the victim's SAML connection", id: (t) => t.spKeyId, attackers: ATTACKERS, resource: 'sso_sp_key' },
   { kind: 'ssoTrace', label: "a sign-in trace of the victim's SSO connection", id: (t) => t.ssoTraceId, attackers: ATTACKERS, resource: 'sso_trace' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
@@ -1728,6 +1753,8 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     scopes: ['openid', `${tag}:read`],
     resources: [resourceIdentifier],
   });
+  const samlConnection = await mutate(client, 'createSamlConnection', 'CreateSamlConnectionInput', 'ssoConnection { id }', { organizationId: org.organization.id, name: `${Tag} Okta` });
+  const spKey = await mutate(client, 'createSsoSpKey', 'CreateSsoSpKeyInput', 'spKey { id }', { connectionId: samlConnection.ssoConnection.id, use: 'SIGNING' });
   // A sign-in trace as the SSO pages leave one.
   const ssoTraceEmail = `traced-${tag}@${domain}`;
   const connectionRow = await signIn.findOneOrFail(SsoConnection, { id: ssoConnection.ssoConnection.id });
@@ -1784,6 +1811,8 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     ssoClientId,
     ssoTraceId: trace.id,
     ssoTraceEmail,
+    samlConnectionId: samlConnection.ssoConnection.id,
+    spKeyId: spKey.spKey.id,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
   };
 }
@@ -1874,6 +1903,8 @@ function sentinelsOf(target: Target, workspaceWide: boolean, extra: string[]): s
     target.ssoClientId,
     target.ssoTraceId,
     target.ssoTraceEmail,
+    target.samlConnectionId,
+    target.spKeyId,
     ...target.auditEventIds,
     ...extra,
   ];

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from '../../modules/connection/connection.entity.js';
 import { findConnection } from '../../modules/connection/connection.service.js';
 import { type SamlAnswer, acceptIdpInitiated, answerSamlRequest, recordSsoFailure, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
+import { decryptionKeysOf, spKeysOf } from '../../modules/connection/sp-key.service.js';
 import { failTrace, openTrace, succeedTrace, traceOf, tracedSamlResponse, traceStep, type TraceSettings } from '../../modules/connection/sso-trace.service.js';
 import { requestOf, signInThroughConnection, type SignInResult } from '../../modules/sign-in/sign-in.service.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
@@ -65,7 +66,7 @@ export function registerSsoRoutes(
       const connection = await findConnection(em, request.params.id, SsoConnectionType.SAML);
       const pending = requestOf(found.flow);
       const forceAuthn = pending.prompt.includes('login') || pending.maxAge !== null;
-      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }, traceSettings(deps, request)) } : null;
+      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }, traceSettings(deps, request), deps.box) } : null;
     });
     if (!started) return unavailable(reply, request, env);
     if (!started.redirect) return message(reply, request, env, 429, 'Too many sign-in attempts', 'Go back to the application and sign in again.', 'rate_limited');
@@ -88,11 +89,12 @@ export function registerSsoRoutes(
         return message(reply, request, env, 429, 'Too many sign-in attempts', 'Too many sign-ins came from this network; try again in a minute.', 'rate_limited');
       }
       const samlResponse = field(request.body as Fields | undefined, 'SAMLResponse');
-      const connection = await kit.tx(env, (em) => findConnection(em, request.params.id, SsoConnectionType.SAML));
+      const connection = await findConnection(kit.emOf(env), request.params.id, SsoConnectionType.SAML);
       if (!usable(connection)) return unavailable(reply, request, env);
       // Validated, and its assertion id claimed against replay (shared by every process), before
       // the transaction: on the embedded database one connection serves both.
-      const validated = samlResponse ? await validateForConnection(env, connection, samlResponse) : ({ ok: false, reason: 'malformed', detail: 'No SAMLResponse' } as const);
+      const decryptionKeys = decryptionKeysOf(await spKeysOf(kit.emOf(env), connection.id), deps.box);
+      const validated = samlResponse ? await validateForConnection(env, connection, samlResponse, decryptionKeys) : ({ ok: false, reason: 'malformed', detail: 'No SAMLResponse' } as const);
       const firstUse = validated.ok ? await deps.replayGuard.claim(connection.id, validated.assertionId, validated.rememberUntil) : false;
       const requestId = deps.requestMeta(request).requestId;
       const meta = deps.requestMeta(request);

@@ -5,6 +5,7 @@ import { SsoConnectionType } from '../../modules/connection/connection.entity.js
 import { ISSUER_PATH_PREFIX } from '../../modules/environment/issuer.js';
 import { environmentEm, type OAuthDeps } from '../oauth/context.js';
 import { serviceProviderMetadata } from './metadata.js';
+import { spKeysOf } from '../../modules/connection/sp-key.service.js';
 
 type ConnectionParams = { env: string; id: string };
 
@@ -26,6 +27,6 @@ export async function registerSamlRoutes(app: FastifyInstance, deps: Pick<OAuthD
     return reply
       .header('content-type', 'application/samlmetadata+xml; charset=utf-8')
       .header('cache-control', 'public, max-age=300')
-      .send(serviceProviderMetadata(env.issuer, connection));
+      .send(serviceProviderMetadata(env.issuer, connection, await spKeysOf(environmentEm(deps.orm, env), connection.id)));
   });
 }

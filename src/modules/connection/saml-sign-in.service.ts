@@ -11,6 +11,8 @@ import { OAuthClientRepository } from '../oauth-client/oauth-client.repository.j
 import { SsoConnectionStatus, type SsoConnection } from './connection.entity.js';
 import { SamlRequestRepository, SsoConnectionRepository } from './connection.repository.js';
 import { samlServiceProvider } from './connection.urls.js';
+import type { SecretBox } from '../../crypto/at-rest.js';
+import { signRedirect, spKeysOf } from './sp-key.service.js';
 import { openTrace, traceStep, type TraceSettings } from './sso-trace.service.js';
 import type { SamlRequest, SsoIdentity } from './saml-request.entity.js';
 import { validateSamlResponse } from './saml/validate-saml-response.js';
@@ -83,6 +85,7 @@ export async function startSamlSignIn(
   connection: SsoConnection,
   flow: { id: string; /** The application asked for a fresh sign-in (prompt=login, max_age): the IdP must not reuse its session. */ forceAuthn: boolean },
   trace: TraceSettings,
+  box: SecretBox,
   now = new Date(),
 ): Promise<string | null> {
   const flowId = flow.id;
@@ -114,6 +117,7 @@ export async function startSamlSignIn(
   const url = new URL(connection.idpSsoUrl!);
   url.searchParams.set('SAMLRequest', deflateRawSync(Buffer.from(xml)).toString('base64'));
   url.searchParams.set('RelayState', pending.id);
+  signRedirect(url, await spKeysOf(em, connection.id), box);
   return url.toString();
 }
 
@@ -151,8 +155,8 @@ export function identityFromProfile(
   };
 }
 
-/** Validates an IdP's response against the connection's trust settings (no database). */
-export function validateForConnection(env: SsoEnvironment, connection: SsoConnection, samlResponse: string, now = new Date()): Promise<SamlValidationResult> {
+/** Validates an IdP's response against the connection's trust settings and SP decryption keys (no database). */
+export function validateForConnection(env: SsoEnvironment, connection: SsoConnection, samlResponse: string, decryptionKeys: string[] = [], now = new Date()): Promise<SamlValidationResult> {
   const { spEntityId, acsUrl } = samlServiceProvider(env.issuer, connection.id);
   return validateSamlResponse(samlResponse, {
     idpEntityId: connection.idpEntityId!,
@@ -161,6 +165,7 @@ export function validateForConnection(env: SsoEnvironment, connection: SsoConnec
     acsUrl,
     requireSignedAssertion: connection.requireSignedAssertion,
     allowSha1: connection.allowSha1,
+    decryptionKeys,
     now,
   });
 }

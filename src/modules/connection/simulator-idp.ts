@@ -1,7 +1,7 @@
-import { createHash, generateKeyPair, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
-import * as x509 from '@peculiar/x509';
+import { selfSignedKey } from '../../crypto/self-signed.js';
 import { SignedXml } from 'xml-crypto';
 import { attribute, base64Value, childElements, escapeXml, is, NS, parseXml, refuseUnsafeXml, text, utf8 } from './saml/saml-xml.js';
 
@@ -54,40 +54,15 @@ export interface SimulatorKey {
   certificate: string;
 }
 
-const SIGNING = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
 /** Ten years: a development connection should not stop working because a test certificate ran out. */
 const CERTIFICATE_DAYS = 3650;
 
 /** A new RSA-2048 key and a self-signed certificate (SHA-256) around it. */
 export async function generateSimulatorKey(commonName: string, now = new Date()): Promise<SimulatorKey> {
-  const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
-    publicKeyEncoding: { type: 'spki', format: 'der' },
-  });
-  const subtle = webcrypto.subtle;
-  const keys = {
-    privateKey: await subtle.importKey('pkcs8', privateKey, SIGNING, false, ['sign']),
-    publicKey: await subtle.importKey('spki', publicKey, SIGNING, true, ['verify']),
-  };
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // RFC 5280 §4.1.2.2: positive
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      serialNumber: serial.toString('hex'),
-      name: `CN=${commonName.replace(/[,+="\\<>;#]/g, ' ')}`,
-      notBefore: new Date(now.getTime() - 60_000),
-      notAfter: new Date(now.getTime() + CERTIFICATE_DAYS * 86_400_000),
-      signingAlgorithm: SIGNING,
-      keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
-      extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
-    },
-    webcrypto as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1],
-  );
-  return { privateKey: pemOf('PRIVATE KEY', privateKey), certificate: certificate.toString('pem') };
+  const { privateKey, certificate } = await selfSignedKey(commonName, { days: CERTIFICATE_DAYS, usage: 'signing' }, now);
+  return { privateKey, certificate };
 }
 
-const pemOf = (label: string, der: Buffer) => `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
 
 let throwawayKey: Promise<string> | undefined;
 /** A key nobody trusts, for the `other_key` fault: one per process. */

@@ -184,6 +184,9 @@ export async function signIn(
     provision?: boolean;
     /** The user, already identified (an SSO link): not looked up by email. */
     userId?: string;
+    /** Names for a user made now (an IdP's). */
+    givenName?: string | null;
+    familyName?: string | null;
   },
   now = new Date(),
 ): Promise<SignInResult> {
@@ -192,7 +195,7 @@ export async function signIn(
   let signedUp = false;
   if (!user) {
     if (env.signUpPolicy !== SignUpPolicy.OPEN && !input.provision) return refuse(em, env, input, 'sign_up_closed', null);
-    user = users.create({ id: newId('user'), environmentId: env.id, email: input.email, emailVerified: input.emailVerified });
+    user = users.create({ id: newId('user'), environmentId: env.id, email: input.email, emailVerified: input.emailVerified, givenName: input.givenName ?? null, familyName: input.familyName ?? null });
     signedUp = true;
     recordAudit(em, { principal: null, user: { id: user.id, email: user.email }, meta: input.meta }, {
       action: 'user.created',
@@ -290,6 +293,9 @@ export async function signInThroughConnection(
       meta: input.meta,
       previousSessionToken: input.previousSessionToken,
       provision: true,
+      // A new user is made with the IdP's names at once (one INSERT, no UPDATE after it).
+      givenName: identity.givenName,
+      familyName: identity.familyName,
       ...(existing ? { userId: existing.id } : {}),
     },
     now,
