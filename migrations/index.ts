@@ -24,6 +24,7 @@ import { Migration20261202011454_SsoMappings } from './Migration20261202011454_S
 import { Migration20261202012232_OidcRequestFreshness } from './Migration20261202012232_OidcRequestFreshness.js';
 import { Migration20261202013210_SimulatorRequireSsoInitiateLogin } from './Migration20261202013210_SimulatorRequireSsoInitiateLogin.js';
 import { Migration20261202014408_SpKeys } from './Migration20261202014408_SpKeys.js';
+import { Migration20261202015931_IdpMetadataUrl } from './Migration20261202015931_IdpMetadataUrl.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -50,4 +51,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202012232_OidcRequestFreshness', class: Migration20261202012232_OidcRequestFreshness },
   { name: 'Migration20261202013210_SimulatorRequireSsoInitiateLogin', class: Migration20261202013210_SimulatorRequireSsoInitiateLogin },
   { name: 'Migration20261202014408_SpKeys', class: Migration20261202014408_SpKeys },
+  { name: 'Migration20261202015931_IdpMetadataUrl', class: Migration20261202015931_IdpMetadataUrl },
 ];

@@ -11,6 +11,7 @@ import { systemFork } from './db/tenant-scope.js';
 import { GRAPHQL_PATH, graphqlPlugin } from './graphql/graphql.plugin.js';
 import { auditExportPlugin } from './http/audit-export.js';
 import { oauthPlugin } from './http/oauth/oauth.plugin.js';
+import { guardedFetch } from './http/outbound-fetch.js';
 import { requestErrorHandler } from './http/request-errors.js';
 import { createLogger } from './logger.js';
 import { Mailer } from './modules/email/mailer.js';
@@ -98,7 +99,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => mailer.close());
   const shared = { config, orm, logger, listen: deps.listen, secretBox, requestMeta, mailer };
 
-  await app.register(graphqlPlugin, { ...shared, resolveTxt: deps.resolveTxt ?? systemTxtResolver, authenticate: authenticateKey });
+  // IdP metadata documents: 512 KiB, 10 s, no private address unless allowed.
+  const outboundFetch = deps.outboundFetch ?? guardedFetch({ maxBytes: 512 * 1024, timeoutMs: 10_000, allowPrivate: config.allowPrivateTargets });
+  await app.register(graphqlPlugin, { ...shared, resolveTxt: deps.resolveTxt ?? systemTxtResolver, outboundFetch, authenticate: authenticateKey });
   await app.register(oauthPlugin, { ...shared, masterKey: deps.masterKey, outboundFetch: deps.outboundFetch });
   await app.register(auditExportPlugin, { orm, requestMeta, authenticate: authenticateKey });
   return app;

@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     { DeliveryWorker, deliveryWorkerOptions },
     { ensureDefaultWorkspace },
     { systemFork },
+    { guardedFetch },
   ] = await Promise.all([
     import('./app.js'),
     import('./config.js'),
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     import('./modules/webhook/delivery-worker.js'),
     import('./modules/workspace/workspace.service.js'),
     import('./db/tenant-scope.js'),
+    import('./http/outbound-fetch.js'),
   ]);
   const config = loadConfig();
   const logger = createLogger(config);
@@ -123,7 +125,9 @@ async function main(): Promise<void> {
   }
 
   const stopRetention = config.retentionIntervalMs > 0 ? startRetentionJob(db.orm.em, config.retentionIntervalMs, logger) : async () => {};
-  const stopTokenState = startTokenStateJob(db.orm.em, TOKEN_STATE_PRUNE_INTERVAL_MS, logger);
+  // IdP metadata documents, read again daily, through the outbound guard.
+  const metadataFetch = guardedFetch({ maxBytes: 512 * 1024, timeoutMs: 10_000, allowPrivate: config.allowPrivateTargets });
+  const stopTokenState = startTokenStateJob(db.orm.em, TOKEN_STATE_PRUNE_INTERVAL_MS, logger, metadataFetch);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -23,6 +23,8 @@ export interface GraphQLContext {
   config: Config;
   /** DNS TXT lookups (domain verification); the outside world, replaceable in tests. */
   resolveTxt: TxtResolver;
+  /** Fetches on a tenant's behalf (IdP metadata URLs), through the outbound guard; the outside world, replaceable in tests. */
+  outboundFetch: typeof fetch;
   /** Seals secrets at rest (signing keys) with the master key. */
   secretBox: SecretBox;
   /** Sealing of webhook secrets and the outbound target policy. */

@@ -38,6 +38,8 @@ export interface GraphQLPluginOptions {
   listen: Database['listen'];
   secretBox: SecretBox;
   resolveTxt: TxtResolver;
+  /** Fetches on a tenant's behalf (IdP metadata URLs), through the outbound guard. */
+  outboundFetch: typeof fetch;
   /** The server's mailer (app.ts owns and closes it). */
   mailer: Mailer;
   requestMeta(request: FastifyRequest): RequestMeta;
@@ -134,6 +136,7 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphQLPlugin
       loaderOptions,
       loaders: createLoaders(em, loaderOptions),
       resolveTxt: options.resolveTxt,
+      outboundFetch: options.outboundFetch,
       secretBox: options.secretBox,
       webhooks,
       email,

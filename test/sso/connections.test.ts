@@ -1,6 +1,11 @@
 import { createRequire } from 'node:module';
 import { generate } from 'selfsigned';
+import { X509Certificate } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { warnExpiringCertificates } from '../../src/modules/connection/certificate-expiry.js';
+import { refreshIdpMetadata } from '../../src/modules/connection/idp-metadata-refresh.js';
+import { guardedFetch } from '../../src/http/outbound-fetch.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneError, type UserErrors } from '../helpers/graphql.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
@@ -66,7 +71,8 @@ async function idpCertificate(commonName: string, from = new Date(Date.now() - 6
 }
 
 beforeAll(async () => {
-  server = await startServer();
+  // The IdP metadata server of the URL tests listens on loopback, as in development.
+  server = await startServer({ allowPrivateTargets: true });
   ws = await server.workspace('SSO');
   env = ws.development.id;
   issuer = (await ws.client.data(`query($id: ID!) { environment(id: $id) { issuer } }`, { id: env })).environment.issuer;
@@ -276,5 +282,69 @@ describe('listing and deleting', () => {
     }
     const outsider = await keyWith(['users:read']);
     expect((await outsider.request(LIST, { env })).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('IdP metadata from a URL', () => {
+  const METADATA = `query($id: ID!) { node(id: $id) { ... on SsoConnection { saml { idpMetadataUrl idpMetadataFetchedAt idpMetadataError idpEntityId idpCertificates { fingerprint } } } } }`;
+  const fingerprintOf = (pem: string) => new X509Certificate(pem).fingerprint256;
+
+  it('reads it when set, again when due, audits each change, and keeps what it had when the IdP fails', async () => {
+    let served = idpMetadata('https://idp.url.example/entity', 'https://idp.url.example/sso', [certificate]);
+    let status = 200;
+    let requests = 0;
+    const idp = http.createServer((_request, response) => {
+      requests += 1;
+      response.writeHead(status, { 'content-type': 'application/samlmetadata+xml' }).end(status === 200 ? served : 'down');
+    });
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/app/metadata`;
+    const fetcher = guardedFetch({ maxBytes: 512 * 1024, timeoutMs: 5_000, allowPrivate: true });
+    const day = 24 * 3600_000;
+    try {
+      const created = await ok(CREATE_SAML, { organizationId, name: 'By URL', idpMetadataUrl: url, status: 'ACTIVE' });
+      const read = async () => (await ws.client.data(METADATA, { id: created.id })).node.saml;
+      expect(await read()).toMatchObject({ idpMetadataUrl: url, idpMetadataError: null, idpEntityId: 'https://idp.url.example/entity', idpCertificates: [{ fingerprint: fingerprintOf(certificate) }] });
+      expect((await read()).idpMetadataFetchedAt).not.toBeNull();
+
+      // Not due yet: nothing is fetched.
+      const before = requests;
+      await refreshIdpMetadata(server.database.db.orm, fetcher, new Date(Date.now() + day / 2));
+      expect(requests).toBe(before);
+      // The IdP lists its next certificate: the next day's refresh takes it, and says so.
+      served = idpMetadata('https://idp.url.example/entity', 'https://idp.url.example/sso', [certificate, nextCertificate]);
+      expect(await refreshIdpMetadata(server.database.db.orm, fetcher, new Date(Date.now() + day + 60_000))).toBe(1);
+      expect((await read()).idpCertificates).toHaveLength(2);
+      const events = async () => (await ws.client.data(AUDIT, { env, target: created.id })).auditEvents.nodes;
+      const refreshed = (await events()).find((event: { action: string }) => event.action === 'connection.metadata_refreshed');
+      expect(refreshed.before.idpCertificates).toHaveLength(1);
+      expect(refreshed.after.idpCertificates).toHaveLength(2);
+
+      // The IdP fails: the connection keeps its certificates, says why, and the failure is audited once.
+      status = 500;
+      expect(await refreshIdpMetadata(server.database.db.orm, fetcher, new Date(Date.now() + 2 * day + 120_000))).toBe(0);
+      await refreshIdpMetadata(server.database.db.orm, fetcher, new Date(Date.now() + 3 * day + 180_000));
+      expect(await read()).toMatchObject({ idpMetadataError: 'the metadata URL answered HTTP 500', idpCertificates: [{}, {}] });
+      expect((await events()).filter((event: { action: string }) => event.action === 'connection.metadata_refresh_failed')).toHaveLength(1);
+
+      // A process whose outbound policy refuses private addresses never reaches it.
+      status = 200;
+      const strict = guardedFetch({ maxBytes: 512 * 1024, timeoutMs: 5_000, allowPrivate: false });
+      const seen = requests;
+      await refreshIdpMetadata(server.database.db.orm, strict, new Date(Date.now() + 4 * day + 240_000));
+      expect(requests).toBe(seen);
+      expect((await read()).idpMetadataError).toMatch(/could not be fetched/);
+
+      // A URL that gives no usable metadata refuses the change at once.
+      expect((await run(CREATE_SAML, { organizationId, name: 'Nowhere', idpMetadataUrl: 'http://127.0.0.1:9/metadata' })).userErrors).toEqual(
+        oneError('sso_connection.metadata_unavailable', ['input', 'idpMetadataUrl']),
+      );
+      served = '<html>not metadata</html>';
+      expect((await run(UPDATE_SAML, { id: created.id, idpMetadataUrl: url })).userErrors[0].code).toBe('sso_connection.invalid_metadata');
+      expect((await run(CREATE_SAML, { organizationId, name: 'Plain http', idpMetadataUrl: 'http://idp.example.com/metadata' })).userErrors[0].code).toBe('sso_connection.invalid_url');
+    } finally {
+      idp.closeAllConnections();
+      await new Promise((resolve) => idp.close(resolve));
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { warnExpiringCertificates } from '../../modules/connection/certificate-expiry.js';
+import { refreshIdpMetadata } from '../../modules/connection/idp-metadata-refresh.js';
 import { OidcRequestRepository, SamlRequestRepository, SsoTraceRepository } from '../../modules/connection/connection.repository.js';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from 'pino';
@@ -55,15 +56,19 @@ export async function pruneSignInState(source: MikroORM | EntityManager, now = n
 
 /**
  * Runs `pruneTokenState` and `pruneSignInState` every `intervalMs` (any process may; deletes are
- * idempotent), and announces IdP certificates nearing expiry (once per threshold, whichever
- * process gets there first).
+ * idempotent), announces IdP certificates nearing expiry (once per threshold, whichever
+ * process gets there first), and reads IdP metadata URLs due again (under each connection's lock).
  */
-export function startTokenStateJob(em: EntityManager, intervalMs: number, logger: Logger): () => Promise<void> {
+export function startTokenStateJob(em: EntityManager, intervalMs: number, logger: Logger, outboundFetch: typeof fetch): () => Promise<void> {
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = Promise.all([pruneTokenState(em), pruneSignInState(em), warnExpiringCertificates(em)])
-      .then(([pruned, signIn, certificates]) => (pruned || signIn || certificates) && logger.info({ pruned, signIn, certificates }, 'pruned expired token state and sign-in state; announced expiring certificates'))
+    running = Promise.all([pruneTokenState(em), pruneSignInState(em), warnExpiringCertificates(em), refreshIdpMetadata(em, outboundFetch)])
+      .then(
+        ([pruned, signIn, certificates, metadata]) =>
+          (pruned || signIn || certificates || metadata) &&
+          logger.info({ pruned, signIn, certificates, metadata }, 'pruned expired token state and sign-in state; announced expiring certificates; refreshed IdP metadata'),
+      )
       .catch((error: unknown) => logger.error({ err: error }, 'token state pruning failed'))
       .finally(() => (running = undefined));
   }, intervalMs);

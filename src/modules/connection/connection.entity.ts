@@ -71,6 +71,9 @@ export class SsoConnection extends BaseEntity<
   | 'groupRoleMappings'
   | 'idpInitiatedApplicationId'
   | 'simulatorKeySealed'
+  | 'idpMetadataUrl'
+  | 'idpMetadataFetchedAt'
+  | 'idpMetadataError'
 > {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
@@ -110,6 +113,17 @@ export class SsoConnection extends BaseEntity<
   /** Where AuthnRequests go (HTTP-Redirect binding). */
   @Property({ type: 'text', nullable: true })
   idpSsoUrl: string | null = null;
+
+  /** Where the IdP publishes its metadata (https): read when set, and again every day; each change audited. */
+  @Property({ type: 'text', nullable: true })
+  idpMetadataUrl: string | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  idpMetadataFetchedAt: Date | null = null;
+
+  /** Why the latest refresh failed (the connection keeps what it had); null after a good one. */
+  @Property({ type: 'text', nullable: true })
+  idpMetadataError: string | null = null;
 
   /** Every certificate listed verifies signatures: list the next one beside the current to rotate. */
   @Property({ type: 'jsonb', default: '[]' })

@@ -36,6 +36,18 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
     return rows.map((row) => ({ connectionId: row.id, workspaceId: row.workspace_id }));
   }
 
+  /** SAML connections (of every environment: a system job) whose metadata URL was last read before `before`, oldest first. */
+  async withMetadataDueBefore(before: Date, limit: number): Promise<{ connectionId: string; workspaceId: string; url: string }[]> {
+    if (scopeOf(this.em).kind !== 'system') throw new TenantScopeViolation('metadata refresh spans tenants: use a systemFork');
+    const rows = await sql<{ id: string; workspace_id: string; idp_metadata_url: string }>(
+      this.em,
+      `select c."id", e."workspace_id", c."idp_metadata_url" from "${tableOf(this.em, SsoConnection)}" c join "${tableOf(this.em, Environment)}" e on e."id" = c."environment_id"` +
+        ` where c."type" = 'SAML' and c."idp_metadata_url" is not null and (c."idp_metadata_fetched_at" is null or c."idp_metadata_fetched_at" < ?) order by c."idp_metadata_fetched_at" nulls first, c."id" limit ?`,
+      [before, limit],
+    );
+    return rows.map((row) => ({ connectionId: row.id, workspaceId: row.workspace_id, url: row.idp_metadata_url }));
+  }
+
   /** The organization's first ACTIVE connection (SAML, SIMULATOR or OIDC), or null. */
   activeOf(organizationId: string): Promise<SsoConnection | null> {
     return this.em.findOne(

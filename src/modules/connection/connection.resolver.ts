@@ -67,6 +67,9 @@ export class SsoConnectionResolver {
     if (!speaksSaml(connection.type)) return null;
     return {
       ...samlServiceProvider(issuerFor(ctx.config.publicUrl, connection.environmentId), connection.id),
+      idpMetadataUrl: connection.idpMetadataUrl,
+      idpMetadataFetchedAt: connection.idpMetadataFetchedAt,
+      idpMetadataError: connection.idpMetadataError,
       idpEntityId: connection.idpEntityId,
       idpSsoUrl: connection.idpSsoUrl,
       idpCertificates: connection.idpCertificates.map((certificate) => ({ ...certificate, notBefore: new Date(certificate.notBefore), notAfter: new Date(certificate.notAfter) })),
@@ -91,14 +94,14 @@ export class SsoConnectionResolver {
 
   @Mutation(() => SsoConnectionPayload, { description: 'Creates a SAML connection for an organization (DRAFT unless told otherwise). Needs `organizations:write`.' })
   createSamlConnection(@Arg('input', INPUT) input: CreateSamlConnectionInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(ctx, async () => ({ ssoConnection: await createSamlConnection(services(ctx), input) }));
+    return mutationPayload(ctx, async () => ({ ssoConnection: await createSamlConnection(services(ctx), input, ctx.outboundFetch) }));
   }
 
   @Mutation(() => SsoConnectionPayload, {
     description: 'Changes a SAML connection, or a SIMULATOR one (all but its IdP entity id, SSO URL and certificates, which are the simulator\'s own). Needs `organizations:write`.',
   })
   updateSamlConnection(@Arg('input', INPUT) input: UpdateSamlConnectionInput, @Ctx() ctx: GraphQLContext) {
-    return mutationPayload(ctx, async () => ({ ssoConnection: await updateSamlConnection(services(ctx), input) }));
+    return mutationPayload(ctx, async () => ({ ssoConnection: await updateSamlConnection(services(ctx), input, ctx.outboundFetch) }));
   }
 
   @Mutation(() => SsoConnectionPayload, { description: 'Creates an OpenID Connect connection for an organization (DRAFT unless told otherwise). Needs `organizations:write`.' })

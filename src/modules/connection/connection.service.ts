@@ -11,7 +11,7 @@ import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider, typ
 import { SsoConnectionRepository, SsoIdentityLinkRepository } from './connection.repository.js';
 import { OAuthClientRepository } from '../oauth-client/oauth-client.repository.js';
 import { ClientKind } from '../oauth-client/oauth-client.entity.js';
-import { parseIdpMetadata } from './idp-metadata.js';
+import { applyIdpMetadata, fetchIdpMetadata } from './idp-metadata-refresh.js';
 import { checkAttributeMapping, checkCredential, checkEntityId, checkGroupRoleRows, checkIdpCertificates, checkIdpUrl, checkOidcScopes } from './connection.validation.js';
 import { CustomAttributeDefinitionRepository } from '../user/user.repository.js';
 import { resolveRoleIds } from '../role/role.service.js';
@@ -34,6 +34,7 @@ export const snapshotConnection = (connection: SsoConnection) => ({
   groupRoleMappings: connection.groupRoleMappings,
   ...(speaksSaml(connection.type)
     ? {
+        idpMetadataUrl: connection.idpMetadataUrl,
         idpEntityId: connection.idpEntityId,
         idpSsoUrl: connection.idpSsoUrl,
         idpCertificates: connection.idpCertificates.map((certificate) => ({ fingerprint: certificate.fingerprint, notAfter: certificate.notAfter })),
@@ -130,6 +131,8 @@ async function applyReferences(em: EntityManager, connection: SsoConnection, inp
 export interface SamlSettingsInput extends CommonInput {
   /** The IdP's metadata XML: sets the entity id, SSO URL and certificates (fields given beside it win). */
   idpMetadataXml?: string | null;
+  /** Where the IdP publishes its metadata (https): read now (a failure refuses the change) and every day after; `null` stops it. */
+  idpMetadataUrl?: string | null;
   idpEntityId?: string | null;
   idpSsoUrl?: string | null;
   idpCertificates?: string[] | null;
@@ -162,13 +165,7 @@ function keepWarnings(connection: SsoConnection, certificates: IdpCertificate[])
 
 function applySaml(connection: SsoConnection, input: SamlSettingsInput): void {
   applyCommon(connection, input);
-  if (input.idpMetadataXml != null) {
-    const field = ['input', 'idpMetadataXml'];
-    const metadata = parseIdpMetadata(input.idpMetadataXml, field);
-    connection.idpEntityId = checkEntityId(metadata.entityId, field);
-    connection.idpSsoUrl = metadata.ssoUrl === null ? null : checkIdpUrl(metadata.ssoUrl, field);
-    connection.idpCertificates = keepWarnings(connection, checkIdpCertificates(metadata.certificates, field));
-  }
+  if (input.idpMetadataXml != null) applyIdpMetadata(connection, input.idpMetadataXml, ['input', 'idpMetadataXml']);
   if (input.idpEntityId !== undefined) connection.idpEntityId = input.idpEntityId === null ? null : checkEntityId(input.idpEntityId, ['input', 'idpEntityId']);
   if (input.idpSsoUrl !== undefined) connection.idpSsoUrl = input.idpSsoUrl === null ? null : checkIdpUrl(input.idpSsoUrl, ['input', 'idpSsoUrl']);
   if (input.idpCertificates != null) connection.idpCertificates = keepWarnings(connection, checkIdpCertificates(input.idpCertificates, ['input', 'idpCertificates']));
@@ -244,19 +241,48 @@ async function updateConnection(ctx: ServiceContext, input: CommonInput & { id: 
   });
 }
 
-export function createSamlConnection(ctx: ServiceContext, input: SamlSettingsInput & { organizationId: string; name: string }): Promise<SsoConnection> {
-  return createConnection(ctx, input, SsoConnectionType.SAML, (connection) => applySaml(connection, input));
+/**
+ * The metadata an input's `idpMetadataUrl` points at, fetched before any transaction (an IdP
+ * may take seconds); undefined when the input does not name one. A URL that gives no usable
+ * document refuses the change.
+ */
+async function prefetchMetadata(input: SamlSettingsInput, fetch: typeof globalThis.fetch): Promise<{ url: string | null; xml: string | null } | undefined> {
+  if (input.idpMetadataUrl === undefined) return undefined;
+  if (input.idpMetadataUrl === null) return { url: null, xml: null };
+  const field = ['input', 'idpMetadataUrl'];
+  const url = checkIdpUrl(input.idpMetadataUrl, field);
+  const fetched = await fetchIdpMetadata(fetch, url);
+  if ('error' in fetched) throw invalid('sso_connection.metadata_unavailable', `Cannot use the metadata URL: ${fetched.error}`, field);
+  return { url, xml: fetched.xml };
+}
+
+function applyFetchedMetadata(connection: SsoConnection, fetched: { url: string | null; xml: string | null } | undefined): void {
+  if (!fetched) return;
+  connection.idpMetadataUrl = fetched.url;
+  connection.idpMetadataError = null;
+  connection.idpMetadataFetchedAt = fetched.url ? new Date() : null;
+  if (fetched.xml !== null) applyIdpMetadata(connection, fetched.xml, ['input', 'idpMetadataUrl']);
+}
+
+export async function createSamlConnection(ctx: ServiceContext, input: SamlSettingsInput & { organizationId: string; name: string }, fetch: typeof globalThis.fetch): Promise<SsoConnection> {
+  const fetched = await prefetchMetadata(input, fetch);
+  return createConnection(ctx, input, SsoConnectionType.SAML, (connection) => {
+    applyFetchedMetadata(connection, fetched);
+    applySaml(connection, input);
+  });
 }
 
 /** What Gatehouse sets on a SIMULATOR connection and keeps: the simulated IdP is its own. */
-const SIMULATOR_MANAGED = ['idpMetadataXml', 'idpEntityId', 'idpSsoUrl', 'idpCertificates'] as const;
+const SIMULATOR_MANAGED = ['idpMetadataXml', 'idpMetadataUrl', 'idpEntityId', 'idpSsoUrl', 'idpCertificates'] as const;
 
-export function updateSamlConnection(ctx: ServiceContext, input: SamlSettingsInput & { id: string }): Promise<SsoConnection> {
+export async function updateSamlConnection(ctx: ServiceContext, input: SamlSettingsInput & { id: string }, fetch: typeof globalThis.fetch): Promise<SsoConnection> {
+  const fetched = await prefetchMetadata(input, fetch);
   return updateConnection(ctx, input, SsoConnectionType.SAML, (connection) => {
     if (connection.type === SsoConnectionType.SIMULATOR) {
       const managed = SIMULATOR_MANAGED.find((name) => input[name] !== undefined);
       if (managed) throw invalid('sso_connection.simulator_managed', 'The simulated IdP\'s entity id, SSO URL and certificate are Gatehouse\'s own', ['input', managed]);
     }
+    applyFetchedMetadata(connection, fetched);
     applySaml(connection, input);
   });
 }

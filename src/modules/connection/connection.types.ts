@@ -59,6 +59,15 @@ export class SamlSettingsType {
   @Field({ description: 'Gatehouse\'s SP metadata for this connection, for IdPs that import it.' })
   spMetadataUrl!: string;
 
+  @Field(() => String, { nullable: true, description: 'Where the IdP publishes its metadata: read again every day, each change audited (`connection.metadata_refreshed`).' })
+  idpMetadataUrl!: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the metadata URL was last read.' })
+  idpMetadataFetchedAt!: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'Why the latest read of the metadata URL failed (the connection keeps what it had).' })
+  idpMetadataError!: string | null;
+
   @Field(() => String, { nullable: true, description: 'The IdP\'s entity id (the Issuer of its responses).' })
   idpEntityId!: string | null;
 
@@ -222,6 +231,12 @@ class SamlSettingsInput {
     description: 'The IdP\'s SAML metadata XML (what Okta, Entra ID or ADFS offer to download): sets the entity id, SSO URL and signing certificates; fields given beside it win.',
   })
   idpMetadataXml?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Where the IdP publishes its metadata (https; Entra ID\'s "App Federation Metadata Url", Okta\'s "Metadata URL"): read now, through the outbound guard, and every day after. `null` stops reading it.',
+  })
+  idpMetadataUrl?: string | null;
 
   @Field(() => String, { nullable: true, description: 'The IdP\'s entity id; `null` clears it.' })
   idpEntityId?: string | null;

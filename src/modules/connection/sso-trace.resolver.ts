@@ -1,7 +1,8 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import { pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
-import { listSsoTraces } from './sso-trace.service.js';
+import { Cost } from '../../graphql/cost.js';
+import { listSsoTraces, MAX_TRACE_STEPS } from './sso-trace.service.js';
 import type { SsoTrace } from './sso-trace.entity.js';
 import { SsoTraceConnection, SsoTraceFilterInput, SsoTraceNode, SsoTraceStepType } from './sso-trace.types.js';
 
@@ -21,6 +22,7 @@ export class SsoTraceResolver {
     return pageConnection(await listSsoTraces(services(ctx), { environmentId, organizationId, connectionId, ...filter }, page, ctx.config.maxPageSize));
   }
 
+  @Cost({ maxItems: MAX_TRACE_STEPS })
   @FieldResolver(() => [SsoTraceStepType], { description: 'What happened, in order.' })
   steps(@Root() trace: SsoTrace): SsoTraceStepType[] {
     return trace.steps.map((step) => ({ at: new Date(step.at), step: step.step, ok: step.ok, detail: step.detail ?? null }));

@@ -13,7 +13,7 @@ export const MAX_TRACED_RESPONSE_CHARS = 64 * 1024;
 /** What is kept of a response whose signature did not verify (or that never got that far). */
 const MAX_UNVERIFIED_TRACED_CHARS = 4 * 1024;
 /** Steps of one trace at most: a flow retried many times keeps its first ones. */
-const MAX_STEPS = 30;
+export const MAX_TRACE_STEPS = 30;
 /** Claims that say nothing about the person and only help replay or correlation. */
 const UNTRACED_CLAIMS = new Set(['nonce', 'at_hash', 'c_hash', 's_hash', 'sid', 'jti']);
 
@@ -45,7 +45,7 @@ export function traceOf(em: EntityManager, id: string | null): Promise<SsoTrace 
 export function traceStep(trace: SsoTrace | null, requestId: string, step: string, ok: boolean, detail?: string | null, now = new Date()): void {
   if (!trace) return;
   if (!trace.requestIds.includes(requestId)) trace.requestIds = [...trace.requestIds, requestId];
-  if (trace.steps.length >= MAX_STEPS) return;
+  if (trace.steps.length >= MAX_TRACE_STEPS) return;
   trace.steps = [...trace.steps, { at: now.toISOString(), step, ok, ...(detail ? { detail: detail.slice(0, 1000) } : {}) }];
 }
 
