@@ -100,3 +100,17 @@ export function describeDatabaseError(error: Error): DatabaseErrorSummary {
 function constraintName(error: Error): string | undefined {
   return reported(error, 'constraint') ?? /violates [a-z ]*constraint "([^"]+)"$/.exec(error.message)?.[1];
 }
+
+/**
+ * Runs `work` (a whole transaction) once more when it failed on a unique constraint: a
+ * concurrent transaction created the row this one was about to create (two first sign-ins of
+ * one person, say), and the second run finds it instead of failing with a 500.
+ */
+export async function retryOnUniqueViolation<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    return work();
+  }
+}

@@ -456,3 +456,25 @@ describe('SP keys: signed AuthnRequests and encrypted assertions', () => {
     expect((await newKey('SIGNING', oidc.ssoConnection.id)).createSsoSpKey.userErrors[0]).toMatchObject({ code: 'sso_connection.wrong_type' });
   });
 });
+
+describe('concurrent first sign-ins', () => {
+  it('sign the same new person in twice at once as one user', async () => {
+    const start = async () => {
+      const browser = new HttpBrowser(server.url);
+      const { verifier, requestId, relayState } = await toIdp(browser, 'twice@acme.test');
+      const acs = await browser.request(connection.saml.acsUrl, { form: { SAMLResponse: await answer(requestId, 'twice@acme.test', {}, 'twice-nameid'), RelayState: relayState } });
+      expect(acs.status).toBe(303);
+      return { browser, verifier, next: acs.headers.get('location')! };
+    };
+    const [one, two] = await Promise.all([start(), start()]);
+    // Both browsers come back at once: both transactions want to create the user and its link.
+    const [first, second] = (await Promise.all([one.browser.go(one.next), two.browser.go(two.next)])) as { redirect: URL }[];
+    const subjects = await Promise.all(
+      [
+        [first, one.verifier],
+        [second, two.verifier],
+      ].map(async ([result, verifier]) => (await client.authorizationCodeGrant(config, (result as { redirect: URL }).redirect, { pkceCodeVerifier: verifier as string, expectedState: 'st' })).claims()!.sub),
+    );
+    expect(subjects[0]).toBe(subjects[1]);
+  });
+});

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { addressKey } from '../../auth/failed-auth-limiter.js';
+import { RateBudget } from '../../auth/rate-budget.js';
 import { samlServiceProvider } from '../../modules/connection/connection.urls.js';
 import { isSimulatorScenario, readAuthnRequest, SIMULATOR_SCENARIOS, type SimulatedPerson, type SimulatorScenario } from '../../modules/connection/simulator-idp.js';
 import { findSimulator, flowOfSamlRequest, idpInitiatedTarget, simulateSamlResponse, simulatorKeyOf } from '../../modules/connection/simulator.service.js';
@@ -16,6 +18,9 @@ type EnvParams = { env: string };
 type ConnectionParams = EnvParams & { id: string };
 
 const SCRIPT = readFileSync(fileURLToPath(new URL('./assets/simulator.js', import.meta.url)));
+/** Simulated answers per client address and minute (each is an RSA signature). */
+const ANSWERS_PER_ADDRESS_PER_MINUTE = 120;
+
 /** SAML bindings §3.4.3: a RelayState is at most 80 bytes; Gatehouse's own are shorter still. */
 const MAX_RELAY_STATE = 512;
 const XS_ID = /^[A-Za-z_][A-Za-z0-9_.-]{0,255}$/;
@@ -84,6 +89,7 @@ export function registerSimulatorRoutes(
     });
   });
 
+  const answerBudget = new RateBudget(ANSWERS_PER_ADDRESS_PER_MINUTE);
   scope.post(path, async (request: FastifyRequest<{ Params: ConnectionParams }>, reply) => {
     const env = await environment(request);
     const found = await simulatorOf(env, request.params.id);
@@ -91,6 +97,10 @@ export function registerSimulatorRoutes(
     const fields = request.body as Fields | undefined;
     if (!binding.checkCsrf(binding.existingBrowserId(request), field(fields, 'csrf'))) {
       return message(reply, request, env, 403, 'This form has expired', 'Open the simulator again from the sign-in page. Cookies must be enabled.', 'csrf_failed');
+    }
+    // Each answer costs an RSA signature: budgeted per client address, as the ACS it posts to.
+    if ((await answerBudget.take(addressKey(request.ip ?? null))) > 0) {
+      return message(reply, request, env, 429, 'Too many sign-in attempts', 'Too many simulated sign-ins came from this network; try again in a minute.', 'rate_limited');
     }
     const { connection } = found;
     const scenario = field(fields, 'scenario') ?? 'success';

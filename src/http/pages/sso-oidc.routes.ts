@@ -8,6 +8,7 @@ import type { SsoConnection } from '../../modules/connection/connection.entity.j
 import { requestOf, signInThroughConnection } from '../../modules/sign-in/sign-in.service.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
+import { retryOnUniqueViolation } from '../../db/db-errors.js';
 import { RateBudget } from '../../auth/rate-budget.js';
 import { message, seeOther } from './page-kit.js';
 import type { SignInDeps, SignInKit } from './sign-in.routes.js';
@@ -130,7 +131,8 @@ export function registerOidcSsoRoutes(
     });
     if (!completed.ok) return refuse(reply, request, env, connection, completed, traced);
     const previousSessionToken = binding.sessionToken(request, env.id);
-    const outcome = await kit.tx(env, async (em) => {
+    // Retried once should a concurrent first sign-in of the same person create them meanwhile.
+    const outcome = await retryOnUniqueViolation(() => kit.tx(env, async (em) => {
       const trace = await traceOf(em, used.traceId);
       if (trace) trace.profile = tracedClaims(completed.claims);
       traceStep(trace, requestId, 'code_exchanged', true, `ID token of ${completed.claims.sub} validated${completed.fromUserinfo ? '; claims completed from userinfo' : ''}`);
@@ -141,7 +143,7 @@ export function registerOidcSsoRoutes(
       const result = await signInThroughConnection(em, env, { connection, identity, flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
       await traceSignIn(em, used.traceId, requestId, result);
       return { ok: true as const, result };
-    });
+    }));
     if (!outcome.ok) return refuse(reply, request, env, connection, outcome, traced);
     return ssoSignedIn(reply, request, env, kit, outcome.result, found.flow.id);
   });

@@ -7,6 +7,7 @@ import { decryptionKeysOf, spKeysOf } from '../../modules/connection/sp-key.serv
 import { failTrace, openTrace, succeedTrace, traceOf, tracedSamlResponse, traceStep, type TraceSettings } from '../../modules/connection/sso-trace.service.js';
 import { requestOf, signInThroughConnection, type SignInResult } from '../../modules/sign-in/sign-in.service.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
+import { retryOnUniqueViolation } from '../../db/db-errors.js';
 import { RateBudget } from '../../auth/rate-budget.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
 import type { SamlRequest } from '../../modules/connection/saml-request.entity.js';
@@ -152,14 +153,15 @@ export function registerSsoRoutes(
     const found = await kit.flowAndClient(env, request.query.flow, browserId);
     if (!found) return kit.flowGone(reply, request, env);
     const previousSessionToken = binding.sessionToken(request, env.id);
-    const result = await kit.tx(env, async (em) => {
+    // Retried once should a concurrent first sign-in of the same person create them meanwhile.
+    const result = await retryOnUniqueViolation(() => kit.tx(env, async (em) => {
       const taken = await takeSamlIdentity(em, { requestId: request.query.request ?? '', flowId: found.flow.id, answerToken: request.query.answer ?? '' });
       if (!taken) return null;
       const { identity, connection } = taken;
       const signedIn = await signInThroughConnection(em, env, { connection, identity, flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
       await traceSignIn(em, taken.traceId, deps.requestMeta(request).requestId, signedIn);
       return signedIn;
-    });
+    }));
     if (!result) return kit.flowGone(reply, request, env);
     return ssoSignedIn(reply, request, env, kit, result, found.flow.id);
   });
