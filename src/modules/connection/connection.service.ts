@@ -7,11 +7,11 @@ import { invalid } from '../../errors/app-error.js';
 import { OrganizationRepository } from '../organization/organization.repository.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName } from '../validation.js';
-import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider, type IdpCertificate } from './connection.entity.js';
+import { SsoConnection, SsoConnectionStatus, SsoConnectionType, SsoProvider } from './connection.entity.js';
 import { SsoConnectionRepository, SsoIdentityLinkRepository } from './connection.repository.js';
 import { OAuthClientRepository } from '../oauth-client/oauth-client.repository.js';
 import { ClientKind } from '../oauth-client/oauth-client.entity.js';
-import { applyIdpMetadata, fetchIdpMetadata } from './idp-metadata-refresh.js';
+import { applyIdpMetadata, fetchIdpMetadata, keepWarnings } from './idp-metadata-refresh.js';
 import { checkAttributeMapping, checkCredential, checkEntityId, checkGroupRoleRows, checkIdpCertificates, checkIdpUrl, checkOidcScopes } from './connection.validation.js';
 import { CustomAttributeDefinitionRepository } from '../user/user.repository.js';
 import { resolveRoleIds } from '../role/role.service.js';
@@ -155,12 +155,6 @@ function applyCommon(connection: SsoConnection, input: CommonInput): void {
   if (input.provider != null) connection.provider = input.provider;
   if (input.status != null) connection.status = input.status;
   if (input.allowGuestDomains != null) connection.allowGuestDomains = input.allowGuestDomains;
-}
-
-/** A certificate listed again keeps the expiry warnings already sent for it. */
-function keepWarnings(connection: SsoConnection, certificates: IdpCertificate[]): IdpCertificate[] {
-  const warned = new Map(connection.idpCertificates.map((certificate) => [certificate.fingerprint, certificate.warnedDays]));
-  return certificates.map((certificate) => (warned.get(certificate.fingerprint) ? { ...certificate, warnedDays: warned.get(certificate.fingerprint) } : certificate));
 }
 
 function applySaml(connection: SsoConnection, input: SamlSettingsInput): void {

@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { recordAudit } from '../../audit/audit-recorder.js';
 import { systemFork } from '../../db/tenant-scope.js';
-import type { SsoConnection } from './connection.entity.js';
+import type { IdpCertificate, SsoConnection } from './connection.entity.js';
 import { SsoConnectionRepository } from './connection.repository.js';
 import { checkEntityId, checkIdpCertificates, checkIdpUrl } from './connection.validation.js';
 import { parseIdpMetadata } from './idp-metadata.js';
@@ -26,19 +26,23 @@ export async function fetchIdpMetadata(fetch: typeof globalThis.fetch, url: stri
   }
 }
 
+/** A certificate listed again keeps the expiry warnings already sent for it. */
+export function keepWarnings(connection: SsoConnection, certificates: IdpCertificate[]): IdpCertificate[] {
+  const warned = new Map(connection.idpCertificates.map((certificate) => [certificate.fingerprint, certificate.warnedDays]));
+  return certificates.map((certificate) => (warned.get(certificate.fingerprint) ? { ...certificate, warnedDays: warned.get(certificate.fingerprint) } : certificate));
+}
+
 /** Takes parsed metadata into the connection; returns whether anything it trusts changed. Throws BAD_USER_INPUT on unusable metadata. */
 export function applyIdpMetadata(connection: SsoConnection, xml: string, field: string[]): boolean {
   const metadata = parseIdpMetadata(xml, field);
   const entityId = checkEntityId(metadata.entityId, field);
   const ssoUrl = metadata.ssoUrl === null ? null : checkIdpUrl(metadata.ssoUrl, field);
   const certificates = checkIdpCertificates(metadata.certificates, field);
-  const warned = new Map(connection.idpCertificates.map((certificate) => [certificate.fingerprint, certificate.warnedDays]));
   const fingerprints = (list: { fingerprint: string }[]) => list.map((certificate) => certificate.fingerprint).sort().join(',');
   const changed = entityId !== connection.idpEntityId || ssoUrl !== connection.idpSsoUrl || fingerprints(certificates) !== fingerprints(connection.idpCertificates);
   connection.idpEntityId = entityId;
   connection.idpSsoUrl = ssoUrl;
-  // A certificate listed again keeps the expiry warnings already sent for it.
-  connection.idpCertificates = certificates.map((certificate) => (warned.get(certificate.fingerprint) ? { ...certificate, warnedDays: warned.get(certificate.fingerprint) } : certificate));
+  connection.idpCertificates = keepWarnings(connection, certificates);
   return changed;
 }
 

@@ -50,6 +50,10 @@ export async function applyIdpProfile(
   const wanted = mapped === null ? null : mapped.length ? mapped : [DEFAULT_MEMBERSHIP_ROLE];
   const memberships = new MembershipRepository(em);
   const actor = { principal: null, user: { id: user.id, email: user.email }, meta: input.meta };
+  const targets = (membershipId: string) => [
+    { type: 'membership', id: membershipId },
+    { type: 'user', id: user.id, name: user.email },
+  ];
   const membership = input.membership;
   if (!membership) {
     const roles = await new RoleRepository(em).withKeys(env.id, wanted ?? [DEFAULT_MEMBERSHIP_ROLE]);
@@ -62,10 +66,7 @@ export async function applyIdpProfile(
       workspaceId: env.workspaceId,
       environmentId: env.id,
       organizationId: connection.organizationId,
-      targets: [
-        { type: 'membership', id: created.id },
-        { type: 'user', id: user.id, name: user.email },
-      ],
+      targets: targets(created.id),
       after: { status: created.status, roles: roles.map((role) => role.key).sort(), provisionedBy: 'sso', connectionId: connection.id },
     });
     return;
@@ -84,10 +85,7 @@ export async function applyIdpProfile(
     workspaceId: env.workspaceId,
     environmentId: env.id,
     organizationId: connection.organizationId,
-    targets: [
-      { type: 'membership', id: membership.id },
-      { type: 'user', id: user.id, name: user.email },
-    ],
+    targets: targets(membership.id),
     before: { roles: before },
     after: { roles: after, changedBy: 'sso', connectionId: connection.id, groups: identity.groups.slice(0, 50) },
   });
