@@ -85,3 +85,28 @@ export async function rowsById<T extends { id: string }>(
   const rows = await sql(em, `select t.* from "${tableOf(em, entity)}" t where t."id" = any(?::text[])${scope.sql}`, [[...ids], ...scope.params]);
   return alignById(ids, rows, rowMapper(em, entity));
 }
+
+/**
+ * A row of `entity` read by raw SQL (a plain row, or the JSON of `row_to_json`), made a managed
+ * entity of `em`: merged into its identity map, so that what is changed on it is flushed like
+ * anything the ORM loaded, and a later `find` of its id is answered without a query. For hot
+ * paths that read several related rows in one statement. Null stays null.
+ */
+export function managedRow<T extends object>(em: EntityManager, entity: new (...args: never[]) => T, row: Record<string, unknown> | null | undefined): T | null {
+  return row ? (em.map(entity.name, row as never) as T) : null;
+}
+
+/**
+ * A scalar subquery giving, as JSON, the row of `entity` (aliased `alias`) that `where` (SQL of
+ * the outer statement) picks, within the EntityManager's scope; null when there is none.
+ */
+export function embeddedRowWhere(em: EntityManager, entity: new (...args: never[]) => unknown, alias: string, where: SqlPart): SqlPart {
+  const scope = entityCondition(em, entity, alias);
+  return { sql: `(select row_to_json(${alias}) from "${tableOf(em, entity)}" ${alias} where ${where.sql}${scope.sql} limit 1)`, params: [...where.params, ...scope.params] };
+}
+
+/** SQL text and the parameters of its `?` placeholders. */
+export interface SqlPart {
+  sql: string;
+  params: unknown[];
+}

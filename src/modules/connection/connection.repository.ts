@@ -3,6 +3,11 @@ import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
 import { LockMode } from '@mikro-orm/core';
 import { sql, tableOf } from '../../db/sql.js';
+import { embeddedRowWhere, entityCondition, managedRow } from '../../db/rows.js';
+import { Membership } from '../membership/membership.entity.js';
+import { DomainState, OrganizationDomain } from '../organization/organization.entity.js';
+import { Role } from '../role/role.entity.js';
+import { User } from '../user/user.entity.js';
 import { scopeOf, TenantScopeViolation } from '../../db/tenant-scope.js';
 import { Environment } from '../environment/environment.entity.js';
 import { SsoConnection, SsoConnectionStatus, SsoConnectionType } from './connection.entity.js';
@@ -74,6 +79,34 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
     return this.em.findOne(SamlRequest, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
   }
 
+  /**
+   * The request, locked for the browser's return (as `lockById`), with what the return checks, in
+   * one statement: its connection, the verified domain names of the connection's organization,
+   * and its trace (all managed by the EntityManager, the request and trace to be changed). Null
+   * when the request is unknown.
+   */
+  async lockForReturn(id: string): Promise<{ request: SamlRequest; connection: SsoConnection | null; verifiedDomains: string[]; trace: SsoTrace | null } | null> {
+    const scope = entityCondition(this.em, SamlRequest, 'r');
+    const connection = embeddedRowWhere(this.em, SsoConnection, 'c', { sql: 'c."id" = r."connection_id"', params: [] });
+    const trace = embeddedRowWhere(this.em, SsoTrace, 't', { sql: 't."id" = r."trace_id"', params: [] });
+    const domains = verifiedDomainsSql(this.em, 'r."connection_id"');
+    const rows = await sql<Record<string, unknown>>(
+      this.em,
+      `select r.*, ${connection.sql} as "_connection", ${trace.sql} as "_trace", ${domains.sql} as "_domains"` +
+        ` from "${tableOf(this.em, SamlRequest)}" r where r."id" = ?${scope.sql} for update`,
+      [...connection.params, ...trace.params, ...domains.params, id, ...scope.params],
+    );
+    const [row] = rows;
+    if (!row) return null;
+    const { _connection, _trace, _domains, ...request } = row;
+    return {
+      request: managedRow(this.em, SamlRequest, request)!,
+      connection: managedRow(this.em, SsoConnection, _connection as Record<string, unknown> | null),
+      verifiedDomains: (_domains as string[] | null) ?? [],
+      trace: managedRow(this.em, SsoTrace, _trace as Record<string, unknown> | null),
+    };
+  }
+
   /** The request an answer names (InResponseTo), locked so that it is answered once. */
   lockByRequestId(requestId: string): Promise<SamlRequest | null> {
     return this.em.findOne(SamlRequest, { requestId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
@@ -136,6 +169,58 @@ export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
     super(em, SsoIdentityLink, 'sso_identity');
   }
 
+  /**
+   * Who a connection's NameID may be, in one statement (all managed by the EntityManager): its
+   * link and the linked user, the environment's user with `email`, the memberships of those
+   * users in `organizationId`, and the environment's roles with `roleKeys`.
+   */
+  async personOf(query: { environmentId: string; connectionId: string; subject: string; email: string; organizationId: string; roleKeys: readonly string[] }): Promise<{
+    link: SsoIdentityLink | null;
+    linkedUser: User | null;
+    emailUser: User | null;
+    memberships: Membership[];
+    roles: { id: string; key: string }[];
+  }> {
+    const linkScope = entityCondition(this.em, SsoIdentityLink, 'l');
+    const linked = embeddedRowWhere(this.em, User, 'lu', { sql: 'lu."id" = (select l."user_id" from "link" l)', params: [] });
+    const byEmail = embeddedRowWhere(this.em, User, 'eu', { sql: 'eu."environment_id" = ? and eu."email" = ?', params: [query.environmentId, query.email] });
+    const membershipScope = entityCondition(this.em, Membership, 'm');
+    const roleScope = entityCondition(this.em, Role, 'o');
+    const userTable = tableOf(this.em, User);
+    const userScope = entityCondition(this.em, User, 'u');
+    const rows = await sql<Record<string, unknown>>(
+      this.em,
+      `with "link" as (select l.* from "${tableOf(this.em, SsoIdentityLink)}" l where l."connection_id" = ? and l."subject" = ?${linkScope.sql} limit 1)` +
+        ` select (select row_to_json(l) from "link" l) as "_link", ${linked.sql} as "_linked", ${byEmail.sql} as "_email",` +
+        ` (select coalesce(json_agg(m), '[]'::json) from "${tableOf(this.em, Membership)}" m where m."organization_id" = ?${membershipScope.sql}` +
+        ` and m."user_id" in (select l."user_id" from "link" l union all select u."id" from "${userTable}" u where u."environment_id" = ? and u."email" = ?${userScope.sql})) as "_memberships",` +
+        ` (select coalesce(json_agg(json_build_object('id', o."id", 'key', o."key")), '[]'::json) from "${tableOf(this.em, Role)}" o where o."environment_id" = ? and o."key" = any(?::text[])${roleScope.sql}) as "_roles"`,
+      [
+        query.connectionId,
+        query.subject,
+        ...linkScope.params,
+        ...linked.params,
+        ...byEmail.params,
+        query.organizationId,
+        ...membershipScope.params,
+        query.environmentId,
+        query.email,
+        ...userScope.params,
+        query.environmentId,
+        [...query.roleKeys],
+        ...roleScope.params,
+      ],
+    );
+    const row = rows[0] ?? {};
+    return {
+      link: managedRow(this.em, SsoIdentityLink, row._link as Record<string, unknown> | null),
+      linkedUser: managedRow(this.em, User, row._linked as Record<string, unknown> | null),
+      emailUser: managedRow(this.em, User, row._email as Record<string, unknown> | null),
+      memberships: ((row._memberships as Record<string, unknown>[] | null) ?? []).map((membership) => managedRow(this.em, Membership, membership)!),
+      roles: (row._roles as { id: string; key: string }[] | null) ?? [],
+    };
+  }
+
   of(connectionId: string, subject: string): Promise<SsoIdentityLink | null> {
     return this.em.findOne(SsoIdentityLink, { connectionId, subject });
   }
@@ -143,4 +228,16 @@ export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
   deleteOfConnection(connectionId: string): Promise<number> {
     return this.em.nativeDelete(SsoIdentityLink, { connectionId });
   }
+}
+
+/** SQL of an array of the verified domain names of the organization of the connection `connectionId` (an SQL expression). */
+function verifiedDomainsSql(em: EntityManager, connectionId: string): { sql: string; params: unknown[] } {
+  const domainScope = entityCondition(em, OrganizationDomain, 'd');
+  const connectionScope = entityCondition(em, SsoConnection, 'dc');
+  return {
+    sql:
+      `array(select d."domain" from "${tableOf(em, OrganizationDomain)}" d join "${tableOf(em, SsoConnection)}" dc on dc."organization_id" = d."organization_id"` +
+      ` where dc."id" = ${connectionId} and d."state" = '${DomainState.VERIFIED}'${domainScope.sql}${connectionScope.sql})`,
+    params: [...domainScope.params, ...connectionScope.params],
+  };
 }

@@ -245,20 +245,21 @@ export async function takeSamlIdentity(
   now = new Date(),
 ): Promise<{ identity: SsoIdentity; connection: SsoConnection; traceId: string | null } | null> {
   if (!/^sar_[0-9a-hjkmnp-tv-z]{26}$/.test(input.requestId)) return null;
-  const locked = await new SamlRequestRepository(em).lockById(input.requestId);
-  if (!locked?.identity || locked.completedAt || locked.flowId !== input.flowId || locked.expiresAt.getTime() <= now.getTime()) return null;
+  // The request with its connection, the organization's verified domains and its trace, in one statement.
+  const found = await new SamlRequestRepository(em).lockForReturn(input.requestId);
+  const locked = found?.request;
+  if (!found || !locked?.identity || locked.completedAt || locked.flowId !== input.flowId || locked.expiresAt.getTime() <= now.getTime()) return null;
   if (!secretMatchesHash(locked.answerTokenHash, input.answerToken)) return null;
-  const connection = await new SsoConnectionRepository(em).find(locked.connectionId);
+  const { connection } = found;
   if (connection?.status !== SsoConnectionStatus.ACTIVE) return null;
   const identity = locked.identity!;
   if (identity.inVerifiedDomain) {
-    const domains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
-    if (!domains.includes(identity.email.slice(identity.email.lastIndexOf('@') + 1))) return null;
+    if (!found.verifiedDomains.includes(identity.email.slice(identity.email.lastIndexOf('@') + 1))) return null;
   } else if (!connection.allowGuestDomains) {
     return null;
   }
+  // Written with the sign-in's flush, in the same transaction.
   locked.completedAt = now;
-  await em.flush();
   return { identity, connection, traceId: locked.traceId };
 }
 

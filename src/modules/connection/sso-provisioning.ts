@@ -4,6 +4,7 @@ import { newId } from '../../db/id.js';
 import { MembershipStatus, type Membership } from '../membership/membership.entity.js';
 import { MembershipRepository } from '../membership/membership.repository.js';
 import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
+import type { Role } from '../role/role.entity.js';
 import { RoleRepository } from '../role/role.repository.js';
 import { applyCustomAttributes } from '../user/custom-attributes.js';
 import { CustomAttributeType, type CustomAttributeDefinition, type User } from '../user/user.entity.js';
@@ -39,15 +40,23 @@ function typedValue(definition: CustomAttributeDefinition, value: string): unkno
 export async function applyIdpProfile(
   em: EntityManager,
   env: { id: string; workspaceId: string },
-  input: { user: User; membership: Membership | null; connection: SsoConnection; identity: SsoIdentity; meta: RequestMeta },
+  input: {
+    user: User;
+    membership: Membership | null;
+    connection: SsoConnection;
+    identity: SsoIdentity;
+    meta: RequestMeta;
+    /** The environment's roles with the keys of `idpRoleKeys` (or the default role's when null), when the caller read them already. */
+    roles?: Pick<Role, 'id' | 'key'>[];
+  },
 ): Promise<void> {
   const { user, connection, identity } = input;
   if (identity.givenName && user.givenName !== identity.givenName) user.givenName = identity.givenName;
   if (identity.familyName && user.familyName !== identity.familyName) user.familyName = identity.familyName;
   if (Object.keys(identity.custom).length) await applyCustomValues(em, env.id, user, identity.custom);
 
-  const mapped = rolesForGroups(connection.groupRoleMappings, identity.groups);
-  const wanted = mapped === null ? null : mapped.length ? mapped : [DEFAULT_MEMBERSHIP_ROLE];
+  const wanted = idpRoleKeys(connection, identity);
+  const rolesWithKeys = (keys: readonly string[]) => input.roles ?? new RoleRepository(em).withKeys(env.id, keys);
   const memberships = new MembershipRepository(em);
   const actor = { principal: null, user: { id: user.id, email: user.email }, meta: input.meta };
   const targets = (membershipId: string) => [
@@ -56,7 +65,7 @@ export async function applyIdpProfile(
   ];
   const membership = input.membership;
   if (!membership) {
-    const roles = await new RoleRepository(em).withKeys(env.id, wanted ?? [DEFAULT_MEMBERSHIP_ROLE]);
+    const roles = await rolesWithKeys(wanted ?? [DEFAULT_MEMBERSHIP_ROLE]);
     const created = memberships.create(
       { id: newId('membership'), environmentId: env.id, organizationId: connection.organizationId, userId: user.id, status: MembershipStatus.ACTIVE },
       roles.map((role) => role.id),
@@ -74,7 +83,7 @@ export async function applyIdpProfile(
   if (membership.status === MembershipStatus.PENDING) membership.status = MembershipStatus.ACTIVE;
   if (!wanted) return;
   const before = await memberships.roleKeysOf(membership.id);
-  const roles = await new RoleRepository(em).withKeys(env.id, wanted);
+  const roles = await rolesWithKeys(wanted);
   const after = roles.map((role) => role.key).sort();
   if (before.join('\n') === after.join('\n')) return;
   await memberships.removeAllRoles(membership.id);
@@ -89,6 +98,15 @@ export async function applyIdpProfile(
     before: { roles: before },
     after: { roles: after, changedBy: 'sso', connectionId: connection.id, groups: identity.groups.slice(0, 50) },
   });
+}
+
+/**
+ * The keys of the roles the connection's group → role mapping gives the IdP's groups (the
+ * default role when no row matches), or null when the connection maps no groups.
+ */
+export function idpRoleKeys(connection: Pick<SsoConnection, 'groupRoleMappings'>, identity: Pick<SsoIdentity, 'groups'>): string[] | null {
+  const mapped = rolesForGroups(connection.groupRoleMappings, identity.groups);
+  return mapped === null ? null : mapped.length ? mapped : [DEFAULT_MEMBERSHIP_ROLE];
 }
 
 async function applyCustomValues(em: EntityManager, environmentId: string, user: User, values: Record<string, string>): Promise<void> {

@@ -1,11 +1,33 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { LockMode } from '@mikro-orm/core';
 import { Repository } from '../../db/repository.js';
+import { entityCondition } from '../../db/rows.js';
+import { sql, tableOf } from '../../db/sql.js';
 import { PushedAuthorizationRequest, SignInFlow } from './flow.entity.js';
 
 export class SignInFlowRepository extends Repository<SignInFlow> {
   constructor(em: EntityManager) {
     super(em, SignInFlow, 'sign_in_flow');
+  }
+
+  /**
+   * Sets the flow's organization to `organizationId` unless one was chosen already, by the
+   * person or by the application's request (`organization_id`), in one statement. A flow this
+   * EntityManager has loaded is changed on the entity instead, for its flush.
+   */
+  async assignOrganizationUnlessChosen(id: string, organizationId: string, now: Date): Promise<void> {
+    const loaded = this.em.getUnitOfWork().getById<SignInFlow>(SignInFlow.name, id);
+    if (loaded) {
+      if (!loaded.organizationId && !(loaded.request as { organizationId?: string | null }).organizationId) loaded.organizationId = organizationId;
+      return;
+    }
+    const scope = entityCondition(this.em, SignInFlow, 'f');
+    await sql(
+      this.em,
+      `update "${tableOf(this.em, SignInFlow)}" f set "organization_id" = ?, "updated_at" = ?` +
+        ` where f."id" = ? and f."organization_id" is null and coalesce(f."request"->>'organizationId', '') = ''${scope.sql}`,
+      [organizationId, now, id, ...scope.params],
+    );
   }
 
   /** Drops flows that expired before `before`. */

@@ -11,7 +11,8 @@ import { MembershipRepository, type MembershipGrants } from '../membership/membe
 import { SsoIdentityLinkRepository } from '../connection/connection.repository.js';
 import type { SsoConnection } from '../connection/connection.entity.js';
 import type { SsoIdentity } from '../connection/saml-request.entity.js';
-import { applyIdpProfile } from '../connection/sso-provisioning.js';
+import { applyIdpProfile, idpRoleKeys } from '../connection/sso-provisioning.js';
+import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
 import type { UserSession } from '../session/session.entity.js';
 import { UserSessionRepository } from '../session/session.repository.js';
 import { endSessions, noteApplication, resumeSession, startSession, type SessionPolicy } from '../session/session.service.js';
@@ -116,7 +117,7 @@ export async function pendingChallenge(em: EntityManager, id: string): Promise<{
 }
 
 /** Why a sign-in was refused (`user.signin_failed`'s reason). */
-export type SignInFailure = ChallengeFailure | 'sign_up_closed' | 'user_suspended' | 'user_deprovisioned' | 'membership_inactive' | 'guest_email_taken' | 'sso_required';
+export type SignInFailure = ChallengeFailure | 'sign_up_closed' | 'user_suspended' | 'user_deprovisioned' | 'membership_inactive' | 'guest_email_taken' | 'sso_required' | 'email_not_verified';
 
 export type SignInResult =
   | { ok: true; user: User; session: UserSession; token: string; flowId: string | null; signedUp: boolean }
@@ -173,25 +174,39 @@ async function completeChallenge(
 export async function signIn(
   em: EntityManager,
   env: SignInEnvironment,
-  input: {
-    email: string;
-    emailVerified: boolean;
-    amr: string[];
-    flowId: string | null;
-    meta: RequestMeta;
-    previousSessionToken?: string;
-    /** Create the user whatever the sign-up policy: an organization's own IdP vouches for them (just-in-time provisioning). */
-    provision?: boolean;
-    /** The user, already identified (an SSO link): not looked up by email. */
-    userId?: string;
-    /** Names for a user made now (an IdP's). */
-    givenName?: string | null;
-    familyName?: string | null;
-  },
+  input: SignInInput,
   now = new Date(),
 ): Promise<SignInResult> {
   const users = new UserRepository(em);
-  let user = input.userId ? await users.find(input.userId) : await users.findByEmail(env.id, input.email);
+  const user = input.userId ? await users.find(input.userId) : await users.findByEmail(env.id, input.email);
+  const result = await signInAs(em, env, input, user, now);
+  await em.flush();
+  return result;
+}
+
+interface SignInInput {
+  email: string;
+  emailVerified: boolean;
+  amr: string[];
+  flowId: string | null;
+  meta: RequestMeta;
+  previousSessionToken?: string;
+  /** Create the user whatever the sign-up policy: an organization's own IdP vouches for them (just-in-time provisioning). */
+  provision?: boolean;
+  /** The user, already identified (an SSO link): not looked up by email. */
+  userId?: string;
+  /** Names for a user made now (an IdP's). */
+  givenName?: string | null;
+  familyName?: string | null;
+}
+
+/**
+ * `signIn` of a user the caller has already looked up (`found`: null when there is none), with
+ * the writes left in the unit of work for the caller's flush.
+ */
+async function signInAs(em: EntityManager, env: SignInEnvironment, input: SignInInput, found: User | null, now: Date): Promise<SignInResult> {
+  const users = new UserRepository(em);
+  let user = found;
   let signedUp = false;
   if (!user) {
     if (env.signUpPolicy !== SignUpPolicy.OPEN && !input.provision) return refuse(em, env, input, 'sign_up_closed', null);
@@ -234,7 +249,6 @@ export async function signIn(
     ],
     after: { method: input.amr, signedUp },
   });
-  await em.flush();
   return { ok: true, user, session, token, flowId: input.flowId, signedUp };
 }
 
@@ -266,23 +280,32 @@ export async function signInThroughConnection(
 ): Promise<SignInResult> {
   const { connection, identity } = input;
   const refusal = { email: identity.email, flowId: input.flowId, meta: input.meta };
-  const users = new UserRepository(em);
   const links = new SsoIdentityLinkRepository(em);
-  const link = await links.of(connection.id, identity.nameId);
-  let existing = link ? await users.find(link.userId) : null;
+  // The link, the users it and the address may name, their memberships of the organization and
+  // the roles a new membership would get: one statement.
+  const roleKeys = idpRoleKeys(connection, identity);
+  const person = await links.personOf({
+    environmentId: env.id,
+    connectionId: connection.id,
+    subject: identity.nameId,
+    email: identity.email,
+    organizationId: connection.organizationId,
+    roleKeys: roleKeys ?? [DEFAULT_MEMBERSHIP_ROLE],
+  });
+  const { link } = person;
+  let existing = link ? person.linkedUser : null;
   // A guest the IdP vouched for before, whose address its owner has since proven (an email
   // code, or a connection of the address's own organization): the IdP no longer speaks for it.
   // Else an IdP that created the account first would keep signing in as its rightful owner.
   if (existing && !identity.inVerifiedDomain && existing.emailVerified) return refuse(em, env, refusal, 'guest_email_taken', existing);
   if (!existing) {
-    const byEmail = await users.findByEmail(env.id, identity.email);
+    const byEmail = person.emailUser;
     if (byEmail && !identity.inVerifiedDomain) return refuse(em, env, refusal, 'guest_email_taken', byEmail);
     existing = byEmail;
   }
-  const memberships = new MembershipRepository(em);
-  const membership = existing ? await memberships.ofUserIn(existing.id, connection.organizationId) : null;
+  const membership = existing ? (person.memberships.find((candidate) => candidate.userId === existing.id) ?? null) : null;
   if (existing && membership?.status === MembershipStatus.INACTIVE) return refuse(em, env, refusal, 'membership_inactive', existing);
-  const result = await signIn(
+  const result = await signInAs(
     em,
     env,
     {
@@ -296,8 +319,8 @@ export async function signInThroughConnection(
       // A new user is made with the IdP's names at once (one INSERT, no UPDATE after it).
       givenName: identity.givenName,
       familyName: identity.familyName,
-      ...(existing ? { userId: existing.id } : {}),
     },
+    existing,
     now,
   );
   if (!result.ok) return result;
@@ -305,16 +328,16 @@ export async function signInThroughConnection(
   const linked = link ?? links.create({ id: newInternalId('ssoIdentity'), environmentId: env.id, connectionId: connection.id, subject: identity.nameId, userId: user.id });
   linked.attributes = identity.raw;
   linked.lastSignedInAt = now;
-  await applyIdpProfile(em, env, { user, membership, connection, identity, meta: input.meta });
+  await applyIdpProfile(em, env, { user, membership, connection, identity, meta: input.meta, roles: person.roles });
   // Signed in through an organization's IdP: the flow goes on as a member of that organization
   // unless the application asked for one (which then decides, and must be one of theirs).
-  const flow = input.flowId ? await new SignInFlowRepository(em).find(input.flowId) : null;
-  if (flow && !flow.organizationId && !requestOf(flow).organizationId) flow.organizationId = connection.organizationId;
+  if (input.flowId) await new SignInFlowRepository(em).assignOrganizationUnlessChosen(input.flowId, connection.organizationId, now);
   await em.flush();
   return result;
 }
 
-function refuse(em: EntityManager, env: SignInEnvironment, input: { email: string; flowId: string | null; meta: RequestMeta }, reason: SignInFailure, user: User | null): SignInResult {
+/** A refused sign-in: audited as `user.signin_failed` with its reason. */
+export function refuse(em: EntityManager, env: SignInEnvironment, input: { email: string; flowId: string | null; meta: RequestMeta }, reason: SignInFailure, user: User | null): SignInResult {
   failed(em, env, input.meta, reason, user, input.email);
   return { ok: false, reason, flowId: input.flowId };
 }
