@@ -5,6 +5,7 @@ import { embeddedRow, entityCondition, rowMapper } from '../../db/rows.js';
 import { preparedSql, tableOf } from '../../db/sql.js';
 import { activeGrantsSql, isActiveMemberSql, type MembershipGrants } from '../membership/membership.repository.js';
 import { User, UserStatus } from '../user/user.entity.js';
+import { UserSession } from '../session/session.entity.js';
 import { AuthorizationCode, RefreshToken } from './user-token.entity.js';
 
 /** What `RefreshTokenRepository.rotateGrantable` must find true to rotate, besides the token being live. */
@@ -34,6 +35,77 @@ export class AuthorizationCodeRepository extends Repository<AuthorizationCode> {
   /** The code, locked so that two concurrent redemptions run one after the other. */
   lockByHash(codeHash: string): Promise<AuthorizationCode | null> {
     return this.em.findOne(AuthorizationCode, { codeHash }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  }
+
+  /**
+   * Redemption in one statement, when nothing stands in its way: the code is unused, unexpired,
+   * of `clientId`, for `redirectUri` and the PKCE challenge `codeChallenge`; its session (if
+   * any) is live, its user active and, for an organization's grant, still an active member; and
+   * it needs no refresh token family (`offline_access`, when `refreshable`). Then it is marked
+   * used with the access token about to be issued, atomically without a transaction; the code,
+   * its user and their grants come back. Null otherwise, with nothing changed: the caller
+   * redeems in a transaction (`lockByHash`), which finds out why and answers accordingly (and
+   * uses the code up). Two concurrent redemptions: the second waits for the first's row lock,
+   * finds the row changed and redeems nothing; its locked path then sees a replay.
+   */
+  async redeemGrantable(redemption: {
+    codeHash: string;
+    clientId: string;
+    redirectUri: string;
+    codeChallenge: string;
+    refreshable: boolean;
+    now: Date;
+    accessToken: { jti: string; expiresAt: Date };
+  }): Promise<{ code: AuthorizationCode; user: User; grants: MembershipGrants | null } | null> {
+    const table = tableOf(this.em, AuthorizationCode);
+    const codeScope = entityCondition(this.em, AuthorizationCode, 'c');
+    const sessionScope = entityCondition(this.em, UserSession, 's');
+    const userScope = entityCondition(this.em, User, 'u');
+    const member = isActiveMemberSql(this.em, { sql: 'c."user_id"', params: [] }, { sql: 'c."organization_id"', params: [] });
+    const user = embeddedRow(this.em, User, 'p."user_id"');
+    const grants = activeGrantsSql(this.em, { sql: 'p."user_id"', params: [] }, { sql: 'p."organization_id"', params: [] });
+    const { now } = redemption;
+    // Found by its hash alone and updated by the row version found (`ctid`), as `rotateGrantable`.
+    const rows = await preparedSql(
+      this.em,
+      `with "presented" as materialized (select "ctid" from "${table}" where "code_hash" = ?),` +
+        ` "redeemed" as (update "${table}" c set "used_at" = ?, "updated_at" = ?, "access_token_jti" = ?, "access_token_expires_at" = ?` +
+        ` where c."ctid" = (select "ctid" from "presented") and c."client_id" = ? and c."used_at" is null and c."expires_at" > ?` +
+        ` and c."redirect_uri" = ? and c."code_challenge" = ? and not (?::boolean and 'offline_access' = any(c."scopes"))${codeScope.sql}` +
+        ` and (c."session_id" is null or exists (select 1 from "${tableOf(this.em, UserSession)}" s where s."id" = c."session_id" and s."ended_at" is null` +
+        ` and s."expires_at" > ? and s."absolute_expires_at" > ?${sessionScope.sql}))` +
+        ` and exists (select 1 from "${tableOf(this.em, User)}" u where u."id" = c."user_id" and u."status" = '${UserStatus.ACTIVE}'${userScope.sql})` +
+        ` and (c."organization_id" is null or ${member.sql})` +
+        ` returning c.*)` +
+        ` select p.*, ${user.sql} as "_user", case when p."organization_id" is null then null else ${grants.sql} end as "_grants" from "redeemed" p`,
+      [
+        redemption.codeHash,
+        now,
+        now,
+        redemption.accessToken.jti,
+        redemption.accessToken.expiresAt,
+        redemption.clientId,
+        now,
+        redemption.redirectUri,
+        redemption.codeChallenge,
+        redemption.refreshable,
+        ...codeScope.params,
+        now,
+        now,
+        ...sessionScope.params,
+        ...userScope.params,
+        ...member.params,
+        ...user.params,
+        ...grants.params,
+      ],
+    );
+    const [row] = rows;
+    if (!row) return null;
+    return {
+      code: rowMapper(this.em, AuthorizationCode)(row),
+      user: rowMapper(this.em, User)(row._user as Record<string, unknown>),
+      grants: (row._grants as MembershipGrants | null) ?? null,
+    };
   }
 
   /** Codes whose access token may still be live, of a user (or of the user with one organization). */

@@ -3,6 +3,8 @@ import { hashSecret, randomToken } from '../../crypto/secrets.js';
 import { newInternalId } from '../../db/id.js';
 import { RevokedTokenRepository } from '../token-state/token-state.repository.js';
 import type { AuthorizationCode, GrantDetails, RefreshToken } from './user-token.entity.js';
+import type { User } from '../user/user.entity.js';
+import type { MembershipGrants } from '../membership/membership.repository.js';
 import { AuthorizationCodeRepository, RefreshTokenRepository, type RotatedFamily } from './user-token.repository.js';
 
 /** OAuth 2.1 §4.1.2 recommends at most ten minutes; a code is for a redirect that takes seconds. */
@@ -63,6 +65,23 @@ export async function redeemCode(em: EntityManager, code: string, clientId: stri
   if (record.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
   record.usedAt = now;
   return { ok: true, code: record };
+}
+
+/**
+ * Redeems a code in one statement when its grant holds and needs nothing more stored
+ * (`AuthorizationCodeRepository.redeemGrantable`): the code with the access token about to be
+ * issued recorded, its user and their grants. Null when anything is amiss: the caller then
+ * redeems in a transaction (`redeemCode`), which finds out what.
+ */
+export async function redeemGrantableCode(
+  em: EntityManager,
+  code: string,
+  grant: { clientId: string; redirectUri: string; codeChallenge: string; refreshable: boolean },
+  accessToken: { jti: string; expiresAt: Date },
+  now = new Date(),
+): Promise<{ code: AuthorizationCode; user: User; grants: MembershipGrants | null } | null> {
+  if (code.length < 40 || code.length > 64) return null;
+  return new AuthorizationCodeRepository(em).redeemGrantable({ codeHash: hashSecret(code), ...grant, now, accessToken });
 }
 
 async function revokeIssuedFrom(em: EntityManager, record: AuthorizationCode, now: Date): Promise<void> {
