@@ -1,9 +1,8 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from '../../modules/connection/connection.entity.js';
-import { findConnection } from '../../modules/connection/connection.service.js';
-import { type SamlAnswer, acceptIdpInitiated, answerSamlRequest, recordSsoFailure, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
-import { decryptionKeysOf, spKeysOf } from '../../modules/connection/sp-key.service.js';
+import { type SamlAnswer, acceptIdpInitiated, answerSamlRequest, recordSsoFailure, samlConnectionForSignIn, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
+import { decryptionKeysOf } from '../../modules/connection/sp-key.service.js';
 import { failTrace, openTrace, succeedTrace, traceOf, tracedSamlResponse, traceStep, type TraceSettings } from '../../modules/connection/sso-trace.service.js';
 import { requestOf, signInThroughConnection, type SignInResult } from '../../modules/sign-in/sign-in.service.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
@@ -64,10 +63,13 @@ export function registerSsoRoutes(
     const found = await kit.flowAndClient(env, request.query.flow, binding.existingBrowserId(request));
     if (!found) return kit.flowGone(reply, request, env);
     const started = await kit.tx(env, async (em) => {
-      const connection = await findConnection(em, request.params.id, SsoConnectionType.SAML);
+      const now = new Date();
+      // The connection, its SP keys and the flow's pending requests: one statement.
+      const loaded = await samlConnectionForSignIn(em, request.params.id, { flowId: found.flow.id, now });
+      const connection = loaded?.connection ?? null;
       const pending = requestOf(found.flow);
       const forceAuthn = pending.prompt.includes('login') || pending.maxAge !== null;
-      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }, traceSettings(deps, request), deps.box) } : null;
+      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }, traceSettings(deps, request), deps.box, now, loaded!) } : null;
     });
     if (!started) return unavailable(reply, request, env);
     if (!started.redirect) return message(reply, request, env, 429, 'Too many sign-in attempts', 'Go back to the application and sign in again.', 'rate_limited');
@@ -90,11 +92,13 @@ export function registerSsoRoutes(
         return message(reply, request, env, 429, 'Too many sign-in attempts', 'Too many sign-ins came from this network; try again in a minute.', 'rate_limited');
       }
       const samlResponse = field(request.body as Fields | undefined, 'SAMLResponse');
-      const connection = await findConnection(kit.emOf(env), request.params.id, SsoConnectionType.SAML);
+      // The connection with its SP keys: one statement.
+      const loaded = await samlConnectionForSignIn(kit.emOf(env), request.params.id);
+      const connection = loaded?.connection ?? null;
       if (!usable(connection)) return unavailable(reply, request, env);
       // Validated, and its assertion id claimed against replay (shared by every process), before
       // the transaction: on the embedded database one connection serves both.
-      const decryptionKeys = decryptionKeysOf(await spKeysOf(kit.emOf(env), connection.id), deps.box);
+      const decryptionKeys = decryptionKeysOf(loaded!.spKeys, deps.box);
       const validated = samlResponse ? await validateForConnection(env, connection, samlResponse, decryptionKeys) : ({ ok: false, reason: 'malformed', detail: 'No SAMLResponse' } as const);
       const firstUse = validated.ok ? await deps.replayGuard.claim(connection.id, validated.assertionId, validated.rememberUntil) : false;
       const requestId = deps.requestMeta(request).requestId;

@@ -15,6 +15,7 @@ import { OidcRequest } from './oidc-request.entity.js';
 import { SamlRequest } from './saml-request.entity.js';
 import { SsoIdentityLink } from './sso-identity.entity.js';
 import { SsoTrace } from './sso-trace.entity.js';
+import { SpKey } from './sp-key.entity.js';
 
 /** SSO connections of the scope's environments. */
 export class SsoConnectionRepository extends Repository<SsoConnection> {
@@ -53,6 +54,31 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
     return rows.map((row) => ({ connectionId: row.id, workspaceId: row.workspace_id, url: row.idp_metadata_url }));
   }
 
+  /**
+   * The connection with its SP keys (newest first) and, for `pendingOf`, the number of the flow's
+   * requests still pending at its `now`, in one statement; null when unknown.
+   */
+  async withSpKeys(id: string, pendingOf?: { flowId: string; now: Date }): Promise<{ connection: SsoConnection; spKeys: SpKey[]; pendingRequests: number } | null> {
+    const scope = entityCondition(this.em, SsoConnection, 'c');
+    const keyScope = entityCondition(this.em, SpKey, 'k');
+    const requestScope = entityCondition(this.em, SamlRequest, 'r');
+    const rows = await sql<Record<string, unknown>>(
+      this.em,
+      `select c.*, coalesce((select json_agg(k order by k."created_at" desc, k."id" desc) from "${tableOf(this.em, SpKey)}" k where k."connection_id" = c."id"${keyScope.sql}), '[]'::json) as "_sp_keys",` +
+        ` (select count(*) from "${tableOf(this.em, SamlRequest)}" r where r."flow_id" = ? and r."expires_at" > ?${requestScope.sql})::int as "_pending"` +
+        ` from "${tableOf(this.em, SsoConnection)}" c where c."id" = ?${scope.sql}`,
+      [...keyScope.params, pendingOf?.flowId ?? null, pendingOf?.now ?? new Date(), ...requestScope.params, id, ...scope.params],
+    );
+    const [row] = rows;
+    if (!row) return null;
+    const { _sp_keys, _pending, ...connection } = row;
+    return {
+      connection: managedRow(this.em, SsoConnection, connection)!,
+      spKeys: (_sp_keys as Record<string, unknown>[]).map((key) => managedRow(this.em, SpKey, key)!),
+      pendingRequests: Number(_pending ?? 0),
+    };
+  }
+
   /** The organization's first ACTIVE connection (SAML, SIMULATOR or OIDC), or null. */
   activeOf(organizationId: string): Promise<SsoConnection | null> {
     return this.em.findOne(
@@ -85,7 +111,16 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
    * and its trace (all managed by the EntityManager, the request and trace to be changed). Null
    * when the request is unknown.
    */
-  async lockForReturn(id: string): Promise<{ request: SamlRequest; connection: SsoConnection | null; verifiedDomains: string[]; trace: SsoTrace | null } | null> {
+  lockForReturn(id: string): Promise<LockedSamlRequest | null> {
+    return this.lockWith('id', id);
+  }
+
+  /** The request an answer names (InResponseTo), locked as `lockByRequestId`, with the same as `lockForReturn`. */
+  lockForAnswer(requestId: string): Promise<LockedSamlRequest | null> {
+    return this.lockWith('request_id', requestId);
+  }
+
+  private async lockWith(column: 'id' | 'request_id', value: string): Promise<LockedSamlRequest | null> {
     const scope = entityCondition(this.em, SamlRequest, 'r');
     const connection = embeddedRowWhere(this.em, SsoConnection, 'c', { sql: 'c."id" = r."connection_id"', params: [] });
     const trace = embeddedRowWhere(this.em, SsoTrace, 't', { sql: 't."id" = r."trace_id"', params: [] });
@@ -93,8 +128,8 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
     const rows = await sql<Record<string, unknown>>(
       this.em,
       `select r.*, ${connection.sql} as "_connection", ${trace.sql} as "_trace", ${domains.sql} as "_domains"` +
-        ` from "${tableOf(this.em, SamlRequest)}" r where r."id" = ?${scope.sql} for update`,
-      [...connection.params, ...trace.params, ...domains.params, id, ...scope.params],
+        ` from "${tableOf(this.em, SamlRequest)}" r where r."${column}" = ?${scope.sql} for update`,
+      [...connection.params, ...trace.params, ...domains.params, value, ...scope.params],
     );
     const [row] = rows;
     if (!row) return null;
@@ -240,4 +275,13 @@ function verifiedDomainsSql(em: EntityManager, connectionId: string): { sql: str
       ` where dc."id" = ${connectionId} and d."state" = '${DomainState.VERIFIED}'${domainScope.sql}${connectionScope.sql})`,
     params: [...domainScope.params, ...connectionScope.params],
   };
+}
+
+/** A SAML request locked for its answer or the browser's return, with what those check. */
+export interface LockedSamlRequest {
+  request: SamlRequest;
+  connection: SsoConnection | null;
+  /** The verified domain names of the connection's organization. */
+  verifiedDomains: string[];
+  trace: SsoTrace | null;
 }

@@ -8,7 +8,8 @@ import { hasHiddenCharacters } from '../text.js';
 import { effectiveMapping, normalizeProfile } from './attribute-mapping.js';
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
 import { OAuthClientRepository } from '../oauth-client/oauth-client.repository.js';
-import { SsoConnectionStatus, type SsoConnection } from './connection.entity.js';
+import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from './connection.entity.js';
+import type { SpKey } from './sp-key.entity.js';
 import { SamlRequestRepository, SsoConnectionRepository } from './connection.repository.js';
 import { samlServiceProvider } from './connection.urls.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
@@ -87,10 +88,12 @@ export async function startSamlSignIn(
   trace: TraceSettings,
   box: SecretBox,
   now = new Date(),
+  /** The flow's pending requests and the connection's SP keys, when the caller read them with the connection (`samlConnectionForSignIn`). */
+  loaded?: { pendingRequests: number; spKeys: SpKey[] },
 ): Promise<string | null> {
   const flowId = flow.id;
   const requests = new SamlRequestRepository(em);
-  if ((await requests.pendingOfFlow(flowId, now)) >= MAX_PENDING_REQUESTS_PER_FLOW) return null;
+  if ((loaded?.pendingRequests ?? (await requests.pendingOfFlow(flowId, now))) >= MAX_PENDING_REQUESTS_PER_FLOW) return null;
   const { spEntityId, acsUrl } = samlServiceProvider(env.issuer, connection.id);
   // xs:ID: an NCName, so not starting with a digit.
   const requestId = `_${randomBytes(20).toString('hex')}`;
@@ -117,10 +120,25 @@ export async function startSamlSignIn(
   const url = new URL(connection.idpSsoUrl!);
   url.searchParams.set('SAMLRequest', deflateRawSync(Buffer.from(xml)).toString('base64'));
   url.searchParams.set('RelayState', pending.id);
-  signRedirect(url, await spKeysOf(em, connection.id), box);
+  signRedirect(url, loaded?.spKeys ?? (await spKeysOf(em, connection.id)), box);
   return url.toString();
 }
 
+
+/**
+ * A connection that speaks SAML (SAML or SIMULATOR, any status) by id, with its SP keys and,
+ * for `pendingOf`, the number of the flow's pending requests: one statement. Null when there is
+ * no such connection in the EntityManager's scope.
+ */
+export async function samlConnectionForSignIn(
+  em: EntityManager,
+  id: string,
+  pendingOf?: { flowId: string; now: Date },
+): Promise<{ connection: SsoConnection; spKeys: SpKey[]; pendingRequests: number } | null> {
+  if (!isIdOf('ssoConnection', id)) return null;
+  const found = await new SsoConnectionRepository(em).withSpKeys(id, pendingOf);
+  return found && (found.connection.type === SsoConnectionType.SAML || found.connection.type === SsoConnectionType.SIMULATOR) ? found : null;
+}
 
 /** An answer matched to its request, or why not (with the request when one was found, for its trace). */
 export type SamlAnswer = { ok: true; request: SamlRequest; answerToken: string } | { ok: false; reason: string; detail: string; request?: SamlRequest };
@@ -185,11 +203,14 @@ export async function answerSamlRequest(
   now = new Date(),
 ): Promise<SamlAnswer> {
   if (!validated.inResponseTo) return { ok: false, reason: 'unsolicited', detail: 'The response answers no request (IdP-initiated sign-in is not enabled)' };
-  const request = await new SamlRequestRepository(em).lockByRequestId(validated.inResponseTo);
-  if (!request || request.connectionId !== connection.id) return { ok: false, reason: 'in_response_to', detail: 'The response answers no pending request of this connection' };
+  // The request with its trace and the verified domains of its connection's organization, in one statement.
+  const locked = await new SamlRequestRepository(em).lockForAnswer(validated.inResponseTo);
+  const request = locked?.request;
+  if (!locked || !request || request.connectionId !== connection.id) return { ok: false, reason: 'in_response_to', detail: 'The response answers no pending request of this connection' };
   if (request.answeredAt || !firstUse) return { ok: false, reason: 'replayed', detail: 'The request was answered, or the assertion used, before' };
   if (request.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'request_expired', detail: 'The sign-in took too long', request };
-  const verifiedDomains = await new OrganizationDomainRepository(em).verifiedNamesOf(connection.organizationId);
+  // The request's connection is `connection` (checked above): these are its organization's.
+  const { verifiedDomains } = locked;
   const identity = identityFromProfile(connection, { subject: validated.nameId, attributes: validated.attributes, friendlyNames: validated.friendlyNames }, verifiedDomains);
   if (!identity) return { ok: false, reason: 'no_email', detail: 'The assertion carries no usable email address', request };
   if (!identity.inVerifiedDomain && !connection.allowGuestDomains) {
