@@ -90,10 +90,12 @@ export async function rowsById<T extends { id: string }>(
  * A row of `entity` read by raw SQL (a plain row, or the JSON of `row_to_json`), made a managed
  * entity of `em`: merged into its identity map, so that what is changed on it is flushed like
  * anything the ORM loaded, and a later `find` of its id is answered without a query. For hot
- * paths that read several related rows in one statement. Null stays null.
+ * paths that read several related rows in one statement. As with the ORM's reads, an entity
+ * the EntityManager already holds is returned as it is (with its unflushed changes) unless
+ * `refresh` (a locking read) asks for the row's values. Null stays null.
  */
-export function managedRow<T extends object>(em: EntityManager, entity: new (...args: never[]) => T, row: Record<string, unknown> | null | undefined): T | null {
-  return row ? (em.map(entity.name, row as never) as T) : null;
+export function managedRow<T extends object>(em: EntityManager, entity: new (...args: never[]) => T, row: Record<string, unknown> | null | undefined, refresh = false): T | null {
+  return row ? (em.map(entity.name, row as never, { refresh } as never) as T) : null;
 }
 
 /**

@@ -135,7 +135,7 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
     if (!row) return null;
     const { _connection, _trace, _domains, ...request } = row;
     return {
-      request: managedRow(this.em, SamlRequest, request)!,
+      request: managedRow(this.em, SamlRequest, request, true)!,
       connection: managedRow(this.em, SsoConnection, _connection as Record<string, unknown> | null),
       verifiedDomains: (_domains as string[] | null) ?? [],
       trace: managedRow(this.em, SsoTrace, _trace as Record<string, unknown> | null),

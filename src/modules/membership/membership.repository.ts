@@ -83,13 +83,16 @@ export class MembershipRepository extends Repository<Membership> {
 
   /** A user's active memberships with their organizations' names, by organization name (the chooser's order). */
   async activeOfUser(userId: string): Promise<{ membershipId: string; organizationId: string; organizationName: string }[]> {
-    const memberships = await this.em.find(Membership, { userId, status: MembershipStatus.ACTIVE }, { fields: ['id', 'organizationId'] });
-    if (!memberships.length) return [];
-    const organizations = await this.em.find(Organization, { id: { $in: memberships.map((m) => m.organizationId) } }, { fields: ['id', 'name'] });
-    const names = new Map(organizations.map((organization) => [organization.id, organization.name]));
-    return memberships
-      .filter((membership) => names.has(membership.organizationId))
-      .map((membership) => ({ membershipId: membership.id, organizationId: membership.organizationId, organizationName: names.get(membership.organizationId)! }))
+    const membershipScope = entityCondition(this.em, Membership, 'm');
+    const organizationScope = entityCondition(this.em, Organization, 'o');
+    const rows = await sql<{ id: string; organization_id: string; name: string }>(
+      this.em,
+      `select m."id", m."organization_id", o."name" from "${tableOf(this.em, Membership)}" m join "${tableOf(this.em, Organization)}" o on o."id" = m."organization_id"${organizationScope.sql}` +
+        ` where m."user_id" = ? and m."status" = '${MembershipStatus.ACTIVE}'${membershipScope.sql}`,
+      [...organizationScope.params, userId, ...membershipScope.params],
+    );
+    return rows
+      .map((row) => ({ membershipId: row.id, organizationId: row.organization_id, organizationName: row.name }))
       .sort((a, b) => a.organizationName.localeCompare(b.organizationName) || a.organizationId.localeCompare(b.organizationId));
   }
 

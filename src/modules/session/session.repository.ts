@@ -3,6 +3,8 @@ import { LockMode } from '@mikro-orm/core';
 import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
 import { sql, tableOf } from '../../db/sql.js';
+import { embeddedRow, entityCondition, managedRow } from '../../db/rows.js';
+import { User } from '../user/user.entity.js';
 import { UserSession } from './session.entity.js';
 
 export interface SessionFilter {
@@ -19,8 +21,19 @@ export class UserSessionRepository extends Repository<UserSession> {
   }
 
   /** The session of a cookie's token, locked for the request that uses it; null when unknown. */
-  byTokenHash(tokenHash: string): Promise<UserSession | null> {
-    return this.em.findOne(UserSession, { tokenHash }, { refresh: true });
+  async byTokenHash(tokenHash: string): Promise<UserSession | null> {
+    // Its user comes along (into the identity map, fresh): what reads the session next reads them.
+    const scope = entityCondition(this.em, UserSession, 's');
+    const user = embeddedRow(this.em, User, 's."user_id"');
+    const [row] = await sql<Record<string, unknown>>(
+      this.em,
+      `select s.*, ${user.sql} as "_user" from "${tableOf(this.em, UserSession)}" s where s."token_hash" = ?${scope.sql} limit 1`,
+      [...user.params, tokenHash, ...scope.params],
+    );
+    if (!row) return null;
+    const { _user, ...session } = row;
+    managedRow(this.em, User, _user as Record<string, unknown> | null);
+    return managedRow(this.em, UserSession, session, true);
   }
 
   page(filter: SessionFilter, sort: Sort, args: PageArgs, maxPageSize: number) {

@@ -1,13 +1,23 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { LockMode } from '@mikro-orm/core';
 import { Repository } from '../../db/repository.js';
-import { entityCondition } from '../../db/rows.js';
-import { sql, tableOf } from '../../db/sql.js';
+import { entityCondition, managedRow } from '../../db/rows.js';
+import { preparedSql, sql, tableOf } from '../../db/sql.js';
 import { PushedAuthorizationRequest, SignInFlow } from './flow.entity.js';
 
 export class SignInFlowRepository extends Repository<SignInFlow> {
   constructor(em: EntityManager) {
     super(em, SignInFlow, 'sign_in_flow');
+  }
+
+  /**
+   * The flow (managed), by a prepared statement outside a transaction: every page of a sign-in
+   * reads its flow.
+   */
+  async byId(id: string): Promise<SignInFlow | null> {
+    const scope = entityCondition(this.em, SignInFlow, 'f');
+    const [row] = await preparedSql<Record<string, unknown>>(this.em, `select f.* from "${tableOf(this.em, SignInFlow)}" f where f."id" = ?${scope.sql}`, [id, ...scope.params]);
+    return managedRow(this.em, SignInFlow, row);
   }
 
   /**

@@ -68,7 +68,7 @@ const FLOW_ID = /^flw_[0-9a-hjkmnp-tv-z]{26}$/;
 /** The flow `id` of this browser, while it is open; null otherwise (unknown, another browser's, expired, over). */
 export async function openFlow(em: EntityManager, id: string | undefined, browserId: string | undefined, now = new Date()): Promise<SignInFlow | null> {
   if (!id || !browserId || !FLOW_ID.test(id)) return null;
-  const flow = await new SignInFlowRepository(em).find(id);
+  const flow = await new SignInFlowRepository(em).byId(id);
   if (!flow || flow.completedAt || flow.expiresAt.getTime() <= now.getTime()) return null;
   return secretMatchesHash(flow.browserHash, browserId) ? flow : null;
 }
