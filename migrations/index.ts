@@ -25,6 +25,7 @@ import { Migration20261202012232_OidcRequestFreshness } from './Migration2026120
 import { Migration20261202013210_SimulatorRequireSsoInitiateLogin } from './Migration20261202013210_SimulatorRequireSsoInitiateLogin.js';
 import { Migration20261202014408_SpKeys } from './Migration20261202014408_SpKeys.js';
 import { Migration20261202015931_IdpMetadataUrl } from './Migration20261202015931_IdpMetadataUrl.js';
+import { Migration20261202041230_SocialConnections } from './Migration20261202041230_SocialConnections.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -52,4 +53,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202013210_SimulatorRequireSsoInitiateLogin', class: Migration20261202013210_SimulatorRequireSsoInitiateLogin },
   { name: 'Migration20261202014408_SpKeys', class: Migration20261202014408_SpKeys },
   { name: 'Migration20261202015931_IdpMetadataUrl', class: Migration20261202015931_IdpMetadataUrl },
+  { name: 'Migration20261202041230_SocialConnections', class: Migration20261202041230_SocialConnections },
 ];

@@ -26,6 +26,7 @@ import { ResourceServer } from '../modules/resource-server/resource-server.entit
 import { SigningKey } from '../modules/signing-key/signing-key.entity.js';
 import { TrustedIssuer } from '../modules/trusted-issuer/trusted-issuer.entity.js';
 import { Workspace } from '../modules/workspace/workspace.entity.js';
+import { SocialConnection, SocialIdentityLink } from '../modules/social/social-connection.entity.js';
 
 export const entities = [
   Workspace,
@@ -66,6 +67,8 @@ export const entities = [
   SamlRequest,
   OidcRequest,
   SsoIdentityLink,
+  SocialConnection,
+  SocialIdentityLink,
   SsoTrace,
   SpKey,
 ];

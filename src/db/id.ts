@@ -30,6 +30,7 @@ export const ID_PREFIXES = {
   ssoConnection: 'con',
   ssoTrace: 'trc',
   spKey: 'spk',
+  socialConnection: 'soc',
 } as const;
 
 /**
@@ -46,6 +47,7 @@ export const INTERNAL_ID_PREFIXES = {
   samlRequest: 'sar',
   oidcRequest: 'oir',
   ssoIdentity: 'ssi',
+  socialIdentity: 'sci',
 } as const;
 
 export type InternalIdKind = keyof typeof INTERNAL_ID_PREFIXES;

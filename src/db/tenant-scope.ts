@@ -90,6 +90,8 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'SsoTrace',
       'SpKey',
       'SsoIdentityLink',
+      'SocialConnection',
+      'SocialIdentityLink',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

@@ -28,6 +28,7 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   ssoConnection: 'SsoConnection',
   ssoTrace: 'SsoTrace',
   spKey: 'SsoSpKey',
+  socialConnection: 'SocialConnection',
 };
 
 @InterfaceType('Node', {

@@ -15,6 +15,7 @@ import { ApplicationResolver, ClientSecretResolver, ServiceAccountResolver } fro
 import { OrganizationResolver } from '../modules/organization/organization.resolver.js';
 import { ResourceServerResolver } from '../modules/resource-server/resource-server.resolver.js';
 import { SsoConnectionResolver } from '../modules/connection/connection.resolver.js';
+import { SocialConnectionResolver } from '../modules/social/social-connection.resolver.js';
 import { SsoTraceResolver } from '../modules/connection/sso-trace.resolver.js';
 import { SpKeyResolver } from '../modules/connection/sp-key.resolver.js';
 import { SessionResolver } from '../modules/session/session.resolver.js';
@@ -73,6 +74,7 @@ async function build(): Promise<GraphQLSchema> {
       ClientSecretResolver,
       ResourceServerResolver,
       SsoConnectionResolver,
+      SocialConnectionResolver,
       SsoTraceResolver,
       SpKeyResolver,
       TrustedIssuerResolver,

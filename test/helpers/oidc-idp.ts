@@ -16,10 +16,16 @@ export interface UpstreamClient {
 }
 
 /**
- * `oidc-provider` as an organization's OpenID Provider (an Okta or Entra ID stand-in), in this
- * process on a loopback port. Its login page is replaced by a decision the test sets
- * (`next`): sign in as an account, or refuse with an OAuth error. Consent is implied for the
- * test's clients, as an organization's IdP does for its own apps.
+ * `oidc-provider` as an organization's OpenID Provider (an Okta or Entra ID stand-in), or as a
+ * social provider (Google, Microsoft, GitLab), in this process on a loopback port. Its login
+ * page is replaced by a decision the test sets (`next`): sign in as an account, or refuse with
+ * an OAuth error. Consent is implied for the test's clients, as an organization's IdP does for
+ * its own apps.
+ *
+ * It also stands in for GitHub: plain OAuth 2.0 (scopes `read:user user:email`, no ID token)
+ * and GitHub's user API under `/api` (`GET /api/user`, `GET /api/user/emails`, answered as
+ * GitHub documents them from the account's `github_user` and `github_emails` claims, for a
+ * bearer access token the provider issued).
  */
 export class UpstreamIdp {
   readonly issuer: string;
@@ -45,8 +51,9 @@ export class UpstreamIdp {
     const provider = new Provider(issuer, {
       clients: clients.map((client) => ({ grant_types: ['authorization_code'], response_types: ['code'], ...client })),
       cookies: { keys: ['upstream-idp-test-cookie-key-0123456789'] },
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'], groups: ['groups'] },
-      scopes: ['openid', 'email', 'profile', 'groups'],
+      // `tid` and `xms_edov` as Microsoft's Entra ID sends them (tenant id; email domain owner verified).
+      claims: { openid: ['sub', 'tid'], email: ['email', 'email_verified', 'xms_edov'], profile: ['name', 'given_name', 'family_name'], groups: ['groups'] },
+      scopes: ['openid', 'email', 'profile', 'groups', 'read:user', 'user:email'],
       features: { devInteractions: { enabled: false } },
       pkce: { required: () => true },
       ttl: { AccessToken: 600, IdToken: 600, Interaction: 600, Session: 600, Grant: 600, AuthorizationCode: 60 },
@@ -57,8 +64,8 @@ export class UpstreamIdp {
       // The organization's own IdP does not ask its people to consent to their own app.
       loadExistingGrant: async (ctx) => {
         const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
-        grant.addOIDCScope('openid email profile groups');
-        grant.addOIDCClaims(['email', 'email_verified', 'name', 'given_name', 'family_name', 'groups']);
+        grant.addOIDCScope('openid email profile groups read:user user:email');
+        grant.addOIDCClaims(['email', 'email_verified', 'name', 'given_name', 'family_name', 'groups', 'tid', 'xms_edov']);
         await grant.save();
         return grant;
       },
@@ -73,6 +80,7 @@ export class UpstreamIdp {
     try {
       const url = new URL(request.url!, this.issuer);
       if (url.pathname === '/auth') this.authorizations.push(url.searchParams);
+      if (url.pathname.startsWith('/api/')) return await this.githubApi(url.pathname, request, response);
       if (!url.pathname.startsWith('/interaction/')) return this.provider.callback()(request, response);
       await this.provider.interactionDetails(request, response);
       const decision = this.next;
@@ -87,6 +95,25 @@ export class UpstreamIdp {
       response.end(String(error));
     }
   }
+
+  /** GitHub's user API, for the account an access token of this provider belongs to. */
+  private async githubApi(path: string, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const found = token ? await this.provider.AccessToken.find(token) : undefined;
+    const account = found ? this.accounts.get(found.accountId) : undefined;
+    const send = (status: number, body: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      response.end(JSON.stringify(body));
+    };
+    if (!account || !found?.scopes.has('read:user')) return send(401, { message: 'Requires authentication' });
+    this.apiCalls.push({ path, userAgent: request.headers['user-agent'] ?? '' });
+    if (path === '/api/user') return send(200, account.claims.github_user ?? {});
+    if (path === '/api/user/emails') return found.scopes.has('user:email') ? send(200, account.claims.github_emails ?? []) : send(404, { message: 'Not Found' });
+    return send(404, { message: 'Not Found' });
+  }
+
+  /** The GitHub API calls answered, oldest first. */
+  readonly apiCalls: { path: string; userAgent: string }[] = [];
 
   close(): Promise<void> {
     this.server.closeAllConnections();

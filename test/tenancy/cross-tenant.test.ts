@@ -78,6 +78,9 @@ interface EnvData {
   /** A SAML connection (DRAFT) of the organization, and an SP signing key of it. */
   samlConnectionId: string;
   spKeyId: string;
+  /** A social connection (GitHub, with a client secret) of the environment. */
+  socialConnectionId: string;
+  socialClientId: string;
   /** A sign-in trace of that connection (its person's email is findable). */
   ssoTraceId: string;
   ssoTraceEmail: string;
@@ -160,6 +163,7 @@ const SERVICE_ACCOUNT = `id clientId name environmentId organizationId allowedAu
 const APPLICATION = `id clientId name type environmentId allowedAudiences roles { id key } ${SECRETS}`;
 const RESOURCE_SERVER = 'id name identifier environmentId metadataUrl scopes { name description }';
 const SSO_CONNECTION = 'id name environmentId organizationId status oidc { issuer clientId hasClientSecret } saml { spEntityId idpEntityId }';
+const SOCIAL_CONNECTION = 'id name environmentId provider enabled clientId redirectUri scopes issuer authorizationUrl tokenUrl userinfoUrl';
 const SSO_TRACE = 'id environmentId organizationId connectionId outcome email userId requestIds profile steps { step detail }';
 const TRUSTED_ISSUER = 'id name issuer environmentId jwks jwksUri audiences';
 const SIGNING_KEY = 'id kid environmentId algorithm state publicJwk activatesAt';
@@ -1055,6 +1059,48 @@ const ROWS: Row[] = [
     expect: both(notFound('sso_connection')),
   },
   {
+    operation: 'socialConnections',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { socialConnections(environmentId: $env, first: 50) { totalCount nodes { ${SOCIAL_CONNECTION} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'socialConnections',
+    name: 'without environmentId',
+    document: `query { socialConnections(first: 50) { totalCount nodes { ${SOCIAL_CONNECTION} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.socialConnections.nodes.map((c: any) => c.id)).toContain(f.aDev.socialConnectionId);
+          checkOwnEnvironment('socialConnections', (c) => c.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'createSocialConnection',
+    name: "in the victim's environment",
+    document: mutation('createSocialConnection', 'CreateSocialConnectionInput', `socialConnection { ${SOCIAL_CONNECTION} }`),
+    variables: (t) => ({ input: { environmentId: t.environmentId, provider: 'GOOGLE', clientId: 'intruder', clientSecret: 'intruder-secret' } }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'updateSocialConnection',
+    name: "the victim's social connection (pointing its sign-ins at the intruder's provider)",
+    document: mutation('updateSocialConnection', 'UpdateSocialConnectionInput', `socialConnection { ${SOCIAL_CONNECTION} }`),
+    variables: (t) => ({ input: { id: t.socialConnectionId, authorizationUrl: 'https://intruder.example/authorize', clientSecret: 'stolen' } }),
+    expect: both(notFound('social_connection')),
+  },
+  {
+    operation: 'deleteSocialConnection',
+    name: "the victim's social connection",
+    document: mutation('deleteSocialConnection', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.socialConnectionId } }),
+    expect: both(notFound('social_connection')),
+  },
+  {
     operation: 'resourceServers',
     name: "with the victim's environmentId",
     document: `query($env: ID) { resourceServers(environmentId: $env, first: 50) { totalCount nodes { ${RESOURCE_SERVER} } } }`,
@@ -1593,6 +1639,7 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'consent', label: "the victim's user's consent", id: (t) => t.consentId, attackers: ATTACKERS, resource: 'consent' },
   { kind: 'ssoConnection', label: "the victim's SSO connection", id: (t) => t.ssoConnectionId, attackers: ATTACKERS, resource: 'sso_connection' },
   { kind: 'spKey', label: "an SP key of the victim's SAML connection", id: (t) => t.spKeyId, attackers: ATTACKERS, resource: 'sso_sp_key' },
+  { kind: 'socialConnection', label: "the victim's social connection", id: (t) => t.socialConnectionId, attackers: ATTACKERS, resource: 'social_connection' },
   { kind: 'ssoTrace', label: "a sign-in trace of the victim's SSO connection", id: (t) => t.ssoTraceId, attackers: ATTACKERS, resource: 'sso_trace' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
@@ -1710,6 +1757,14 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     clientId: ssoClientId,
     clientSecret: `${tag}-sso-secret`,
   });
+  const socialClientId = `${tag}-social-client`;
+  const socialConnection = await mutate(client, 'createSocialConnection', 'CreateSocialConnectionInput', 'socialConnection { id }', {
+    environmentId,
+    provider: 'GITHUB',
+    name: `${Tag} GitHub`,
+    clientId: socialClientId,
+    clientSecret: `${tag}-social-secret`,
+  });
   const trustedIssuer = await mutate(client, 'createTrustedIssuer', 'CreateTrustedIssuerInput', 'trustedIssuer { id }', {
     environmentId,
     name: `${Tag} IdP`,
@@ -1811,6 +1866,8 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     ssoClientId,
     ssoTraceId: trace.id,
     ssoTraceEmail,
+    socialConnectionId: socialConnection.socialConnection.id,
+    socialClientId,
     samlConnectionId: samlConnection.ssoConnection.id,
     spKeyId: spKey.spKey.id,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
@@ -1843,7 +1900,8 @@ async function snapshot(victim: Pick<Victim, 'client' | 'target' | 'workspaceWid
     `sessions(environmentId: $env, first: 50, filter: { activeOnly: false }) { totalCount nodes { id active endedAt endReason lastSeenAt expiresAt applicationIds organizationIds } }
       consents(environmentId: $env, first: 50) { totalCount nodes { id scopes resources updatedAt } }`,
     `ssoConnections(environmentId: $env, first: 50) { totalCount nodes { id name status updatedAt
-        saml { idpEntityId idpSsoUrl idpCertificates { fingerprint } } oidc { issuer clientId hasClientSecret scopes } } }`,
+        saml { idpEntityId idpSsoUrl idpCertificates { fingerprint } } oidc { issuer clientId hasClientSecret scopes } } }
+      socialConnections(environmentId: $env, first: 50) { totalCount nodes { id name enabled clientId scopes issuer authorizationUrl tokenUrl userinfoUrl updatedAt } }`,
     `environmentAudit: auditEvents(environmentId: $env, first: 100) { totalCount nodes { id } }
       apiKeys(first: 100) { totalCount nodes { id name prefix environmentId scopes expiresAt revokedAt } }
       viewer { workspaceId }`,
@@ -1903,6 +1961,8 @@ function sentinelsOf(target: Target, workspaceWide: boolean, extra: string[]): s
     target.ssoClientId,
     target.ssoTraceId,
     target.ssoTraceEmail,
+    target.socialConnectionId,
+    target.socialClientId,
     target.samlConnectionId,
     target.spKeyId,
     ...target.auditEventIds,

@@ -34,6 +34,8 @@ import { checkAuthorizationRequest, responseUri, type RawParameters } from '../o
 import type { BrowserBinding } from './browser.js';
 import { connectionForEmail, connectionForHints } from '../../modules/connection/saml-sign-in.service.js';
 import { ssoStartPath } from './sso.routes.js';
+import { findSocialConnection, socialButtons } from '../../modules/social/social-sign-in.service.js';
+import { isIdOf } from '../../db/id.js';
 import type { OidcRelyingParty } from '../../modules/connection/oidc/relying-party.js';
 import { brand, sendPage } from './render.js';
 import { field, message, queryParameters, refetchWithCookies, seeOther, type Fields } from './page-kit.js';
@@ -49,6 +51,17 @@ export interface SignInDeps extends OAuthDeps {
 type EnvParams = { env: string };
 /** Authorization requests (each a stored flow) per client address and minute, per process. */
 const FLOWS_PER_ADDRESS_PER_MINUTE = 600;
+
+/**
+ * What the email page says when a social sign-in sent the person back to it (`notice`): fixed
+ * words, so the query parameter carries no text of its own onto the page.
+ */
+export const SIGN_IN_NOTICES = {
+  social_cancelled: 'Signing in with that account did not finish. Choose another way to sign in.',
+  social_email_not_verified: 'That account\'s email address is not verified by its provider. Verify it there, or sign in with your email address.',
+  social_sign_up_closed: 'No account here uses that account\'s email address, and new accounts cannot sign up. Sign in with the address you were invited with.',
+} as const;
+export type SignInNotice = keyof typeof SIGN_IN_NOTICES;
 
 const SCOPE_WORDS: Record<string, string> = {
   openid: 'Know who you are',
@@ -69,7 +82,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   const paths = (env: EnvironmentState) => {
     const root = `/e/${env.id}`;
     return {
-      signIn: (flow: string) => `${root}/sign-in?flow=${flow}`,
+      signIn: (flow: string, notice?: SignInNotice) => `${root}/sign-in?flow=${flow}${notice ? `&notice=${notice}` : ''}`,
       email: `${root}/sign-in/email`,
       code: `${root}/sign-in/code`,
       codePage: (flow: string, challenge: string) => `${root}/sign-in/code?flow=${flow}&challenge=${challenge}`,
@@ -121,9 +134,16 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     return { ...form, ...found };
   };
 
-  /** Someone must sign in: at the IdP the request's routing hints lead to, else on the email page. */
+  /**
+   * Someone must sign in: at the social provider or IdP the request's routing hints lead to,
+   * else on the email page.
+   */
   const authenticate = async (reply: FastifyReply, env: EnvironmentState, flow: SignInFlow) => {
     const pending = requestOf(flow);
+    if (pending.connectionId && isIdOf('socialConnection', pending.connectionId)) {
+      const social = await findSocialConnection(environmentEm(deps.orm, env), pending.connectionId);
+      if (social) return seeOther(reply, socialStartPath(env, social.id, flow.id));
+    }
     const connection = await connectionForHints(environmentEm(deps.orm, env), env.id, pending);
     return seeOther(reply, connection ? ssoStartPath(env, connection, flow.id) : paths(env).signIn(flow.id));
   };
@@ -229,21 +249,25 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   scope.post(`${base}/oauth/authorize`, authorize);
 
   // Email first.
-  scope.get(`${base}/sign-in`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { flow?: string } }>, reply) => {
+  scope.get(`${base}/sign-in`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { flow?: string; notice?: string } }>, reply) => {
     const env = await environment(request);
     const found = await flowAndClient(env, request.query.flow, binding.existingBrowserId(request));
     if (!found) return flowGone(reply, request, env);
     const pending = requestOf(found.flow);
-    return emailPage(reply, env, found.client, found.flow, binding.csrfToken(binding.browserId(request, reply)), pending.loginHint ?? '', null);
+    const notice = Object.hasOwn(SIGN_IN_NOTICES, request.query.notice ?? '') ? SIGN_IN_NOTICES[request.query.notice as SignInNotice] : null;
+    return emailPage(reply, env, found.client, found.flow, binding.csrfToken(binding.browserId(request, reply)), pending.loginHint ?? '', notice);
   });
 
-  const emailPage = (reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, csrf: string, email: string, error: string | null, status = 200) =>
-    sendPage(
+  /** The first page: the email form, and a button for each social connection of the environment. */
+  const emailPage = async (reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, csrf: string, email: string, error: string | null, status = 200) => {
+    const social = (await socialButtons(environmentEm(deps.orm, env), env.id)).map((button) => ({ name: button.name, href: socialStartPath(env, button.id, flow.id) }));
+    return sendPage(
       reply,
       'email',
-      { title: 'Sign in', ...brand(env), clientName: client.name, action: paths(env).email, csrf, flow: flow.id, email, error },
+      { title: 'Sign in', ...brand(env), clientName: client.name, action: paths(env).email, csrf, flow: flow.id, email, error, social },
       { status, redirectTargets: [requestOf(flow).redirectUri] },
     );
+  };
 
   scope.post(`${base}/sign-in/email`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
     const posted = await postedFlowForm(request, reply);
@@ -418,7 +442,15 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     return proceed(request, reply, env, flowId);
   });
 
-  return { tx, emOf: (env: EnvironmentState) => environmentEm(deps.orm, env), flowAndClient, flowGone, signedIn, proceedPath: (env: EnvironmentState, flowId: string) => paths(env).proceed(flowId) };
+  return {
+    tx,
+    emOf: (env: EnvironmentState) => environmentEm(deps.orm, env),
+    flowAndClient,
+    flowGone,
+    signedIn,
+    proceedPath: (env: EnvironmentState, flowId: string) => paths(env).proceed(flowId),
+    signInPath: (env: EnvironmentState, flowId: string, notice?: SignInNotice) => paths(env).signIn(flowId, notice),
+  };
 }
 
 /** What other hosted pages (SSO) share with the sign-in pages. */
@@ -433,7 +465,12 @@ export interface SignInKit {
   signedIn(reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>): void;
   /** Where the flow goes on once someone signed in. */
   proceedPath(env: EnvironmentState, flowId: string): string;
+  /** The email page of the flow, with one of the fixed notices. */
+  signInPath(env: EnvironmentState, flowId: string, notice?: SignInNotice): string;
 }
+
+/** Where a social connection's button leads. */
+export const socialStartPath = (env: EnvironmentState, connectionId: string, flowId: string): string => `/e/${env.id}/social/${connectionId}/start?flow=${flowId}`;
 
 const refuseToKeep = (): Promise<void> => Promise.reject(new Error('a configured mailer sends; it keeps nothing'));
 

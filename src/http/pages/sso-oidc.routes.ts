@@ -95,7 +95,9 @@ export function registerOidcSsoRoutes(
     // The flow the state was issued for must be this browser's: a provider link forwarded to
     // someone else comes back in their browser, without the flow's cookie, and signs nobody in.
     const pending = state.length <= 200 ? await pendingOidcRequest(kit.emOf(env), state) : null;
-    if (!pending) return kit.flowGone(reply, request, env);
+    // A social connection's request has its own callback.
+    const connectionId = pending?.connectionId;
+    if (!pending || !connectionId) return kit.flowGone(reply, request, env);
     const found = await kit.flowAndClient(env, pending.flowId, binding.existingBrowserId(request));
     if (!found) {
       await kit.tx(env, async (em) => {
@@ -111,7 +113,7 @@ export function registerOidcSsoRoutes(
     const taken = await kit.tx(env, (em) => takeOidcRequest(em, { state, flowId: found.flow.id }));
     if (!taken) return kit.flowGone(reply, request, env);
     if ('reason' in taken) {
-      const connection = await kit.tx(env, (em) => findConnection(em, pending.connectionId, SsoConnectionType.OIDC));
+      const connection = await kit.tx(env, (em) => findConnection(em, connectionId, SsoConnectionType.OIDC));
       return connection ? refuse(reply, request, env, connection, taken, { id: pending.traceId, flowId: pending.flowId }) : unavailable(reply, request, env);
     }
     const { request: used, connection } = taken;

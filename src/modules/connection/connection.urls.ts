@@ -9,3 +9,6 @@ export function samlServiceProvider(issuer: string, connectionId: string): { spE
 
 /** The one redirect URI of the environment's OIDC connections: the pending request names the connection. */
 export const oidcRedirectUri = (issuer: string): string => `${issuer}/sso/oidc/callback`;
+
+/** The one callback of an environment's social connections: registered with Google, GitHub, … as the redirect URI. */
+export const socialRedirectUri = (issuer: string): string => `${issuer}/social/callback`;

@@ -15,7 +15,7 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * An https URL the browser or the server goes to (the IdP's SSO URL, an OIDC issuer); http only
  * on loopback, for an IdP on the developer's own machine.
  */
-export function checkIdpUrl(value: string, field: string[]): string {
+export function checkIdpUrl(value: string, field: string[], resource = 'sso_connection'): string {
   let url: URL | undefined;
   try {
     url = new URL(value.trim());
@@ -24,7 +24,7 @@ export function checkIdpUrl(value: string, field: string[]): string {
   }
   const secure = url && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname)));
   if (!url || !secure || url.username || url.password || url.hash || value.length > MAX_URL_LENGTH) {
-    throw invalid('sso_connection.invalid_url', `Must be an https URL (http only on localhost) without credentials or fragment, at most ${MAX_URL_LENGTH} characters`, field);
+    throw invalid(`${resource}.invalid_url`, `Must be an https URL (http only on localhost) without credentials or fragment, at most ${MAX_URL_LENGTH} characters`, field);
   }
   return url.toString();
 }
@@ -78,19 +78,20 @@ export function checkIdpCertificates(values: readonly string[], field: string[],
   });
 }
 
-/** OIDC scopes to ask the IdP for: `openid` always among them. */
-export function checkOidcScopes(values: readonly string[], field: string[]): string[] {
-  const scopes = [...new Set(['openid', ...values.map((value) => value.trim())])];
+/** OIDC scopes to ask the IdP for: `openid` always among them (unless `openid` is false: a plain OAuth 2.0 server). */
+export function checkOidcScopes(values: readonly string[], field: string[], options: { resource?: string; openid?: boolean } = {}): string[] {
+  const code = `${options.resource ?? 'sso_connection'}.invalid_scope`;
+  const scopes = [...new Set([...(options.openid === false ? [] : ['openid']), ...values.map((value) => value.trim())])];
   const bad = scopes.find((scope) => !/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(scope));
-  if (bad !== undefined) throw invalid('sso_connection.invalid_scope', `"${bad.slice(0, 130)}" is not a scope`, field);
-  if (scopes.length > 20) throw invalid('sso_connection.invalid_scope', 'At most 20 scopes', field);
+  if (bad !== undefined) throw invalid(code, `"${bad.slice(0, 130)}" is not a scope`, field);
+  if (scopes.length > 20) throw invalid(code, 'At most 20 scopes', field);
   return scopes.sort();
 }
 
-/** An OIDC client id or secret as the IdP issued it. */
-export function checkCredential(value: string, field: string[], what: string): string {
+/** An OAuth client id or secret as the provider issued it. */
+export function checkCredential(value: string, field: string[], what: string, resource = 'sso_connection'): string {
   const trimmed = value.trim();
-  if (!trimmed || trimmed.length > 1024 || /[\u0000-\u001f\u007f]/.test(trimmed)) throw invalid('sso_connection.invalid_credential', `${what} must be 1–1024 printable characters`, field);
+  if (!trimmed || trimmed.length > 1024 || /[\u0000-\u001f\u007f]/.test(trimmed)) throw invalid(`${resource}.invalid_credential`, `${what} must be 1–1024 printable characters`, field);
   return trimmed;
 }
 

@@ -1,22 +1,27 @@
 import { Entity, Index, ManyToOne, Property, Unique } from '@mikro-orm/core';
 import { BaseEntity } from '../../db/base.entity.js';
 import { Environment } from '../environment/environment.entity.js';
+import { SocialConnection } from '../social/social-connection.entity.js';
 import { SsoConnection } from './connection.entity.js';
 
 /**
  * An authorization request Gatehouse sent to an organization's OpenID Provider, kept
  * server-side: the callback finds it by its `state` (stored hashed), and it binds the answer
  * to the flow and browser that started it, to the PKCE verifier and to the nonce the ID token
- * must carry. Used once.
+ * must carry. Used once. It was sent for an organization's SSO connection or for a social
+ * connection of the environment: exactly one of the two is set.
  */
 @Entity({ tableName: 'oidc_request' })
 @Index({ properties: ['expiresAt'] })
-export class OidcRequest extends BaseEntity<'completedAt' | 'traceId' | 'maxAge' | 'forceAuthn'> {
+export class OidcRequest extends BaseEntity<'completedAt' | 'traceId' | 'maxAge' | 'forceAuthn' | 'connectionId' | 'socialConnectionId'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
 
-  @ManyToOne({ entity: () => SsoConnection, mapToPk: true, fieldName: 'connection_id', deleteRule: 'cascade', index: true })
-  connectionId!: string;
+  @ManyToOne({ entity: () => SsoConnection, mapToPk: true, fieldName: 'connection_id', deleteRule: 'cascade', index: true, nullable: true })
+  connectionId: string | null = null;
+
+  @ManyToOne({ entity: () => SocialConnection, mapToPk: true, fieldName: 'social_connection_id', deleteRule: 'cascade', index: true, nullable: true })
+  socialConnectionId: string | null = null;
 
   /** The sign-in flow it authenticates for. */
   @Property({ type: 'text', index: true })

@@ -112,12 +112,12 @@ export async function takeOidcRequest(
   now = new Date(),
 ): Promise<{ request: OidcRequest; connection: SsoConnection & OidcClientSettings } | { reason: string; detail: string } | null> {
   const request = await new OidcRequestRepository(em).lockByStateHash(hashSecret(input.state));
-  if (!request || request.flowId !== input.flowId) return null;
+  if (!request?.connectionId || request.flowId !== input.flowId) return null;
   if (request.completedAt) return { reason: 'replayed', detail: 'The provider\'s answer was used before' };
   if (request.expiresAt.getTime() <= now.getTime()) return { reason: 'request_expired', detail: 'The sign-in took too long' };
   request.completedAt = now;
   await em.flush();
-  const connection = await new SsoConnectionRepository(em).find(request.connectionId);
+  const connection = await new SsoConnectionRepository(em).find(request.connectionId!);
   if (!connection || !oidcReady(connection)) return { reason: 'connection_unavailable', detail: 'The connection is switched off or incomplete' };
   return { request, connection };
 }

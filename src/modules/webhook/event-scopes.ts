@@ -40,6 +40,10 @@ export const EVENT_READ_SCOPES: Readonly<Record<string, ApiScope>> = {
   // Sessions ended (revoked, or by a suspension or removal), read through `sessions` (users:read).
   session: 'users:read',
   signing_key: 'oauth:read',
+  // Refused social sign-ins (reason, caller's address): audit-only records.
+  social: 'audit:read',
+  // Social connections of environments, read through `socialConnections`.
+  social_connection: 'environments:read',
   // Refused SSO sign-ins (reason, caller's address): audit-only records.
   sso: 'audit:read',
   trusted_issuer: 'oauth:read',

@@ -79,34 +79,96 @@ export class OidcRelyingParty {
   private async discover(connection: OidcClientSettings, clientSecret: string): Promise<client.Configuration> {
     const issuer = new URL(connection.oidcIssuer);
     const insecure = issuer.protocol === 'http:';
-    const discovered = await client.discovery(issuer, connection.oidcClientId, undefined, client.None(), {
+    // The configuration openid-client discovers is kept as it is (it knows, for one, that Entra
+    // ID's multi-tenant issuer is a template filled from the ID token's `tid`); the client
+    // authentication follows what the discovered provider lists.
+    const config = await client.discovery(issuer, connection.oidcClientId, undefined, secretAuthentication(clientSecret), {
       [client.customFetch]: this.options.fetch,
       execute: insecure ? [client.allowInsecureRequests] : [],
       timeout: REQUEST_TIMEOUT_SECONDS,
     });
-    const server = discovered.serverMetadata();
-    // RFC 8414: a provider that lists no method takes client_secret_basic.
-    const methods = server.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-    const authentication = methods.includes('client_secret_basic')
-      ? client.ClientSecretBasic(clientSecret)
-      : methods.includes('client_secret_post')
-        ? client.ClientSecretPost(clientSecret)
-        : null;
-    if (!authentication) throw new Error('the provider accepts neither client_secret_basic nor client_secret_post at its token endpoint');
-    const config = new client.Configuration(server, connection.oidcClientId, undefined, authentication);
+    if (!authenticationMethod(config.serverMetadata())) throw new Error('the provider accepts neither client_secret_basic nor client_secret_post at its token endpoint');
     config[client.customFetch] = this.options.fetch;
     config.timeout = REQUEST_TIMEOUT_SECONDS;
-    if (insecure) client.allowInsecureRequests(config);
     // ID tokens from the token endpoint are trusted by TLS alone under the spec; their signature
     // is checked against the provider's JWKS all the same (fetched through the guard, cached).
     client.enableNonRepudiationChecks(config);
     return config;
   }
 
+  /**
+   * A plain OAuth 2.0 server (GitHub, a generic one), by its endpoints: no discovery, no ID
+   * token; the client authenticates with `client_secret_post`, which every such server takes.
+   * The issuer openid-client compares an `iss` response parameter with is the authorization
+   * endpoint's origin.
+   */
+  oauth2Configuration(endpoints: { authorizationUrl: string; tokenUrl: string; userinfoUrl: string }, clientId: string, clientSecret: string): client.Configuration {
+    const authorization = new URL(endpoints.authorizationUrl);
+    const config = new client.Configuration(
+      { issuer: authorization.origin, authorization_endpoint: endpoints.authorizationUrl, token_endpoint: endpoints.tokenUrl, userinfo_endpoint: endpoints.userinfoUrl },
+      clientId,
+      undefined,
+      client.ClientSecretPost(clientSecret),
+    );
+    config[client.customFetch] = this.options.fetch;
+    config.timeout = REQUEST_TIMEOUT_SECONDS;
+    if ([authorization, new URL(endpoints.tokenUrl), new URL(endpoints.userinfoUrl)].some((url) => url.protocol === 'http:')) client.allowInsecureRequests(config);
+    return config;
+  }
+
+  /** Where the browser goes to authenticate at a plain OAuth 2.0 server: state and PKCE, no nonce (there is no ID token). */
+  oauth2AuthorizationUrl(config: client.Configuration, request: { redirectUri: string; scopes: string[]; state: string; codeChallenge: string; loginHint: string | null }): URL {
+    const parameters: Record<string, string> = {
+      redirect_uri: request.redirectUri,
+      response_type: 'code',
+      state: request.state,
+      code_challenge: request.codeChallenge,
+      code_challenge_method: 'S256',
+    };
+    if (request.scopes.length) parameters.scope = request.scopes.join(' ');
+    // GitHub's name for it (`login`); other servers ignore what they do not know.
+    if (request.loginHint) parameters.login = request.loginHint;
+    return client.buildAuthorizationUrl(config, parameters);
+  }
+
+  /**
+   * A plain OAuth 2.0 server's answer at the callback: the code exchanged (with the PKCE
+   * verifier, the state checked), then the profile read from `profileUrl` (and GitHub's
+   * `/user/emails` beside it) with the access token, which goes nowhere else.
+   */
+  async completeOAuth2(
+    config: client.Configuration,
+    callbackUrl: URL,
+    checks: { state: string; codeVerifier: string },
+    profileUrls: string[],
+  ): Promise<{ ok: true; documents: unknown[] } | OidcFailure> {
+    let accessToken: string;
+    try {
+      const tokens = await client.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state });
+      accessToken = tokens.access_token;
+    } catch (error) {
+      const failed = classify(error);
+      // Without an ID token, an answer that does not validate is the token endpoint's.
+      return failed.reason === 'id_token_invalid' ? { ...failed, reason: 'token_exchange' } : failed;
+    }
+    const documents: unknown[] = [];
+    for (const url of profileUrls) {
+      try {
+        const headers = new Headers({ accept: 'application/json', 'user-agent': 'Gatehouse' });
+        const response = await client.fetchProtectedResource(config, accessToken, new URL(url), 'GET', undefined, headers);
+        if (!response.ok) return failure('userinfo_failed', `The provider's profile endpoint ${url} answered HTTP ${response.status}`);
+        documents.push(await response.json());
+      } catch (error) {
+        return failure('userinfo_failed', `The provider's profile endpoint ${url} failed: ${messageOf(error)}`);
+      }
+    }
+    return { ok: true, documents };
+  }
+
   /** Where the browser goes to authenticate at the provider. */
   authorizationUrl(
     config: client.Configuration,
-    connection: OidcClientSettings,
+    connection: Pick<OidcClientSettings, 'oidcScopes'>,
     request: { redirectUri: string; state: string; nonce: string; codeChallenge: string; forceAuthn: boolean; maxAge: number | null; loginHint: string | null },
   ): URL {
     const parameters: Record<string, string> = {
@@ -165,6 +227,19 @@ export class OidcRelyingParty {
     }
     return { ok: true, claims, fromUserinfo };
   }
+}
+
+/** `client_secret_basic` when the provider lists it (RFC 8414: the default when it lists nothing), else `client_secret_post`. */
+function authenticationMethod(server: client.ServerMetadata): 'client_secret_basic' | 'client_secret_post' | null {
+  const methods = server.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
+  return methods.includes('client_secret_basic') ? 'client_secret_basic' : methods.includes('client_secret_post') ? 'client_secret_post' : null;
+}
+
+/** Client authentication chosen when a request is made, from the provider's discovered metadata. */
+function secretAuthentication(clientSecret: string): client.ClientAuth {
+  const basic = client.ClientSecretBasic(clientSecret);
+  const post = client.ClientSecretPost(clientSecret);
+  return (server, metadata, body, headers) => (authenticationMethod(server) === 'client_secret_post' ? post : basic)(server, metadata, body, headers);
 }
 
 function failure(reason: OidcFailureReason, detail: string): OidcFailure {

@@ -1,0 +1,39 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { paginate, type PageArgs } from '../../db/pagination.js';
+import { Repository } from '../../db/repository.js';
+import { SocialConnection, SocialIdentityLink } from './social-connection.entity.js';
+
+/** Social connections of the scope's environments. */
+export class SocialConnectionRepository extends Repository<SocialConnection> {
+  constructor(em: EntityManager) {
+    super(em, SocialConnection, 'social_connection');
+  }
+
+  page(environmentId: string, args: PageArgs, maxPageSize: number) {
+    return paginate(this.em, SocialConnection, { environmentId }, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  }
+
+  countOf(environmentId: string): Promise<number> {
+    return this.em.count(SocialConnection, { environmentId });
+  }
+
+  /** The buttons of the sign-in page: enabled connections, oldest first. */
+  enabledOf(environmentId: string): Promise<SocialConnection[]> {
+    return this.em.find(SocialConnection, { environmentId, enabled: true }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+}
+
+/** Links of social providers' subjects to users. */
+export class SocialIdentityLinkRepository extends Repository<SocialIdentityLink> {
+  constructor(em: EntityManager) {
+    super(em, SocialIdentityLink, 'social_identity');
+  }
+
+  of(connectionId: string, subject: string): Promise<SocialIdentityLink | null> {
+    return this.em.findOne(SocialIdentityLink, { connectionId, subject });
+  }
+
+  deleteOfConnection(connectionId: string): Promise<number> {
+    return this.em.nativeDelete(SocialIdentityLink, { connectionId });
+  }
+}
