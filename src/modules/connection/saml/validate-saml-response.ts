@@ -1,19 +1,17 @@
 import type { KeyObject } from 'node:crypto';
 import { checkAssertion, isAssertionElement } from './saml-assertion.js';
 import { decryptAssertion, decryptedDocument, decryptionFailed, decryptionKeyObjects, readEncryptedAssertion } from './saml-encryption.js';
-import { certificateToPem, verifiedAssertionXml, verifyResponseSignature } from './saml-signature.js';
+import { certificateToPem, verifiedAssertion, verifyResponseSignature } from './saml-signature.js';
 import { checkStructure, type ResponseStructure } from './saml-structure.js';
 import {
   samlFailure,
   type SamlFailure,
-  type SamlFailureReason,
   type SamlValidationPolicy,
   type SamlValidationResult,
 } from './saml-validation.types.js';
 import { allElements, attribute, childElements, clip, decodeSamlResponse, NS, parseXml, text, type XmlElement } from './saml-xml.js';
 
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
-const AFTER_SIGNATURE = new Set<SamlFailureReason>(['expired', 'not_yet_valid', 'audience']);
 const DEFAULT_SKEW_MS = 120_000;
 const MAX_SKEW_MS = 600_000;
 
@@ -79,22 +77,18 @@ export async function validateSamlResponse(samlResponseBase64: string, policy: S
     // Authenticated by the Response signature, verified over the ciphertext it was decrypted from.
     assertion = document.structure.assertion;
   } else {
-    const verified = await verifiedAssertionXml({
+    // Verified over the document parsed above (node-saml's verifier), not parsed again.
+    const verified = verifiedAssertion({
       xml: document.xml,
+      response: document.structure.response,
+      assertion: document.structure.assertion,
       certificates,
-      spEntityId: policy.spEntityId,
-      acsUrl: policy.acsUrl,
       // The decrypted document no longer carries the Response signature, verified before.
       responseSigned: responseSigned && !received.encrypted,
       assertionSigned,
-      // node-saml reads the system clock; with another `now` its timing would disagree with ours.
-      clockSkewMs: policy.now ? -1 : skewMs,
     });
-    // node-saml checks the time and the Audience only once the signature verified.
-    if (typeof verified !== 'string') return AFTER_SIGNATURE.has(verified.reason) ? verified : unverified(verified);
-    const parsed = parseXml(verified);
-    if ('ok' in parsed) return unverified(parsed);
-    assertion = parsed;
+    if ('ok' in verified) return unverified(verified);
+    assertion = verified;
   }
   if (!isAssertionElement(assertion) || attribute(assertion, 'ID') !== attribute(document.structure.assertion, 'ID')) {
     return unverified(samlFailure('bad_signature', 'the verified assertion is not the one in the document'));
@@ -145,8 +139,8 @@ function openEncryptedAssertion(
   const parts = readEncryptedAssertion(received.assertion);
   if ('ok' in parts) return parts;
   if (received.responseSigned) {
-    const problem = verifyResponseSignature(xml, received.response, certificates);
-    if (problem) return problem;
+    const verified = verifyResponseSignature(xml, received.response, certificates);
+    if ('ok' in verified) return verified;
   }
   const opaque = parts.data.malleable && !received.responseSigned;
   const plaintext = decryptAssertion(parts, keys);
