@@ -169,8 +169,8 @@ describe('signing in with a social connection', () => {
 
     // Again, in a new browser: the link finds the same person, even after the provider's address changed.
     const again = await signInWith(google, { account: { sub: 'google-108', claims: { email: 'ada.l@gmail.test', email_verified: true } } });
-    expect(again.tokens!.claims().sub).toBe(tokens!.claims().sub);
-    expect(again.tokens!.claims().email).toBe('ada@gmail.test');
+    expect(again.tokens!.claims()!.sub).toBe(tokens!.claims()!.sub);
+    expect(again.tokens!.claims()!.email).toBe('ada@gmail.test');
     const signedIn = (await ws.client.data(EVENTS, { env, actions: ['user.signed_in'] })).auditEvents.nodes.filter((event: { targets: { id: string }[] }) => event.targets.some((t) => t.id === made.id));
     expect(signedIn.map((event: { after: { method: string[] } }) => event.after.method)).toEqual([['social'], ['social']]);
   });
@@ -179,7 +179,7 @@ describe('signing in with a social connection', () => {
     const existing = await mutate(ws.client, 'createUser', 'CreateUserInput', 'user { id emailVerified }', { environmentId: env, email: 'grace@hopper.test' });
     expect(existing.user.emailVerified).toBe(false);
     const { tokens } = await signInWith(google, { account: { sub: 'google-grace', claims: { email: 'grace@hopper.test', email_verified: true } } });
-    expect(tokens!.claims().sub).toBe(existing.user.id);
+    expect(tokens!.claims()!.sub).toBe(existing.user.id);
     expect((await users()).find((user) => user.id === existing.user.id)!.emailVerified).toBe(true);
   });
 
@@ -274,7 +274,7 @@ describe('signing in with a social connection', () => {
     const { url, verifier } = await authorizeUrl({ connection_id: google });
     const outcome = await travel(browser, url.toString());
     expect('redirect' in outcome, browser.html.slice(0, 500)).toBe(true);
-    expect((await client.authorizationCodeGrant(config, (outcome as { redirect: URL }).redirect, { pkceCodeVerifier: verifier, expectedState: 'st' })).claims().email).toBe('ada@gmail.test');
+    expect((await client.authorizationCodeGrant(config, (outcome as { redirect: URL }).redirect, { pkceCodeVerifier: verifier, expectedState: 'st' })).claims()!.email).toBe('ada@gmail.test');
 
     // Disabled: no button, the start refuses, and a sign-in already at the provider is refused on return.
     const pending = new HttpBrowser(server.url);
@@ -302,6 +302,22 @@ describe('signing in with a social connection', () => {
     const strict = await signInWith(google, { account: { sub: 'google-strict', claims: { email: 'pat@strict.test', email_verified: true } } });
     expect(strict.browser.status).toBe(403);
     expect(strict.browser.html).toContain('social.sso_required');
+    // The page leads back to the application, which learns the sign-in failed (error=access_denied), once.
+    const { fields } = strict.browser.form('/sign-in/abandon');
+    const back = await strict.browser.submit('/sign-in/abandon');
+    expect('redirect' in back, strict.browser.html.slice(0, 400)).toBe(true);
+    const answered = (back as { redirect: URL }).redirect;
+    expect(`${answered.origin}${answered.pathname}`).toBe(REDIRECT);
+    expect(Object.fromEntries(answered.searchParams)).toMatchObject({ error: 'access_denied', state: 'st', iss: issuer });
+    await strict.browser.request(`/e/${env}/sign-in/abandon`, { form: fields });
+    expect(strict.browser.html).toContain('flow_not_found');
+    // Without the form's CSRF token, or from another browser, nothing is sent to the application.
+    const other = new HttpBrowser(server.url);
+    await other.go((await authorizeUrl()).url.toString());
+    await other.request(`/e/${env}/sign-in/abandon`, { form: { ...fields, csrf: other.form('/sign-in/email').fields.csrf } });
+    expect(other.html).toContain('flow_not_found');
+    await other.request(`/e/${env}/sign-in/abandon`, { form: { flow: fields.flow } });
+    expect(other.status).toBe(403);
 
     await mutate(ws.client, 'updateEnvironment', 'UpdateEnvironmentInput', 'environment { id }', { id: env, signUpPolicy: 'INVITE_ONLY' });
     try {
@@ -309,7 +325,7 @@ describe('signing in with a social connection', () => {
       expect(closed.browser.url).toContain('notice=social_sign_up_closed');
       // Someone who has an account still signs in.
       const ada = await signInWith(google, { account: { sub: 'google-108', claims: { email: 'ada@gmail.test', email_verified: true } } });
-      expect(ada.tokens!.claims().email).toBe('ada@gmail.test');
+      expect(ada.tokens!.claims()!.email).toBe('ada@gmail.test');
     } finally {
       await mutate(ws.client, 'updateEnvironment', 'UpdateEnvironmentInput', 'environment { id }', { id: env, signUpPolicy: 'OPEN' });
     }
@@ -317,7 +333,7 @@ describe('signing in with a social connection', () => {
 
   it('forgets who signed in through a connection whose provider changed', async () => {
     const zed = await signInWith(google, { account: { sub: 'google-zed', claims: { email: 'zed@gmail.test', email_verified: true } } });
-    expect(zed.tokens!.claims().email).toBe('zed@gmail.test');
+    expect(zed.tokens!.claims()!.email).toBe('zed@gmail.test');
     const other = await UpstreamIdp.start([{ client_id: 'google-client', client_secret: SECRET, redirect_uris: [`${issuer}/social/callback`] }]);
     try {
       await mutate(ws.client, 'updateSocialConnection', 'UpdateSocialConnectionInput', 'socialConnection { id }', { id: google, issuer: other.issuer });

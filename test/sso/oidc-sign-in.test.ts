@@ -162,6 +162,10 @@ describe('sign-in through an organization\'s OpenID Provider', () => {
     const guest = await attempt({ account: { sub: 'okta-00u1mallory', claims: { email: 'mallory@evil.test', email_verified: true } } });
     expect(guest.status).toBe(400);
     expect(guest.html).toContain('sso.domain_not_allowed');
+    // The page leads back to the application, which gets error=access_denied for its request.
+    const back = (await guest.submit('/sign-in/abandon')) as { redirect: URL };
+    expect(back.redirect?.toString().startsWith(REDIRECT), guest.html.slice(0, 400)).toBe(true);
+    expect(Object.fromEntries(back.redirect.searchParams)).toMatchObject({ error: 'access_denied', state: 'st' });
     const unverified = await attempt({ account: { sub: 'okta-00u1dave', claims: { email: 'dave@acme.test', email_verified: false } } });
     expect(unverified.html).toContain('sso.email_not_verified');
     const refused = await attempt({ error: 'access_denied', description: 'User is not assigned to the client application.' });

@@ -90,6 +90,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
       proceed: (flow: string) => `${root}/sign-in/continue?flow=${flow}`,
       organization: `${root}/sign-in/organization`,
       consent: `${root}/sign-in/consent`,
+      abandon: `${root}/sign-in/abandon`,
     };
   };
   const tx = <T>(env: EnvironmentState, work: (em: EntityManager) => Promise<T>) => environmentEm(deps.orm, env).transactional(work);
@@ -442,8 +443,55 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     return proceed(request, reply, env, flowId);
   });
 
+  /**
+   * The application learns that the person could not sign in: the flow ends and the browser goes
+   * to the flow's redirect URI (registered, matched exactly when the flow began) with
+   * `error=access_denied`. Only from this browser's own flow (cookie and CSRF token), and never to
+   * a self-registered client, whose redirect URI is anyone's.
+   */
+  scope.post(`${base}/sign-in/abandon`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
+    const found = await postedFlowForm(request, reply);
+    if (!found) return reply;
+    const { env, client, browserId } = found;
+    if (client.applicationType === ApplicationType.DYNAMIC) return flowGone(reply, request, env);
+    const ended = await tx(env, async (em) => {
+      const flow = await openFlow(em, found.flow.id, browserId);
+      if (!flow) return null;
+      flow.completedAt = new Date();
+      await em.flush();
+      return flow;
+    });
+    if (!ended) return flowGone(reply, request, env);
+    const pending = requestOf(ended);
+    return seeOther(reply, responseUri(pending.redirectUri, { error: 'access_denied', error_description: 'The user could not sign in', state: pending.state, iss: env.issuer }));
+  });
+
+  /**
+   * A sign-in refused within a flow: the reason page, with a button back to the application
+   * (which then gets `error=access_denied`) when the flow is this browser's and the redirect is safe.
+   */
+  const refused = async (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, flowId: string | null, page: { status: number; title: string; text: string; reason: string }) => {
+    const found = flowId ? await flowAndClient(env, flowId, binding.existingBrowserId(request)) : null;
+    if (!found || found.client.applicationType === ApplicationType.DYNAMIC) return message(reply, request, env, page.status, page.title, page.text, page.reason);
+    return sendPage(
+      reply,
+      'message',
+      {
+        title: page.title,
+        ...brand(env),
+        message: page.text,
+        reason: page.reason,
+        requestId: request.id,
+        csrf: binding.csrfToken(binding.existingBrowserId(request)!),
+        form: { action: paths(env).abandon, fields: { flow: found.flow.id }, label: `Back to ${found.client.name}` },
+      },
+      { status: page.status, redirectTargets: [requestOf(found.flow).redirectUri] },
+    );
+  };
+
   return {
     tx,
+    refused,
     emOf: (env: EnvironmentState) => environmentEm(deps.orm, env),
     flowAndClient,
     flowGone,
@@ -465,6 +513,8 @@ export interface SignInKit {
   signedIn(reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>): void;
   /** Where the flow goes on once someone signed in. */
   proceedPath(env: EnvironmentState, flowId: string): string;
+  /** A refusal page within a flow, with a way back to the application (`error=access_denied`) where that is safe. */
+  refused(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, flowId: string | null, page: { status: number; title: string; text: string; reason: string }): Promise<FastifyReply>;
   /** The email page of the flow, with one of the fixed notices. */
   signInPath(env: EnvironmentState, flowId: string, notice?: SignInNotice): string;
 }

@@ -73,17 +73,15 @@ export function registerSocialRoutes(
   const failed = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, connection: SocialConnection, flowId: string, reason: string) => {
     const notice = BACK_TO_SIGN_IN[reason];
     if (notice) return seeOther(reply, kit.signInPath(env, flowId, notice));
-    return message(
-      reply,
-      request,
-      env,
-      reason === 'user_suspended' || reason === 'user_deprovisioned' || reason === 'sso_required' ? 403 : 502,
-      `Signing in with ${connection.name} failed`,
-      reason === 'sso_required'
-        ? 'Your organization requires you to sign in through its identity provider: go back and sign in with your work email address.'
-        : 'Try again from the application, or sign in another way. If it keeps failing, give the reason and request id below to the application owner.',
-      `social.${reason}`,
-    );
+    return kit.refused(reply, request, env, flowId, {
+      status: reason === 'user_suspended' || reason === 'user_deprovisioned' || reason === 'sso_required' ? 403 : 502,
+      title: `Signing in with ${connection.name} failed`,
+      text:
+        reason === 'sso_required'
+          ? 'Your organization requires you to sign in through its identity provider: go back and sign in with your work email address.'
+          : 'Try again, or sign in another way. If it keeps failing, give the reason and request id below to the application owner.',
+      reason: `social.${reason}`,
+    });
   };
 
   scope.get('/e/:env/social/:id/start', async (request: FastifyRequest<{ Params: ConnectionParams; Querystring: { flow?: string } }>, reply) => {

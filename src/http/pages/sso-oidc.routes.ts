@@ -55,7 +55,7 @@ export function registerOidcSsoRoutes(
       failTrace(traced, deps.requestMeta(request).requestId, fromBrowser ? { ...failure, detail: `${failure.detail} [as the browser brought it back]` } : failure);
       await em.flush();
     });
-    return ssoFailed(reply, request, env, failure.reason);
+    return ssoFailed(reply, request, env, kit, trace.flowId, failure.reason);
   };
 
   scope.get('/e/:env/sso/oidc/:id/start', async (request: FastifyRequest<{ Params: ConnectionParams; Querystring: { flow?: string; login_hint?: string } }>, reply) => {

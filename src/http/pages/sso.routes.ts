@@ -133,7 +133,7 @@ export function registerSsoRoutes(
         await em.flush();
         return { kind: 'refused', reason: matched.reason };
       });
-      if (outcome.kind === 'refused') return ssoFailed(reply, request, env, outcome.reason);
+      if (outcome.kind === 'refused') return ssoFailed(reply, request, env, kit, null, outcome.reason);
       if (outcome.kind === 'idp_initiated') {
         const { result } = outcome;
         if (!result.ok) return ssoSignedIn(reply, request, env, kit, result, null);
@@ -189,20 +189,23 @@ export const unavailable = (reply: FastifyReply, request: FastifyRequest, env: E
   message(reply, request, env, 400, 'Single sign-on is not available', 'Your organization\'s sign-in is not set up or is switched off. Ask your IT administrator.', 'connection_unavailable');
 
 /** The error page of a refused IdP answer: the reason code and request id for the IT administrator. */
-export const ssoFailed = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, reason: string) =>
-  message(
-    reply,
-    request,
-    env,
-    400,
-    'Single sign-on failed',
-    'Your organization\'s identity provider sent an answer Gatehouse cannot accept. Try again from the application; if it keeps failing, give the reason and request id below to your IT administrator.',
-    `sso.${reason}`,
-  );
+/**
+ * A refused SSO sign-in: the reason page, with a way back to the application (`error=access_denied`)
+ * when the browser holds the flow. The ACS, a cross-site POST without cookies, never can.
+ */
+export const ssoFailed = (reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, kit: SignInKit, flowId: string | null, reason: string) =>
+  kit.refused(reply, request, env, flowId, {
+    status: 400,
+    title: 'Single sign-on failed',
+    text: 'Your organization\'s identity provider sent an answer Gatehouse cannot accept. Try again from the application; if it keeps failing, give the reason and request id below to your IT administrator.',
+    reason: `sso.${reason}`,
+  });
 
 /** The end of a sign-in through a connection: the session cookie and on with the flow, or the refusal page. */
 export function ssoSignedIn(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, kit: SignInKit, result: SignInResult, flowId: string | null) {
-  if (!result.ok || flowId === null) return message(reply, request, env, 403, 'You cannot sign in', 'Your account cannot sign in to this application. Ask your IT administrator.', result.ok ? 'no_flow' : result.reason);
+  if (!result.ok || flowId === null) {
+    return kit.refused(reply, request, env, flowId, { status: 403, title: 'You cannot sign in', text: 'Your account cannot sign in to this application. Ask your IT administrator.', reason: result.ok ? 'no_flow' : result.reason });
+  }
   kit.signedIn(reply, env, result);
   return seeOther(reply, kit.proceedPath(env, flowId));
 }
