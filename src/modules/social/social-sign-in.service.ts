@@ -44,7 +44,9 @@ export async function socialProviderOf(rp: OidcRelyingParty, box: SecretBox, con
   const secret = box.open(connection.clientSecretSealed, socialSecretBinding(connection.id));
   const settings = effectiveSettings(connection);
   if (settings.protocol === 'oidc') {
-    return rp.configuration({ id: connection.id, updatedAt: connection.updatedAt, oidcIssuer: settings.issuer!, oidcClientId: connection.clientId, oidcScopes: settings.scopes }, secret);
+    // Microsoft's button means any work, school or personal account: `/common`'s issuer template, filled from each ID token's tenant.
+    const multiTenantIssuer = connection.provider === SocialProvider.MICROSOFT;
+    return rp.configuration({ id: connection.id, updatedAt: connection.updatedAt, oidcIssuer: settings.issuer!, oidcClientId: connection.clientId, oidcScopes: settings.scopes }, secret, { multiTenantIssuer });
   }
   return rp.oauth2Configuration({ authorizationUrl: settings.authorizationUrl!, tokenUrl: settings.tokenUrl!, userinfoUrl: settings.userinfoUrl! }, connection.clientId, secret);
 }

@@ -26,6 +26,18 @@ export interface RelyingPartyOptions {
   maxCached?: number;
 }
 
+export interface DiscoveryOptions {
+  /**
+   * Accept a multi-tenant issuer template (Entra ID's `https://login.microsoftonline.com/{tenantid}/v2.0`,
+   * filled from each ID token's `tid`): ID tokens of any tenant validate. Never for an
+   * organization's connection. @default false
+   */
+  multiTenantIssuer?: boolean;
+}
+
+/** Discovery that worked but names a provider Gatehouse must not use, with the reason for the builder. */
+class DiscoveryRefused extends Error {}
+
 const DEFAULT_CACHE_TTL_MS = 60 * 60_000;
 const FAILED_DISCOVERY_TTL_MS = 60_000;
 /** openid-client counts its timeout in seconds. */
@@ -57,14 +69,14 @@ export class OidcRelyingParty {
    * discovery is remembered for a minute: sign-ins meanwhile fail at once instead of each
    * making the provider (or a tarpit posing as one) wait.
    */
-  async configuration(connection: OidcClientSettings, clientSecret: string): Promise<client.Configuration | OidcFailure> {
+  async configuration(connection: OidcClientSettings, clientSecret: string, options: DiscoveryOptions = {}): Promise<client.Configuration | OidcFailure> {
     const version = connection.updatedAt.getTime();
     const now = Date.now();
     let entry = this.configurations.get(connection.id);
     if (!entry || entry.version !== version || entry.until <= now) {
       this.configurations.delete(connection.id);
       if (this.configurations.size >= this.maxCached) this.configurations.delete(this.configurations.keys().next().value!);
-      const fresh = { version, config: this.discover(connection, clientSecret), until: now + this.cacheTtlMs };
+      const fresh = { version, config: this.discover(connection, clientSecret, options), until: now + this.cacheTtlMs };
       fresh.config.catch(() => (fresh.until = Math.min(fresh.until, Date.now() + FAILED_DISCOVERY_TTL_MS)));
       this.configurations.set(connection.id, fresh);
       entry = fresh;
@@ -76,7 +88,7 @@ export class OidcRelyingParty {
     }
   }
 
-  private async discover(connection: OidcClientSettings, clientSecret: string): Promise<client.Configuration> {
+  private async discover(connection: OidcClientSettings, clientSecret: string, options: DiscoveryOptions): Promise<client.Configuration> {
     const issuer = new URL(connection.oidcIssuer);
     const insecure = issuer.protocol === 'http:';
     // The configuration openid-client discovers is kept as it is (it knows, for one, that Entra
@@ -87,7 +99,14 @@ export class OidcRelyingParty {
       execute: insecure ? [client.allowInsecureRequests] : [],
       timeout: REQUEST_TIMEOUT_SECONDS,
     });
-    if (!authenticationMethod(config.serverMetadata())) throw new Error('the provider accepts neither client_secret_basic nor client_secret_post at its token endpoint');
+    const server = config.serverMetadata();
+    // Entra ID's `/common` and `/organizations` answer for every tenant: openid-client then
+    // takes the ID token's issuer from the token's own `tid`. Only a connection that means any
+    // tenant (the social Microsoft button) may have that; an organization's IdP is one tenant.
+    if (server.issuer.includes('{tenantid}') && !options.multiTenantIssuer) {
+      throw new DiscoveryRefused(`its issuer ${server.issuer} is a template any tenant answers for: use the tenant's own issuer (https://login.microsoftonline.com/<tenant id>/v2.0)`);
+    }
+    if (!authenticationMethod(server)) throw new DiscoveryRefused('the provider accepts neither client_secret_basic nor client_secret_post at its token endpoint');
     config[client.customFetch] = this.options.fetch;
     config.timeout = REQUEST_TIMEOUT_SECONDS;
     // ID tokens from the token endpoint are trusted by TLS alone under the spec; their signature
@@ -252,6 +271,7 @@ function failure(reason: OidcFailureReason, detail: string): OidcFailure {
  * an issuer pointed at internal names maps nothing (resolved to a private address vs not found).
  */
 function discoveryProblem(error: unknown): string {
+  if (error instanceof DiscoveryRefused) return error.message;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('OAUTH_')) return messageOf(error);
   return 'it could not be fetched (unreachable, refused by the outbound policy, too large or too slow)';
