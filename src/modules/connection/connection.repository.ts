@@ -3,7 +3,7 @@ import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
 import { LockMode } from '@mikro-orm/core';
 import { sql, tableOf } from '../../db/sql.js';
-import { embeddedRowWhere, entityCondition, managedRow } from '../../db/rows.js';
+import { embeddedRowWhere, entityCondition, managedRow, rowMapper } from '../../db/rows.js';
 import { Membership } from '../membership/membership.entity.js';
 import { DomainState, OrganizationDomain } from '../organization/organization.entity.js';
 import { Role } from '../role/role.entity.js';
@@ -56,7 +56,8 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
 
   /**
    * The connection with its SP keys (newest first) and, for `pendingOf`, the number of the flow's
-   * requests still pending at its `now`, in one statement; null when unknown.
+   * requests still pending at its `now`, in one statement, as read-only rows (a sign-in reads
+   * them, never changes them); null when unknown.
    */
   async withSpKeys(id: string, pendingOf?: { flowId: string; now: Date }): Promise<{ connection: SsoConnection; spKeys: SpKey[]; pendingRequests: number } | null> {
     const scope = entityCondition(this.em, SsoConnection, 'c');
@@ -73,8 +74,8 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
     if (!row) return null;
     const { _sp_keys, _pending, ...connection } = row;
     return {
-      connection: managedRow(this.em, SsoConnection, connection)!,
-      spKeys: (_sp_keys as Record<string, unknown>[]).map((key) => managedRow(this.em, SpKey, key)!),
+      connection: rowMapper(this.em, SsoConnection)(connection),
+      spKeys: (_sp_keys as Record<string, unknown>[]).map(rowMapper(this.em, SpKey)),
       pendingRequests: Number(_pending ?? 0),
     };
   }
@@ -107,9 +108,9 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
 
   /**
    * The request, locked for the browser's return (as `lockById`), with what the return checks, in
-   * one statement: its connection, the verified domain names of the connection's organization,
-   * and its trace (all managed by the EntityManager, the request and trace to be changed). Null
-   * when the request is unknown.
+   * one statement: its connection (a read-only row), the verified domain names of the
+   * connection's organization, and its trace (the request and trace managed by the
+   * EntityManager, to be changed). Null when the request is unknown.
    */
   lockForReturn(id: string): Promise<LockedSamlRequest | null> {
     return this.lockWith('id', id);
@@ -136,7 +137,7 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
     const { _connection, _trace, _domains, ...request } = row;
     return {
       request: managedRow(this.em, SamlRequest, request, true)!,
-      connection: managedRow(this.em, SsoConnection, _connection as Record<string, unknown> | null),
+      connection: _connection ? rowMapper(this.em, SsoConnection)(_connection as Record<string, unknown>) : null,
       verifiedDomains: (_domains as string[] | null) ?? [],
       trace: managedRow(this.em, SsoTrace, _trace as Record<string, unknown> | null),
     };

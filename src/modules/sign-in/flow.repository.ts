@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { LockMode } from '@mikro-orm/core';
 import { Repository } from '../../db/repository.js';
-import { entityCondition, managedRow } from '../../db/rows.js';
+import { entityCondition, managedRow, rowMapper } from '../../db/rows.js';
 import { preparedSql, sql, tableOf } from '../../db/sql.js';
 import { PushedAuthorizationRequest, SignInFlow } from './flow.entity.js';
 
@@ -11,13 +11,15 @@ export class SignInFlowRepository extends Repository<SignInFlow> {
   }
 
   /**
-   * The flow (managed), by a prepared statement outside a transaction: every page of a sign-in
-   * reads its flow.
+   * The flow: every page of a sign-in reads it. In a transaction, a managed entity (changes to
+   * it are flushed); outside one, where a page only reads it to check it, a read-only copy by a
+   * prepared statement, which no flush writes back.
    */
   async byId(id: string): Promise<SignInFlow | null> {
     const scope = entityCondition(this.em, SignInFlow, 'f');
     const [row] = await preparedSql<Record<string, unknown>>(this.em, `select f.* from "${tableOf(this.em, SignInFlow)}" f where f."id" = ?${scope.sql}`, [id, ...scope.params]);
-    return managedRow(this.em, SignInFlow, row);
+    if (!row) return null;
+    return this.em.getTransactionContext() ? managedRow(this.em, SignInFlow, row) : rowMapper(this.em, SignInFlow)(row);
   }
 
   /**
