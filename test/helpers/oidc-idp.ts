@@ -31,6 +31,8 @@ export class UpstreamIdp {
   readonly issuer: string;
   /** What the next interaction decides. */
   next: { account: UpstreamAccount } | { error: string; description?: string } = { error: 'login_required' };
+  /** Runs before the token endpoint answers (once, then cleared): something that happens while Gatehouse exchanges a code. */
+  beforeToken: (() => Promise<void>) | null = null;
   /** The authorization requests it received (their query), newest last. */
   readonly authorizations: URLSearchParams[] = [];
   private readonly accounts = new Map<string, UpstreamAccount>();
@@ -80,6 +82,11 @@ export class UpstreamIdp {
     try {
       const url = new URL(request.url!, this.issuer);
       if (url.pathname === '/auth') this.authorizations.push(url.searchParams);
+      if (url.pathname === '/token' && this.beforeToken) {
+        const hook = this.beforeToken;
+        this.beforeToken = null;
+        await hook();
+      }
       if (url.pathname.startsWith('/api/')) return await this.githubApi(url.pathname, request, response);
       if (!url.pathname.startsWith('/interaction/')) return this.provider.callback()(request, response);
       await this.provider.interactionDetails(request, response);

@@ -354,3 +354,128 @@ describe('signing in with a social connection', () => {
     }
   });
 });
+
+describe('review: callbacks and environments keep social requests apart', () => {
+  /** A browser at the provider with a social sign-in of `connectionId` started: the provider URL (with the state). */
+  async function atProvider(browser: HttpBrowser, connectionId: string, start?: string) {
+    if (!start) {
+      await browser.go((await authorizeUrl()).url.toString());
+      start = button(browser, connectionId);
+    }
+    let next = new URL(start, server.url);
+    while (next.origin !== idp.issuer) {
+      const response = await browser.request(next.toString());
+      expect(response.status, browser.html.slice(0, 400)).toBeGreaterThanOrEqual(300);
+      next = new URL(response.headers.get('location')!, next);
+    }
+    return next;
+  }
+
+  it('the organization OIDC callback neither takes nor uses up a social state', async () => {
+    idp.next = { account: { sub: 'google-kim', claims: { email: 'kim@gmail.test', email_verified: true } } };
+    const browser = new HttpBrowser(server.url);
+    const provider = await atProvider(browser, google);
+    const state = provider.searchParams.get('state')!;
+    await browser.request(`/e/${env}/sso/oidc/callback?state=${encodeURIComponent(state)}&code=x`);
+    expect(browser.status).toBe(400);
+    expect(browser.html).toContain('flow_not_found');
+    // The social sign-in goes on.
+    const outcome = await travel(browser, provider.toString());
+    expect('redirect' in outcome, browser.html.slice(0, 500)).toBe(true);
+  });
+
+  it('a social connection of one environment is not used from another environment\'s URLs', async () => {
+    const prod = ws.production.id;
+    const prodIssuer = issuer.replace(env, prod);
+    const app = await mutate(ws.client, 'createApplication', 'CreateApplicationInput', 'application { clientId }', { environmentId: prod, name: 'Prod portal', type: 'WEB', redirectUris: [REDIRECT] });
+    const { secret } = await mutate(ws.client, 'createClientSecret', 'CreateClientSecretInput', 'secret', { clientId: app.application.clientId });
+    const prodConfig = await client.discovery(new URL(prodIssuer), app.application.clientId, undefined, client.ClientSecretPost(secret), { execute: [client.allowInsecureRequests] });
+    const verifier = client.randomPKCECodeVerifier();
+    const browser = new HttpBrowser(server.url);
+    await browser.go(client.buildAuthorizationUrl(prodConfig, { redirect_uri: REDIRECT, scope: 'openid email', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'st' }).toString());
+    const prodFlow = new URL(browser.url).searchParams.get('flow')!;
+    expect(prodFlow).toBeTruthy();
+    // The development environment's Google button, started from production's pages.
+    await browser.request(`/e/${prod}/social/${google}/start?flow=${prodFlow}`);
+    expect(browser.status).toBe(404);
+    expect(browser.html).toContain('social_connection_unavailable');
+    // connection_id of another environment's social connection: the email page, no provider.
+    const hinted = new HttpBrowser(server.url);
+    const outcome = await hinted.go(client.buildAuthorizationUrl(prodConfig, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'st', connection_id: google }).toString());
+    expect('page' in outcome).toBe(true);
+    expect(hinted.url).toContain(`/e/${prod}/sign-in?flow=`);
+
+    // A development state brought to production's callback: nobody's request there, and it stays usable.
+    idp.next = { account: { sub: 'google-lee', claims: { email: 'lee@gmail.test', email_verified: true } } };
+    const dev = new HttpBrowser(server.url);
+    const provider = await atProvider(dev, google);
+    await dev.request(`/e/${prod}/social/callback?state=${encodeURIComponent(provider.searchParams.get('state')!)}&code=x`);
+    expect(dev.html).toContain('flow_not_found');
+    const finished = await travel(dev, provider.toString());
+    expect('redirect' in finished, dev.html.slice(0, 500)).toBe(true);
+  });
+
+  it('the notice parameter shows only its fixed words', async () => {
+    const browser = new HttpBrowser(server.url);
+    await browser.go((await authorizeUrl()).url.toString());
+    const page = new URL(browser.url);
+    for (const notice of ['<script>alert(1)</script>', '__proto__', 'constructor', 'toString']) {
+      page.searchParams.set('notice', notice);
+      await browser.request(page.toString());
+      expect(browser.status).toBe(200);
+      expect(browser.html).not.toContain('<script>alert');
+      expect(browser.html).not.toContain('role="alert"');
+    }
+  });
+});
+
+describe('review: a connection changed while a code is exchanged', () => {
+  it('signs nobody in through a connection switched off meanwhile', async () => {
+    idp.beforeToken = async () => {
+      await mutate(ws.client, 'updateSocialConnection', 'UpdateSocialConnectionInput', 'socialConnection { id }', { id: microsoft, enabled: false });
+    };
+    try {
+      const { browser, tokens } = await signInWith(microsoft, { account: { sub: 'ms-late', claims: { email: 'late@outlook.test', tid: CONSUMER_TENANT } } });
+      expect(tokens).toBeNull();
+      expect(browser.html).toContain('social.connection_unavailable');
+      expect((await users()).map((user) => user.email)).not.toContain('late@outlook.test');
+    } finally {
+      idp.beforeToken = null;
+      await mutate(ws.client, 'updateSocialConnection', 'UpdateSocialConnectionInput', 'socialConnection { id }', { id: microsoft, enabled: true });
+    }
+  });
+
+  it('links no subject of the old provider to a connection pointed at another one meanwhile', async () => {
+    const other = await UpstreamIdp.start([{ client_id: 'google-client', client_secret: SECRET, redirect_uris: [`${issuer}/social/callback`] }]);
+    idp.beforeToken = async () => {
+      await mutate(ws.client, 'updateSocialConnection', 'UpdateSocialConnectionInput', 'socialConnection { id }', { id: google, issuer: other.issuer });
+    };
+    try {
+      const first = await signInWith(google, { account: { sub: 'shared-sub-7', claims: { email: 'owner7@gmail.test', email_verified: true } } });
+      expect(first.tokens).toBeNull();
+      // The new provider's "shared-sub-7" is someone else, with an address nobody verified.
+      other.next = { account: { sub: 'shared-sub-7', claims: { email: 'stranger@evil.test', email_verified: false } } };
+      const browser = new HttpBrowser(server.url);
+      const { url, verifier } = await authorizeUrl();
+      await browser.go(url.toString());
+      let next = new URL(button(browser, google), server.url);
+      let redirect: URL | null = null;
+      for (let hops = 0; hops < 20; hops += 1) {
+        const response = await browser.request(next.toString());
+        if (response.status < 300 || response.status >= 400) break;
+        next = new URL(response.headers.get('location')!, next);
+        if (next.toString().startsWith(REDIRECT)) {
+          redirect = next;
+          break;
+        }
+      }
+      const email = redirect ? (await client.authorizationCodeGrant(config, redirect, { pkceCodeVerifier: verifier, expectedState: 'st' })).claims()!.email : null;
+      expect(email).not.toBe('owner7@gmail.test');
+      expect(browser.url).toContain('notice=social_email_not_verified');
+    } finally {
+      idp.beforeToken = null;
+      await mutate(ws.client, 'updateSocialConnection', 'UpdateSocialConnectionInput', 'socialConnection { id }', { id: google, issuer: idp.issuer });
+      await other.close();
+    }
+  });
+});

@@ -11,6 +11,7 @@ import {
   findSocialConnection,
   mayStartSocialSignIn,
   signInWithSocial,
+  socialConnectionUnchanged,
   socialProviderOf,
   startSocialSignIn,
   takeSocialRequest,
@@ -146,8 +147,13 @@ export function registerSocialRoutes(
     const previousSessionToken = binding.sessionToken(request, env.id);
     // Retried once should a concurrent first sign-in of the same person create them meanwhile.
     const result = await retryOnUniqueViolation(() =>
-      kit.tx(env, (em) => signInWithSocial(em, env, { connection, profile: completed.profile, flowId, meta: deps.requestMeta(request), previousSessionToken })),
+      kit.tx(env, async (em) =>
+        (await socialConnectionUnchanged(em, connection))
+          ? signInWithSocial(em, env, { connection, profile: completed.profile, flowId, meta: deps.requestMeta(request), previousSessionToken })
+          : null,
+      ),
     );
+    if (!result) return refuse(reply, request, env, connection, flowId, { reason: 'connection_unavailable', detail: 'The connection was switched off or pointed at another provider during the sign-in' });
     if (!result.ok) return failed(reply, request, env, connection, flowId, result.reason);
     kit.signedIn(reply, env, result);
     return seeOther(reply, kit.proceedPath(env, flowId));

@@ -35,7 +35,7 @@ const snapshot = (connection: SocialConnection) => ({
 });
 
 /** Where the provider is: a change means other people behind the same subjects. */
-const providerIdentity = (connection: SocialConnection) => {
+export const providerIdentity = (connection: SocialConnection) => {
   const settings = effectiveSettings(connection);
   return [settings.issuer, settings.authorizationUrl, settings.tokenUrl, settings.userinfoUrl].join('\n');
 };

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { LockMode, type EntityManager } from '@mikro-orm/core';
 import * as client from 'openid-client';
 import type { RequestMeta } from '../../audit/audit-recorder.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
@@ -13,9 +13,9 @@ import type { OidcFailure, OidcRelyingParty } from '../connection/oidc/relying-p
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
 import { refuse, signIn, type SignInEnvironment, type SignInResult } from '../sign-in/sign-in.service.js';
 import { UserRepository } from '../user/user.repository.js';
-import { SocialProvider, type SocialConnection } from './social-connection.entity.js';
+import { SocialConnection, SocialProvider } from './social-connection.entity.js';
 import { SocialConnectionRepository, SocialIdentityLinkRepository } from './social-connection.repository.js';
-import { socialSecretBinding } from './social-connection.service.js';
+import { providerIdentity, socialSecretBinding } from './social-connection.service.js';
 import { effectiveSettings, missingSetting } from './social-presets.js';
 import { profileFromClaims, profileFromGitHub, type SocialProfile } from './social-profile.js';
 
@@ -151,6 +151,18 @@ export async function completeSocialSignIn(
     profile = github ? profileFromGitHub(user, emails) : typeof user === 'object' && user !== null ? profileFromClaims(connection.provider, user as Record<string, unknown>) : null;
   }
   return profile ? { ok: true, profile } : { ok: false, reason: 'profile_invalid', detail: 'The provider\'s answer named no account id' };
+}
+
+/**
+ * Whether the connection a code was just exchanged through still signs people in, at the same
+ * provider: an update that switched it off or pointed it elsewhere (forgetting its links) while
+ * the exchange ran must not be undone by a link made from the old provider's answer. Read with a
+ * share lock, which an update (a locking write) waits for until the sign-in is written.
+ * Run in the sign-in's transaction.
+ */
+export async function socialConnectionUnchanged(em: EntityManager, connection: SocialConnection): Promise<boolean> {
+  const current = await em.findOne(SocialConnection, { id: connection.id }, { lockMode: LockMode.PESSIMISTIC_READ, refresh: true });
+  return current !== null && socialReady(current) && providerIdentity(current) === providerIdentity(connection);
 }
 
 /**
