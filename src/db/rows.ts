@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { sql, tableOf } from './sql.js';
-import { scopeOf, TENANT_COLUMNS } from './tenant-scope.js';
+import { scopeOf, TENANT_COLUMNS, TenantScopeViolation } from './tenant-scope.js';
 
 /**
  * Read-only rows as plain objects with the entity's property names. The GraphQL relation
@@ -111,4 +111,32 @@ export function embeddedRowWhere(em: EntityManager, entity: new (...args: never[
 export interface SqlPart {
   sql: string;
   params: unknown[];
+}
+
+/**
+ * An INSERT of an entity made with `em.create(…, { persist: false })`, for raw SQL that writes
+ * several rows in one statement (a CTE per extra row): every persisted column, its value
+ * converted as a flush converts it (JSON, arrays). Refused, like a flush (TenantWriteGuard), for
+ * a row outside the EntityManager's tenant scope.
+ */
+export function insertRowSql(em: EntityManager, entity: object): SqlPart {
+  const meta = em.getMetadata().get(entity.constructor.name);
+  const tenant = TENANT_COLUMNS[meta.className]?.write;
+  const scope = scopeOf(em);
+  if (tenant && scope.kind === 'tenant') {
+    const value = (entity as Record<string, unknown>)[tenant.column];
+    const allowed = tenant.tenant === 'workspace' ? value === scope.workspaceId : scope.environmentIds.includes(String(value));
+    if (!allowed) throw new TenantScopeViolation(`Refused to write ${meta.className} outside the caller's tenant scope`);
+  }
+  const platform = em.getPlatform();
+  const columns: string[] = [];
+  const params: unknown[] = [];
+  for (const prop of meta.props) {
+    if (prop.persist === false || prop.fieldNames?.length !== 1) continue;
+    const value = (entity as Record<string, unknown>)[prop.name];
+    if (value === undefined) continue;
+    columns.push(`"${prop.fieldNames[0]}"`);
+    params.push(value === null || !prop.customType ? value : prop.customType.convertToDatabaseValue(value, platform, { mode: 'query' }));
+  }
+  return { sql: `insert into "${meta.tableName}" (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`, params };
 }

@@ -62,15 +62,15 @@ export function registerSsoRoutes(
     const env = await environment(request);
     const found = await kit.flowAndClient(env, request.query.flow, binding.existingBrowserId(request));
     if (!found) return kit.flowGone(reply, request, env);
-    const started = await kit.tx(env, async (em) => {
-      const now = new Date();
-      // The connection, its SP keys and the flow's pending requests: one statement.
-      const loaded = await samlConnectionForSignIn(em, request.params.id, { flowId: found.flow.id, now });
-      const connection = loaded?.connection ?? null;
-      const pending = requestOf(found.flow);
-      const forceAuthn = pending.prompt.includes('login') || pending.maxAge !== null;
-      return usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }, traceSettings(deps, request), deps.box, now, loaded!) } : null;
-    });
+    // No transaction: the connection, its SP keys and the flow's pending requests are one read,
+    // the request and its trace one write.
+    const em = kit.emOf(env);
+    const now = new Date();
+    const loaded = await samlConnectionForSignIn(em, request.params.id, { flowId: found.flow.id, now });
+    const connection = loaded?.connection ?? null;
+    const pending = requestOf(found.flow);
+    const forceAuthn = pending.prompt.includes('login') || pending.maxAge !== null;
+    const started = usable(connection) ? { redirect: await startSamlSignIn(em, env, connection, { id: found.flow.id, forceAuthn }, traceSettings(deps, request), deps.box, now, loaded!) } : null;
     if (!started) return unavailable(reply, request, env);
     if (!started.redirect) return message(reply, request, env, 429, 'Too many sign-in attempts', 'Go back to the application and sign in again.', 'rate_limited');
     return seeOther(reply, started.redirect);

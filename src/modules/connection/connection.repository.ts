@@ -3,7 +3,7 @@ import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
 import { LockMode } from '@mikro-orm/core';
 import { sql, tableOf } from '../../db/sql.js';
-import { embeddedRowWhere, entityCondition, managedRow, rowMapper } from '../../db/rows.js';
+import { embeddedRowWhere, entityCondition, insertRowSql, managedRow, rowMapper } from '../../db/rows.js';
 import { Membership } from '../membership/membership.entity.js';
 import { DomainState, OrganizationDomain } from '../organization/organization.entity.js';
 import { Role } from '../role/role.entity.js';
@@ -141,6 +141,16 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
       verifiedDomains: (_domains as string[] | null) ?? [],
       trace: managedRow(this.em, SsoTrace, _trace as Record<string, unknown> | null),
     };
+  }
+
+  /**
+   * A new request and its new trace (both made with `persist: false`), written in one statement
+   * outside any transaction: both rows or neither.
+   */
+  async insertWithTrace(request: SamlRequest, trace: SsoTrace): Promise<void> {
+    const traceInsert = insertRowSql(this.em, trace);
+    const requestInsert = insertRowSql(this.em, request);
+    await sql(this.em, `with "trace" as (${traceInsert.sql}) ${requestInsert.sql}`, [...traceInsert.params, ...requestInsert.params]);
   }
 
   /** The request an answer names (InResponseTo), locked so that it is answered once. */

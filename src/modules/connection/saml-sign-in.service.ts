@@ -14,8 +14,8 @@ import { SamlRequestRepository, SsoConnectionRepository } from './connection.rep
 import { samlServiceProvider } from './connection.urls.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
 import { signRedirect, spKeysOf } from './sp-key.service.js';
-import { openTrace, traceStep, type TraceSettings } from './sso-trace.service.js';
-import type { SamlRequest, SsoIdentity } from './saml-request.entity.js';
+import { newTrace, traceStep, type TraceSettings } from './sso-trace.service.js';
+import { SamlRequest, type SsoIdentity } from './saml-request.entity.js';
 import { validateSamlResponse } from './saml/validate-saml-response.js';
 import { escapeXml } from './saml/saml-xml.js';
 import type { SamlSuccess, SamlValidationResult } from './saml/saml-validation.types.js';
@@ -77,8 +77,8 @@ export async function connectionForHints(
 /**
  * Starts SP-initiated sign-in (SAML Profiles §4.1.3): a pending request kept for the flow, and
  * the IdP URL the browser goes to with the AuthnRequest (HTTP-Redirect binding, §3.4 of
- * Bindings: DEFLATE, base64, URL-encoded). Null past MAX_PENDING_REQUESTS_PER_FLOW. Run in a
- * transaction.
+ * Bindings: DEFLATE, base64, URL-encoded). Null past MAX_PENDING_REQUESTS_PER_FLOW. The request
+ * and its trace are written together in one statement; no transaction is needed.
  */
 export async function startSamlSignIn(
   em: EntityManager,
@@ -97,16 +97,20 @@ export async function startSamlSignIn(
   const { spEntityId, acsUrl } = samlServiceProvider(env.issuer, connection.id);
   // xs:ID: an NCName, so not starting with a digit.
   const requestId = `_${randomBytes(20).toString('hex')}`;
-  const traced = openTrace(em, connection, trace, { flowId }, now);
-  const pending = requests.create({
-    id: newInternalId('samlRequest'),
-    environmentId: env.id,
-    connectionId: connection.id,
-    flowId,
-    requestId,
-    traceId: traced.id,
-    expiresAt: new Date(now.getTime() + SAML_REQUEST_TTL_MS),
-  });
+  const traced = newTrace(em, connection, trace, { flowId }, now);
+  const pending = em.create(
+    SamlRequest,
+    {
+      id: newInternalId('samlRequest'),
+      environmentId: env.id,
+      connectionId: connection.id,
+      flowId,
+      requestId,
+      traceId: traced.id,
+      expiresAt: new Date(now.getTime() + SAML_REQUEST_TTL_MS),
+    },
+    { persist: false },
+  );
   const xml =
     `<samlp:AuthnRequest xmlns:samlp="${PROTOCOL}" xmlns:saml="${ASSERTION}" ID="${requestId}" Version="2.0" IssueInstant="${now.toISOString()}"` +
     ` Destination="${escapeXml(connection.idpSsoUrl!)}" AssertionConsumerServiceURL="${escapeXml(acsUrl)}" ProtocolBinding="${POST_BINDING}"` +
@@ -116,7 +120,8 @@ export async function startSamlSignIn(
     '</samlp:AuthnRequest>';
   traced.samlRequest = xml;
   traceStep(traced, trace.requestId, 'request_sent', true, `AuthnRequest ${requestId} to ${connection.idpSsoUrl}${flow.forceAuthn ? ' (ForceAuthn)' : ''}`, now);
-  await em.flush();
+  // The request and its trace: one statement, no transaction needed.
+  await requests.insertWithTrace(pending, traced);
   const url = new URL(connection.idpSsoUrl!);
   url.searchParams.set('SAMLRequest', deflateRawSync(Buffer.from(xml)).toString('base64'));
   url.searchParams.set('RelayState', pending.id);

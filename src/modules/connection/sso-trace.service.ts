@@ -25,7 +25,14 @@ export interface TraceSettings {
 
 /** A new attempt through `connection`; persisted with the caller's flush. */
 export function openTrace(em: EntityManager, connection: SsoConnection, settings: TraceSettings, fields: { flowId?: string | null } = {}, now = new Date()): SsoTrace {
-  return new SsoTraceRepository(em).create({
+  const trace = newTrace(em, connection, settings, fields, now);
+  em.persist(trace);
+  return trace;
+}
+
+/** A new attempt through `connection`, not persisted: the caller writes it. */
+export function newTrace(em: EntityManager, connection: SsoConnection, settings: TraceSettings, fields: { flowId?: string | null } = {}, now = new Date()): SsoTrace {
+  return em.create(SsoTrace, {
     id: newId('ssoTrace'),
     environmentId: connection.environmentId,
     organizationId: connection.organizationId,
@@ -34,7 +41,7 @@ export function openTrace(em: EntityManager, connection: SsoConnection, settings
     flowId: fields.flowId ?? null,
     requestIds: [settings.requestId],
     expiresAt: new Date(now.getTime() + settings.retentionMs),
-  });
+  }, { persist: false });
 }
 
 /** The trace a pending request was opened with, or null (a deleted trace, or none). */
