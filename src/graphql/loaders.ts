@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { connectionLoaders, type ConnectionLoaders } from '../modules/connection/connection.loader.js';
+import { identityLoaders, type IdentityLoaders } from '../modules/identity/identity.loader.js';
 import { membershipLoaders, type MembershipLoaders } from '../modules/membership/membership.loader.js';
 import { oauthClientLoaders, type OAuthClientLoaders } from '../modules/oauth-client/oauth-client.loader.js';
 import { organizationLoaders, type OrganizationLoaders } from '../modules/organization/organization.loader.js';
@@ -21,7 +22,8 @@ export type Loaders = OrganizationLoaders &
   WebhookLoaders &
   OAuthClientLoaders &
   SigningKeyLoaders &
-  ConnectionLoaders;
+  ConnectionLoaders &
+  IdentityLoaders;
 
 export type { ChildPageOf as ChildPage } from '../db/child-pages.js';
 
@@ -42,5 +44,6 @@ export function createLoaders(em: EntityManager, options: LoaderOptions): Loader
     ...oauthClientLoaders(em, options),
     ...signingKeyLoaders(em, options),
     ...connectionLoaders(em, options),
+    ...identityLoaders(em, options),
   };
 }

@@ -16,6 +16,7 @@ import { OrganizationResolver } from '../modules/organization/organization.resol
 import { ResourceServerResolver } from '../modules/resource-server/resource-server.resolver.js';
 import { SsoConnectionResolver } from '../modules/connection/connection.resolver.js';
 import { SocialConnectionResolver } from '../modules/social/social-connection.resolver.js';
+import { UserIdentityResolver } from '../modules/identity/identity.resolver.js';
 import { SsoTraceResolver } from '../modules/connection/sso-trace.resolver.js';
 import { SpKeyResolver } from '../modules/connection/sp-key.resolver.js';
 import { SessionResolver } from '../modules/session/session.resolver.js';
@@ -75,6 +76,7 @@ async function build(): Promise<GraphQLSchema> {
       ResourceServerResolver,
       SsoConnectionResolver,
       SocialConnectionResolver,
+      UserIdentityResolver,
       SsoTraceResolver,
       SpKeyResolver,
       TrustedIssuerResolver,

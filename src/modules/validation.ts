@@ -35,10 +35,16 @@ export function checkKey(value: string, field: string[]): string {
   return value;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * An address whose domain has at least two labels, none empty: `pat@strict.test.` (the same
+ * mailbox as `pat@strict.test`) or `pat@strict..test` would otherwise slip past every rule
+ * keyed on the domain (home-realm discovery, required SSO, verified domains).
+ */
+const EMAIL = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/;
+export const isEmailAddress = (value: string): boolean => value.length <= 320 && EMAIL.test(value);
 export function checkEmail(value: string, field: string[]): string {
   const email = value.trim().toLowerCase();
-  if (email.length > 320 || !EMAIL.test(email)) throw invalid('validation.email', 'Not a valid email address', field);
+  if (!isEmailAddress(email)) throw invalid('validation.email', 'Not a valid email address', field);
   return email;
 }
 

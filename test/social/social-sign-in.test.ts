@@ -227,7 +227,13 @@ describe('signing in with a social connection', () => {
     expect(request.get('code_challenge')).toBeTruthy();
     expect(idp.apiCalls.slice(calls).map((call) => call.path)).toEqual(['/api/user', '/api/user/emails']);
     expect(idp.apiCalls.at(-1)!.userAgent).toBe('Gatehouse');
-    expect((await users()).find((user) => user.email === 'mona@octocat.test')).toMatchObject({ givenName: 'Mona', familyName: 'Lisa Octocat' });
+    const mona = (await users()).find((user) => user.email === 'mona@octocat.test')!;
+    expect(mona).toMatchObject({ givenName: 'Mona', familyName: 'Lisa Octocat' });
+    // What GitHub said is kept on the user's identity, as it said it.
+    const { user } = await ws.client.data(`query($id: ID!) { user(id: $id) { identities { kind connectionId subject rawAttributes lastSignedInAt } } }`, { id: mona.id });
+    expect(user.identities).toEqual([
+      { kind: 'SOCIAL', connectionId: github, subject: '583231', rawAttributes: { id: 583231, login: 'octocat', name: 'Mona Lisa Octocat', email: 'public@octocat.test' }, lastSignedInAt: expect.any(String) },
+    ]);
 
     // A primary address GitHub has not verified proves nothing; neither does the public profile email.
     const unverified = await signInWith(github, {
@@ -319,6 +325,13 @@ describe('signing in with a social connection', () => {
     await other.request(`/e/${env}/sign-in/abandon`, { form: { flow: fields.flow } });
     expect(other.status).toBe(403);
 
+    // The same mailbox spelled with a trailing dot is no way around it: such an address is no address.
+    const dotted = await signInWith(google, { account: { sub: 'google-dotted', claims: { email: 'pat@strict.test.', email_verified: true } } });
+    expect(dotted.tokens).toBeNull();
+    expect(dotted.browser.url).toContain('notice=social_email_not_verified');
+    const typed = await ws.client.data(`mutation($env: ID) { createUser(input: { environmentId: $env, email: "pat@strict.test." }) { user { id } userErrors { code } } }`, { env });
+    expect(typed.createUser.userErrors).toEqual([{ code: 'validation.email' }]);
+
     await mutate(ws.client, 'updateEnvironment', 'UpdateEnvironmentInput', 'environment { id }', { id: env, signUpPolicy: 'INVITE_ONLY' });
     try {
       const closed = await signInWith(google, { account: { sub: 'google-newcomer', claims: { email: 'new@gmail.test', email_verified: true } } });
@@ -329,6 +342,23 @@ describe('signing in with a social connection', () => {
     } finally {
       await mutate(ws.client, 'updateEnvironment', 'UpdateEnvironmentInput', 'environment { id }', { id: env, signUpPolicy: 'OPEN' });
     }
+  });
+
+  it('offers only providers that prove a fresh sign-in when the application asks for one', async () => {
+    const browser = new HttpBrowser(server.url);
+    await browser.go((await authorizeUrl({ max_age: '600' })).url.toString());
+    expect(browser.html).toContain(`/social/${google}/start`);
+    expect(browser.html).not.toContain(`/social/${github}/start`);
+    // GitHub cannot say when its user last authenticated: its start refuses such a flow.
+    const flow = new URL(browser.url).searchParams.get('flow');
+    await browser.request(`/e/${env}/social/${github}/start?flow=${flow}`);
+    expect(browser.status).toBe(400);
+    expect(browser.html).toContain('social.fresh_sign_in_unsupported');
+    // Named by connection_id with prompt=login: the email page instead.
+    const direct = new HttpBrowser(server.url);
+    await direct.go((await authorizeUrl({ connection_id: github, prompt: 'login' })).url.toString());
+    expect(direct.url).toContain('/sign-in?flow=');
+    expect(direct.html).toContain(`/social/${google}/start`);
   });
 
   it('forgets who signed in through a connection whose provider changed', async () => {

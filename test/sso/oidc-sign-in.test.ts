@@ -107,6 +107,9 @@ describe('sign-in through an organization\'s OpenID Provider', () => {
     const tokens = await client.authorizationCodeGrant(config, redirect, { pkceCodeVerifier: verifier, expectedState: 'st' });
     // oidc-provider puts email and names in userinfo, not the ID token: they were fetched from there.
     expect(tokens.claims()).toMatchObject({ email: 'alice@acme.test', email_verified: true, given_name: 'Alice', family_name: 'Liddell', org_id: organizationId, roles: ['member'], amr: ['sso'] });
+    // The claims as the provider sent them are kept on the user's identity.
+    const { user } = await ws.client.data(`query($id: ID!) { user(id: $id) { identities { kind connectionId subject rawAttributes } } }`, { id: tokens.claims()!.sub });
+    expect(user.identities).toEqual([{ kind: 'SSO', connectionId, subject: 'okta-00u1alice', rawAttributes: expect.objectContaining({ email: ['alice@acme.test'], given_name: ['Alice'] }) }]);
     expect(idp.authorizations.at(-1)!.get('redirect_uri')).toBe(`${(await ws.client.data(`query($id: ID!) { environment(id: $id) { issuer } }`, { id: env })).environment.issuer}/sso/oidc/callback`);
 
     // The same callback again, in the same browser: the state was used.

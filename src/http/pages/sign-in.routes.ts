@@ -34,7 +34,7 @@ import { checkAuthorizationRequest, responseUri, type RawParameters } from '../o
 import type { BrowserBinding } from './browser.js';
 import { connectionForEmail, connectionForHints } from '../../modules/connection/saml-sign-in.service.js';
 import { ssoStartPath } from './sso.routes.js';
-import { findSocialConnection, socialButtons } from '../../modules/social/social-sign-in.service.js';
+import { findSocialConnection, provesFreshSignIn, socialButtons } from '../../modules/social/social-sign-in.service.js';
 import { isIdOf } from '../../db/id.js';
 import type { OidcRelyingParty } from '../../modules/connection/oidc/relying-party.js';
 import { brand, sendPage } from './render.js';
@@ -143,7 +143,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const pending = requestOf(flow);
     if (pending.connectionId && isIdOf('socialConnection', pending.connectionId)) {
       const social = await findSocialConnection(environmentEm(deps.orm, env), pending.connectionId);
-      if (social) return seeOther(reply, socialStartPath(env, social.id, flow.id));
+      if (social && (!asksFreshSignIn(flow) || provesFreshSignIn(social))) return seeOther(reply, socialStartPath(env, social.id, flow.id));
     }
     const connection = await connectionForHints(environmentEm(deps.orm, env), env.id, pending);
     return seeOther(reply, connection ? ssoStartPath(env, connection, flow.id) : paths(env).signIn(flow.id));
@@ -261,7 +261,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
 
   /** The first page: the email form, and a button for each social connection of the environment. */
   const emailPage = async (reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, csrf: string, email: string, error: string | null, status = 200) => {
-    const social = (await socialButtons(environmentEm(deps.orm, env), env.id)).map((button) => ({ name: button.name, href: socialStartPath(env, button.id, flow.id) }));
+    const social = (await socialButtons(environmentEm(deps.orm, env), env.id, { freshSignIn: asksFreshSignIn(flow) })).map((button) => ({ name: button.name, href: socialStartPath(env, button.id, flow.id) }));
     return sendPage(
       reply,
       'email',
@@ -518,6 +518,12 @@ export interface SignInKit {
   /** The email page of the flow, with one of the fixed notices. */
   signInPath(env: EnvironmentState, flowId: string, notice?: SignInNotice): string;
 }
+
+/** Whether the application asked for a sign-in now (`prompt=login`) or recent enough (`max_age`). */
+export const asksFreshSignIn = (flow: SignInFlow): boolean => {
+  const pending = requestOf(flow);
+  return pending.prompt.includes('login') || pending.maxAge !== null;
+};
 
 /** Where a social connection's button leads. */
 export const socialStartPath = (env: EnvironmentState, connectionId: string, flowId: string): string => `/e/${env.id}/social/${connectionId}/start?flow=${flowId}`;

@@ -10,6 +10,7 @@ import {
   completeSocialSignIn,
   findSocialConnection,
   mayStartSocialSignIn,
+  provesFreshSignIn,
   signInWithSocial,
   socialConnectionUnchanged,
   socialProviderOf,
@@ -19,7 +20,7 @@ import {
 import { requestOf } from '../../modules/sign-in/sign-in.service.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
 import { message, seeOther } from './page-kit.js';
-import type { SignInDeps, SignInKit, SignInNotice } from './sign-in.routes.js';
+import { asksFreshSignIn, type SignInDeps, type SignInKit, type SignInNotice } from './sign-in.routes.js';
 
 type EnvParams = { env: string };
 type ConnectionParams = EnvParams & { id: string };
@@ -99,6 +100,9 @@ export function registerSocialRoutes(
     const { connection } = checked;
     if (!connection) return message(reply, request, env, 404, 'This sign-in option is not available', 'Go back and choose another way to sign in.', 'social_connection_unavailable');
     if (!checked.allowed) return tooMany(reply, request, env);
+    if (asksFreshSignIn(found.flow) && !provesFreshSignIn(connection)) {
+      return message(reply, request, env, 400, 'This sign-in option is not available', `The application asks for a fresh sign-in, which ${connection.name} cannot prove. Go back and choose another way to sign in.`, 'social.fresh_sign_in_unsupported');
+    }
     // Discovery is a network call: outside any transaction.
     const config = await socialProviderOf(deps.oidc, deps.box, connection);
     if ('ok' in config) return refuse(reply, request, env, connection, found.flow.id, config);

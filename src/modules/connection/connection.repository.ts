@@ -1,7 +1,7 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
-import { LockMode } from '@mikro-orm/core';
+import { LockMode, QueryOrder } from '@mikro-orm/core';
 import { sql, tableOf } from '../../db/sql.js';
 import { embeddedRowWhere, entityCondition, insertRowSql, managedRow, rowMapper } from '../../db/rows.js';
 import { Membership } from '../membership/membership.entity.js';
@@ -213,6 +213,11 @@ export class SsoTraceRepository extends Repository<SsoTrace> {
 export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
   constructor(em: EntityManager) {
     super(em, SsoIdentityLink, 'sso_identity');
+  }
+
+  /** The links of these users, most recently used first. */
+  ofUsers(userIds: readonly string[]): Promise<SsoIdentityLink[]> {
+    return this.em.find(SsoIdentityLink, { userId: { $in: [...userIds] } }, { orderBy: { lastSignedInAt: QueryOrder.DESC_NULLS_LAST, id: QueryOrder.ASC } });
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { QueryOrder, type EntityManager } from '@mikro-orm/core';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
 import { SocialConnection, SocialIdentityLink } from './social-connection.entity.js';
@@ -27,6 +27,11 @@ export class SocialConnectionRepository extends Repository<SocialConnection> {
 export class SocialIdentityLinkRepository extends Repository<SocialIdentityLink> {
   constructor(em: EntityManager) {
     super(em, SocialIdentityLink, 'social_identity');
+  }
+
+  /** The links of these users, most recently used first. */
+  ofUsers(userIds: readonly string[]): Promise<SocialIdentityLink[]> {
+    return this.em.find(SocialIdentityLink, { userId: { $in: [...userIds] } }, { orderBy: { lastSignedInAt: QueryOrder.DESC_NULLS_LAST, id: QueryOrder.ASC } });
   }
 
   of(connectionId: string, subject: string): Promise<SocialIdentityLink | null> {

@@ -1,3 +1,4 @@
+import { isEmailAddress } from '../validation.js';
 import { SocialProvider } from './social-connection.entity.js';
 import { MICROSOFT_CONSUMER_TENANT } from './social-presets.js';
 
@@ -16,13 +17,12 @@ export interface SocialProfile {
 }
 
 const MAX_RAW_BYTES = 8 * 1024;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
 
 const text = (value: unknown, max = 200): string | null => (typeof value === 'string' && value.trim() && value.length <= max ? value.trim() : null);
 const truthy = (value: unknown): boolean => value === true || value === 'true' || value === 1 || value === '1';
 const address = (value: unknown): string | null => {
   const email = text(value, 320);
-  return email && EMAIL.test(email) ? email.toLowerCase() : null;
+  return email && isEmailAddress(email.toLowerCase()) ? email.toLowerCase() : null;
 };
 
 /** The first word of a full name and the rest: what GitHub (a `name` only) gives for given and family names. */

@@ -22,10 +22,20 @@ import { profileFromClaims, profileFromGitHub, type SocialProfile } from './soci
 /** Whether a social connection signs anyone in: enabled and complete. */
 export const socialReady = (connection: SocialConnection): boolean => connection.enabled && missingSetting(connection) === null;
 
-/** The buttons of an environment's sign-in page. */
-export async function socialButtons(em: EntityManager, environmentId: string): Promise<{ id: string; name: string; provider: SocialProvider }[]> {
+/**
+ * Whether the connection can sign someone in for a flow that asks for a fresh sign-in
+ * (`prompt=login` or `max_age`): an OpenID Provider is asked for one and says when it happened
+ * (`auth_time`); a plain OAuth 2.0 server (GitHub) says nothing of it, so its session of last
+ * week would pass for a sign-in now.
+ */
+export const provesFreshSignIn = (connection: SocialConnection): boolean => effectiveSettings(connection).protocol === 'oidc';
+
+/** The buttons of an environment's sign-in page: those that can sign in for this flow. */
+export async function socialButtons(em: EntityManager, environmentId: string, flow: { freshSignIn: boolean }): Promise<{ id: string; name: string; provider: SocialProvider }[]> {
   const connections = await new SocialConnectionRepository(em).enabledOf(environmentId);
-  return connections.filter(socialReady).map((connection) => ({ id: connection.id, name: connection.name, provider: connection.provider }));
+  return connections
+    .filter((connection) => socialReady(connection) && (!flow.freshSignIn || provesFreshSignIn(connection)))
+    .map((connection) => ({ id: connection.id, name: connection.name, provider: connection.provider }));
 }
 
 /** The environment's social connection of this id, ready to sign in; null otherwise. */
