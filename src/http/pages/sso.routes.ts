@@ -1,15 +1,16 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SsoConnectionStatus, SsoConnectionType, type SsoConnection } from '../../modules/connection/connection.entity.js';
-import { type SamlAnswer, acceptIdpInitiated, answerSamlRequest, recordSsoFailure, samlConnectionForSignIn, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
+import { type SamlAnswer, acceptIdpInitiated, answerSamlRequest, answerSamlRequestAtOnce, recordSsoFailure, samlConnectionForSignIn, startSamlSignIn, takeSamlIdentity, validateForConnection } from '../../modules/connection/saml-sign-in.service.js';
 import { decryptionKeysOf } from '../../modules/connection/sp-key.service.js';
-import { failTrace, openTrace, succeedTrace, traceOf, tracedSamlResponse, traceStep, type TraceSettings } from '../../modules/connection/sso-trace.service.js';
+import { failTrace, openTrace, stepOf, succeedTrace, traceOf, tracedSamlResponse, traceStep, type TraceSettings } from '../../modules/connection/sso-trace.service.js';
 import { requestOf, signInThroughConnection, type SignInResult } from '../../modules/sign-in/sign-in.service.js';
 import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { retryOnUniqueViolation } from '../../db/db-errors.js';
 import { RateBudget } from '../../auth/rate-budget.js';
 import type { EnvironmentState } from '../oauth/oauth-cache.js';
 import type { SamlRequest } from '../../modules/connection/saml-request.entity.js';
+import type { SamlSuccess } from '../../modules/connection/saml/saml-validation.types.js';
 import { field, message, seeOther, type Fields } from './page-kit.js';
 import type { SignInDeps, SignInKit } from './sign-in.routes.js';
 
@@ -103,6 +104,28 @@ export function registerSsoRoutes(
       const firstUse = validated.ok ? await deps.replayGuard.claim(connection.id, validated.assertionId, validated.rememberUntil) : false;
       const requestId = deps.requestMeta(request).requestId;
       const meta = deps.requestMeta(request);
+      const profileOf = (success: SamlSuccess) => ({ nameId: success.nameId, nameIdFormat: success.nameIdFormat, issuer: success.issuer, sessionIndex: success.sessionIndex, attributes: success.attributes });
+      const validatedStep = (success: SamlSuccess) => `Assertion ${success.assertionId} from ${success.issuer}, for ${success.nameId}`;
+      if (validated.ok && validated.inResponseTo) {
+        // The common case in one statement: the request answered, its trace told so.
+        const now = new Date();
+        const answered = await answerSamlRequestAtOnce(
+          kit.emOf(env),
+          connection,
+          validated,
+          firstUse,
+          loaded!.verifiedDomains,
+          {
+            requestId,
+            samlResponse: tracedSamlResponse(samlResponse, true),
+            profile: profileOf(validated),
+            steps: [stepOf('response_validated', true, validatedStep(validated), now), stepOf('request_matched', true, `InResponseTo ${validated.inResponseTo}`, now)],
+          },
+          now,
+        );
+        if (answered) return seeOther(reply, continuePath(env, answered.request.id, answered.request.flowId, answered.answerToken));
+      }
+      // Anything else in a transaction, under the request's lock: it finds out what, and records it.
       const outcome = await kit.tx(env, async (em): Promise<AcsOutcome> => {
         const unsolicited = validated.ok && !validated.inResponseTo && connection.allowIdpInitiated ? await acceptIdpInitiated(em, connection, validated, firstUse) : null;
         const answer: SamlAnswer | null = unsolicited?.ok ? null : (unsolicited ?? (validated.ok ? await answerSamlRequest(em, connection, validated, firstUse) : validated));
@@ -110,8 +133,8 @@ export function registerSsoRoutes(
         const trace = (answer?.request ? await traceOf(em, answer.request.traceId) : null) ?? openTrace(em, connection, traceSettings(deps, request));
         trace.samlResponse = tracedSamlResponse(samlResponse, validated.ok);
         if (validated.ok) {
-          trace.profile = { nameId: validated.nameId, nameIdFormat: validated.nameIdFormat, issuer: validated.issuer, sessionIndex: validated.sessionIndex, attributes: validated.attributes };
-          traceStep(trace, requestId, 'response_validated', true, `Assertion ${validated.assertionId} from ${validated.issuer}, for ${validated.nameId}`);
+          trace.profile = profileOf(validated);
+          traceStep(trace, requestId, 'response_validated', true, validatedStep(validated));
         }
         if (unsolicited?.ok) {
           // IdP-initiated: signed in here, then the application starts a sign-in of its own.

@@ -12,7 +12,7 @@ import { scopeOf, TenantScopeViolation } from '../../db/tenant-scope.js';
 import { Environment } from '../environment/environment.entity.js';
 import { SsoConnection, SsoConnectionStatus, SsoConnectionType } from './connection.entity.js';
 import { OidcRequest } from './oidc-request.entity.js';
-import { SamlRequest } from './saml-request.entity.js';
+import { SamlRequest, type SsoIdentity } from './saml-request.entity.js';
 import { SsoIdentityLink } from './sso-identity.entity.js';
 import { SsoTrace } from './sso-trace.entity.js';
 import { SpKey } from './sp-key.entity.js';
@@ -56,27 +56,30 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
 
   /**
    * The connection with its SP keys (newest first) and, for `pendingOf`, the number of the flow's
-   * requests still pending at its `now`, in one statement, as read-only rows (a sign-in reads
-   * them, never changes them); null when unknown.
+   * requests still pending at its `now`, and the verified domain names of its organization, in
+   * one statement, as read-only rows (a sign-in reads them, never changes them); null when unknown.
    */
-  async withSpKeys(id: string, pendingOf?: { flowId: string; now: Date }): Promise<{ connection: SsoConnection; spKeys: SpKey[]; pendingRequests: number } | null> {
+  async withSpKeys(id: string, pendingOf?: { flowId: string; now: Date }): Promise<{ connection: SsoConnection; spKeys: SpKey[]; pendingRequests: number; verifiedDomains: string[] } | null> {
     const scope = entityCondition(this.em, SsoConnection, 'c');
     const keyScope = entityCondition(this.em, SpKey, 'k');
     const requestScope = entityCondition(this.em, SamlRequest, 'r');
+    const domains = verifiedDomainsSql(this.em, 'c."id"');
     const rows = await sql<Record<string, unknown>>(
       this.em,
       `select c.*, coalesce((select json_agg(k order by k."created_at" desc, k."id" desc) from "${tableOf(this.em, SpKey)}" k where k."connection_id" = c."id"${keyScope.sql}), '[]'::json) as "_sp_keys",` +
-        ` (select count(*) from "${tableOf(this.em, SamlRequest)}" r where r."flow_id" = ? and r."expires_at" > ?${requestScope.sql})::int as "_pending"` +
+        ` (select count(*) from "${tableOf(this.em, SamlRequest)}" r where r."flow_id" = ? and r."expires_at" > ?${requestScope.sql})::int as "_pending",` +
+        ` ${domains.sql} as "_domains"` +
         ` from "${tableOf(this.em, SsoConnection)}" c where c."id" = ?${scope.sql}`,
-      [...keyScope.params, pendingOf?.flowId ?? null, pendingOf?.now ?? new Date(), ...requestScope.params, id, ...scope.params],
+      [...keyScope.params, pendingOf?.flowId ?? null, pendingOf?.now ?? new Date(), ...requestScope.params, ...domains.params, id, ...scope.params],
     );
     const [row] = rows;
     if (!row) return null;
-    const { _sp_keys, _pending, ...connection } = row;
+    const { _sp_keys, _pending, _domains, ...connection } = row;
     return {
       connection: rowMapper(this.em, SsoConnection)(connection),
       spKeys: (_sp_keys as Record<string, unknown>[]).map(rowMapper(this.em, SpKey)),
       pendingRequests: Number(_pending ?? 0),
+      verifiedDomains: (_domains as string[] | null) ?? [],
     };
   }
 
@@ -151,6 +154,64 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
     const traceInsert = insertRowSql(this.em, trace);
     const requestInsert = insertRowSql(this.em, request);
     await sql(this.em, `with "trace" as (${traceInsert.sql}) ${requestInsert.sql}`, [...traceInsert.params, ...requestInsert.params]);
+  }
+
+  /**
+   * The common case of answering a request, in one statement without a transaction: the request
+   * of `connectionId` that `requestId` names (InResponseTo), unanswered and unexpired at `now`,
+   * with its trace, is answered with `identity` and `answerTokenHash`; its trace gets the
+   * response, the profile, the HTTP request id and `steps` (up to `maxSteps` in all). The
+   * request's id and flow come back; null when anything is amiss, with nothing changed: the
+   * caller then answers in a transaction under the request's lock, which finds out why. A
+   * concurrent answer of the same request waits for this one's row lock and then finds it answered.
+   */
+  async answerWithTrace(answer: {
+    requestId: string;
+    connectionId: string;
+    now: Date;
+    identity: SsoIdentity;
+    answerTokenHash: string;
+    trace: { requestId: string; samlResponse: string | null; profile: Record<string, unknown>; steps: object[]; maxSteps: number };
+  }): Promise<{ id: string; flowId: string } | null> {
+    const requests = tableOf(this.em, SamlRequest);
+    const traces = tableOf(this.em, SsoTrace);
+    const requestScope = entityCondition(this.em, SamlRequest, 'r');
+    const traceScope = entityCondition(this.em, SsoTrace, 't');
+    const { now, trace } = answer;
+    const rows = await sql<{ id: string; flow_id: string }>(
+      this.em,
+      `with "answered" as (update "${requests}" r set "answered_at" = ?, "identity" = ?::jsonb, "answer_token_hash" = ?, "updated_at" = ?` +
+        ` where r."request_id" = ? and r."connection_id" = ? and r."answered_at" is null and r."expires_at" > ?${requestScope.sql}` +
+        ` and exists (select 1 from "${traces}" t where t."id" = r."trace_id"${traceScope.sql})` +
+        ` returning r."id", r."flow_id", r."trace_id"),` +
+        ` "traced" as (update "${traces}" t set "saml_response" = ?, "profile" = ?::jsonb, "updated_at" = ?,` +
+        ` "request_ids" = case when ?::text = any(t."request_ids") then t."request_ids" else array_append(t."request_ids", ?::text) end,` +
+        ` "steps" = t."steps" || coalesce((select jsonb_agg(x.e order by x.n) from jsonb_array_elements(?::jsonb) with ordinality x(e, n)` +
+        ` where x.n <= ? - jsonb_array_length(t."steps")), '[]'::jsonb)` +
+        ` where t."id" = (select a."trace_id" from "answered" a)${traceScope.sql} returning t."id")` +
+        ` select a."id", a."flow_id" from "answered" a where exists (select 1 from "traced")`,
+      [
+        now,
+        JSON.stringify(answer.identity),
+        answer.answerTokenHash,
+        now,
+        answer.requestId,
+        answer.connectionId,
+        now,
+        ...requestScope.params,
+        ...traceScope.params,
+        trace.samlResponse,
+        JSON.stringify(trace.profile),
+        now,
+        trace.requestId,
+        trace.requestId,
+        JSON.stringify(trace.steps),
+        trace.maxSteps,
+        ...traceScope.params,
+      ],
+    );
+    const [row] = rows;
+    return row ? { id: row.id, flowId: row.flow_id } : null;
   }
 
   /** The request an answer names (InResponseTo), locked so that it is answered once. */

@@ -14,7 +14,7 @@ import { SamlRequestRepository, SsoConnectionRepository } from './connection.rep
 import { samlServiceProvider } from './connection.urls.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
 import { signRedirect, spKeysOf } from './sp-key.service.js';
-import { newTrace, traceStep, type TraceSettings } from './sso-trace.service.js';
+import { MAX_TRACE_STEPS, newTrace, traceStep, type TraceSettings } from './sso-trace.service.js';
 import { SamlRequest, type SsoIdentity } from './saml-request.entity.js';
 import { validateSamlResponse } from './saml/validate-saml-response.js';
 import { escapeXml } from './saml/saml-xml.js';
@@ -131,15 +131,16 @@ export async function startSamlSignIn(
 
 
 /**
- * A connection that speaks SAML (SAML or SIMULATOR, any status) by id, with its SP keys and,
- * for `pendingOf`, the number of the flow's pending requests: one statement. Null when there is
+ * A connection that speaks SAML (SAML or SIMULATOR, any status) by id, with its SP keys, its
+ * organization's verified domain names and, for `pendingOf`, the number of the flow's pending
+ * requests: one statement. Null when there is
  * no such connection in the EntityManager's scope.
  */
 export async function samlConnectionForSignIn(
   em: EntityManager,
   id: string,
   pendingOf?: { flowId: string; now: Date },
-): Promise<{ connection: SsoConnection; spKeys: SpKey[]; pendingRequests: number } | null> {
+): Promise<{ connection: SsoConnection; spKeys: SpKey[]; pendingRequests: number; verifiedDomains: string[] } | null> {
   if (!isIdOf('ssoConnection', id)) return null;
   const found = await new SsoConnectionRepository(em).withSpKeys(id, pendingOf);
   return found && (found.connection.type === SsoConnectionType.SAML || found.connection.type === SsoConnectionType.SIMULATOR) ? found : null;
@@ -227,6 +228,38 @@ export async function answerSamlRequest(
   request.answerTokenHash = hashSecret(answerToken);
   await em.flush();
   return { ok: true, request, answerToken };
+}
+
+/**
+ * `answerSamlRequest` in one statement, without a transaction, when nothing stands in its way:
+ * the assertion's first use, a person with a usable address the connection admits (by
+ * `verifiedDomains`, its organization's, read with the connection), and a pending, unexpired
+ * request of this connection with its trace, which gets the response (`trace`) and its steps.
+ * Null otherwise, with nothing changed: the caller then answers in a transaction
+ * (`answerSamlRequest`), which finds out what is wrong and records it.
+ */
+export async function answerSamlRequestAtOnce(
+  em: EntityManager,
+  connection: SsoConnection,
+  validated: SamlSuccess,
+  firstUse: boolean,
+  verifiedDomains: readonly string[],
+  trace: { requestId: string; samlResponse: string | null; profile: Record<string, unknown>; steps: object[] },
+  now = new Date(),
+): Promise<{ request: { id: string; flowId: string }; answerToken: string } | null> {
+  if (!validated.inResponseTo || !firstUse) return null;
+  const identity = identityFromProfile(connection, { subject: validated.nameId, attributes: validated.attributes, friendlyNames: validated.friendlyNames }, verifiedDomains);
+  if (!identity || (!identity.inVerifiedDomain && !connection.allowGuestDomains)) return null;
+  const answerToken = randomToken();
+  const request = await new SamlRequestRepository(em).answerWithTrace({
+    requestId: validated.inResponseTo,
+    connectionId: connection.id,
+    now,
+    identity,
+    answerTokenHash: hashSecret(answerToken),
+    trace: { ...trace, maxSteps: MAX_TRACE_STEPS },
+  });
+  return request && { request, answerToken };
 }
 
 /**

@@ -53,7 +53,12 @@ export function traceStep(trace: SsoTrace | null, requestId: string, step: strin
   if (!trace) return;
   if (!trace.requestIds.includes(requestId)) trace.requestIds = [...trace.requestIds, requestId];
   if (trace.steps.length >= MAX_TRACE_STEPS) return;
-  trace.steps = [...trace.steps, { at: now.toISOString(), step, ok, ...(detail ? { detail: detail.slice(0, 1000) } : {}) }];
+  trace.steps = [...trace.steps, stepOf(step, ok, detail, now)];
+}
+
+/** A step as `traceStep` appends it (for a repository that appends steps in SQL, up to MAX_TRACE_STEPS). */
+export function stepOf(step: string, ok: boolean, detail?: string | null, now = new Date()): SsoTrace['steps'][number] {
+  return { at: now.toISOString(), step, ok, ...(detail ? { detail: detail.slice(0, 1000) } : {}) };
 }
 
 export function failTrace(trace: SsoTrace | null, requestId: string, failure: { reason: string; detail: string | null }, now = new Date()): void {
