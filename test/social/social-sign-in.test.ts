@@ -139,6 +139,19 @@ describe('social connections in GraphQL', () => {
     expect(await refused({ provider: 'GITLAB' })).toMatchObject({ code: 'social_connection.limit_reached' });
   });
 
+  it('holds the cap of 10 per environment when they are created at once', async () => {
+    const fresh = (await mutate(ws.client, 'createEnvironment', 'CreateEnvironmentInput', 'environment { id }', { name: 'Race', slug: 'race', kind: 'DEVELOPMENT' })).environment.id;
+    const results = await Promise.all(
+      Array.from({ length: 14 }, (_, i) =>
+        ws.client.data(`mutation($input: CreateSocialConnectionInput!) { createSocialConnection(input: $input) { socialConnection { id } userErrors { code } } }`, {
+          input: { environmentId: fresh, provider: 'GITLAB', clientId: `race-${i}`, clientSecret: 's' },
+        }),
+      ),
+    );
+    expect(results.filter((result) => result.createSocialConnection.socialConnection).length).toBe(10);
+    expect(results.filter((result) => result.createSocialConnection.userErrors[0]?.code === 'social_connection.limit_reached').length).toBe(4);
+  });
+
   it('needs environments:write to change and environments:read to list', async () => {
     const key = async (scopes: string[]) =>
       ws.client.withKey((await ws.client.data(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }`, { input: { name: scopes.join(' '), environmentId: env, scopes } })).createApiKey.secret);

@@ -1,6 +1,8 @@
 import { QueryOrder, type EntityManager } from '@mikro-orm/core';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
+import { sql } from '../../db/sql.js';
+import { environmentsOf, TenantScopeViolation } from '../../db/tenant-scope.js';
 import { SocialConnection, SocialIdentityLink } from './social-connection.entity.js';
 
 /** Social connections of the scope's environments. */
@@ -11,6 +13,16 @@ export class SocialConnectionRepository extends Repository<SocialConnection> {
 
   page(environmentId: string, args: PageArgs, maxPageSize: number) {
     return paginate(this.em, SocialConnection, { environmentId }, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  }
+
+  /**
+   * Serialises the creation of an environment's social connections until the transaction ends,
+   * so the cap holds under concurrency. Runs inside the EntityManager's transaction.
+   */
+  async lockEnvironment(environmentId: string): Promise<void> {
+    const environments = environmentsOf(this.em);
+    if (environments && !environments.includes(environmentId)) throw new TenantScopeViolation(`Refused to lock social connections of environment ${environmentId} outside the caller's tenant scope`);
+    await sql(this.em, 'select pg_advisory_xact_lock(hashtext(?))', [`social_connections:${environmentId}`]);
   }
 
   countOf(environmentId: string): Promise<number> {

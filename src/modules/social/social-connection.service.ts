@@ -96,6 +96,7 @@ export async function createSocialConnection(
   const environmentId = environmentFor(ctx, input.environmentId);
   return inTransaction(ctx, async (em) => {
     const connections = new SocialConnectionRepository(em);
+    await connections.lockEnvironment(environmentId);
     if ((await connections.countOf(environmentId)) >= MAX_SOCIAL_CONNECTIONS) {
       throw invalid(`${RESOURCE}.limit_reached`, `An environment has at most ${MAX_SOCIAL_CONNECTIONS} social connections`, ['input', 'environmentId']);
     }
