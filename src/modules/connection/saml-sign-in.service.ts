@@ -19,6 +19,7 @@ import { SamlRequest, type SsoIdentity } from './saml-request.entity.js';
 import { validateSamlResponse } from './saml/validate-saml-response.js';
 import { escapeXml } from './saml/saml-xml.js';
 import type { SamlSuccess, SamlValidationResult } from './saml/saml-validation.types.js';
+import { isEmailAddress } from '../validation.js';
 
 /** A person has this long at their IdP before the request is refused. */
 export const SAML_REQUEST_TTL_MS = 10 * 60_000;
@@ -149,7 +150,6 @@ export async function samlConnectionForSignIn(
 /** An answer matched to its request, or why not (with the request when one was found, for its trace). */
 export type SamlAnswer = { ok: true; request: SamlRequest; answerToken: string } | { ok: false; reason: string; detail: string; request?: SamlRequest };
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
  * The person an IdP vouched for (a verified assertion's NameID and attributes, or an OIDC
@@ -165,8 +165,8 @@ export function identityFromProfile(
 ): SsoIdentity | null {
   const { subject } = profile;
   const person = normalizeProfile(effectiveMapping(connection.provider, connection.attributeMapping), profile);
-  const email = (person.email ?? (subjectMayBeEmail && EMAIL.test(subject) ? subject : null))?.toLowerCase();
-  if (!email || !EMAIL.test(email) || email.length > 320 || hasHiddenCharacters(email) || !subject || subject.length > 1024) return null;
+  const email = (person.email ?? (subjectMayBeEmail && isEmailAddress(subject.toLowerCase()) ? subject : null))?.toLowerCase();
+  if (!email || !isEmailAddress(email) || hasHiddenCharacters(email) || !subject || subject.length > 1024) return null;
   return {
     email,
     inVerifiedDomain: verifiedDomains.includes(email.slice(email.lastIndexOf('@') + 1)),
