@@ -94,7 +94,8 @@ export function registerSsoRoutes(
       }
       const samlResponse = field(request.body as Fields | undefined, 'SAMLResponse');
       // The connection with its SP keys: one statement.
-      const loaded = await samlConnectionForSignIn(kit.emOf(env), request.params.id);
+      const outside = kit.emOf(env);
+      const loaded = await samlConnectionForSignIn(outside, request.params.id);
       const connection = loaded?.connection ?? null;
       if (!usable(connection)) return unavailable(reply, request, env);
       // Validated, and its assertion id claimed against replay (shared by every process), before
@@ -110,7 +111,7 @@ export function registerSsoRoutes(
         // The common case in one statement: the request answered, its trace told so.
         const now = new Date();
         const answered = await answerSamlRequestAtOnce(
-          kit.emOf(env),
+          outside,
           connection,
           validated,
           firstUse,

@@ -83,6 +83,25 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
     };
   }
 
+  /**
+   * The first ACTIVE connection (as `activeOf`) of the organization that verified `domain` in
+   * the environment, in one statement, as a read-only row (home-realm discovery only reads it);
+   * null when none.
+   */
+  async activeOfVerifiedDomain(environmentId: string, domain: string): Promise<SsoConnection | null> {
+    const scope = entityCondition(this.em, SsoConnection, 'c');
+    const domainScope = entityCondition(this.em, OrganizationDomain, 'd');
+    const [row] = await sql<Record<string, unknown>>(
+      this.em,
+      `select c.* from "${tableOf(this.em, SsoConnection)}" c where c."organization_id" = (select d."organization_id" from "${tableOf(this.em, OrganizationDomain)}" d` +
+        ` where d."environment_id" = ? and d."domain" = ? and d."state" = '${DomainState.VERIFIED}'${domainScope.sql} limit 1)` +
+        ` and c."type" in ('${SsoConnectionType.SAML}', '${SsoConnectionType.SIMULATOR}', '${SsoConnectionType.OIDC}') and c."status" = '${SsoConnectionStatus.ACTIVE}'${scope.sql}` +
+        ` order by c."created_at" asc, c."id" asc limit 1`,
+      [environmentId, domain, ...domainScope.params, ...scope.params],
+    );
+    return row ? rowMapper(this.em, SsoConnection)(row) : null;
+  }
+
   /** The organization's first ACTIVE connection (SAML, SIMULATOR or OIDC), or null. */
   activeOf(organizationId: string): Promise<SsoConnection | null> {
     return this.em.findOne(

@@ -39,8 +39,7 @@ export interface SsoEnvironment {
 
 /** The active connection of the organization that verified `domain`, or null. */
 async function connectionForDomain(em: EntityManager, environmentId: string, domain: string): Promise<SsoConnection | null> {
-  const organizationId = domain ? await new OrganizationDomainRepository(em).verifiedOwner(environmentId, domain.toLowerCase()) : null;
-  return organizationId ? new SsoConnectionRepository(em).activeOf(organizationId) : null;
+  return domain ? new SsoConnectionRepository(em).activeOfVerifiedDomain(environmentId, domain.toLowerCase()) : null;
 }
 
 /** The organization's active connection for an email address's verified domain, or null (home-realm discovery). */
