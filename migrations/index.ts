@@ -26,6 +26,7 @@ import { Migration20261202013210_SimulatorRequireSsoInitiateLogin } from './Migr
 import { Migration20261202014408_SpKeys } from './Migration20261202014408_SpKeys.js';
 import { Migration20261202015931_IdpMetadataUrl } from './Migration20261202015931_IdpMetadataUrl.js';
 import { Migration20261202041230_SocialConnections } from './Migration20261202041230_SocialConnections.js';
+import { Migration20261202051500_SocialConnectionCache } from './Migration20261202051500_SocialConnectionCache.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -54,4 +55,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202014408_SpKeys', class: Migration20261202014408_SpKeys },
   { name: 'Migration20261202015931_IdpMetadataUrl', class: Migration20261202015931_IdpMetadataUrl },
   { name: 'Migration20261202041230_SocialConnections', class: Migration20261202041230_SocialConnections },
+  { name: 'Migration20261202051500_SocialConnectionCache', class: Migration20261202051500_SocialConnectionCache },
 ];

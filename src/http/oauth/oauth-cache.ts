@@ -20,6 +20,7 @@ import { issuerFor } from '../../modules/environment/issuer.js';
 import { remoteJwks } from './remote-jwks.js';
 import { systemFork } from '../../db/tenant-scope.js';
 import { environmentEm } from './context.js';
+import { socialButtonsOf, type SocialButton } from '../../modules/social/social-sign-in.service.js';
 
 export const OAUTH_CHANNEL = 'gatehouse_oauth';
 /** Even without a notice, nothing cached is older than this. */
@@ -54,6 +55,8 @@ export interface EnvironmentState {
   /** The JWKS document, serialised once. */
   jwks: string;
   resourceServers: Map<string, ResourceServer>;
+  /** The buttons of the sign-in page: enabled, complete social connections, oldest first. */
+  socialConnections: readonly SocialButton[];
   trustedIssuers: Map<string, { issuer: TrustedIssuer; getKey: JWTVerifyGetKey }>;
   /** When a key activates or leaves the JWKS next, or the maximum age: the state is reloaded then. */
   staleAt: number;
@@ -257,7 +260,11 @@ export class OAuthCache {
     for (const key of published) verifyKeys.set(key.kid, { alg: key.algorithm, key: await importPublicKey(key.publicJwk as JWK, key.algorithm) });
     // The state changes on its own when a waiting key activates or a retired one leaves the JWKS.
     const transitions = keys.flatMap((key) => [key.activatesAt > now ? +key.activatesAt : Infinity, +(unpublishAt(key) ?? Infinity)]).filter((at) => at > +now);
-    const [resourceServers, trustedIssuers] = await Promise.all([new ResourceServerRepository(em).allOf(id), new TrustedIssuerRepository(em).allOf(id)]);
+    const [resourceServers, trustedIssuers, socialConnections] = await Promise.all([
+      new ResourceServerRepository(em).allOf(id),
+      new TrustedIssuerRepository(em).allOf(id),
+      socialButtonsOf(em, id),
+    ]);
     return {
       id,
       workspaceId: environment.workspaceId,
@@ -274,6 +281,7 @@ export class OAuthCache {
       verifyKeys,
       jwks: JSON.stringify({ keys: published.map((key) => key.publicJwk) }),
       resourceServers: new Map(resourceServers.map((server) => [server.identifier, server])),
+      socialConnections,
       trustedIssuers: new Map(
         trustedIssuers.map((issuer) => [
           issuer.issuer,

@@ -34,7 +34,7 @@ import { checkAuthorizationRequest, responseUri, type RawParameters } from '../o
 import type { BrowserBinding } from './browser.js';
 import { connectionForEmail, connectionForHints } from '../../modules/connection/saml-sign-in.service.js';
 import { ssoStartPath } from './sso.routes.js';
-import { findSocialConnection, provesFreshSignIn, socialButtons } from '../../modules/social/social-sign-in.service.js';
+import { findSocialConnection, provesFreshSignIn } from '../../modules/social/social-sign-in.service.js';
 import { isIdOf } from '../../db/id.js';
 import type { OidcRelyingParty } from '../../modules/connection/oidc/relying-party.js';
 import { brand, sendPage } from './render.js';
@@ -260,8 +260,9 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   });
 
   /** The first page: the email form, and a button for each social connection of the environment. */
-  const emailPage = async (reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, csrf: string, email: string, error: string | null, status = 200) => {
-    const social = (await socialButtons(environmentEm(deps.orm, env), env.id, { freshSignIn: asksFreshSignIn(flow) })).map((button) => ({ name: button.name, href: socialStartPath(env, button.id, flow.id) }));
+  const emailPage = (reply: FastifyReply, env: EnvironmentState, client: ClientState, flow: SignInFlow, csrf: string, email: string, error: string | null, status = 200) => {
+    const fresh = asksFreshSignIn(flow);
+    const social = env.socialConnections.filter((button) => !fresh || button.provesFreshSignIn).map((button) => ({ name: button.name, href: socialStartPath(env, button.id, flow.id) }));
     return sendPage(
       reply,
       'email',

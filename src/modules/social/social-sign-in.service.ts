@@ -30,12 +30,21 @@ export const socialReady = (connection: SocialConnection): boolean => connection
  */
 export const provesFreshSignIn = (connection: SocialConnection): boolean => effectiveSettings(connection).protocol === 'oidc';
 
-/** The buttons of an environment's sign-in page: those that can sign in for this flow. */
-export async function socialButtons(em: EntityManager, environmentId: string, flow: { freshSignIn: boolean }): Promise<{ id: string; name: string; provider: SocialProvider }[]> {
+/** A button of the sign-in page. */
+export interface SocialButton {
+  id: string;
+  name: string;
+  provider: SocialProvider;
+  /** See `provesFreshSignIn`: whether it is offered when the application asks for a fresh sign-in. */
+  provesFreshSignIn: boolean;
+}
+
+/** The buttons of an environment's sign-in page (kept in the OAuth cache of each process, dropped on any change). */
+export async function socialButtonsOf(em: EntityManager, environmentId: string): Promise<SocialButton[]> {
   const connections = await new SocialConnectionRepository(em).enabledOf(environmentId);
   return connections
-    .filter((connection) => socialReady(connection) && (!flow.freshSignIn || provesFreshSignIn(connection)))
-    .map((connection) => ({ id: connection.id, name: connection.name, provider: connection.provider }));
+    .filter(socialReady)
+    .map((connection) => ({ id: connection.id, name: connection.name, provider: connection.provider, provesFreshSignIn: provesFreshSignIn(connection) }));
 }
 
 /** The environment's social connection of this id, ready to sign in; null otherwise. */
