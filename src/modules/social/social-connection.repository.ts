@@ -1,4 +1,4 @@
-import { QueryOrder, type EntityManager } from '@mikro-orm/core';
+import { LockMode, QueryOrder, type EntityManager } from '@mikro-orm/core';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
 import { sql } from '../../db/sql.js';
@@ -23,6 +23,11 @@ export class SocialConnectionRepository extends Repository<SocialConnection> {
     const environments = environmentsOf(this.em);
     if (environments && !environments.includes(environmentId)) throw new TenantScopeViolation(`Refused to lock social connections of environment ${environmentId} outside the caller's tenant scope`);
     await sql(this.em, 'select pg_advisory_xact_lock(hashtext(?))', [`social_connections:${environmentId}`]);
+  }
+
+  /** The connection as committed, share-locked until the transaction ends (a change waits for it); null when gone. */
+  readLocked(id: string): Promise<SocialConnection | null> {
+    return this.em.findOne(SocialConnection, { id }, { lockMode: LockMode.PESSIMISTIC_READ, refresh: true });
   }
 
   countOf(environmentId: string): Promise<number> {

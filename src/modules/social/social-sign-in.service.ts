@@ -1,4 +1,4 @@
-import { LockMode, type EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import * as client from 'openid-client';
 import type { RequestMeta } from '../../audit/audit-recorder.js';
 import type { SecretBox } from '../../crypto/at-rest.js';
@@ -13,7 +13,7 @@ import type { OidcFailure, OidcRelyingParty } from '../connection/oidc/relying-p
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
 import { refuse, signIn, type SignInEnvironment, type SignInResult } from '../sign-in/sign-in.service.js';
 import { UserRepository } from '../user/user.repository.js';
-import { SocialConnection, SocialProvider } from './social-connection.entity.js';
+import { SocialProvider, type SocialConnection } from './social-connection.entity.js';
 import { SocialConnectionRepository, SocialIdentityLinkRepository } from './social-connection.repository.js';
 import { providerIdentity, socialSecretBinding } from './social-connection.service.js';
 import { effectiveSettings, missingSetting } from './social-presets.js';
@@ -180,7 +180,7 @@ export async function completeSocialSignIn(
  * Run in the sign-in's transaction.
  */
 export async function socialConnectionUnchanged(em: EntityManager, connection: SocialConnection): Promise<boolean> {
-  const current = await em.findOne(SocialConnection, { id: connection.id }, { lockMode: LockMode.PESSIMISTIC_READ, refresh: true });
+  const current = await new SocialConnectionRepository(em).readLocked(connection.id);
   return current !== null && socialReady(current) && providerIdentity(current) === providerIdentity(connection);
 }
 
