@@ -33,13 +33,14 @@ interface KnexClient {
  * `sql` as a named prepared statement on PostgreSQL: each pooled connection parses and plans
  * the text once and then only binds and runs it. For a hot statement whose planning costs more
  * than its execution (a statement with CTEs and subqueries plans in about a millisecond; its
- * index lookups run in a tenth of that). Inside a transaction, and on PGlite (one embedded
- * backend, no pool), it is plain `sql`. The name is the text's hash, so a text of other shape
- * (another tenant scope's placeholders) is another statement.
+ * index lookups run in a tenth of that). Inside a transaction it runs on the transaction's
+ * connection (knex's transaction client hands out that one and never releases it). On PGlite
+ * (one embedded backend, no pool) it is plain `sql`. The name is the text's hash, so a text of
+ * other shape (another tenant scope's placeholders) is another statement.
  */
 export async function preparedSql<T = Record<string, unknown>>(em: EntityManager, text: string, params: readonly unknown[] = []): Promise<T[]> {
-  if (em.getTransactionContext()) return sql<T>(em, text, params);
-  const client = ((em as SqlEntityManager).getConnection().getKnex() as unknown as { client: KnexClient }).client;
+  const transaction = em.getTransactionContext() as { client: KnexClient } | undefined;
+  const client = transaction?.client ?? ((em as SqlEntityManager).getConnection().getKnex() as unknown as { client: KnexClient }).client;
   const connection = await client.acquireConnection();
   if (!(connection instanceof pg.Client)) {
     await client.releaseConnection(connection);

@@ -2,7 +2,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
 import { LockMode, QueryOrder } from '@mikro-orm/core';
-import { sql, tableOf } from '../../db/sql.js';
+import { preparedSql, sql, tableOf } from '../../db/sql.js';
 import { embeddedRowWhere, entityCondition, insertRowSql, managedRow, rowMapper } from '../../db/rows.js';
 import { Membership } from '../membership/membership.entity.js';
 import { DomainState, OrganizationDomain } from '../organization/organization.entity.js';
@@ -64,6 +64,8 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
     const keyScope = entityCondition(this.em, SpKey, 'k');
     const requestScope = entityCondition(this.em, SamlRequest, 'r');
     const domains = verifiedDomainsSql(this.em, 'c."id"');
+    // Not prepared: a plan kept from when the table was small could scan every pending request
+    // (saml_request has no index on flow_id) where the statement's own plan uses expires_at.
     const rows = await sql<Record<string, unknown>>(
       this.em,
       `select c.*, coalesce((select json_agg(k order by k."created_at" desc, k."id" desc) from "${tableOf(this.em, SpKey)}" k where k."connection_id" = c."id"${keyScope.sql}), '[]'::json) as "_sp_keys",` +
@@ -91,7 +93,7 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
   async activeOfVerifiedDomain(environmentId: string, domain: string): Promise<SsoConnection | null> {
     const scope = entityCondition(this.em, SsoConnection, 'c');
     const domainScope = entityCondition(this.em, OrganizationDomain, 'd');
-    const [row] = await sql<Record<string, unknown>>(
+    const [row] = await preparedSql<Record<string, unknown>>(
       this.em,
       `select c.* from "${tableOf(this.em, SsoConnection)}" c where c."organization_id" = (select d."organization_id" from "${tableOf(this.em, OrganizationDomain)}" d` +
         ` where d."environment_id" = ? and d."domain" = ? and d."state" = '${DomainState.VERIFIED}'${domainScope.sql} limit 1)` +
@@ -148,7 +150,7 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
     const connection = embeddedRowWhere(this.em, SsoConnection, 'c', { sql: 'c."id" = r."connection_id"', params: [] });
     const trace = embeddedRowWhere(this.em, SsoTrace, 't', { sql: 't."id" = r."trace_id"', params: [] });
     const domains = verifiedDomainsSql(this.em, 'r."connection_id"');
-    const rows = await sql<Record<string, unknown>>(
+    const rows = await preparedSql<Record<string, unknown>>(
       this.em,
       `select r.*, ${connection.sql} as "_connection", ${trace.sql} as "_trace", ${domains.sql} as "_domains"` +
         ` from "${tableOf(this.em, SamlRequest)}" r where r."${column}" = ?${scope.sql} for update`,
@@ -197,7 +199,7 @@ export class SamlRequestRepository extends Repository<SamlRequest> {
     const requestScope = entityCondition(this.em, SamlRequest, 'r');
     const traceScope = entityCondition(this.em, SsoTrace, 't');
     const { now, trace } = answer;
-    const rows = await sql<{ id: string; flow_id: string }>(
+    const rows = await preparedSql<{ id: string; flow_id: string }>(
       this.em,
       `with "answered" as (update "${requests}" r set "answered_at" = ?, "identity" = ?::jsonb, "answer_token_hash" = ?, "updated_at" = ?` +
         ` where r."request_id" = ? and r."connection_id" = ? and r."answered_at" is null and r."expires_at" > ?${requestScope.sql}` +
@@ -319,7 +321,7 @@ export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
     const roleScope = entityCondition(this.em, Role, 'o');
     const userTable = tableOf(this.em, User);
     const userScope = entityCondition(this.em, User, 'u');
-    const rows = await sql<Record<string, unknown>>(
+    const rows = await preparedSql<Record<string, unknown>>(
       this.em,
       `with "link" as (select l.* from "${tableOf(this.em, SsoIdentityLink)}" l where l."connection_id" = ? and l."subject" = ?${linkScope.sql} limit 1)` +
         ` select (select row_to_json(l) from "link" l) as "_link", ${linked.sql} as "_linked", ${byEmail.sql} as "_email",` +

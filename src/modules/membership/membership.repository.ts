@@ -2,7 +2,7 @@ import type { EntityManager, RequiredEntityData } from '@mikro-orm/core';
 import { countChildren, loadChildPages, type ChildPageArgs, type ChildPageOf } from '../../db/child-pages.js';
 import { Repository } from '../../db/repository.js';
 import { entityCondition } from '../../db/rows.js';
-import { sql, tableOf } from '../../db/sql.js';
+import { preparedSql, sql, tableOf } from '../../db/sql.js';
 import { Permission, Role, RolePermission } from '../role/role.entity.js';
 import { User } from '../user/user.entity.js';
 import { Organization } from '../organization/organization.entity.js';
@@ -85,7 +85,7 @@ export class MembershipRepository extends Repository<Membership> {
   async activeOfUser(userId: string): Promise<{ membershipId: string; organizationId: string; organizationName: string }[]> {
     const membershipScope = entityCondition(this.em, Membership, 'm');
     const organizationScope = entityCondition(this.em, Organization, 'o');
-    const rows = await sql<{ id: string; organization_id: string; name: string }>(
+    const rows = await preparedSql<{ id: string; organization_id: string; name: string }>(
       this.em,
       `select m."id", m."organization_id", o."name" from "${tableOf(this.em, Membership)}" m join "${tableOf(this.em, Organization)}" o on o."id" = m."organization_id"${organizationScope.sql}` +
         ` where m."user_id" = ? and m."status" = '${MembershipStatus.ACTIVE}'${membershipScope.sql}`,

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { LockMode } from '@mikro-orm/core';
 import { paginate, type PageArgs, type Sort } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
-import { sql, tableOf } from '../../db/sql.js';
+import { preparedSql, sql, tableOf } from '../../db/sql.js';
 import { embeddedRow, entityCondition, managedRow } from '../../db/rows.js';
 import { User } from '../user/user.entity.js';
 import { UserSession } from './session.entity.js';
@@ -25,7 +25,7 @@ export class UserSessionRepository extends Repository<UserSession> {
     // Its user comes along (into the identity map, fresh): what reads the session next reads them.
     const scope = entityCondition(this.em, UserSession, 's');
     const user = embeddedRow(this.em, User, 's."user_id"');
-    const [row] = await sql<Record<string, unknown>>(
+    const [row] = await preparedSql<Record<string, unknown>>(
       this.em,
       `select s.*, ${user.sql} as "_user" from "${tableOf(this.em, UserSession)}" s where s."token_hash" = ?${scope.sql} limit 1`,
       [...user.params, tokenHash, ...scope.params],

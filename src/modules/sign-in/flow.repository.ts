@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { LockMode } from '@mikro-orm/core';
 import { Repository } from '../../db/repository.js';
 import { entityCondition, managedRow, rowMapper } from '../../db/rows.js';
-import { preparedSql, sql, tableOf } from '../../db/sql.js';
+import { preparedSql, tableOf } from '../../db/sql.js';
 import { PushedAuthorizationRequest, SignInFlow } from './flow.entity.js';
 
 export class SignInFlowRepository extends Repository<SignInFlow> {
@@ -34,7 +34,7 @@ export class SignInFlowRepository extends Repository<SignInFlow> {
       return;
     }
     const scope = entityCondition(this.em, SignInFlow, 'f');
-    await sql(
+    await preparedSql(
       this.em,
       `update "${tableOf(this.em, SignInFlow)}" f set "organization_id" = ?, "updated_at" = ?` +
         ` where f."id" = ? and f."organization_id" is null and coalesce(f."request"->>'organizationId', '') = ''${scope.sql}`,
