@@ -27,6 +27,7 @@ import { Migration20261202014408_SpKeys } from './Migration20261202014408_SpKeys
 import { Migration20261202015931_IdpMetadataUrl } from './Migration20261202015931_IdpMetadataUrl.js';
 import { Migration20261202041230_SocialConnections } from './Migration20261202041230_SocialConnections.js';
 import { Migration20261202051500_SocialConnectionCache } from './Migration20261202051500_SocialConnectionCache.js';
+import { Migration20261202052000_SamlRequestFlowIndex } from './Migration20261202052000_SamlRequestFlowIndex.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -56,4 +57,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202015931_IdpMetadataUrl', class: Migration20261202015931_IdpMetadataUrl },
   { name: 'Migration20261202041230_SocialConnections', class: Migration20261202041230_SocialConnections },
   { name: 'Migration20261202051500_SocialConnectionCache', class: Migration20261202051500_SocialConnectionCache },
+  { name: 'Migration20261202052000_SamlRequestFlowIndex', class: Migration20261202052000_SamlRequestFlowIndex },
 ];

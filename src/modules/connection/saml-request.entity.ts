@@ -27,6 +27,8 @@ export interface SsoIdentity {
  */
 @Entity({ tableName: 'saml_request' })
 @Index({ properties: ['expiresAt'] })
+// A flow's pending requests are counted at every start: without it, every request row is read.
+@Index({ properties: ['flowId'] })
 export class SamlRequest extends BaseEntity<'answeredAt' | 'identity' | 'answerTokenHash' | 'completedAt' | 'traceId'> {
   @ManyToOne({ entity: () => Environment, mapToPk: true, fieldName: 'environment_id', deleteRule: 'cascade' })
   environmentId!: string;
