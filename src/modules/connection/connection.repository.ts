@@ -64,8 +64,8 @@ export class SsoConnectionRepository extends Repository<SsoConnection> {
     const keyScope = entityCondition(this.em, SpKey, 'k');
     const requestScope = entityCondition(this.em, SamlRequest, 'r');
     const domains = verifiedDomainsSql(this.em, 'c."id"');
-    // Not prepared: a plan kept from when the table was small could scan every pending request
-    // (saml_request has no index on flow_id) where the statement's own plan uses expires_at.
+    // Not prepared: a plan kept from when saml_request was small could scan the whole table
+    // where the statement's own plan uses the flow_id index.
     const rows = await sql<Record<string, unknown>>(
       this.em,
       `select c.*, coalesce((select json_agg(k order by k."created_at" desc, k."id" desc) from "${tableOf(this.em, SpKey)}" k where k."connection_id" = c."id"${keyScope.sql}), '[]'::json) as "_sp_keys",` +
