@@ -937,7 +937,8 @@ describe('SAML response validation: encrypted assertions', () => {
       });
       const wrongKey = await idp.response({ sign: 'assertion', encrypt: { cert: strangerKey.cert, data: 'aes128-cbc' } });
       await expect(nodeSamlAlone(badPadding)).rejects.toThrow('callback is not defined');
-      await expect(nodeSamlAlone(wrongKey)).rejects.toThrow(/oaep decoding error/);
+      // RSA under another key: OAEP's own error, or, when that key's ciphertext is a larger number than our modulus, the RSA one.
+      await expect(nodeSamlAlone(wrongKey)).rejects.toThrow(/oaep decoding error|data too large for modulus/);
       const [a, b] = await Promise.all([validate(badPadding, withKeys()), validate(wrongKey, withKeys())]);
       expect(a).toEqual(b);
     });
