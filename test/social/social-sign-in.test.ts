@@ -1,5 +1,8 @@
+import http from 'node:http';
 import * as client from 'openid-client';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { HttpBrowser } from '../helpers/browser-http.js';
 import { mutate } from '../helpers/oauth.js';
 import { UpstreamIdp, type UpstreamAccount } from '../helpers/oidc-idp.js';
@@ -520,5 +523,69 @@ describe('review: a connection changed while a code is exchanged', () => {
       await mutate(ws.client, 'updateSocialConnection', 'UpdateSocialConnectionInput', 'socialConnection { id }', { id: google, issuer: idp.issuer });
       await other.close();
     }
+  });
+});
+
+describe('in Chromium', () => {
+  let browser: Browser;
+  let app: http.Server;
+  let appOrigin: string;
+  let appConfig: client.Configuration;
+
+  beforeAll(async () => {
+    app = http.createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end('sample app'));
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    appOrigin = `http://localhost:${(app.address() as { port: number }).port}`;
+    const created = await mutate(ws.client, 'createApplication', 'CreateApplicationInput', 'application { clientId }', { environmentId: env, name: 'Sample app', type: 'WEB', redirectUris: [`${appOrigin}/callback`] });
+    const { secret } = await mutate(ws.client, 'createClientSecret', 'CreateClientSecretInput', 'secret', { clientId: created.application.clientId });
+    appConfig = await client.discovery(new URL(issuer), created.application.clientId, undefined, client.ClientSecretPost(secret), { execute: [client.allowInsecureRequests] });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => app.close(() => resolve()));
+  });
+
+  /** A page that records console errors and CSP violations, at the app's authorization request. */
+  async function start(page: Page, problems: string[]) {
+    page.on('console', (entry) => {
+      if (entry.type() === 'error' && !entry.location().url.endsWith('/favicon.ico')) problems.push(entry.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(appConfig, { redirect_uri: `${appOrigin}/callback`, scope: 'openid email', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'chromium' });
+    await page.goto(url.toString());
+    return verifier;
+  }
+
+  it('hosted sign-in → "Continue with Google" → the provider → back at the app with a code, under the pages\' CSP', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems: string[] = [];
+    idp.next = { account: { sub: 'google-chromium', claims: { email: 'chromium@gmail.test', email_verified: true } } };
+    const verifier = await start(page, problems);
+    await page.getByRole('link', { name: 'Continue with Google' }).click();
+    await page.waitForURL((landed) => landed.toString().startsWith(appOrigin), { timeout: 10_000 });
+    const tokens = await client.authorizationCodeGrant(appConfig, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: 'chromium' });
+    expect(tokens.claims()).toMatchObject({ email: 'chromium@gmail.test', amr: ['social'] });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('a refused sign-in\'s "Back to" button takes the browser to the app with error=access_denied (the form\'s CSP admits it)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems: string[] = [];
+    // strict.test requires SSO (an earlier test made its organization).
+    idp.next = { account: { sub: 'google-chromium-strict', claims: { email: 'kim@strict.test', email_verified: true } } };
+    await start(page, problems);
+    await page.getByRole('link', { name: 'Continue with Google' }).click();
+    await page.getByText('social.sso_required').waitFor();
+    await page.getByRole('button', { name: 'Back to Sample app' }).click();
+    await page.waitForURL((landed) => landed.toString().startsWith(appOrigin), { timeout: 10_000 });
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).toMatchObject({ error: 'access_denied', state: 'chromium', iss: issuer });
+    // The refusal page is a 403, which Chromium reports; nothing else (no CSP violation, no script error).
+    expect(problems).toEqual(['Failed to load resource: the server responded with a status of 403 (Forbidden)']);
+    await context.close();
   });
 });
