@@ -4,12 +4,11 @@ import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { RateBudget } from '../../auth/rate-budget.js';
 import { retryOnUniqueViolation } from '../../db/db-errors.js';
 import { socialRedirectUri } from '../../modules/connection/connection.urls.js';
-import { pendingOidcRequest, abandonOidcRequest } from '../../modules/connection/oidc-sign-in.service.js';
+import { abandonOidcRequest, mayStartOidcSignIn, pendingOidcRequest } from '../../modules/connection/oidc-sign-in.service.js';
 import type { SocialConnection } from '../../modules/social/social-connection.entity.js';
 import {
   completeSocialSignIn,
   findSocialConnection,
-  mayStartSocialSignIn,
   provesFreshSignIn,
   signInWithSocial,
   socialConnectionUnchanged,
@@ -95,7 +94,7 @@ export function registerSocialRoutes(
     }
     const checked = await kit.tx(env, async (em) => ({
       connection: await findSocialConnection(em, request.params.id),
-      allowed: await mayStartSocialSignIn(em, found.flow.id),
+      allowed: await mayStartOidcSignIn(em, found.flow.id),
     }));
     const { connection } = checked;
     if (!connection) return message(reply, request, env, 404, 'This sign-in option is not available', 'Go back and choose another way to sign in.', 'social_connection_unavailable');

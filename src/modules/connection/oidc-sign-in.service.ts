@@ -103,6 +103,25 @@ export async function abandonOidcRequest(em: EntityManager, state: string, now =
 }
 
 /**
+ * Uses the pending request a callback's state names, once and in time, when it was sent for the
+ * flow the browser holds and for this kind of connection (an organization's, or a social one);
+ * null when it was not. Run in a transaction.
+ */
+export async function useOidcRequest(
+  em: EntityManager,
+  input: { state: string; flowId: string; sentFor: 'connectionId' | 'socialConnectionId' },
+  now = new Date(),
+): Promise<OidcRequest | { reason: string; detail: string } | null> {
+  const request = await new OidcRequestRepository(em).lockByStateHash(hashSecret(input.state));
+  if (!request?.[input.sentFor] || request.flowId !== input.flowId) return null;
+  if (request.completedAt) return { reason: 'replayed', detail: 'The provider\'s answer was used before' };
+  if (request.expiresAt.getTime() <= now.getTime()) return { reason: 'request_expired', detail: 'The sign-in took too long' };
+  request.completedAt = now;
+  await em.flush();
+  return request;
+}
+
+/**
  * Uses the pending request a callback names, once, in time, for the flow the browser holds, with
  * its connection still ready. Run in a transaction.
  */
@@ -111,12 +130,8 @@ export async function takeOidcRequest(
   input: { state: string; flowId: string },
   now = new Date(),
 ): Promise<{ request: OidcRequest; connection: SsoConnection & OidcClientSettings } | { reason: string; detail: string } | null> {
-  const request = await new OidcRequestRepository(em).lockByStateHash(hashSecret(input.state));
-  if (!request?.connectionId || request.flowId !== input.flowId) return null;
-  if (request.completedAt) return { reason: 'replayed', detail: 'The provider\'s answer was used before' };
-  if (request.expiresAt.getTime() <= now.getTime()) return { reason: 'request_expired', detail: 'The sign-in took too long' };
-  request.completedAt = now;
-  await em.flush();
+  const request = await useOidcRequest(em, { ...input, sentFor: 'connectionId' }, now);
+  if (!request || 'reason' in request) return request;
   const connection = await new SsoConnectionRepository(em).find(request.connectionId!);
   if (!connection || !oidcReady(connection)) return { reason: 'connection_unavailable', detail: 'The connection is switched off or incomplete' };
   return { request, connection };

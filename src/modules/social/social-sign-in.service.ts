@@ -7,7 +7,7 @@ import { isIdOf, newInternalId } from '../../db/id.js';
 import { OidcRequestRepository } from '../connection/connection.repository.js';
 import { socialRedirectUri } from '../connection/connection.urls.js';
 import { MAX_PENDING_REQUESTS_PER_FLOW } from '../connection/saml-sign-in.service.js';
-import { OIDC_REQUEST_TTL_MS } from '../connection/oidc-sign-in.service.js';
+import { OIDC_REQUEST_TTL_MS, useOidcRequest } from '../connection/oidc-sign-in.service.js';
 import type { OidcRequest } from '../connection/oidc-request.entity.js';
 import type { OidcFailure, OidcRelyingParty } from '../connection/oidc/relying-party.js';
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
@@ -70,11 +70,6 @@ export async function socialProviderOf(rp: OidcRelyingParty, box: SecretBox, con
   return rp.oauth2Configuration({ authorizationUrl: settings.authorizationUrl!, tokenUrl: settings.tokenUrl!, userinfoUrl: settings.userinfoUrl! }, connection.clientId, secret);
 }
 
-/** Whether a flow may start another sign-in at a provider (before discovery, which costs a request out). */
-export async function mayStartSocialSignIn(em: EntityManager, flowId: string, now = new Date()): Promise<boolean> {
-  return (await new OidcRequestRepository(em).pendingOfFlow(flowId, now)) < MAX_PENDING_REQUESTS_PER_FLOW;
-}
-
 /**
  * Starts sign-in at the provider: a pending request kept for the flow (state hashed, nonce,
  * PKCE verifier) and the URL the browser goes to. Null past MAX_PENDING_REQUESTS_PER_FLOW.
@@ -126,13 +121,9 @@ export async function takeSocialRequest(
   input: { state: string; flowId: string },
   now = new Date(),
 ): Promise<{ request: OidcRequest; connection: SocialConnection } | { reason: string; detail: string } | null> {
-  const request = await new OidcRequestRepository(em).lockByStateHash(hashSecret(input.state));
-  if (!request?.socialConnectionId || request.flowId !== input.flowId) return null;
-  if (request.completedAt) return { reason: 'replayed', detail: 'The provider\'s answer was used before' };
-  if (request.expiresAt.getTime() <= now.getTime()) return { reason: 'request_expired', detail: 'The sign-in took too long' };
-  request.completedAt = now;
-  await em.flush();
-  const connection = await findSocialConnection(em, request.socialConnectionId);
+  const request = await useOidcRequest(em, { ...input, sentFor: 'socialConnectionId' }, now);
+  if (!request || 'reason' in request) return request;
+  const connection = await findSocialConnection(em, request.socialConnectionId!);
   if (!connection) return { reason: 'connection_unavailable', detail: 'The connection is switched off or incomplete' };
   return { request, connection };
 }
