@@ -315,30 +315,31 @@ export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
     roles: { id: string; key: string }[];
   }> {
     const linkScope = entityCondition(this.em, SsoIdentityLink, 'l');
+    const userScope = entityCondition(this.em, User, 'u');
     const linked = embeddedRowWhere(this.em, User, 'lu', { sql: 'lu."id" = (select l."user_id" from "link" l)', params: [] });
-    const byEmail = embeddedRowWhere(this.em, User, 'eu', { sql: 'eu."environment_id" = ? and eu."email" = ?', params: [query.environmentId, query.email] });
     const membershipScope = entityCondition(this.em, Membership, 'm');
     const roleScope = entityCondition(this.em, Role, 'o');
-    const userTable = tableOf(this.em, User);
-    const userScope = entityCondition(this.em, User, 'u');
+    // Each lookup is its own init plan, run once: memberships are probed by the unique
+    // (organization, user) index for at most two users. A semi-join of the organization's
+    // memberships against the user lookups was O(memberships × users) under a generic plan.
     const rows = await preparedSql<Record<string, unknown>>(
       this.em,
-      `with "link" as (select l.* from "${tableOf(this.em, SsoIdentityLink)}" l where l."connection_id" = ? and l."subject" = ?${linkScope.sql} limit 1)` +
-        ` select (select row_to_json(l) from "link" l) as "_link", ${linked.sql} as "_linked", ${byEmail.sql} as "_email",` +
+      `with "link" as materialized (select l.* from "${tableOf(this.em, SsoIdentityLink)}" l where l."connection_id" = ? and l."subject" = ?${linkScope.sql} limit 1),` +
+        ` "by_email" as materialized (select u.* from "${tableOf(this.em, User)}" u where u."environment_id" = ? and u."email" = ?${userScope.sql} limit 1)` +
+        ` select (select row_to_json(l) from "link" l) as "_link", ${linked.sql} as "_linked", (select row_to_json(u) from "by_email" u) as "_email",` +
         ` (select coalesce(json_agg(m), '[]'::json) from "${tableOf(this.em, Membership)}" m where m."organization_id" = ?${membershipScope.sql}` +
-        ` and m."user_id" in (select l."user_id" from "link" l union all select u."id" from "${userTable}" u where u."environment_id" = ? and u."email" = ?${userScope.sql})) as "_memberships",` +
+        ` and m."user_id" = any(array[(select l."user_id" from "link" l), (select u."id" from "by_email" u)])) as "_memberships",` +
         ` (select coalesce(json_agg(json_build_object('id', o."id", 'key', o."key")), '[]'::json) from "${tableOf(this.em, Role)}" o where o."environment_id" = ? and o."key" = any(?::text[])${roleScope.sql}) as "_roles"`,
       [
         query.connectionId,
         query.subject,
         ...linkScope.params,
-        ...linked.params,
-        ...byEmail.params,
-        query.organizationId,
-        ...membershipScope.params,
         query.environmentId,
         query.email,
         ...userScope.params,
+        ...linked.params,
+        query.organizationId,
+        ...membershipScope.params,
         query.environmentId,
         [...query.roleKeys],
         ...roleScope.params,
