@@ -28,6 +28,7 @@ import { Migration20261202015931_IdpMetadataUrl } from './Migration2026120201593
 import { Migration20261202041230_SocialConnections } from './Migration20261202041230_SocialConnections.js';
 import { Migration20261202051500_SocialConnectionCache } from './Migration20261202051500_SocialConnectionCache.js';
 import { Migration20261202052000_SamlRequestFlowIndex } from './Migration20261202052000_SamlRequestFlowIndex.js';
+import { Migration20261202071000_AuditSealAtCommit } from './Migration20261202071000_AuditSealAtCommit.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -58,4 +59,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202041230_SocialConnections', class: Migration20261202041230_SocialConnections },
   { name: 'Migration20261202051500_SocialConnectionCache', class: Migration20261202051500_SocialConnectionCache },
   { name: 'Migration20261202052000_SamlRequestFlowIndex', class: Migration20261202052000_SamlRequestFlowIndex },
+  { name: 'Migration20261202071000_AuditSealAtCommit', class: Migration20261202071000_AuditSealAtCommit },
 ];

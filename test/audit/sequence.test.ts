@@ -1,4 +1,6 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onPostgres } from '../helpers/database.js';
 import { API, basic, oauthFixture, postForm } from '../helpers/oauth.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -60,5 +62,40 @@ describe('audit sequence numbers', () => {
     // Sequence order is chain order: each event links to the one numbered just before it.
     rows.slice(1).forEach((row, index) => expect(row.prev_hash).toBe(rows[index].hash));
     expect(new Set(rows.map((row) => row.seq)).size).toBe(rows.length);
+  });
+
+  // Two sessions of one database: only PostgreSQL has them (PGlite is one connection).
+  it.runIf(onPostgres)('hold a chain\'s lock only while a transaction commits, not from its insert on', async () => {
+    const ws = await server.workspace();
+    const env = ws.development.id;
+    const connect = async () => {
+      const client = new pg.Client({ connectionString: server.database.url });
+      await client.connect();
+      return client;
+    };
+    const [open, other] = [await connect(), await connect()];
+    const insert = (client: pg.Client, id: string) =>
+      client.query(
+        `insert into audit_event (id, workspace_id, environment_id, action, actor_type, targets, target_ids, request_id, occurred_at) values ($1, $2, $3, 'test.event', 'SYSTEM', '[]', '{}', 'test', now())`,
+        [id, ws.workspace.id, env],
+      );
+    try {
+      await open.query('begin');
+      await insert(open, 'evt_test_open');
+      // Before, the insert took the chain's lock until commit: this one waited for it.
+      const raced = await Promise.race([insert(other, 'evt_test_other').then(() => 'committed'), new Promise((resolve) => setTimeout(() => resolve('blocked'), 5000))]);
+      expect(raced).toBe('committed');
+      await open.query('commit');
+      const { rows } = await other.query<{ id: string; seq: string; prev_hash: string; hash: string }>(
+        `select id, seq::text as seq, prev_hash, hash from audit_event where chain_key = $1 order by seq`,
+        [env],
+      );
+      // The one that committed first comes first, whatever was inserted first; the chain links up.
+      expect(rows.slice(-2).map((row) => row.id)).toEqual(['evt_test_other', 'evt_test_open']);
+      rows.slice(1).forEach((row, index) => expect(row.prev_hash).toBe(rows[index]!.hash));
+    } finally {
+      await open.end();
+      await other.end();
+    }
   });
 });
