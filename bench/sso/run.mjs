@@ -218,13 +218,12 @@ async function signIn(target, agent, email) {
   browser.timings['idp signing'] = signed.ms;
 
   next = await browser.crossSitePost('acs', request.acsUrl, { SAMLResponse: signed.samlResponse, RelayState: request.relayState });
-  next = await browser.redirect('sso continue', next);
-  const back = await browser.redirect('continue', next);
+  const back = await browser.redirect('sso continue', next);
   if (`${back.origin}${back.pathname}` !== REDIRECT_URI || back.searchParams.get('state') !== state || back.searchParams.get('iss') !== target.issuer) {
-    throw new Error(`continue: redirected to ${back.toString().slice(0, 300)}, not the application with state and iss`);
+    throw new Error(`sso continue: redirected to ${back.toString().slice(0, 300)}, not the application with state and iss`);
   }
   const code = back.searchParams.get('code');
-  if (!code) throw new Error(`continue: no code in ${back.toString().slice(0, 300)}`);
+  if (!code) throw new Error(`sso continue: no code in ${back.toString().slice(0, 300)}`);
 
   // The application's back end: client_secret_post, from its own address.
   t = performance.now();
@@ -247,7 +246,7 @@ async function signIn(target, agent, email) {
   return { tokens, email, samlResponse: signed.samlResponse, steps: browser.timings };
 }
 
-const STEPS = ['authorize', 'email page', 'post email', 'start', 'idp (bench)', 'acs', 'sso continue', 'continue', 'token'];
+const STEPS = ['authorize', 'email page', 'post email', 'start', 'idp (bench)', 'acs', 'sso continue', 'token'];
 const HTTP_STEPS = STEPS.filter((s) => s !== 'idp (bench)');
 
 /**
@@ -511,7 +510,7 @@ console.log(`\nload average: ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} a
 
 if (LOAD_MODES.length) {
   console.log(
-    `\nComplete SP-initiated SAML sign-ins on PostgreSQL (authorize → email page → post email → SAML start → IdP (this process) → ACS → SSO continue → continue → token), ` +
+    `\nComplete SP-initiated SAML sign-ins on PostgreSQL (authorize → email page → post email → SAML start → IdP (this process) → ACS → SSO continue → token), ` +
       `scope "${SCOPE}", the IdP signing the ${SIGN}; ${ROUNDS} alternating round(s) of ${DURATION} s after ${WARMUP} s warm-up (${FIRST_WARMUP} s the first time)\n`,
   );
   console.log('| row | concurrency | sign-ins/s | p50 ms | p99 ms | sign-ins | errors | server CPU ms/sign-in | PostgreSQL CPU ms/sign-in | server CPU % | PostgreSQL CPU % | bench CPU % | machine busy % | load avg |');

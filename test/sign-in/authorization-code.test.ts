@@ -198,6 +198,25 @@ describe('a web application signs a person in (openid-client as the app)', () =>
     expect(browser.html).not.toContain('evil.example');
   });
 
+  it('answers the code with the redirect to the application, in the same request', async () => {
+    const config = await webConfig();
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const browser = new HttpBrowser(server.url);
+    await browser.go(url.toString());
+    await browser.submit('/sign-in/email', { email: 'direct@example.com' });
+    const { action, fields } = browser.form('/sign-in/code');
+    const answer = await browser.request(action, { form: { ...fields, code: (await lastMail('direct@example.com')).code } });
+    expect(answer.status).toBe(303);
+    const back = new URL(answer.headers.get('location')!);
+    expect(`${back.origin}${back.pathname}`).toBe(REDIRECT);
+    // The session cookie comes with it.
+    expect(browser.cookie(`gh_session_${env}`)).toBeTruthy();
+    const tokens = await client.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier });
+    expect(decodeJwt(tokens.id_token!).email).toBeUndefined();
+    expect(decodeJwt(tokens.id_token!).sub).toMatch(/^usr_/);
+  });
+
   it('issues tokens for an API with its scope and audience', async () => {
     const config = await webConfig();
     const verifier = client.randomPKCECodeVerifier();

@@ -87,6 +87,8 @@ describe('organizations', () => {
     const browser = new HttpBrowser(server.url);
     const step = await authenticate(browser, url, 'multi@example.com');
     expect('page' in step).toBe(true);
+    // A page after the sign-in is served at a URL of its own (reloading it posts no code again).
+    expect(new URL(browser.url).pathname).toBe(`/e/${env}/sign-in/continue`);
     expect(browser.html).toContain('Choose an organization');
     expect(browser.html).toContain('Acme');
     expect(browser.html).toContain('Globex');

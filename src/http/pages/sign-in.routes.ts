@@ -205,6 +205,20 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     return answerStep(request, reply, env, client, result.flow, result.step, result.email, browserId!);
   };
 
+  /**
+   * Right after a sign-in, in its transaction: the flow's next step with the new session (the
+   * code for the application, when nothing else is asked), so that the browser goes back to the
+   * application without another request.
+   */
+  const continueAfterSignIn = async (em: EntityManager, env: EnvironmentState, client: ClientState, flowId: string, browserId: string | undefined, result: SignInResult): Promise<StepAfterSignIn | null> => {
+    if (!result.ok) return null;
+    const flow = await openFlow(em, flowId, browserId);
+    if (!flow) return null;
+    const step = await advanceFlow(em, env, client, flow, result.session);
+    await em.flush();
+    return { client, flow, step };
+  };
+
   // The authorization endpoint.
   const authorize = async (request: FastifyRequest<{ Params: EnvParams }>, reply: FastifyReply) => {
     const env = await environment(request);
@@ -333,7 +347,19 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
   });
 
   /** Sets the session cookie of a sign-in; it lives as long as the session can. */
-  const signedIn = (reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>) => binding.setSession(reply, env.id, result.token, env.session.absoluteTtl);
+  const setSession = (reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>) => binding.setSession(reply, env.id, result.token, env.session.absoluteTtl);
+  /**
+   * Sets the session cookie of a sign-in and answers the flow's next step: the redirect to the
+   * application when `continueAfterSignIn` reached it, else the flow's page, by a redirect (a page
+   * gets a URL of its own to reload, not the sign-in's one-time POST or callback).
+   */
+  const signedIn = (request: FastifyRequest, reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>, flowId: string, next: StepAfterSignIn | null) => {
+    setSession(reply, env, result);
+    if (next && (next.step.kind === 'done' || next.step.kind === 'error')) {
+      return answerStep(request, reply, env, next.client, next.flow, next.step, null, binding.existingBrowserId(request)!);
+    }
+    return seeOther(reply, paths(env).proceed(flowId));
+  };
 
   scope.post(`${base}/sign-in/code`, async (request: FastifyRequest<{ Params: EnvParams }>, reply) => {
     const found = await postedFlowForm(request, reply);
@@ -341,13 +367,11 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const { env, fields, browserId } = found;
     const challengeId = field(fields, 'challenge') ?? '';
     const previousSessionToken = binding.sessionToken(request, env.id);
-    const result = await tx(env, (em) =>
-      signInWithCode(em, deps.box, env, { challengeId, code: field(fields, 'code') ?? '', flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken }),
-    );
-    if (result.ok) {
-      signedIn(reply, env, result);
-      return seeOther(reply, paths(env).proceed(found.flow.id));
-    }
+    const { result, next } = await tx(env, async (em) => {
+      const result = await signInWithCode(em, deps.box, env, { challengeId, code: field(fields, 'code') ?? '', flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
+      return { result, next: await continueAfterSignIn(em, env, found.client, found.flow.id, browserId, result) };
+    });
+    if (result.ok) return signedIn(request, reply, env, result, found.flow.id, next);
     const csrf = binding.csrfToken(browserId);
     if (result.reason === 'wrong_code') return codePage(reply, env, found.flow, csrf, challengeId, '', 'That code is not right. Check the latest email and try again.', 422);
     const why: Record<string, string> = {
@@ -393,12 +417,14 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
       return message(reply, request, env, 400, 'This link cannot be used here', 'Open the link in the browser where you started signing in, or type the code from the email there.', 'link_not_usable');
     }
     const previousSessionToken = binding.sessionToken(request, env.id);
-    const result = await tx(env, (em) => signInWithLink(em, env, { token, meta: deps.requestMeta(request), previousSessionToken }));
+    const { result, next } = await tx(env, async (em) => {
+      const result = await signInWithLink(em, env, { token, meta: deps.requestMeta(request), previousSessionToken });
+      return { result, next: await continueAfterSignIn(em, env, found.client, found.flow.id, browserId, result) };
+    });
     if (!result.ok) {
       return message(reply, request, env, 400, 'This link cannot be used', 'It has expired or was already used. Go back to the application and sign in again.', result.reason);
     }
-    signedIn(reply, env, result);
-    return seeOther(reply, paths(env).proceed(found.flow.id));
+    return signedIn(request, reply, env, result, found.flow.id, next);
   });
 
   scope.get(`${base}/sign-in/continue`, async (request: FastifyRequest<{ Params: EnvParams; Querystring: { flow?: string } }>, reply) => {
@@ -496,10 +522,18 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     emOf: (env: EnvironmentState) => environmentEm(deps.orm, env),
     flowAndClient,
     flowGone,
+    setSession,
+    continueAfterSignIn,
     signedIn,
-    proceedPath: (env: EnvironmentState, flowId: string) => paths(env).proceed(flowId),
     signInPath: (env: EnvironmentState, flowId: string, notice?: SignInNotice) => paths(env).signIn(flowId, notice),
   };
+}
+
+/** Where a flow stands right after a sign-in, in the sign-in's transaction. */
+export interface StepAfterSignIn {
+  client: ClientState;
+  flow: SignInFlow;
+  step: FlowStep;
 }
 
 /** What other hosted pages (SSO) share with the sign-in pages. */
@@ -510,10 +544,12 @@ export interface SignInKit {
   /** The flow of this browser, with its enabled application; null otherwise. */
   flowAndClient(env: EnvironmentState, flowId: string | undefined, browserId: string | undefined): Promise<{ flow: SignInFlow; client: ClientState } | null>;
   flowGone(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState): Promise<FastifyReply> | FastifyReply;
-  /** Sets the session cookie of a sign-in. */
-  signedIn(reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>): void;
-  /** Where the flow goes on once someone signed in. */
-  proceedPath(env: EnvironmentState, flowId: string): string;
+  /** Sets the session cookie of a sign-in, without a flow to go on with. */
+  setSession(reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>): void;
+  /** In a sign-in's transaction, once it succeeded: the flow's next step with the new session. */
+  continueAfterSignIn(em: EntityManager, env: EnvironmentState, client: ClientState, flowId: string, browserId: string | undefined, result: SignInResult): Promise<StepAfterSignIn | null>;
+  /** Sets the session cookie of a sign-in and answers the step `continueAfterSignIn` reached (the redirect to the application, or to the flow's next page). */
+  signedIn(request: FastifyRequest, reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>, flowId: string, next: StepAfterSignIn | null): Promise<FastifyReply> | FastifyReply;
   /** A refusal page within a flow, with a way back to the application (`error=access_denied`) where that is safe. */
   refused(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, flowId: string | null, page: { status: number; title: string; text: string; reason: string }): Promise<FastifyReply>;
   /** The email page of the flow, with one of the fixed notices. */

@@ -149,16 +149,16 @@ export function registerSocialRoutes(
     if (!completed.ok) return refuse(reply, request, env, connection, flowId, completed);
     const previousSessionToken = binding.sessionToken(request, env.id);
     // Retried once should a concurrent first sign-in of the same person create them meanwhile.
-    const result = await retryOnUniqueViolation(() =>
-      kit.tx(env, async (em) =>
-        (await socialConnectionUnchanged(em, connection))
-          ? signInWithSocial(em, env, { connection, profile: completed.profile, flowId, meta: deps.requestMeta(request), previousSessionToken })
-          : null,
-      ),
+    const outcome = await retryOnUniqueViolation(() =>
+      kit.tx(env, async (em) => {
+        if (!(await socialConnectionUnchanged(em, connection))) return null;
+        const result = await signInWithSocial(em, env, { connection, profile: completed.profile, flowId, meta: deps.requestMeta(request), previousSessionToken });
+        return { result, next: await kit.continueAfterSignIn(em, env, found.client, flowId, binding.existingBrowserId(request), result) };
+      }),
     );
-    if (!result) return refuse(reply, request, env, connection, flowId, { reason: 'connection_unavailable', detail: 'The connection was switched off or pointed at another provider during the sign-in' });
+    if (!outcome) return refuse(reply, request, env, connection, flowId, { reason: 'connection_unavailable', detail: 'The connection was switched off or pointed at another provider during the sign-in' });
+    const { result } = outcome;
     if (!result.ok) return failed(reply, request, env, connection, flowId, result.reason);
-    kit.signedIn(reply, env, result);
-    return seeOther(reply, kit.proceedPath(env, flowId));
+    return kit.signedIn(request, reply, env, result, flowId, outcome.next);
   });
 }

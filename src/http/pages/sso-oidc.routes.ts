@@ -144,9 +144,9 @@ export function registerOidcSsoRoutes(
       const { identity } = person;
       const result = await signInThroughConnection(em, env, { connection, identity, flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
       await traceSignIn(em, used.traceId, requestId, result);
-      return { ok: true as const, result };
+      return { ok: true as const, result, next: await kit.continueAfterSignIn(em, env, found.client, found.flow.id, binding.existingBrowserId(request), result) };
     }));
     if (!outcome.ok) return refuse(reply, request, env, connection, outcome, traced);
-    return ssoSignedIn(reply, request, env, kit, outcome.result, found.flow.id);
+    return ssoSignedIn(reply, request, env, kit, outcome.result, found.flow.id, outcome.next);
   });
 }

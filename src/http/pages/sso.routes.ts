@@ -12,7 +12,7 @@ import type { EnvironmentState } from '../oauth/oauth-cache.js';
 import type { SamlRequest } from '../../modules/connection/saml-request.entity.js';
 import type { SamlSuccess } from '../../modules/connection/saml/saml-validation.types.js';
 import { field, message, seeOther, type Fields } from './page-kit.js';
-import type { SignInDeps, SignInKit } from './sign-in.routes.js';
+import type { SignInDeps, SignInKit, StepAfterSignIn } from './sign-in.routes.js';
 
 type EnvParams = { env: string };
 type ConnectionParams = EnvParams & { id: string };
@@ -160,8 +160,8 @@ export function registerSsoRoutes(
       if (outcome.kind === 'refused') return ssoFailed(reply, request, env, kit, null, outcome.reason);
       if (outcome.kind === 'idp_initiated') {
         const { result } = outcome;
-        if (!result.ok) return ssoSignedIn(reply, request, env, kit, result, null);
-        kit.signedIn(reply, env, result);
+        if (!result.ok) return ssoSignedIn(reply, request, env, kit, result, null, null);
+        kit.setSession(reply, env, result);
         // OpenID Connect Core §4: the application is told which issuer to sign in with, and who.
         const start = new URL(outcome.initiateLoginUri);
         start.searchParams.set('iss', env.issuer);
@@ -188,10 +188,10 @@ export function registerSsoRoutes(
       const { identity, connection } = taken;
       const signedIn = await signInThroughConnection(em, env, { connection, identity, flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
       await traceSignIn(em, taken.traceId, deps.requestMeta(request).requestId, signedIn);
-      return signedIn;
+      return { signedIn, next: await kit.continueAfterSignIn(em, env, found.client, found.flow.id, browserId, signedIn) };
     }));
     if (!result) return kit.flowGone(reply, request, env);
-    return ssoSignedIn(reply, request, env, kit, result, found.flow.id);
+    return ssoSignedIn(reply, request, env, kit, result.signedIn, found.flow.id, result.next);
   });
 }
 
@@ -226,10 +226,9 @@ export const ssoFailed = (reply: FastifyReply, request: FastifyRequest, env: Env
   });
 
 /** The end of a sign-in through a connection: the session cookie and on with the flow, or the refusal page. */
-export function ssoSignedIn(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, kit: SignInKit, result: SignInResult, flowId: string | null) {
+export function ssoSignedIn(reply: FastifyReply, request: FastifyRequest, env: EnvironmentState, kit: SignInKit, result: SignInResult, flowId: string | null, next: StepAfterSignIn | null) {
   if (!result.ok || flowId === null) {
     return kit.refused(reply, request, env, flowId, { status: 403, title: 'You cannot sign in', text: 'Your account cannot sign in to this application. Ask your IT administrator.', reason: result.ok ? 'no_flow' : result.reason });
   }
-  kit.signedIn(reply, env, result);
-  return seeOther(reply, kit.proceedPath(env, flowId));
+  return kit.signedIn(request, reply, env, result, flowId, next);
 }
