@@ -194,15 +194,19 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const { client } = found;
     const result = await tx(env, async (em) => {
       const flow = await openFlow(em, flowId, browserId);
-      if (!flow) return null;
-      const session = await resumeSession(em, binding.sessionToken(request, env.id), env.id, env.session);
-      const step = await advanceFlow(em, env, client, flow, session);
-      const email = step.kind === 'consent' && session ? ((await new UserRepository(em).find(session.userId))?.email ?? null) : null;
-      await em.flush();
-      return { flow, step, email };
+      return flow && nextStep(em, request, env, client, flow);
     });
     if (!result) return flowGone(reply, request, env);
     return answerStep(request, reply, env, client, result.flow, result.step, result.email, browserId!);
+  };
+
+  /** In a transaction: the flow's next step with the browser's session (and the email the consent page shows). */
+  const nextStep = async (em: EntityManager, request: FastifyRequest, env: EnvironmentState, client: ClientState, flow: SignInFlow) => {
+    const session = await resumeSession(em, binding.sessionToken(request, env.id), env.id, env.session);
+    const step = await advanceFlow(em, env, client, flow, session);
+    const email = step.kind === 'consent' && session ? ((await new UserRepository(em).find(session.userId))?.email ?? null) : null;
+    await em.flush();
+    return { flow, step, email };
   };
 
   /**
@@ -253,12 +257,9 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
       return message(reply, request, env, 429, 'Too many sign-in attempts', 'Too many sign-ins were started from this network; try again in a minute.', 'rate_limited');
     }
     const browserId = binding.browserId(request, reply);
-    const flow = await tx(env, async (em) => {
-      const started = startFlow(em, { environmentId: env.id, clientId: client!.id, request: check.request, browserId });
-      await em.flush();
-      return started;
-    });
-    return proceed(request, reply, env, flow.id, browserId);
+    // The new flow and its first step (the sign-in page, or the code for a browser with a session) in one transaction.
+    const result = await tx(env, (em) => nextStep(em, request, env, client!, startFlow(em, { environmentId: env.id, clientId: client!.id, request: check.request, browserId })));
+    return answerStep(request, reply, env, client!, result.flow, result.step, result.email, browserId);
   };
   scope.get(`${base}/oauth/authorize`, authorize);
   scope.post(`${base}/oauth/authorize`, authorize);
@@ -292,10 +293,10 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const csrf = binding.csrfToken(posted.browserId);
     const email = (field(fields, 'email') ?? '').trim();
     // Home-realm discovery: an address in a domain an organization verified goes to its IdP.
-    const connection = email.includes('@') ? await tx(env, (em) => connectionForEmail(em, env.id, email)) : null;
+    const connection = email.includes('@') ? await connectionForEmail(environmentEm(deps.orm, env), env.id, email) : null;
     if (connection) return seeOther(reply, ssoStartPath(env, connection, flow.id, email));
     // Its organization requires SSO but has no active connection: no code either.
-    if (email.includes('@') && (await tx(env, (em) => ssoRequiredFor(em, env.id, email)))) {
+    if (email.includes('@') && (await ssoRequiredFor(environmentEm(deps.orm, env), env.id, email))) {
       return message(reply, request, env, 403, 'Single sign-on is required', 'Your organization requires you to sign in through its identity provider, which is not available right now. Ask your IT administrator.', 'sso_required');
     }
     // A PRODUCTION environment without a mail server refuses everyone alike (no account is revealed).
