@@ -12,6 +12,7 @@ import { resumeSession } from '../../modules/session/session.service.js';
 import { challengeOfLink } from '../../modules/sign-in/challenge.service.js';
 import type { SignInFlow } from '../../modules/sign-in/flow.entity.js';
 import {
+  adoptFlow,
   advanceFlow,
   chooseOrganization,
   grantConsent,
@@ -214,10 +215,8 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
    * code for the application, when nothing else is asked), so that the browser goes back to the
    * application without another request.
    */
-  const continueAfterSignIn = async (em: EntityManager, env: EnvironmentState, client: ClientState, flowId: string, browserId: string | undefined, result: SignInResult): Promise<StepAfterSignIn | null> => {
+  const continueAfterSignIn = async (em: EntityManager, env: EnvironmentState, client: ClientState, flow: SignInFlow, result: SignInResult): Promise<StepAfterSignIn | null> => {
     if (!result.ok) return null;
-    const flow = await openFlow(em, flowId, browserId);
-    if (!flow) return null;
     const step = await advanceFlow(em, env, client, flow, result.session);
     await em.flush();
     return { client, flow, step };
@@ -369,8 +368,9 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     const challengeId = field(fields, 'challenge') ?? '';
     const previousSessionToken = binding.sessionToken(request, env.id);
     const { result, next } = await tx(env, async (em) => {
-      const result = await signInWithCode(em, deps.box, env, { challengeId, code: field(fields, 'code') ?? '', flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
-      return { result, next: await continueAfterSignIn(em, env, found.client, found.flow.id, browserId, result) };
+      const flow = adoptFlow(em, found.flow);
+      const result = await signInWithCode(em, deps.box, env, { challengeId, code: field(fields, 'code') ?? '', flowId: flow.id, meta: deps.requestMeta(request), previousSessionToken });
+      return { result, next: await continueAfterSignIn(em, env, found.client, flow, result) };
     });
     if (result.ok) return signedIn(request, reply, env, result, found.flow.id, next);
     const csrf = binding.csrfToken(browserId);
@@ -419,8 +419,9 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     }
     const previousSessionToken = binding.sessionToken(request, env.id);
     const { result, next } = await tx(env, async (em) => {
+      const flow = adoptFlow(em, found.flow);
       const result = await signInWithLink(em, env, { token, meta: deps.requestMeta(request), previousSessionToken });
-      return { result, next: await continueAfterSignIn(em, env, found.client, found.flow.id, browserId, result) };
+      return { result, next: await continueAfterSignIn(em, env, found.client, flow, result) };
     });
     if (!result.ok) {
       return message(reply, request, env, 400, 'This link cannot be used', 'It has expired or was already used. Go back to the application and sign in again.', result.reason);
@@ -524,6 +525,7 @@ export function registerSignInRoutes(scope: FastifyInstance, deps: SignInDeps, e
     flowAndClient,
     flowGone,
     setSession,
+    adoptFlow,
     continueAfterSignIn,
     signedIn,
     signInPath: (env: EnvironmentState, flowId: string, notice?: SignInNotice) => paths(env).signIn(flowId, notice),
@@ -548,7 +550,9 @@ export interface SignInKit {
   /** Sets the session cookie of a sign-in, without a flow to go on with. */
   setSession(reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>): void;
   /** In a sign-in's transaction, once it succeeded: the flow's next step with the new session. */
-  continueAfterSignIn(em: EntityManager, env: EnvironmentState, client: ClientState, flowId: string, browserId: string | undefined, result: SignInResult): Promise<StepAfterSignIn | null>;
+  /** The flow a request read before its transaction, managed by the transaction (see `adoptFlow`); take it first, so that the sign-in's changes to it land on it. */
+  adoptFlow(em: EntityManager, flow: SignInFlow): SignInFlow;
+  continueAfterSignIn(em: EntityManager, env: EnvironmentState, client: ClientState, flow: SignInFlow, result: SignInResult): Promise<StepAfterSignIn | null>;
   /** Sets the session cookie of a sign-in and answers the step `continueAfterSignIn` reached (the redirect to the application, or to the flow's next page). */
   signedIn(request: FastifyRequest, reply: FastifyReply, env: EnvironmentState, result: Extract<SignInResult, { ok: true }>, flowId: string, next: StepAfterSignIn | null): Promise<FastifyReply> | FastifyReply;
   /** A refusal page within a flow, with a way back to the application (`error=access_denied`) where that is safe. */

@@ -151,9 +151,10 @@ export function registerSocialRoutes(
     // Retried once should a concurrent first sign-in of the same person create them meanwhile.
     const outcome = await retryOnUniqueViolation(() =>
       kit.tx(env, async (em) => {
+        const flow = kit.adoptFlow(em, found.flow);
         if (!(await socialConnectionUnchanged(em, connection))) return null;
-        const result = await signInWithSocial(em, env, { connection, profile: completed.profile, flowId, meta: deps.requestMeta(request), previousSessionToken });
-        return { result, next: await kit.continueAfterSignIn(em, env, found.client, flowId, binding.existingBrowserId(request), result) };
+        const result = await signInWithSocial(em, env, { connection, profile: completed.profile, flowId: flow.id, meta: deps.requestMeta(request), previousSessionToken });
+        return { result, next: await kit.continueAfterSignIn(em, env, found.client, flow, result) };
       }),
     );
     if (!outcome) return refuse(reply, request, env, connection, flowId, { reason: 'connection_unavailable', detail: 'The connection was switched off or pointed at another provider during the sign-in' });

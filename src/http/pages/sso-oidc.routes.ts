@@ -135,6 +135,7 @@ export function registerOidcSsoRoutes(
     const previousSessionToken = binding.sessionToken(request, env.id);
     // Retried once should a concurrent first sign-in of the same person create them meanwhile.
     const outcome = await retryOnUniqueViolation(() => kit.tx(env, async (em) => {
+      const flow = kit.adoptFlow(em, found.flow);
       const trace = await traceOf(em, used.traceId);
       if (trace) trace.profile = tracedClaims(completed.claims);
       traceStep(trace, requestId, 'code_exchanged', true, `ID token of ${completed.claims.sub} validated${completed.fromUserinfo ? '; claims completed from userinfo' : ''}`);
@@ -142,9 +143,9 @@ export function registerOidcSsoRoutes(
       const person = await oidcIdentity(em, connection, completed.claims);
       if (!person.ok) return person;
       const { identity } = person;
-      const result = await signInThroughConnection(em, env, { connection, identity, flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
+      const result = await signInThroughConnection(em, env, { connection, identity, flowId: flow.id, meta: deps.requestMeta(request), previousSessionToken });
       await traceSignIn(em, used.traceId, requestId, result);
-      return { ok: true as const, result, next: await kit.continueAfterSignIn(em, env, found.client, found.flow.id, binding.existingBrowserId(request), result) };
+      return { ok: true as const, result, next: await kit.continueAfterSignIn(em, env, found.client, flow, result) };
     }));
     if (!outcome.ok) return refuse(reply, request, env, connection, outcome, traced);
     return ssoSignedIn(reply, request, env, kit, outcome.result, found.flow.id, outcome.next);

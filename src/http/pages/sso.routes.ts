@@ -183,12 +183,13 @@ export function registerSsoRoutes(
     const previousSessionToken = binding.sessionToken(request, env.id);
     // Retried once should a concurrent first sign-in of the same person create them meanwhile.
     const result = await retryOnUniqueViolation(() => kit.tx(env, async (em) => {
-      const taken = await takeSamlIdentity(em, { requestId: request.query.request ?? '', flowId: found.flow.id, answerToken: request.query.answer ?? '' });
+      const flow = kit.adoptFlow(em, found.flow);
+      const taken = await takeSamlIdentity(em, { requestId: request.query.request ?? '', flowId: flow.id, answerToken: request.query.answer ?? '' });
       if (!taken) return null;
       const { identity, connection } = taken;
-      const signedIn = await signInThroughConnection(em, env, { connection, identity, flowId: found.flow.id, meta: deps.requestMeta(request), previousSessionToken });
+      const signedIn = await signInThroughConnection(em, env, { connection, identity, flowId: flow.id, meta: deps.requestMeta(request), previousSessionToken });
       await traceSignIn(em, taken.traceId, deps.requestMeta(request).requestId, signedIn);
-      return { signedIn, next: await kit.continueAfterSignIn(em, env, found.client, found.flow.id, browserId, signedIn) };
+      return { signedIn, next: await kit.continueAfterSignIn(em, env, found.client, flow, signedIn) };
     }));
     if (!result) return kit.flowGone(reply, request, env);
     return ssoSignedIn(reply, request, env, kit, result.signedIn, found.flow.id, result.next);

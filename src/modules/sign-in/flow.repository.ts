@@ -27,6 +27,15 @@ export class SignInFlowRepository extends Repository<SignInFlow> {
    * person or by the application's request (`organization_id`), in one statement. A flow this
    * EntityManager has loaded is changed on the entity instead, for its flush.
    */
+  /**
+   * A flow this request read before its transaction (`byId` outside one), managed by the
+   * transaction's EntityManager without reading it again: what the transaction changes on it is
+   * written by its flush, in one UPDATE.
+   */
+  adopt(flow: SignInFlow): SignInFlow {
+    return this.em.merge(SignInFlow, { ...flow });
+  }
+
   async assignOrganizationUnlessChosen(id: string, organizationId: string, now: Date): Promise<void> {
     const loaded = this.em.getUnitOfWork().getById<SignInFlow>(SignInFlow.name, id);
     if (loaded) {

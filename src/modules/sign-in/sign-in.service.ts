@@ -73,6 +73,11 @@ export async function openFlow(em: EntityManager, id: string | undefined, browse
   return secretMatchesHash(flow.browserHash, browserId) ? flow : null;
 }
 
+/** The flow a request read before its transaction (`openFlow` outside one), managed by the transaction `em` without a second read. */
+export function adoptFlow(em: EntityManager, flow: SignInFlow): SignInFlow {
+  return new SignInFlowRepository(em).adopt(flow);
+}
+
 export const requestOf = (flow: SignInFlow): AuthorizationRequest => flow.request as unknown as AuthorizationRequest;
 
 /**
