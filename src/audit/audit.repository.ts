@@ -33,7 +33,10 @@ const APPEND_COLUMNS: [string, (row: AuditRow) => unknown][] = [
   ['request_id', (row) => row.requestId],
   ['occurred_at', (row) => row.occurredAt],
 ];
-const APPEND_PLACEHOLDERS = `(${APPEND_COLUMNS.map(() => '?').join(', ')})`;
+// The append is an INSERT that is its whole transaction: it asks the chain trigger to link its
+// rows at once (see migrations/sql/audit_event_chain.4.sql) instead of at commit, which would
+// cost an UPDATE per row for no shorter hold of the chain's lock.
+const APPEND_PLACEHOLDERS = `(${APPEND_COLUMNS.map(() => '?').join(', ')}, 'link-at-insert')`;
 
 /** The advisory lock that serialises appends to a chain (the `audit_event_chain()` trigger takes the same). */
 const chainLockKey = (chainKey: string) => `gatehouse.audit:${chainKey}`;
@@ -208,8 +211,9 @@ export class AuditEventRepository extends Repository<AuditEvent> {
   }
 
   /**
-   * Appends events in one multi-row INSERT that commits on its own (the hot-path batcher). The
-   * chain trigger takes each chain's lock as it reaches the chain's first row: rows are sorted
+   * Appends events in one multi-row INSERT that commits on its own (the hot-path batcher): call it
+   * outside a transaction, since its rows are linked to their chains at insert, under each chain's
+   * lock until commit. The chain trigger takes each chain's lock as it reaches the chain's first row: rows are sorted
    * by chain (stably), so two concurrent appends, of this process or another, always take the
    * locks in one global order and never wait on each other in a cycle.
    */
@@ -221,7 +225,7 @@ export class AuditEventRepository extends Repository<AuditEvent> {
     const rows = [...unordered].sort((a, b) => (chainKeyOf(a) < chainKeyOf(b) ? -1 : chainKeyOf(a) > chainKeyOf(b) ? 1 : 0));
     await sql(
       this.em,
-      `insert into "${this.table}" (${APPEND_COLUMNS.map(([column]) => column).join(', ')}) values ${rows.map(() => APPEND_PLACEHOLDERS).join(', ')}`,
+      `insert into "${this.table}" (${APPEND_COLUMNS.map(([column]) => column).join(', ')}, hash) values ${rows.map(() => APPEND_PLACEHOLDERS).join(', ')}`,
       rows.flatMap((row) => APPEND_COLUMNS.map(([, value]) => value(row))),
     );
   }
