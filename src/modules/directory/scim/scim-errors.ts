@@ -1,0 +1,42 @@
+import { AppError, type ErrorKind } from '../../../errors/app-error.js';
+
+/** The `scimType` values of RFC 7644 §3.12 (Table 9). */
+export type ScimErrorType =
+  | 'invalidFilter'
+  | 'tooMany'
+  | 'uniqueness'
+  | 'mutability'
+  | 'invalidSyntax'
+  | 'invalidPath'
+  | 'noTarget'
+  | 'invalidValue'
+  | 'invalidVers'
+  | 'sensitive';
+
+const KIND: Record<ScimErrorType, ErrorKind> = {
+  invalidFilter: 'BAD_USER_INPUT',
+  tooMany: 'BAD_USER_INPUT',
+  uniqueness: 'CONFLICT',
+  mutability: 'BAD_USER_INPUT',
+  invalidSyntax: 'BAD_USER_INPUT',
+  invalidPath: 'BAD_USER_INPUT',
+  noTarget: 'BAD_USER_INPUT',
+  invalidValue: 'BAD_USER_INPUT',
+  invalidVers: 'BAD_USER_INPUT',
+  sensitive: 'FORBIDDEN',
+};
+
+/**
+ * A SCIM request Gatehouse refuses: the code is `scim.<scimType>`, the SCIM transport answers
+ * with the RFC 7644 §3.12 error (status, `scimType`, `detail`).
+ */
+export function scimError(scimType: ScimErrorType, detail: string): AppError {
+  return new AppError(KIND[scimType], `scim.${scimType}`, detail, { detail: { scimType } });
+}
+
+/** The `scimType` of an error made by `scimError`, or null. */
+export function scimTypeOf(error: unknown): ScimErrorType | null {
+  if (!(error instanceof AppError) || !error.code.startsWith('scim.')) return null;
+  const scimType = (error.detail as { scimType?: unknown } | undefined)?.scimType;
+  return typeof scimType === 'string' && scimType in KIND ? (scimType as ScimErrorType) : null;
+}
