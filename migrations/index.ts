@@ -29,6 +29,7 @@ import { Migration20261202041230_SocialConnections } from './Migration2026120204
 import { Migration20261202051500_SocialConnectionCache } from './Migration20261202051500_SocialConnectionCache.js';
 import { Migration20261202052000_SamlRequestFlowIndex } from './Migration20261202052000_SamlRequestFlowIndex.js';
 import { Migration20261202071000_AuditSealAtCommit } from './Migration20261202071000_AuditSealAtCommit.js';
+import { Migration20261202075427_Directories } from './Migration20261202075427_Directories.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -60,4 +61,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202051500_SocialConnectionCache', class: Migration20261202051500_SocialConnectionCache },
   { name: 'Migration20261202052000_SamlRequestFlowIndex', class: Migration20261202052000_SamlRequestFlowIndex },
   { name: 'Migration20261202071000_AuditSealAtCommit', class: Migration20261202071000_AuditSealAtCommit },
+  { name: 'Migration20261202075427_Directories', class: Migration20261202075427_Directories },
 ];

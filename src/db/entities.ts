@@ -27,6 +27,7 @@ import { SigningKey } from '../modules/signing-key/signing-key.entity.js';
 import { TrustedIssuer } from '../modules/trusted-issuer/trusted-issuer.entity.js';
 import { Workspace } from '../modules/workspace/workspace.entity.js';
 import { SocialConnection, SocialIdentityLink } from '../modules/social/social-connection.entity.js';
+import { Directory } from '../modules/directory/directory.entity.js';
 
 export const entities = [
   Workspace,
@@ -68,6 +69,7 @@ export const entities = [
   OidcRequest,
   SsoIdentityLink,
   SocialConnection,
+  Directory,
   SocialIdentityLink,
   SsoTrace,
   SpKey,

@@ -31,6 +31,7 @@ export const ID_PREFIXES = {
   ssoTrace: 'trc',
   spKey: 'spk',
   socialConnection: 'soc',
+  directory: 'dir',
 } as const;
 
 /**

@@ -92,6 +92,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'SsoIdentityLink',
       'SocialConnection',
       'SocialIdentityLink',
+      'Directory',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

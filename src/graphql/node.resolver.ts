@@ -8,6 +8,7 @@ import { getSsoConnection } from '../modules/connection/connection.service.js';
 import { getSsoTrace } from '../modules/connection/sso-trace.service.js';
 import { getSpKey } from '../modules/connection/sp-key.service.js';
 import { getSocialConnection } from '../modules/social/social-connection.service.js';
+import { getDirectory } from '../modules/directory/directory.service.js';
 import { getOutboxMessage } from '../modules/email/email.service.js';
 import { getEnvironment } from '../modules/environment/environment.service.js';
 import { getMembership } from '../modules/membership/membership.service.js';
@@ -58,6 +59,7 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   ssoTrace: getSsoTrace,
   spKey: getSpKey,
   socialConnection: getSocialConnection,
+  directory: getDirectory,
 };
 
 /** Longest part of an invalid id quoted back: ids are 30 characters; anything longer is not worth echoing. */

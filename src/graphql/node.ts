@@ -29,6 +29,7 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   ssoTrace: 'SsoTrace',
   spKey: 'SsoSpKey',
   socialConnection: 'SocialConnection',
+  directory: 'Directory',
 };
 
 @InterfaceType('Node', {

@@ -16,6 +16,7 @@ import { OrganizationResolver } from '../modules/organization/organization.resol
 import { ResourceServerResolver } from '../modules/resource-server/resource-server.resolver.js';
 import { SsoConnectionResolver } from '../modules/connection/connection.resolver.js';
 import { SocialConnectionResolver } from '../modules/social/social-connection.resolver.js';
+import { DirectoryResolver } from '../modules/directory/directory.resolver.js';
 import { UserIdentityResolver } from '../modules/identity/identity.resolver.js';
 import { SsoTraceResolver } from '../modules/connection/sso-trace.resolver.js';
 import { SpKeyResolver } from '../modules/connection/sp-key.resolver.js';
@@ -76,6 +77,7 @@ async function build(): Promise<GraphQLSchema> {
       ResourceServerResolver,
       SsoConnectionResolver,
       SocialConnectionResolver,
+      DirectoryResolver,
       UserIdentityResolver,
       SsoTraceResolver,
       SpKeyResolver,

@@ -80,6 +80,8 @@ interface EnvData {
   spKeyId: string;
   /** A social connection (GitHub, with a client secret) of the environment. */
   socialConnectionId: string;
+  /** A SCIM directory of the organization, linked to its SSO connection. */
+  directoryId: string;
   socialClientId: string;
   /** A sign-in trace of that connection (its person's email is findable). */
   ssoTraceId: string;
@@ -164,6 +166,7 @@ const APPLICATION = `id clientId name type environmentId allowedAudiences roles 
 const RESOURCE_SERVER = 'id name identifier environmentId metadataUrl scopes { name description }';
 const SSO_CONNECTION = 'id name environmentId organizationId status oidc { issuer clientId hasClientSecret } saml { spEntityId idpEntityId }';
 const SOCIAL_CONNECTION = 'id name environmentId provider enabled clientId redirectUri scopes issuer authorizationUrl tokenUrl userinfoUrl';
+const DIRECTORY = 'id name environmentId organizationId provider status baseUrl tokenPrefix previousTokenExpiresAt groupRoleMappings { group roleKeys } connectionId lastRequestAt setupHint';
 const SSO_TRACE = 'id environmentId organizationId connectionId outcome email userId requestIds profile steps { step detail }';
 const TRUSTED_ISSUER = 'id name issuer environmentId jwks jwksUri audiences';
 const SIGNING_KEY = 'id kid environmentId algorithm state publicJwk activatesAt';
@@ -1101,6 +1104,69 @@ const ROWS: Row[] = [
     expect: both(notFound('social_connection')),
   },
   {
+    operation: 'directories',
+    name: "with the victim's environmentId",
+    document: `query($env: ID) { directories(environmentId: $env, first: 50) { totalCount nodes { ${DIRECTORY} } } }`,
+    variables: (t) => ({ env: t.environmentId }),
+    expect: both(notFound('environment')),
+  },
+  {
+    operation: 'directories',
+    name: "with the victim's organizationId",
+    document: `query($org: ID) { directories(organizationId: $org, first: 50) { totalCount nodes { ${DIRECTORY} } } }`,
+    variables: (t) => ({ org: t.orgId }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'directories',
+    name: 'without environmentId',
+    document: `query { directories(first: 50) { totalCount nodes { ${DIRECTORY} } } }`,
+    expect: {
+      ownerA: environmentRequired,
+      pinnedA: {
+        check: (data, f) => {
+          expect(data.directories.nodes.map((d: any) => d.id)).toContain(f.aDev.directoryId);
+          checkOwnEnvironment('directories', (d) => d.environmentId)(data, f);
+        },
+      },
+    },
+  },
+  {
+    operation: 'createDirectory',
+    name: "in the victim's organization",
+    document: mutation('createDirectory', 'CreateDirectoryInput', `token directory { ${DIRECTORY} }`),
+    variables: (t) => ({ input: { organizationId: t.orgId, name: 'Intruder', provider: 'OKTA' } }),
+    expect: both(notFound('organization')),
+  },
+  {
+    operation: 'createDirectory',
+    name: "in the intruder's organization, linked to the victim's SSO connection",
+    document: mutation('createDirectory', 'CreateDirectoryInput', `token directory { ${DIRECTORY} }`),
+    variables: (t, f) => ({ input: { organizationId: f.aDev.orgId, name: 'Intruder', provider: 'OKTA', connectionId: t.ssoConnectionId } }),
+    expect: both({ userError: 'directory.connection_not_found' }),
+  },
+  {
+    operation: 'updateDirectory',
+    name: "the victim's directory (switching it off)",
+    document: mutation('updateDirectory', 'UpdateDirectoryInput', `directory { ${DIRECTORY} }`),
+    variables: (t) => ({ input: { id: t.directoryId, status: 'INACTIVE' } }),
+    expect: both(notFound('directory')),
+  },
+  {
+    operation: 'rotateDirectoryToken',
+    name: "the victim's directory (taking its token)",
+    document: mutation('rotateDirectoryToken', 'RotateDirectoryTokenInput', `token directory { ${DIRECTORY} }`),
+    variables: (t) => ({ input: { id: t.directoryId } }),
+    expect: both(notFound('directory')),
+  },
+  {
+    operation: 'deleteDirectory',
+    name: "the victim's directory",
+    document: mutation('deleteDirectory', 'DeleteInput', 'deletedId'),
+    variables: (t) => ({ input: { id: t.directoryId } }),
+    expect: both(notFound('directory')),
+  },
+  {
     operation: 'resourceServers',
     name: "with the victim's environmentId",
     document: `query($env: ID) { resourceServers(environmentId: $env, first: 50) { totalCount nodes { ${RESOURCE_SERVER} } } }`,
@@ -1640,6 +1706,7 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'ssoConnection', label: "the victim's SSO connection", id: (t) => t.ssoConnectionId, attackers: ATTACKERS, resource: 'sso_connection' },
   { kind: 'spKey', label: "an SP key of the victim's SAML connection", id: (t) => t.spKeyId, attackers: ATTACKERS, resource: 'sso_sp_key' },
   { kind: 'socialConnection', label: "the victim's social connection", id: (t) => t.socialConnectionId, attackers: ATTACKERS, resource: 'social_connection' },
+  { kind: 'directory', label: "the victim's SCIM directory", id: (t) => t.directoryId, attackers: ATTACKERS, resource: 'directory' },
   { kind: 'ssoTrace', label: "a sign-in trace of the victim's SSO connection", id: (t) => t.ssoTraceId, attackers: ATTACKERS, resource: 'sso_trace' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
@@ -1765,6 +1832,12 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     clientId: socialClientId,
     clientSecret: `${tag}-social-secret`,
   });
+  const directory = await mutate(client, 'createDirectory', 'CreateDirectoryInput', 'directory { id }', {
+    organizationId: org.organization.id,
+    name: `${Tag} Okta`,
+    provider: 'OKTA',
+    connectionId: ssoConnection.ssoConnection.id,
+  });
   const trustedIssuer = await mutate(client, 'createTrustedIssuer', 'CreateTrustedIssuerInput', 'trustedIssuer { id }', {
     environmentId,
     name: `${Tag} IdP`,
@@ -1868,6 +1941,7 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     ssoTraceEmail,
     socialConnectionId: socialConnection.socialConnection.id,
     socialClientId,
+    directoryId: directory.directory.id,
     samlConnectionId: samlConnection.ssoConnection.id,
     spKeyId: spKey.spKey.id,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),
@@ -1901,7 +1975,8 @@ async function snapshot(victim: Pick<Victim, 'client' | 'target' | 'workspaceWid
       consents(environmentId: $env, first: 50) { totalCount nodes { id scopes resources updatedAt } }`,
     `ssoConnections(environmentId: $env, first: 50) { totalCount nodes { id name status updatedAt
         saml { idpEntityId idpSsoUrl idpCertificates { fingerprint } } oidc { issuer clientId hasClientSecret scopes } } }
-      socialConnections(environmentId: $env, first: 50) { totalCount nodes { id name enabled clientId scopes issuer authorizationUrl tokenUrl userinfoUrl updatedAt } }`,
+      socialConnections(environmentId: $env, first: 50) { totalCount nodes { id name enabled clientId scopes issuer authorizationUrl tokenUrl userinfoUrl updatedAt } }
+      directories(environmentId: $env, first: 50) { totalCount nodes { id name status tokenPrefix previousTokenExpiresAt groupRoleMappings { group roleKeys } connectionId updatedAt } }`,
     `environmentAudit: auditEvents(environmentId: $env, first: 100) { totalCount nodes { id } }
       apiKeys(first: 100) { totalCount nodes { id name prefix environmentId scopes expiresAt revokedAt } }
       viewer { workspaceId }`,

@@ -136,13 +136,13 @@ export function checkAttributeMapping(
 }
 
 /** Rows of a group → role mapping: a group name each (once), and the role keys it gives. */
-export function checkGroupRoleRows(rows: readonly { group: string; roleKeys: string[] }[], field: string[]): { group: string; roleKeys: string[] }[] {
-  if (rows.length > MAX_GROUP_ROLE_MAPPINGS) throw invalid('sso_connection.too_many_mappings', `At most ${MAX_GROUP_ROLE_MAPPINGS} group mappings`, field);
+export function checkGroupRoleRows(rows: readonly { group: string; roleKeys: string[] }[], field: string[], resource = 'sso_connection'): { group: string; roleKeys: string[] }[] {
+  if (rows.length > MAX_GROUP_ROLE_MAPPINGS) throw invalid(`${resource}.too_many_mappings`, `At most ${MAX_GROUP_ROLE_MAPPINGS} group mappings`, field);
   const seen = new Set<string>();
   return rows.map((row, index) => {
     const group = row.group.trim();
-    if (!group || group.length > 256 || /[\u0000-\u001f\u007f]/.test(group)) throw invalid('sso_connection.invalid_group', 'A group must be 1–256 printable characters', [...field, String(index), 'group']);
-    if (seen.has(group.toLowerCase())) throw invalid('sso_connection.duplicate_group', `The group "${group.slice(0, 64)}" is mapped twice`, [...field, String(index), 'group']);
+    if (!group || group.length > 256 || /[\u0000-\u001f\u007f]/.test(group)) throw invalid(`${resource}.invalid_group`, 'A group must be 1–256 printable characters', [...field, String(index), 'group']);
+    if (seen.has(group.toLowerCase())) throw invalid(`${resource}.duplicate_group`, `The group "${group.slice(0, 64)}" is mapped twice`, [...field, String(index), 'group']);
     seen.add(group.toLowerCase());
     if (!row.roleKeys.length) throw invalid('validation.required', 'Give each group at least one role', [...field, String(index), 'roleKeys']);
     return { group, roleKeys: [...new Set(row.roleKeys)].sort() };

@@ -28,6 +28,8 @@ export const EVENT_READ_SCOPES: Readonly<Record<string, ApiScope>> = {
   // Grants and withdrawals of consent, read through `consents` (users:read).
   consent: 'users:read',
   custom_attribute: 'users:read',
+  // SCIM directories of organizations, read through `directories`.
+  directory: 'organizations:read',
   environment: 'environments:read',
   membership: 'organizations:read',
   // Token issuance, exchange, revocation and failed client authentication: audit-only records.

@@ -1,0 +1,33 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { paginate, type PageArgs } from '../../db/pagination.js';
+import { Repository } from '../../db/repository.js';
+import { sql } from '../../db/sql.js';
+import { environmentsOf, TenantScopeViolation } from '../../db/tenant-scope.js';
+import { Directory } from './directory.entity.js';
+
+/** SCIM directories of the scope's environments. */
+export class DirectoryRepository extends Repository<Directory> {
+  constructor(em: EntityManager) {
+    super(em, Directory, 'directory');
+  }
+
+  /** An environment's directories, or one organization's, oldest first. */
+  page(where: { environmentId: string; organizationId?: string | null }, args: PageArgs, maxPageSize: number) {
+    const filter = where.organizationId ? { environmentId: where.environmentId, organizationId: where.organizationId } : { environmentId: where.environmentId };
+    return paginate(this.em, Directory, filter, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  }
+
+  /**
+   * Serialises the creation of an organization's directories until the transaction ends, so
+   * the cap holds under concurrency. Runs inside the EntityManager's transaction.
+   */
+  async lockOrganization(environmentId: string, organizationId: string): Promise<void> {
+    const environments = environmentsOf(this.em);
+    if (environments && !environments.includes(environmentId)) throw new TenantScopeViolation(`Refused to lock directories of environment ${environmentId} outside the caller's tenant scope`);
+    await sql(this.em, 'select pg_advisory_xact_lock(hashtext(?))', [`directories:${organizationId}`]);
+  }
+
+  countOf(organizationId: string): Promise<number> {
+    return this.em.count(Directory, { organizationId });
+  }
+}

@@ -1,0 +1,143 @@
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Connection } from '../../graphql/connection.js';
+import { Node } from '../../graphql/node.js';
+import { UserError } from '../../graphql/user-error.js';
+import { SsoGroupRoleMappingInput, SsoGroupRoleMappingType } from '../connection/connection.types.js';
+import { DirectoryProvider, DirectoryStatus } from './directory.entity.js';
+import { DEFAULT_TOKEN_OVERLAP_SECONDS, MAX_TOKEN_OVERLAP_SECONDS } from './directory.service.js';
+
+registerEnumType(DirectoryProvider, {
+  name: 'DirectoryProvider',
+  description: 'The identity provider that provisions into a directory.',
+  valuesConfig: {
+    OKTA: { description: 'Okta (a SCIM 2.0 app integration).' },
+    ENTRA_ID: { description: 'Microsoft Entra ID (an enterprise application with provisioning).' },
+    JUMPCLOUD: { description: 'JumpCloud (SCIM identity management of an application).' },
+    ONELOGIN: { description: 'OneLogin (a SCIM provisioner connector).' },
+    GOOGLE: { description: 'Google Workspace (automated user provisioning).' },
+    GENERIC: { description: 'Any SCIM 2.0 client.' },
+  },
+});
+
+registerEnumType(DirectoryStatus, {
+  name: 'DirectoryStatus',
+  description: 'Whether a directory accepts its identity provider\'s requests.',
+  valuesConfig: {
+    ACTIVE: { description: 'Its bearer token is accepted and its changes applied.' },
+    INACTIVE: { description: 'Every SCIM request is refused; nothing it provisioned changes.' },
+  },
+});
+
+@ObjectType('Directory', { implements: Node, description: 'An organization\'s SCIM 2.0 directory: its identity provider provisions the organization\'s people and groups into Gatehouse.' })
+export class DirectoryNode extends Node {
+  @Field(() => ID, { description: 'Environment.' })
+  environmentId!: string;
+
+  @Field(() => ID, { description: 'The organization it provisions into.' })
+  organizationId!: string;
+
+  @Field({ description: 'A name for people.' })
+  name!: string;
+
+  @Field(() => DirectoryProvider, { description: 'The identity provider that provisions into it.' })
+  provider!: DirectoryProvider;
+
+  @Field(() => DirectoryStatus, { description: 'Whether its requests are accepted.' })
+  status!: DirectoryStatus;
+
+  @Field({ description: 'The SCIM base URL (tenant URL) to paste into the identity provider.' })
+  baseUrl!: string;
+
+  @Field({ description: 'The first characters of its bearer token, to recognise it (the token itself is shown once).' })
+  tokenPrefix!: string;
+
+  @Field(() => Date, { nullable: true, description: 'Until when the token replaced by the latest rotation is still accepted; null when it is not.' })
+  previousTokenExpiresAt!: Date | null;
+
+  @Field(() => [SsoGroupRoleMappingType], { description: 'Group → roles, in priority order: a provisioned member of a group gets its roles in the organization.' })
+  groupRoleMappings!: SsoGroupRoleMappingType[];
+
+  @Field(() => ID, { nullable: true, description: 'The organization\'s SSO connection whose people it provisions: a provisioned user and the same person signing in through it are one user.' })
+  connectionId!: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When its identity provider last made a request that authenticated.' })
+  lastRequestAt!: Date | null;
+
+  @Field({ description: 'What to paste where in the identity provider.' })
+  setupHint!: string;
+
+  @Field({ description: 'When it was created.' })
+  createdAt!: Date;
+
+  @Field({ description: 'When it last changed.' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A page of directories.' })
+export class DirectoryConnection extends Connection(DirectoryNode, 'Directory') {}
+
+@InputType({ description: 'Directory settings; omitted fields stay as they are.' })
+class DirectorySettingsInput {
+  @Field(() => DirectoryStatus, { nullable: true, description: 'ACTIVE (the default) or INACTIVE.' })
+  status?: DirectoryStatus | null;
+
+  @Field(() => [SsoGroupRoleMappingInput], { nullable: true, description: 'Group (its displayName) → role keys, in priority order; replaces the mappings. `null` or `[]`: none.' })
+  groupRoleMappings?: SsoGroupRoleMappingInput[] | null;
+
+  @Field(() => ID, { nullable: true, description: 'The organization\'s SSO connection whose people it provisions; `null` unlinks.' })
+  connectionId?: string | null;
+}
+
+@InputType({ description: 'A new directory.' })
+export class CreateDirectoryInput extends DirectorySettingsInput {
+  @Field(() => ID, { description: 'The organization it provisions into.' })
+  organizationId!: string;
+
+  @Field({ description: 'A name for people (at most 100 characters).' })
+  name!: string;
+
+  @Field(() => DirectoryProvider, { description: 'The identity provider that provisions into it.' })
+  provider!: DirectoryProvider;
+}
+
+@InputType({ description: 'Changes to a directory (its organization and provider stay).' })
+export class UpdateDirectoryInput extends DirectorySettingsInput {
+  @Field(() => ID, { description: 'The directory.' })
+  id!: string;
+
+  @Field(() => String, { nullable: true, description: 'A new name.' })
+  name?: string | null;
+}
+
+@InputType({ description: 'A new bearer token for a directory.' })
+export class RotateDirectoryTokenInput {
+  @Field(() => ID, { description: 'The directory.' })
+  id!: string;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: `Seconds the replaced token keeps working, so the identity provider can be updated without failed requests: ${DEFAULT_TOKEN_OVERLAP_SECONDS} by default, 0 to stop it at once, at most ${MAX_TOKEN_OVERLAP_SECONDS}.`,
+  })
+  overlapSeconds?: number | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'Result of a change to a directory.' })
+export class DirectoryPayload {
+  @Field(() => DirectoryNode, { nullable: true, description: 'The directory after the change.' })
+  directory?: DirectoryNode;
+
+  @Field(() => [UserError], { description: 'Why the change was refused, if it was.' })
+  userErrors!: UserError[];
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A directory with a new bearer token.' })
+export class DirectoryTokenPayload {
+  @Field(() => DirectoryNode, { nullable: true, description: 'The directory.' })
+  directory?: DirectoryNode;
+
+  @Field(() => String, { nullable: true, description: 'The bearer token to paste into the identity provider. Shown this once: Gatehouse keeps only its hash.' })
+  token?: string;
+
+  @Field(() => [UserError], { description: 'Why the change was refused, if it was.' })
+  userErrors!: UserError[];
+}
