@@ -12,7 +12,8 @@ import { GRAPHQL_PATH, graphqlPlugin } from './graphql/graphql.plugin.js';
 import { auditExportPlugin } from './http/audit-export.js';
 import { oauthPlugin } from './http/oauth/oauth.plugin.js';
 import { guardedFetch } from './http/outbound-fetch.js';
-import { requestErrorHandler } from './http/request-errors.js';
+import { frameworkErrorHandler, requestErrorHandler } from './http/request-errors.js';
+import { scimPlugin } from './http/scim/scim.plugin.js';
 import { createLogger } from './logger.js';
 import { Mailer } from './modules/email/mailer.js';
 import { authenticate } from './modules/api-key/api-key.service.js';
@@ -56,6 +57,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // Our own onResponse hook logs one line per request, without probes or headers.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
+    frameworkErrors: frameworkErrorHandler({ graphqlPath: GRAPHQL_PATH }),
     // A request id from a trusted proxy ties our log lines and audit events to its own; from
     // anyone else it could be forged to blur the audit trail, so we make our own.
     genReqId: (req) => {
@@ -104,5 +106,6 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(graphqlPlugin, { ...shared, resolveTxt: deps.resolveTxt ?? systemTxtResolver, outboundFetch, authenticate: authenticateKey });
   await app.register(oauthPlugin, { ...shared, masterKey: deps.masterKey, outboundFetch: deps.outboundFetch });
   await app.register(auditExportPlugin, { orm, requestMeta, authenticate: authenticateKey });
+  await app.register(scimPlugin, { config, orm, logger, failedAuth: failedAuthLimiter, requestMeta });
   return app;
 }

@@ -92,6 +92,8 @@ export interface Config {
   ssoTraceRetentionDays: number;
   /** Failed authentications per client IP per minute before 429 (and no more audit rows). @default 30 */
   authFailuresPerMinute: number;
+  /** SCIM requests one directory may make per minute and process before 429 with Retry-After (Entra needs 25/s). @default 6000 */
+  scimRequestsPerMinute: number;
   /**
    * Anonymous failed authentications audited per environment per minute (any addresses); the
    * ones beyond are still refused, and counted into one `audit.failures_suppressed` event. @default 120
@@ -234,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subscriptionRevalidateMs: int(env, 'GATEHOUSE_SUBSCRIPTION_REVALIDATE_MS', 30_000, 100),
     subscriptionStallMs: int(env, 'GATEHOUSE_SUBSCRIPTION_STALL_MS', 30_000, 100),
     authFailuresPerMinute: int(env, 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE', 30, 1),
+    scimRequestsPerMinute: int(env, 'GATEHOUSE_SCIM_REQUESTS_PER_MINUTE', 6000, 1),
     anonymousFailureAuditsPerMinute: int(env, 'GATEHOUSE_ANONYMOUS_FAILURE_AUDITS_PER_MINUTE', 120, 1),
     shutdownTimeoutMs: int(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 10_000),
   };

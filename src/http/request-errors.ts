@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { PUBLIC_CODE } from '../errors/app-error.js';
+import { SCIM_CONTENT_TYPE, scimErrorResponse } from './scim/scim.handler.js';
 
 /**
  * Fixed messages for what Fastify refuses before a route runs. Never the parser's own message:
@@ -14,7 +15,7 @@ const MESSAGES: Record<string, string> = {
 };
 
 /** A 4xx Fastify raised itself (parsing, size, media type): the client's mistake, told as such. */
-function clientError(error: FastifyError): { status: number; message: string } | null {
+export function clientError(error: FastifyError): { status: number; message: string } | null {
   const status = error.statusCode;
   if (!status || status < 400 || status >= 500) return null;
   if (error.code && MESSAGES[error.code]) return { status, message: MESSAGES[error.code] };
@@ -42,5 +43,22 @@ export function requestErrorHandler(options: { graphqlPath: string }) {
       return reply.code(status).send({ errors: [{ message, extensions: { code, requestId } }] });
     }
     return reply.code(status).send({ error: { code, message, requestId } });
+  };
+}
+
+/**
+ * What Fastify refuses before routing (a URL that is not valid percent-encoding), answered in the
+ * shape of the API the URL belongs to: a SCIM error under /scim/, a GraphQL response on the
+ * GraphQL path, the REST error elsewhere; never Fastify's own body.
+ */
+export function frameworkErrorHandler(options: { graphqlPath: string }) {
+  const handler = requestErrorHandler(options);
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (request.url.startsWith('/scim/')) {
+      const refused = clientError(error);
+      const response = scimErrorResponse(refused?.status ?? 500, refused ? 'The URL is not valid' : 'Internal server error', refused?.status === 400 ? 'invalidSyntax' : null);
+      return reply.code(response.status).header('content-type', `${SCIM_CONTENT_TYPE}; charset=utf-8`).send(JSON.stringify(response.body));
+    }
+    return handler(error, request, reply);
   };
 }

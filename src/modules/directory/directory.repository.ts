@@ -1,7 +1,9 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { paginate, type PageArgs } from '../../db/pagination.js';
+import { rowMapper } from '../../db/rows.js';
 import { Repository } from '../../db/repository.js';
-import { sql } from '../../db/sql.js';
+import { sql, tableOf } from '../../db/sql.js';
+import { Environment } from '../environment/environment.entity.js';
 import { environmentsOf, TenantScopeViolation } from '../../db/tenant-scope.js';
 import { Directory } from './directory.entity.js';
 
@@ -29,5 +31,23 @@ export class DirectoryRepository extends Repository<Directory> {
 
   countOf(organizationId: string): Promise<number> {
     return this.em.count(Directory, { organizationId });
+  }
+
+  /**
+   * A directory by id with its environment's workspace, read before any tenant is known (the
+   * SCIM endpoint authenticates its bearer token with it): system work only.
+   */
+  async withWorkspace(id: string): Promise<{ directory: Directory; workspaceId: string } | null> {
+    const [row] = await sql<Record<string, unknown>>(
+      this.em,
+      `select d.*, e."workspace_id" as "_workspace_id" from "${tableOf(this.em, Directory)}" d join "${tableOf(this.em, Environment)}" e on e."id" = d."environment_id" where d."id" = ?`,
+      [id],
+    );
+    return row ? { directory: rowMapper(this.em, Directory)(row), workspaceId: String(row._workspace_id) } : null;
+  }
+
+  /** Notes that the directory's IdP called now (outside any transaction: a usage hint, not an audited change). */
+  async touch(id: string, at: Date): Promise<void> {
+    await sql(this.em, `update "${tableOf(this.em, Directory)}" set "last_request_at" = ? where "id" = ?`, [at, id]);
   }
 }

@@ -40,3 +40,8 @@ export function scimTypeOf(error: unknown): ScimErrorType | null {
   const scimType = (error.detail as { scimType?: unknown } | undefined)?.scimType;
   return typeof scimType === 'string' && scimType in KIND ? (scimType as ScimErrorType) : null;
 }
+
+/** A SCIM resource or endpoint that does not exist: 404 without a `scimType` (RFC 7644 §3.12). */
+export function scimNotFound(detail: string): AppError {
+  return new AppError('NOT_FOUND', 'scim.not_found', detail);
+}

@@ -1,0 +1,112 @@
+import type { MikroORM } from '@mikro-orm/core';
+import type { RequestMeta } from '../../audit/audit-recorder.js';
+import { addressKey, type FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
+import { RateBudget } from '../../auth/rate-budget.js';
+import { systemFork } from '../../db/tenant-scope.js';
+import { AppError } from '../../errors/app-error.js';
+import { authenticateDirectory } from '../../modules/directory/directory-auth.js';
+import { directoryBaseUrl } from '../../modules/directory/directory-presets.js';
+import { DirectoryRepository } from '../../modules/directory/directory.repository.js';
+import { resourceTypes, schemas, serviceProviderConfig } from '../../modules/directory/scim/scim-discovery.js';
+import { scimNotFound, scimTypeOf } from '../../modules/directory/scim/scim-errors.js';
+
+export const SCIM_CONTENT_TYPE = 'application/scim+json';
+const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
+/** A directory's `lastRequestAt` is written at most this often per process. */
+const TOUCH_EVERY_MS = 60_000;
+
+/** A SCIM request, whatever carried it. */
+export interface ScimRequest {
+  method: string;
+  directoryId: string;
+  /** The path below the directory's base URL, split: [] for the base, ['Users', 'abc'] for /Users/abc. */
+  path: string[];
+  query: Record<string, string | undefined>;
+  authorization: string | undefined;
+  body: unknown;
+  meta: RequestMeta;
+}
+
+export interface ScimResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ScimHandlerOptions {
+  orm: MikroORM;
+  /** The public URL (known once the server listens, in tests). */
+  publicUrl: () => string;
+  requestsPerMinute: number;
+  failedAuth: FailedAuthLimiter;
+  logger: { error(object: unknown, message: string): void };
+}
+
+/** RFC 7644 §3.12: every failure is this JSON, never text or HTML. */
+export function scimErrorResponse(status: number, detail: string, scimType?: string | null, headers?: Record<string, string>): ScimResponse {
+  return { status, headers, body: { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail } };
+}
+
+/** The one serializer of this transport: an error as the SCIM error response. */
+export function scimErrorOf(error: unknown, meta: RequestMeta, logger: ScimHandlerOptions['logger']): ScimResponse {
+  if (error instanceof AppError && error.expose) {
+    const headers: Record<string, string> = {};
+    if (error.kind === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="gatehouse-scim"';
+    const retryAfter = (error.detail as { retryAfter?: number } | undefined)?.retryAfter;
+    if (error.kind === 'RATE_LIMITED' && retryAfter) headers['retry-after'] = String(retryAfter);
+    return scimErrorResponse(error.status, error.message, scimTypeOf(error), headers);
+  }
+  logger.error({ err: error, requestId: meta.requestId }, 'SCIM request failed');
+  return scimErrorResponse(500, `Internal server error (request id ${meta.requestId})`);
+}
+
+/**
+ * The SCIM 2.0 server of every directory, independent of HTTP: authenticates the directory's
+ * bearer token, holds each directory to its request budget, and routes the request.
+ */
+export function scimHandler(options: ScimHandlerOptions): (request: ScimRequest) => Promise<ScimResponse> {
+  const budget = new RateBudget(options.requestsPerMinute);
+  const touched = new Map<string, number>();
+  const system = () => systemFork(options.orm, 'SCIM: finds the directory of a bearer token before its tenant is known');
+
+  return async (request) => {
+    try {
+      let authenticated;
+      try {
+        authenticated = await authenticateDirectory(system(), request.directoryId, request.authorization);
+      } catch (error) {
+        // Past its budget of failures, an address gets 429 instead of 401.
+        const blocked = error instanceof AppError && error.kind === 'UNAUTHENTICATED' ? await options.failedAuth.recordFailure(addressKey(request.meta.ip)) : 0;
+        if (blocked > 0) throw new AppError('RATE_LIMITED', 'scim.rate_limited', 'Too many failed authentications; try again later', { detail: { retryAfter: blocked } });
+        throw error;
+      }
+      const { directory } = authenticated;
+      const retryAfter = await budget.take(directory.id);
+      if (retryAfter > 0) {
+        throw new AppError('RATE_LIMITED', 'scim.rate_limited', `This directory made more than ${options.requestsPerMinute} requests in a minute`, { detail: { retryAfter } });
+      }
+      const now = Date.now();
+      if (now - (touched.get(directory.id) ?? 0) >= TOUCH_EVERY_MS) {
+        touched.set(directory.id, now);
+        if (touched.size > 10_000) touched.clear();
+        await new DirectoryRepository(system()).touch(directory.id, new Date(now));
+      }
+      return await route(request, directoryBaseUrl(options.publicUrl(), directory.id));
+    } catch (error) {
+      return scimErrorOf(error, request.meta, options.logger);
+    }
+  };
+}
+
+async function route(request: ScimRequest, baseUrl: string): Promise<ScimResponse> {
+  const [resource, id, ...rest] = request.path;
+  const discovery = resource === 'ServiceProviderConfig' || resource === 'ResourceTypes' || resource === 'Schemas';
+  if (discovery) {
+    if (request.method !== 'GET') return scimErrorResponse(405, `${resource} is read-only`, null, { allow: 'GET' });
+    if (rest.length || (resource === 'ServiceProviderConfig' && id !== undefined)) throw scimNotFound(`No such endpoint: /${request.path.join('/')}`);
+    if (resource === 'ServiceProviderConfig') return { status: 200, body: serviceProviderConfig(baseUrl) };
+    if (resource === 'ResourceTypes') return { status: 200, body: resourceTypes(baseUrl, id) };
+    return { status: 200, body: schemas(baseUrl, id) };
+  }
+  throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
+}
