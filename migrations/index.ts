@@ -30,6 +30,7 @@ import { Migration20261202051500_SocialConnectionCache } from './Migration202612
 import { Migration20261202052000_SamlRequestFlowIndex } from './Migration20261202052000_SamlRequestFlowIndex.js';
 import { Migration20261202071000_AuditSealAtCommit } from './Migration20261202071000_AuditSealAtCommit.js';
 import { Migration20261202075427_Directories } from './Migration20261202075427_Directories.js';
+import { Migration20261202080544_DirectoryUsers } from './Migration20261202080544_DirectoryUsers.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -62,4 +63,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202052000_SamlRequestFlowIndex', class: Migration20261202052000_SamlRequestFlowIndex },
   { name: 'Migration20261202071000_AuditSealAtCommit', class: Migration20261202071000_AuditSealAtCommit },
   { name: 'Migration20261202075427_Directories', class: Migration20261202075427_Directories },
+  { name: 'Migration20261202080544_DirectoryUsers', class: Migration20261202080544_DirectoryUsers },
 ];

@@ -6,6 +6,8 @@ export enum ActorType {
   OAUTH_CLIENT = 'OAUTH_CLIENT',
   /** A person of an environment, acting through the hosted pages (signing in, consenting, signing out). */
   USER = 'USER',
+  /** An organization's identity provider, provisioning through its SCIM directory. */
+  DIRECTORY = 'DIRECTORY',
   SYSTEM = 'SYSTEM',
   ANONYMOUS = 'ANONYMOUS',
 }

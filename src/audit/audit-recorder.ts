@@ -30,11 +30,14 @@ export interface AuditActor {
   client?: { id: string; name: string };
   /** A person of the environment acting through the hosted pages. */
   user?: { id: string; email: string };
+  /** An organization's identity provider, through its SCIM directory. */
+  directory?: { id: string; name: string };
 }
 
 function actorOf(actor: AuditActor): Pick<AuditEvent, 'actorType' | 'actorId' | 'actorName'> {
   if (actor.principal) return { actorType: ActorType.API_KEY, actorId: actor.principal.apiKeyId, actorName: actor.principal.name };
   if (actor.user) return { actorType: ActorType.USER, actorId: actor.user.id, actorName: actor.user.email };
+  if (actor.directory) return { actorType: ActorType.DIRECTORY, actorId: actor.directory.id, actorName: actor.directory.name };
   if (actor.client) return { actorType: ActorType.OAUTH_CLIENT, actorId: actor.client.id, actorName: actor.client.name };
   return { actorType: actor.anonymous ? ActorType.ANONYMOUS : ActorType.SYSTEM, actorId: null, actorName: null };
 }

@@ -17,6 +17,7 @@ registerEnumType(ActorType, {
     API_KEY: { description: 'A management API key.' },
     OAUTH_CLIENT: { description: 'An OAuth client (service account or application) authenticated at a token endpoint.' },
     USER: { description: 'A person of the environment, acting through the hosted sign-in pages.' },
+    DIRECTORY: { description: 'An organization\'s identity provider, provisioning through its SCIM directory (`actor.id` is the directory).' },
     SYSTEM: { description: 'Gatehouse itself (bootstrap, scheduled jobs).' },
     ANONYMOUS: { description: 'An unauthenticated caller.' },
   },

@@ -28,6 +28,7 @@ import { TrustedIssuer } from '../modules/trusted-issuer/trusted-issuer.entity.j
 import { Workspace } from '../modules/workspace/workspace.entity.js';
 import { SocialConnection, SocialIdentityLink } from '../modules/social/social-connection.entity.js';
 import { Directory } from '../modules/directory/directory.entity.js';
+import { DirectoryUser } from '../modules/directory/directory-user.entity.js';
 
 export const entities = [
   Workspace,
@@ -70,6 +71,7 @@ export const entities = [
   SsoIdentityLink,
   SocialConnection,
   Directory,
+  DirectoryUser,
   SocialIdentityLink,
   SsoTrace,
   SpKey,

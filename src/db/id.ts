@@ -49,6 +49,7 @@ export const INTERNAL_ID_PREFIXES = {
   oidcRequest: 'oir',
   ssoIdentity: 'ssi',
   socialIdentity: 'sci',
+  directoryUser: 'dus',
 } as const;
 
 export type InternalIdKind = keyof typeof INTERNAL_ID_PREFIXES;

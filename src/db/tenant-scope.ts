@@ -93,6 +93,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'SocialConnection',
       'SocialIdentityLink',
       'Directory',
+      'DirectoryUser',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

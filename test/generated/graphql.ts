@@ -9,6 +9,8 @@ export type AuditActorType =
   | 'ANONYMOUS'
   /** A management API key. */
   | 'API_KEY'
+  /** An organization's identity provider, provisioning through its SCIM directory (`actor.id` is the directory). */
+  | 'DIRECTORY'
   /** An OAuth client (service account or application) authenticated at a token endpoint. */
   | 'OAUTH_CLIENT'
   /** Gatehouse itself (bootstrap, scheduled jobs). */

@@ -2,9 +2,10 @@ import type { EntityManager } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../src/db/sql.js';
 import { compileFilter, MAX_FILTER_COMPARISONS, type FilterTarget } from '../../src/modules/directory/scim/scim-filter.js';
-import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMAS, USER_SCHEMAS } from '../../src/modules/directory/scim/scim-schema.js';
+import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMAS } from '../../src/modules/directory/scim/scim-schema.js';
 import { scimTypeOf } from '../../src/modules/directory/scim/scim-errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { USER_FILTER_TARGET } from '../../src/modules/directory/directory-user.repository.js';
 
 /**
  * The SCIM filter grammar (RFC 7644 §3.4.2.2), compiled to SQL and run by the database: each case
@@ -16,18 +17,8 @@ let database: TestDatabase;
 let em: EntityManager;
 
 const TABLE = 'scim_filter_case';
-const TARGET: FilterTarget = {
-  schemas: USER_SCHEMAS,
-  resource: 'u."resource"',
-  columns: {
-    id: { sql: 'u."id"', kind: 'text' },
-    externalId: { sql: 'u."external_id"', kind: 'text' },
-    userName: { sql: 'u."user_name"', kind: 'text' },
-    active: { sql: 'u."active"', kind: 'boolean' },
-    'meta.created': { sql: 'u."created_at"', kind: 'timestamptz' },
-    'meta.lastModified': { sql: 'u."updated_at"', kind: 'timestamptz' },
-  },
-};
+/** The filter target of the Users endpoint itself (its columns and stored resource), over a table of the same columns. */
+const TARGET: FilterTarget = USER_FILTER_TARGET;
 
 const USERS = [
   {
@@ -81,9 +72,10 @@ const USERS = [
 beforeAll(async () => {
   database = await createTestDatabase();
   em = database.db.orm.em.fork();
-  await sql(em, `create table "${TABLE}" ("id" text primary key, "external_id" text, "user_name" text not null, "active" boolean not null, "created_at" timestamptz not null, "updated_at" timestamptz not null, "resource" jsonb not null)`);
+  await sql(em, `create table "${TABLE}" ("id" text primary key, "external_id" text, "user_name" text not null, "active" boolean not null, "display_name" text, "created_at" timestamptz not null, "updated_at" timestamptz not null, "resource" jsonb not null)`);
   for (const user of USERS) {
-    await sql(em, `insert into "${TABLE}" values (?, ?, ?, ?, ?, ?, ?::jsonb)`, [user.id, user.externalId, user.userName, user.active, user.created, user.created, JSON.stringify(user.resource)]);
+    const displayName = (user.resource as { displayName?: string }).displayName ?? null;
+    await sql(em, `insert into "${TABLE}" values (?, ?, ?, ?, ?, ?, ?, ?::jsonb)`, [user.id, user.externalId, user.userName, user.active, displayName, user.created, user.created, JSON.stringify(user.resource)]);
   }
 });
 afterAll(() => database.drop());

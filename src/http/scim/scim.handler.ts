@@ -2,13 +2,14 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { RequestMeta } from '../../audit/audit-recorder.js';
 import { addressKey, type FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import { RateBudget } from '../../auth/rate-budget.js';
-import { systemFork } from '../../db/tenant-scope.js';
+import { scopedFork, systemFork, tenantScope } from '../../db/tenant-scope.js';
 import { AppError } from '../../errors/app-error.js';
 import { authenticateDirectory } from '../../modules/directory/directory-auth.js';
 import { directoryBaseUrl } from '../../modules/directory/directory-presets.js';
 import { DirectoryRepository } from '../../modules/directory/directory.repository.js';
 import { resourceTypes, schemas, serviceProviderConfig } from '../../modules/directory/scim/scim-discovery.js';
-import { scimNotFound, scimTypeOf } from '../../modules/directory/scim/scim-errors.js';
+import { scimError, scimNotFound, scimTypeOf } from '../../modules/directory/scim/scim-errors.js';
+import { createUser, deleteUser, listUsers, readUser, replaceUser, userResource, type DirectoryRequestContext } from '../../modules/directory/scim/scim-users.service.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json';
 const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -21,7 +22,8 @@ export interface ScimRequest {
   directoryId: string;
   /** The path below the directory's base URL, split: [] for the base, ['Users', 'abc'] for /Users/abc. */
   path: string[];
-  query: Record<string, string | undefined>;
+  /** The query parameters as received: a repeated one is an array, refused. */
+  query: Record<string, unknown>;
   authorization: string | undefined;
   body: unknown;
   meta: RequestMeta;
@@ -91,14 +93,31 @@ export function scimHandler(options: ScimHandlerOptions): (request: ScimRequest)
         if (touched.size > 10_000) touched.clear();
         await new DirectoryRepository(system()).touch(directory.id, new Date(now));
       }
-      return await route(request, directoryBaseUrl(options.publicUrl(), directory.id));
+      return await route(request, {
+        em: scopedFork(options.orm, tenantScope(authenticated.workspaceId, [directory.environmentId])),
+        directory,
+        meta: request.meta,
+        baseUrl: directoryBaseUrl(options.publicUrl(), directory.id),
+        workspaceId: authenticated.workspaceId,
+      });
     } catch (error) {
       return scimErrorOf(error, request.meta, options.logger);
     }
   };
 }
 
-async function route(request: ScimRequest, baseUrl: string): Promise<ScimResponse> {
+/** The query parameters, each given once. */
+function singleParameters(query: Record<string, unknown>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(query)) {
+    if (typeof value !== 'string') throw scimError('invalidValue', `The query parameter "${name.slice(0, 50)}" is given more than once`);
+    out[name] = value;
+  }
+  return out;
+}
+
+async function route(request: ScimRequest, context: DirectoryRequestContext): Promise<ScimResponse> {
+  const { baseUrl } = context;
   const [resource, id, ...rest] = request.path;
   const discovery = resource === 'ServiceProviderConfig' || resource === 'ResourceTypes' || resource === 'Schemas';
   if (discovery) {
@@ -108,5 +127,38 @@ async function route(request: ScimRequest, baseUrl: string): Promise<ScimRespons
     if (resource === 'ResourceTypes') return { status: 200, body: resourceTypes(baseUrl, id) };
     return { status: 200, body: schemas(baseUrl, id) };
   }
+  if (resource === 'Users') return users(request, context, id, rest);
   throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
+}
+
+const notAllowed = (methods: string) => scimErrorResponse(405, `Use ${methods.split(', ').join(' or ')} here`, null, { allow: methods });
+
+/** /Users and /Users/<id>. */
+async function users(request: ScimRequest, context: DirectoryRequestContext, id: string | undefined, rest: string[]): Promise<ScimResponse> {
+  if (rest.length) throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
+  if (id === undefined) {
+    if (request.method === 'GET') return { status: 200, body: await listUsers(context, singleParameters(request.query)) };
+    if (request.method === 'POST') {
+      const user = userResource(await createUser(context, request.body), context.baseUrl);
+      return { status: 201, body: user, headers: { location: (user.meta as { location: string }).location, etag: (user.meta as { version: string }).version } };
+    }
+    return notAllowed('GET, POST');
+  }
+  switch (request.method) {
+    case 'GET': {
+      const user = await readUser(context, id, singleParameters(request.query));
+      return { status: 200, body: user, headers: { etag: (user.meta as { version: string }).version } };
+    }
+    case 'PUT': {
+      const user = userResource(await replaceUser(context, id, request.body), context.baseUrl);
+      return { status: 200, body: user, headers: { etag: (user.meta as { version: string }).version } };
+    }
+    case 'DELETE':
+      await deleteUser(context, id);
+      return { status: 204 };
+    case 'PATCH':
+      return scimErrorResponse(501, 'PATCH is not served yet (ServiceProviderConfig says so); replace the User with PUT');
+    default:
+      return notAllowed('GET, PUT, DELETE');
+  }
 }

@@ -72,7 +72,7 @@ export async function scimPlugin(app: FastifyInstance, options: ScimPluginOption
         method: request.method,
         directoryId: request.params.directory,
         path,
-        query: request.query as Record<string, string | undefined>,
+        query: request.query as Record<string, unknown>,
         authorization: request.headers.authorization,
         body: request.body,
         meta: options.requestMeta(request),

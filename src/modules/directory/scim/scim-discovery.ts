@@ -1,5 +1,5 @@
 import { scimNotFound } from './scim-errors.js';
-import { ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA, type ScimAttribute, type ScimSchema } from './scim-schema.js';
+import { ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, USER, USER_SCHEMA, type ScimAttribute, type ScimSchema } from './scim-schema.js';
 
 /**
  * The discovery documents of RFC 7644 §4 (ServiceProviderConfig, ResourceTypes, Schemas),
@@ -16,7 +16,7 @@ export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListR
 export const SCIM_FEATURES = {
   patch: false,
   bulk: false,
-  filter: false,
+  filter: true,
   sort: false,
   etag: false,
   changePassword: false,
@@ -47,9 +47,9 @@ export function serviceProviderConfig(baseUrl: string) {
   };
 }
 
+/** The resource types served (Groups join when their endpoints do). */
 const RESOURCE_TYPES = [
   { id: 'User', name: 'User', endpoint: '/Users', description: 'User Account', schema: USER_SCHEMA, schemaExtensions: [{ schema: ENTERPRISE_USER_SCHEMA, required: false }] },
-  { id: 'Group', name: 'Group', endpoint: '/Groups', description: 'Group', schema: GROUP_SCHEMA, schemaExtensions: [] },
 ];
 
 const resourceType = (baseUrl: string, type: (typeof RESOURCE_TYPES)[number]) => ({
@@ -58,7 +58,7 @@ const resourceType = (baseUrl: string, type: (typeof RESOURCE_TYPES)[number]) =>
   meta: { resourceType: 'ResourceType', location: `${baseUrl}/ResourceTypes/${type.id}` },
 });
 
-const SCHEMAS: ScimSchema[] = [USER, ENTERPRISE_USER, GROUP];
+const SCHEMAS: ScimSchema[] = [USER, ENTERPRISE_USER];
 
 /** An attribute as the Schemas document describes it (RFC 7643 §7). */
 function describe(attribute: ScimAttribute): Record<string, unknown> {
@@ -95,7 +95,7 @@ function list<T>(resources: T[]) {
 export function resourceTypes(baseUrl: string, id?: string) {
   if (id === undefined) return list(RESOURCE_TYPES.map((type) => resourceType(baseUrl, type)));
   const type = RESOURCE_TYPES.find((candidate) => candidate.id === id);
-  if (!type) throw scimNotFound(`No resource type "${id.slice(0, 100)}": User and Group are served`);
+  if (!type) throw scimNotFound(`No resource type "${id.slice(0, 100)}": ${RESOURCE_TYPES.map((candidate) => candidate.id).join(', ')} served`);
   return resourceType(baseUrl, type);
 }
 

@@ -1,0 +1,186 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { recordAudit, type RequestMeta } from '../../../audit/audit-recorder.js';
+import { isUniqueViolation } from '../../../db/db-errors.js';
+import { newInternalId } from '../../../db/id.js';
+import type { Directory } from '../directory.entity.js';
+import { DirectoryUser } from '../directory-user.entity.js';
+import { DirectoryUserRepository, USER_FILTER_TARGET } from '../directory-user.repository.js';
+import { MAX_SCIM_PAGE_SIZE, LIST_RESPONSE_SCHEMA } from './scim-discovery.js';
+import { scimError, scimNotFound } from './scim-errors.js';
+import { compileFilter } from './scim-filter.js';
+import { normalizeResource, parseProjection, project, type NormalizedResource } from './scim-resource.js';
+import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA, USER_SCHEMAS } from './scim-schema.js';
+
+/** A SCIM request of a directory, authenticated: its EntityManager is scoped to the directory's environment. */
+export interface DirectoryRequestContext {
+  em: EntityManager;
+  directory: Directory;
+  meta: RequestMeta;
+  /** The directory's SCIM base URL, for `meta.location`. */
+  baseUrl: string;
+  workspaceId: string;
+}
+
+/** Query parameters of a list (RFC 7644 §3.4.2). */
+export interface ListQuery {
+  filter?: string;
+  startIndex?: string;
+  count?: string;
+  attributes?: string;
+  excludedAttributes?: string;
+}
+
+const target = (user: DirectoryUser) => ({ type: 'directory_user', id: user.id, name: user.userName });
+/** What audit events say of a provisioned user: who, not their whole profile. */
+const snapshot = (user: DirectoryUser) => ({ userName: user.userName, externalId: user.externalId, active: user.active, email: user.email });
+
+function audit(ctx: DirectoryRequestContext, em: EntityManager, action: string, user: DirectoryUser, change: { before?: object; after?: object }) {
+  recordAudit(
+    em,
+    { principal: null, meta: ctx.meta, directory: { id: ctx.directory.id, name: ctx.directory.name } },
+    {
+      action,
+      workspaceId: ctx.workspaceId,
+      environmentId: ctx.directory.environmentId,
+      organizationId: ctx.directory.organizationId,
+      targets: [target(user), { type: 'directory', id: ctx.directory.id, name: ctx.directory.name }],
+      ...change,
+    },
+  );
+}
+
+/** The primary email address, else the first work one, else the first; lower-case. */
+function primaryEmail(attributes: Record<string, unknown>): string | null {
+  const emails = (attributes.emails as { value?: string; type?: string; primary?: boolean }[] | undefined) ?? [];
+  const chosen = emails.find((email) => email.primary) ?? emails.find((email) => email.type?.toLowerCase() === 'work') ?? emails[0];
+  return chosen?.value ? chosen.value.trim().toLowerCase() : null;
+}
+
+/** The columns a normalised resource sets. */
+function columnsOf(resource: NormalizedResource) {
+  const { attributes } = resource;
+  const userName = attributes.userName as string;
+  if (!userName.trim() || userName.length > 256) throw scimError('invalidValue', '"userName" must be 1–256 characters');
+  return {
+    userName,
+    externalId: (attributes.externalId as string | undefined) ?? null,
+    active: (attributes.active as boolean | undefined) ?? true,
+    displayName: (attributes.displayName as string | undefined) ?? null,
+    email: primaryEmail(attributes),
+    resource: Object.fromEntries(Object.entries(attributes).filter(([name]) => name !== 'externalId')),
+  };
+}
+
+/** A User as SCIM shows it. */
+export function userResource(user: DirectoryUser, baseUrl: string): Record<string, unknown> {
+  const schemas = [USER_SCHEMA, ...(user.resource[ENTERPRISE_USER_SCHEMA] ? [ENTERPRISE_USER_SCHEMA] : [])];
+  return {
+    schemas,
+    id: user.id,
+    ...(user.externalId !== null ? { externalId: user.externalId } : {}),
+    ...user.resource,
+    userName: user.userName,
+    active: user.active,
+    meta: {
+      resourceType: 'User',
+      created: user.createdAt.toISOString(),
+      lastModified: user.updatedAt.toISOString(),
+      location: `${baseUrl}/Users/${user.id}`,
+      version: `W/"${user.version}"`,
+    },
+  };
+}
+
+const uniqueness = (userName: string) => scimError('uniqueness', `A User with userName "${userName.slice(0, 256)}" exists in this directory`);
+
+/** Runs `work` in a transaction; a concurrent insert of the same userName is the same 409 as a found one. */
+async function inTransaction<T>(ctx: DirectoryRequestContext, userName: string | null, work: (em: EntityManager) => Promise<T>): Promise<T> {
+  try {
+    return await ctx.em.transactional(work);
+  } catch (error) {
+    if (isUniqueViolation(error) && userName !== null) throw uniqueness(userName);
+    throw error;
+  }
+}
+
+export async function createUser(ctx: DirectoryRequestContext, body: unknown): Promise<DirectoryUser> {
+  const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
+  return inTransaction(ctx, columns.userName, async (em) => {
+    const users = new DirectoryUserRepository(em);
+    if (await users.byUserName(ctx.directory.id, columns.userName)) throw uniqueness(columns.userName);
+    const user = new DirectoryUser();
+    Object.assign(user, {
+      id: newInternalId('directoryUser'),
+      environmentId: ctx.directory.environmentId,
+      organizationId: ctx.directory.organizationId,
+      directoryId: ctx.directory.id,
+      ...columns,
+    });
+    em.persist(user);
+    audit(ctx, em, 'directory.user.created', user, { after: snapshot(user) });
+    return user;
+  });
+}
+
+export async function getUser(ctx: DirectoryRequestContext, id: string): Promise<DirectoryUser> {
+  const user = await new DirectoryUserRepository(ctx.em).ofDirectory(ctx.directory.id, id);
+  if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
+  return user;
+}
+
+/** PUT: the resource replaced by the body (RFC 7644 §3.5.1); the id, created time and links stay. */
+export async function replaceUser(ctx: DirectoryRequestContext, id: string, body: unknown): Promise<DirectoryUser> {
+  const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
+  return inTransaction(ctx, columns.userName, async (em) => {
+    const users = new DirectoryUserRepository(em);
+    const user = await users.ofDirectory(ctx.directory.id, id);
+    if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
+    const holder = await users.byUserName(ctx.directory.id, columns.userName);
+    if (holder && holder.id !== user.id) throw uniqueness(columns.userName);
+    const before = snapshot(user);
+    Object.assign(user, columns);
+    user.version += 1;
+    audit(ctx, em, 'directory.user.updated', user, { before, after: snapshot(user) });
+    return user;
+  });
+}
+
+export async function deleteUser(ctx: DirectoryRequestContext, id: string): Promise<void> {
+  await inTransaction(ctx, null, async (em) => {
+    const users = new DirectoryUserRepository(em);
+    const user = await users.ofDirectory(ctx.directory.id, id);
+    if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
+    await users.delete(user.id);
+    audit(ctx, em, 'directory.user.deleted', user, { before: snapshot(user) });
+  });
+}
+
+function positiveInteger(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^-?\d{1,9}$/.test(value)) throw scimError('invalidValue', `"${name}" must be an integer`);
+  return Number(value);
+}
+
+/** GET /Users: a page of the directory's Users matching the filter, with the total from a count. */
+export async function listUsers(ctx: DirectoryRequestContext, query: ListQuery) {
+  // RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1, a negative count as 0.
+  const startIndex = Math.max(1, positiveInteger(query.startIndex, 'startIndex', 1));
+  const count = Math.max(0, positiveInteger(query.count, 'count', MAX_SCIM_PAGE_SIZE));
+  if (count > MAX_SCIM_PAGE_SIZE) throw scimError('invalidValue', `"count" is at most ${MAX_SCIM_PAGE_SIZE}`);
+  const projection = parseProjection(USER_SCHEMAS, query.attributes, query.excludedAttributes);
+  const filter = query.filter !== undefined && query.filter.trim() !== '' ? compileFilter(query.filter, USER_FILTER_TARGET) : null;
+  const { total, users } = await new DirectoryUserRepository(ctx.em).page(ctx.directory.id, filter, startIndex - 1, count);
+  return {
+    schemas: [LIST_RESPONSE_SCHEMA],
+    totalResults: total,
+    itemsPerPage: users.length,
+    startIndex,
+    Resources: users.map((user) => project(userResource(user, ctx.baseUrl), projection, USER_SCHEMAS)),
+  };
+}
+
+/** GET /Users/<id> with `attributes`/`excludedAttributes`. */
+export async function readUser(ctx: DirectoryRequestContext, id: string, query: Pick<ListQuery, 'attributes' | 'excludedAttributes'>) {
+  const projection = parseProjection(USER_SCHEMAS, query.attributes, query.excludedAttributes);
+  return project(userResource(await getUser(ctx, id), ctx.baseUrl), projection, USER_SCHEMAS);
+}
