@@ -77,11 +77,11 @@ describe('action patterns', () => {
     expect(compileActionPatterns(patterns)(action)).toBe(matches);
   });
 
-  it.each(['organization.created', 'organization.*', 'organization.domain.*', 'a_b.c', '*', 'user'])('accepts %j', (pattern) => {
+  it.each(['organization.created', 'organization.*', 'organization.domain.*', 'directory.user.created', 'directory.user.*', 'a_b.c', '*', 'user'])('accepts %j', (pattern) => {
     expect(isActionPattern(pattern)).toBe(true);
   });
 
-  it.each(['', 'a.*.b', '*.created', 'a.b.c', 'a%', 'a.b%', 'u*', 'user*', 'User.created', 'a b', 'a.', '.a', 'a.b\\c', 'a1.b', '**'])('refuses %j', (pattern) => {
+  it.each(['', 'a.*.b', '*.created', 'a.b.c.d', 'a.b.c.d.*', 'a%', 'a.b%', 'u*', 'user*', 'User.created', 'a b', 'a.', '.a', 'a.b\\c', 'a1.b', '**'])('refuses %j', (pattern) => {
     expect(isActionPattern(pattern)).toBe(false);
     expect(() => checkActionPatterns([pattern], ['input', 'eventTypes'])).toThrow(/is not an action/);
   });

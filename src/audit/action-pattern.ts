@@ -24,8 +24,11 @@ import { invalid } from '../errors/app-error.js';
 /** Patterns in one list, at most. */
 export const MAX_ACTION_PATTERNS = 50;
 
-/** `resource.verb`, `resource.*`, `resource.verb.*`, or `*`: lowercase letters and `_` only. */
-const ACTION_PATTERN = /^[a-z_]+(\.[a-z_]+)?(\.\*)?$|^\*$/;
+/**
+ * `resource.verb`, `resource.part.verb` (a directory's `directory.user.created`), a prefix of
+ * one followed by `.*`, or `*`: lowercase letters and `_` only.
+ */
+const ACTION_PATTERN = /^[a-z_]+(\.[a-z_]+){0,2}(\.\*)?$|^\*$/;
 
 const ALL = '*';
 const PREFIX_SUFFIX = '.*';

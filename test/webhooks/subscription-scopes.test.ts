@@ -149,11 +149,11 @@ describe('subscribing to events needs the scope that reads them', () => {
     }
   });
 
-  it('fails closed: a family without a known read scope (sign-in, directory, …) needs audit:read', async () => {
+  it('fails closed: a family without a known read scope (sign-in, sso, …) needs audit:read', async () => {
     const everyResource = await keyWith([
       'webhooks:write', 'workspace:read', 'environments:read', 'organizations:read', 'users:read', 'roles:read', 'api_keys:read', 'webhooks:read', 'oauth:read',
     ]);
-    for (const eventType of ['sign_in.*', 'saml.response_received', 'sso.*', 'directory.user_synced', 'users.*', 'use.*', 'x']) {
+    for (const eventType of ['sign_in.*', 'saml.response_received', 'sso.*', 'scim_import.user_synced', 'users.*', 'use.*', 'x']) {
       const response = await everyResource.request(CREATE, { input: { environmentId: env, url: 'https://hooks.example.com/in', eventTypes: [eventType] } });
       expectMissingScope(response, 'audit:read');
     }

@@ -5,6 +5,7 @@ import { newInternalId } from '../../../db/id.js';
 import type { Directory } from '../directory.entity.js';
 import { DirectoryUser } from '../directory-user.entity.js';
 import { DirectoryUserRepository, USER_FILTER_TARGET } from '../directory-user.repository.js';
+import { syncDirectoryUser } from '../directory-provisioning.js';
 import { MAX_SCIM_PAGE_SIZE, LIST_RESPONSE_SCHEMA } from './scim-discovery.js';
 import { scimError, scimNotFound } from './scim-errors.js';
 import { compileFilter } from './scim-filter.js';
@@ -117,7 +118,8 @@ export async function createUser(ctx: DirectoryRequestContext, body: unknown): P
       ...columns,
     });
     em.persist(user);
-    audit(ctx, em, 'directory.user.created', user, { after: snapshot(user) });
+    const synced = await syncDirectoryUser(em, ctx, user);
+    audit(ctx, em, 'directory.user.created', user, { after: { ...snapshot(user), linkedUserId: synced.userId } });
     return user;
   });
 }
@@ -140,7 +142,8 @@ export async function replaceUser(ctx: DirectoryRequestContext, id: string, body
     const before = snapshot(user);
     Object.assign(user, columns);
     user.version += 1;
-    audit(ctx, em, 'directory.user.updated', user, { before, after: snapshot(user) });
+    const synced = await syncDirectoryUser(em, ctx, user);
+    audit(ctx, em, 'directory.user.updated', user, { before, after: { ...snapshot(user), linkedUserId: synced.userId } });
     return user;
   });
 }
@@ -150,6 +153,8 @@ export async function deleteUser(ctx: DirectoryRequestContext, id: string): Prom
     const users = new DirectoryUserRepository(em);
     const user = await users.ofDirectory(ctx.directory.id, id);
     if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
+    // The person's access to the organization ends with the resource.
+    await syncDirectoryUser(em, ctx, user, { deleted: true });
     await users.delete(user.id);
     audit(ctx, em, 'directory.user.deleted', user, { before: snapshot(user) });
   });

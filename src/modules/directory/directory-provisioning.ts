@@ -1,0 +1,136 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { recordAudit, type AuditActor, type RequestMeta } from '../../audit/audit-recorder.js';
+import { newId } from '../../db/id.js';
+import { MembershipStatus, type Membership } from '../membership/membership.entity.js';
+import { MembershipRepository } from '../membership/membership.repository.js';
+import { OrganizationDomainRepository } from '../organization/organization.repository.js';
+import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
+import { RoleRepository } from '../role/role.repository.js';
+import { endAccessOfUser } from '../session/session.service.js';
+import { UserStatus, type User } from '../user/user.entity.js';
+import { UserRepository } from '../user/user.repository.js';
+import { snapshotUser } from '../user/user.service.js';
+import type { Directory } from './directory.entity.js';
+import type { DirectoryUser } from './directory-user.entity.js';
+
+/** Who provisions, and where: the directory of the request. */
+export interface ProvisioningContext {
+  directory: Directory;
+  workspaceId: string;
+  meta: RequestMeta;
+}
+
+const actorOf = (ctx: ProvisioningContext): AuditActor => ({ principal: null, meta: ctx.meta, directory: { id: ctx.directory.id, name: ctx.directory.name } });
+
+function record(em: EntityManager, ctx: ProvisioningContext, action: string, targets: { type: string; id: string; name?: string }[], change: { before?: object; after?: object }) {
+  recordAudit(em, actorOf(ctx), {
+    action,
+    workspaceId: ctx.workspaceId,
+    environmentId: ctx.directory.environmentId,
+    organizationId: ctx.directory.organizationId,
+    targets: [...targets, { type: 'directory', id: ctx.directory.id, name: ctx.directory.name }],
+    ...change,
+  });
+}
+
+const givenNameOf = (resource: Record<string, unknown>) => ((resource.name as { givenName?: string } | undefined)?.givenName ?? null)?.slice(0, 200) ?? null;
+const familyNameOf = (resource: Record<string, unknown>) => ((resource.name as { familyName?: string } | undefined)?.familyName ?? null)?.slice(0, 200) ?? null;
+
+/**
+ * The environment user a directory user is: the one it is linked to, else the user with its
+ * email address, else a new one — but only for an address in one of the organization's verified
+ * domains, so that an identity provider can neither take over nor make accounts of people
+ * outside its organization. Null (left unlinked) otherwise.
+ */
+async function environmentUserOf(em: EntityManager, ctx: ProvisioningContext, directoryUser: DirectoryUser): Promise<User | null> {
+  const users = new UserRepository(em);
+  if (directoryUser.userId) {
+    const linked = await users.find(directoryUser.userId);
+    if (linked) return linked;
+  }
+  const email = directoryUser.email;
+  if (!email) return null;
+  const domain = email.slice(email.lastIndexOf('@') + 1);
+  const verified = await new OrganizationDomainRepository(em).verifiedNamesOf(ctx.directory.organizationId);
+  if (!verified.includes(domain)) return null;
+  const existing = await users.findByEmail(ctx.directory.environmentId, email);
+  if (existing) return existing;
+  const user = users.create({
+    id: newId('user'),
+    environmentId: ctx.directory.environmentId,
+    email,
+    // The organization's IdP vouches for an address of a domain the organization proved it holds.
+    emailVerified: true,
+    givenName: givenNameOf(directoryUser.resource),
+    familyName: familyNameOf(directoryUser.resource),
+  });
+  record(em, ctx, 'user.created', [{ type: 'user', id: user.id, name: user.email }], { after: { ...snapshotUser(user), provisionedBy: 'scim' } });
+  return user;
+}
+
+/** What a sync did, for the caller's audit event. */
+export interface SyncOutcome {
+  userId: string | null;
+  membershipId: string | null;
+  /** The membership was deactivated now: the person's sessions with the organization ended, their tokens for it revoked. */
+  deprovisioned: boolean;
+  reactivated: boolean;
+}
+
+/**
+ * Brings the environment user and their membership of the directory's organization in step
+ * with a directory user, in the caller's transaction: the user found or made and linked, names
+ * kept current, the membership made (default role) or set ACTIVE or INACTIVE as `active` says.
+ * Deactivation cuts access at once: the sessions used with the organization end and the refresh
+ * and access tokens issued for it are revoked, so they fail introspection from this commit on.
+ */
+export async function syncDirectoryUser(em: EntityManager, ctx: ProvisioningContext, directoryUser: DirectoryUser, options: { deleted?: boolean } = {}): Promise<SyncOutcome> {
+  const outcome: SyncOutcome = { userId: null, membershipId: null, deprovisioned: false, reactivated: false };
+  const user = await environmentUserOf(em, ctx, directoryUser);
+  if (!user) return outcome;
+  directoryUser.userId = user.id;
+  outcome.userId = user.id;
+  const active = directoryUser.active && !options.deleted;
+  if (active) {
+    const givenName = givenNameOf(directoryUser.resource);
+    const familyName = familyNameOf(directoryUser.resource);
+    if (givenName && user.givenName !== givenName) user.givenName = givenName;
+    if (familyName && user.familyName !== familyName) user.familyName = familyName;
+  }
+  const memberships = new MembershipRepository(em);
+  const membership: Membership | null = await memberships.ofUserIn(user.id, ctx.directory.organizationId);
+  const targets = (id: string) => [
+    { type: 'membership', id },
+    { type: 'user', id: user.id, name: user.email },
+    { type: 'directory_user', id: directoryUser.id, name: directoryUser.userName },
+  ];
+  if (!membership) {
+    if (!active) return outcome;
+    const roles = await new RoleRepository(em).withKeys(ctx.directory.environmentId, [DEFAULT_MEMBERSHIP_ROLE]);
+    const created = memberships.create(
+      { id: newId('membership'), environmentId: ctx.directory.environmentId, organizationId: ctx.directory.organizationId, userId: user.id, status: MembershipStatus.ACTIVE },
+      roles.map((role) => role.id),
+    );
+    outcome.membershipId = created.id;
+    record(em, ctx, 'membership.created', targets(created.id), { after: { status: created.status, roles: roles.map((role) => role.key), provisionedBy: 'scim' } });
+    return outcome;
+  }
+  outcome.membershipId = membership.id;
+  const wanted = active ? MembershipStatus.ACTIVE : MembershipStatus.INACTIVE;
+  if (membership.status === wanted) return outcome;
+  const before = { status: membership.status };
+  membership.status = wanted;
+  if (wanted === MembershipStatus.INACTIVE) {
+    const ended = await endAccessOfUser(em, user.id, 'user_deprovisioned', ctx.directory.organizationId);
+    outcome.deprovisioned = true;
+    record(em, ctx, 'directory.user.deprovisioned', [...targets(membership.id), ...ended.map((session) => ({ type: 'session', id: session.id }))], {
+      before,
+      after: { status: wanted, reason: options.deleted ? 'deleted' : 'inactive', sessionsEnded: ended.length },
+    });
+  } else {
+    // An INACTIVE or PENDING membership becomes active again; a user suspended in Gatehouse stays suspended.
+    outcome.reactivated = true;
+    record(em, ctx, 'directory.user.reactivated', targets(membership.id), { before, after: { status: wanted, userStatus: user.status === UserStatus.ACTIVE ? 'ACTIVE' : user.status } });
+  }
+  return outcome;
+}
