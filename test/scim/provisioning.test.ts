@@ -121,6 +121,17 @@ describe('provisioning from a directory', () => {
     expect((await client.tokenIntrospection(again.config, again.tokens.access_token)).active).toBe(true);
   });
 
+  it('cuts access when Entra deactivates by PATCH (active "False")', async () => {
+    const { body: provisioned } = await scim('/Users', { body: scimUser('patched@acme.test') });
+    const { config, tokens } = await signIn('patched@acme.test');
+    const patched = await scim(`/Users/${provisioned.id}`, {
+      method: 'PATCH',
+      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] },
+    });
+    expect(patched.body.active).toBe(false);
+    expect((await client.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+  });
+
   it('cuts access on DELETE too, and keeps the user (who may belong elsewhere) with an INACTIVE membership', async () => {
     const { body: provisioned } = await scim('/Users', { body: scimUser('deleted@acme.test') });
     const { config, tokens } = await signIn('deleted@acme.test');

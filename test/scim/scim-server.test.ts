@@ -58,7 +58,7 @@ describe('discovery (RFC 7644 §4)', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/scim\+json/);
     expect(response.body).toMatchObject({
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-      patch: { supported: false },
+      patch: { supported: true },
       bulk: { supported: false },
       filter: { supported: true, maxResults: 100 },
       sort: { supported: false },

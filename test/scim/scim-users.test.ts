@@ -11,6 +11,7 @@ let directory: { id: string; baseUrl: string; token: string };
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const scimError = (status: number, scimType?: string) => ({ schemas: [ERROR], status: String(status), ...(scimType ? { scimType } : {}), detail: expect.any(String) });
 
 async function newDirectory(name: string) {
@@ -182,7 +183,7 @@ describe('SCIM Users', () => {
     ['a repeated parameter', { path: '/Users?filter=a&filter=b' }, 400, 'invalidValue'],
     ['attributes naming an unknown attribute', { path: '/Users?attributes=shoeSize' }, 400, 'invalidValue'],
     ['an unknown User id', { path: '/Users/dus_01jnothereatall000000000000' }, 404, undefined],
-    ['PATCH, not served yet', { path: '/Users/dus_01jnothereatall000000000000', method: 'PATCH', body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [] } }, 501, undefined],
+    ['PATCH of an unknown User', { path: '/Users/dus_01jnothereatall000000000000', method: 'PATCH', body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] } }, 404, undefined],
     ['DELETE on the collection', { path: '/Users', method: 'DELETE' }, 405, undefined],
   ];
 
@@ -192,5 +193,73 @@ describe('SCIM Users', () => {
     expect(response).toMatchObject({ status, body: scimError(status, scimType) });
     expect(response.headers.get('content-type')).toMatch(/^application\/scim\+json/);
     expect((await scim('/Users?count=0')).body.totalResults).toBe(before);
+  });
+
+  describe('PATCH', () => {
+    const patch = (id: string, Operations: unknown[]) => scim(`/Users/${id}`, { method: 'PATCH', body: { schemas: [PATCH_OP], Operations } });
+
+    it('applies what Entra sends: "Replace" with "False", a filtered add used as a replace, path-less dotted names, an extension by URN', async () => {
+      const { body: user } = await scim('/Users', { body: oktaUser('entra-patch@acme.test', { title: 'Engineer' }) });
+      const deactivated = await patch(user.id, [{ op: 'Replace', path: 'active', value: 'False' }]);
+      expect(deactivated).toMatchObject({ status: 200, body: { active: false, meta: { version: 'W/"2"' } } });
+
+      const changed = await patch(user.id, [
+        { op: 'Add', path: 'emails[type eq "work"].value', value: 'entra.patch@acme.test' },
+        { op: 'Add', path: 'phoneNumbers[type eq "mobile"].value', value: '+44 20 7946 0000' },
+        { op: 'Replace', value: { displayName: 'Entra Patched', 'name.givenName': 'Ent', active: true } },
+        { op: 'Replace', path: `${ENTERPRISE}:department`, value: 'Sales' },
+        { op: 'Remove', path: 'title' },
+      ]);
+      expect(changed.status).toBe(200);
+      expect(changed.body).toMatchObject({
+        active: true,
+        displayName: 'Entra Patched',
+        name: { givenName: 'Ent', familyName: 'Lovelace' },
+        emails: [{ type: 'work', value: 'entra.patch@acme.test', primary: true }],
+        phoneNumbers: [{ type: 'mobile', value: '+44 20 7946 0000' }],
+        [ENTERPRISE]: { department: 'Sales' },
+        schemas: [USER, ENTERPRISE],
+      });
+      expect(changed.body.title).toBeUndefined();
+    });
+
+    it('applies what Okta sends: a path-less replace with the id beside the change, and removes by value filter', async () => {
+      const { body: user } = await scim('/Users', { body: oktaUser('okta-patch@acme.test', { emails: [{ value: 'okta-patch@acme.test', type: 'work', primary: true }, { value: 'home@else.test', type: 'home' }] }) });
+      const changed = await patch(user.id, [
+        { op: 'replace', value: { id: user.id, active: false } },
+        { op: 'remove', path: 'emails[type eq "HOME"]' },
+      ]);
+      expect(changed.body.active).toBe(false);
+      expect(changed.body.emails).toEqual([{ value: 'okta-patch@acme.test', type: 'work', primary: true }]);
+      // Removing what is not there changes nothing.
+      expect((await patch(user.id, [{ op: 'remove', path: 'emails[type eq "home"]' }])).status).toBe(200);
+    });
+
+    const refusals: [string, unknown, number, string][] = [
+      ['an unknown attribute path', [{ op: 'replace', path: 'shoeSize', value: 44 }], 400, 'invalidPath'],
+      ['an unknown sub-attribute after a filter', [{ op: 'replace', path: 'emails[type eq "work"].colour', value: 'x' }], 400, 'invalidPath'],
+      ['a filter on a simple attribute', [{ op: 'replace', path: 'userName[value eq "x"]', value: 'x' }], 400, 'invalidPath'],
+      ['an unparseable filter', [{ op: 'replace', path: 'emails[type eq].value', value: 'x' }], 400, 'invalidPath'],
+      ['a read-only attribute', [{ op: 'replace', path: 'groups', value: [] }], 400, 'mutability'],
+      ['removing the required userName', [{ op: 'remove', path: 'userName' }], 400, 'mutability'],
+      ['a remove without a path', [{ op: 'remove' }], 400, 'noTarget'],
+      ['a replace through a filter that matches nothing', [{ op: 'replace', path: 'emails[type eq "fax"]', value: { value: 'x' } }], 400, 'noTarget'],
+      ['an unknown op', [{ op: 'merge', path: 'title', value: 'x' }], 400, 'invalidSyntax'],
+      ['a value of the wrong type', [{ op: 'replace', path: 'active', value: 'maybe' }], 400, 'invalidValue'],
+      ['a userName another User has', [{ op: 'replace', path: 'userName', value: 'ADA@acme.test' }], 409, 'uniqueness'],
+    ];
+    it.each(refusals)('refuses %s, and applies none of the operations', async (_name, operations, status, scimType) => {
+      const { body: user } = await scim('/Users', { body: oktaUser(`refused-${Math.random().toString(36).slice(2, 8)}@acme.test`) });
+      const response = await patch(user.id, [{ op: 'replace', path: 'displayName', value: 'Changed first' }, ...(operations as unknown[])]);
+      expect(response).toMatchObject({ status, body: scimError(status, scimType) });
+      expect((await scim(`/Users/${user.id}`)).body).toEqual(user);
+    });
+
+    it('refuses a body that is not a PatchOp message', async () => {
+      const { body: user } = await scim('/Users', { body: oktaUser('not-patchop@acme.test') });
+      expect(await scim(`/Users/${user.id}`, { method: 'PATCH', body: { Operations: [{ op: 'replace', path: 'active', value: false }] } })).toMatchObject({ status: 400, body: scimError(400, 'invalidSyntax') });
+      expect(await scim(`/Users/${user.id}`, { method: 'PATCH', body: { schemas: [PATCH_OP], Operations: [] } })).toMatchObject({ status: 400, body: scimError(400, 'invalidSyntax') });
+      expect(await scim(`/Users/${user.id}`, { method: 'PATCH', body: { schemas: [PATCH_OP], Operations: Array.from({ length: 101 }, () => ({ op: 'replace', path: 'title', value: 'x' })) } })).toMatchObject({ status: 400, body: scimError(400, 'invalidValue') });
+    });
   });
 });

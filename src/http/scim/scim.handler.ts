@@ -9,7 +9,7 @@ import { directoryBaseUrl } from '../../modules/directory/directory-presets.js';
 import { DirectoryRepository } from '../../modules/directory/directory.repository.js';
 import { resourceTypes, schemas, serviceProviderConfig } from '../../modules/directory/scim/scim-discovery.js';
 import { scimError, scimNotFound, scimTypeOf } from '../../modules/directory/scim/scim-errors.js';
-import { createUser, deleteUser, listUsers, readUser, replaceUser, userResource, type DirectoryRequestContext } from '../../modules/directory/scim/scim-users.service.js';
+import { createUser, deleteUser, listUsers, patchUser, readUser, replaceUser, userResource, type DirectoryRequestContext } from '../../modules/directory/scim/scim-users.service.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json';
 const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -156,9 +156,11 @@ async function users(request: ScimRequest, context: DirectoryRequestContext, id:
     case 'DELETE':
       await deleteUser(context, id);
       return { status: 204 };
-    case 'PATCH':
-      return scimErrorResponse(501, 'PATCH is not served yet (ServiceProviderConfig says so); replace the User with PUT');
+    case 'PATCH': {
+      const user = userResource(await patchUser(context, id, request.body), context.baseUrl);
+      return { status: 200, body: user, headers: { etag: (user.meta as { version: string }).version } };
+    }
     default:
-      return notAllowed('GET, PUT, DELETE');
+      return notAllowed('GET, PUT, PATCH, DELETE');
   }
 }

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { Repository } from '../../db/repository.js';
 import { entityCondition, managedRow, type SqlPart } from '../../db/rows.js';
 import { sql, tableOf } from '../../db/sql.js';
@@ -29,6 +29,11 @@ export class DirectoryUserRepository extends Repository<DirectoryUser> {
 
   ofDirectory(directoryId: string, id: string): Promise<DirectoryUser | null> {
     return this.em.findOne(DirectoryUser, { id, directoryId });
+  }
+
+  /** The directory's User, locked until the transaction ends: a change reads what it changes after any other change committed. */
+  lockedOfDirectory(directoryId: string, id: string): Promise<DirectoryUser | null> {
+    return this.em.findOne(DirectoryUser, { id, directoryId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
   }
 
   /** The directory's User with `userName`, compared case-insensitively (the unique index's rule). */

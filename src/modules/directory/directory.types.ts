@@ -1,5 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../../graphql/connection.js';
+import { Cost } from '../../graphql/cost.js';
+import { MAX_GROUP_ROLE_MAPPINGS } from '../connection/connection.validation.js';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
 import { SsoGroupRoleMappingInput, SsoGroupRoleMappingType } from '../connection/connection.types.js';
@@ -54,6 +56,7 @@ export class DirectoryNode extends Node {
   @Field(() => Date, { nullable: true, description: 'Until when the token replaced by the latest rotation is still accepted; null when it is not.' })
   previousTokenExpiresAt!: Date | null;
 
+  @Cost({ maxItems: MAX_GROUP_ROLE_MAPPINGS })
   @Field(() => [SsoGroupRoleMappingType], { description: 'Group → roles, in priority order: a provisioned member of a group gets its roles in the organization.' })
   groupRoleMappings!: SsoGroupRoleMappingType[];
 

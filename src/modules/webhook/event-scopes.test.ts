@@ -18,13 +18,15 @@ describe('scopesForEventType', () => {
     ['webhook_endpoint.*', ['webhooks:read']],
     ['connection.created', ['organizations:read']],
     ['sso.signin_failed', ['audit:read']],
+    ['directory.user.created', ['organizations:read']],
+    ['directory.*', ['organizations:read']],
   ])('%s needs %j', (eventType, scopes) => {
     expect(scopesForEventType(eventType).sort()).toEqual(scopes);
   });
 
   // Fail closed: every event, a family without an entry, and any wildcard that may span families
   // (the action syntax refuses `u*` today; this holds should it ever allow more).
-  it.each(['*', 'sign_in.*', 'directory.*', 'users.*', 'use.*', 'u*', 'user*', '*.created', 'user.%', 'user.?', 'constructor.*', '__proto__.*', 'to_string'])(
+  it.each(['*', 'sign_in.*', 'scim_import.*', 'users.*', 'use.*', 'u*', 'user*', '*.created', 'user.%', 'user.?', 'constructor.*', '__proto__.*', 'to_string'])(
     '%s needs audit:read',
     (eventType) => {
       expect(scopesForEventType(eventType)).toEqual(['audit:read']);

@@ -14,7 +14,7 @@ export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListR
 
 /** What the server supports now; each flag turns true with the endpoints that honour it. */
 export const SCIM_FEATURES = {
-  patch: false,
+  patch: true,
   bulk: false,
   filter: true,
   sort: false,

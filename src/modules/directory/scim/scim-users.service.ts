@@ -9,6 +9,7 @@ import { syncDirectoryUser } from '../directory-provisioning.js';
 import { MAX_SCIM_PAGE_SIZE, LIST_RESPONSE_SCHEMA } from './scim-discovery.js';
 import { scimError, scimNotFound } from './scim-errors.js';
 import { compileFilter } from './scim-filter.js';
+import { applyPatch } from './scim-patch.js';
 import { normalizeResource, parseProjection, project, type NormalizedResource } from './scim-resource.js';
 import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA, USER_SCHEMAS } from './scim-schema.js';
 
@@ -135,7 +136,7 @@ export async function replaceUser(ctx: DirectoryRequestContext, id: string, body
   const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
   return inTransaction(ctx, columns.userName, async (em) => {
     const users = new DirectoryUserRepository(em);
-    const user = await users.ofDirectory(ctx.directory.id, id);
+    const user = await users.lockedOfDirectory(ctx.directory.id, id);
     if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
     const holder = await users.byUserName(ctx.directory.id, columns.userName);
     if (holder && holder.id !== user.id) throw uniqueness(columns.userName);
@@ -148,10 +149,39 @@ export async function replaceUser(ctx: DirectoryRequestContext, id: string, body
   });
 }
 
+/**
+ * PATCH (RFC 7644 §3.5.2): the operations applied to the User as it is (locked), then the result
+ * checked as a whole, as a PUT of it would be; all or nothing.
+ */
+export async function patchUser(ctx: DirectoryRequestContext, id: string, body: unknown): Promise<DirectoryUser> {
+  let userName: string | null = null;
+  return inTransaction(ctx, null, async (em) => {
+    const users = new DirectoryUserRepository(em);
+    const user = await users.lockedOfDirectory(ctx.directory.id, id);
+    if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
+    const current = { ...(user.externalId !== null ? { externalId: user.externalId } : {}), ...user.resource, userName: user.userName, active: user.active };
+    const patched = applyPatch(current, body, USER_SCHEMAS);
+    const extensions = USER_SCHEMAS.extensions.map((schema) => schema.id).filter((urn) => patched[urn] !== undefined);
+    const columns = columnsOf(normalizeResource({ ...patched, schemas: [USER_SCHEMA, ...extensions] }, USER_SCHEMAS));
+    userName = columns.userName;
+    const holder = await users.byUserName(ctx.directory.id, columns.userName);
+    if (holder && holder.id !== user.id) throw uniqueness(columns.userName);
+    const before = snapshot(user);
+    Object.assign(user, columns);
+    user.version += 1;
+    const synced = await syncDirectoryUser(em, ctx, user);
+    audit(ctx, em, 'directory.user.updated', user, { before, after: { ...snapshot(user), linkedUserId: synced.userId } });
+    return user;
+  }).catch((error: unknown) => {
+    if (isUniqueViolation(error) && userName !== null) throw uniqueness(userName);
+    throw error;
+  });
+}
+
 export async function deleteUser(ctx: DirectoryRequestContext, id: string): Promise<void> {
   await inTransaction(ctx, null, async (em) => {
     const users = new DirectoryUserRepository(em);
-    const user = await users.ofDirectory(ctx.directory.id, id);
+    const user = await users.lockedOfDirectory(ctx.directory.id, id);
     if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
     // The person's access to the organization ends with the resource.
     await syncDirectoryUser(em, ctx, user, { deleted: true });
