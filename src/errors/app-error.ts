@@ -10,6 +10,8 @@ export type ErrorKind =
   | 'NOT_FOUND'
   | 'BAD_USER_INPUT'
   | 'CONFLICT'
+  /** A condition the request set (a SCIM `If-Match` version) does not hold. */
+  | 'PRECONDITION_FAILED'
   | 'RATE_LIMITED'
   | 'INTERNAL';
 
@@ -19,6 +21,7 @@ const STATUS: Record<ErrorKind, number> = {
   NOT_FOUND: 404,
   BAD_USER_INPUT: 400,
   CONFLICT: 409,
+  PRECONDITION_FAILED: 412,
   RATE_LIMITED: 429,
   INTERNAL: 500,
 };
@@ -30,6 +33,7 @@ export const PUBLIC_CODE: Record<ErrorKind, string> = {
   NOT_FOUND: 'NOT_FOUND',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   CONFLICT: 'CONFLICT',
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
   RATE_LIMITED: 'RATE_LIMITED',
   INTERNAL: 'INTERNAL_SERVER_ERROR',
 };

@@ -62,7 +62,7 @@ describe('discovery (RFC 7644 §4)', () => {
       bulk: { supported: false },
       filter: { supported: true, maxResults: 100 },
       sort: { supported: false },
-      etag: { supported: false },
+      etag: { supported: true },
       changePassword: { supported: false },
       authenticationSchemes: [{ type: 'oauthbearertoken', primary: true }],
       meta: { resourceType: 'ServiceProviderConfig', location: `${directory.baseUrl}/ServiceProviderConfig` },

@@ -19,10 +19,10 @@ async function newDirectory(name: string) {
   return { id: created.directory.id, baseUrl: created.directory.baseUrl, token: created.token };
 }
 
-async function scim(path: string, init: { method?: string; body?: unknown; token?: string; base?: string } = {}) {
+async function scim(path: string, init: { method?: string; body?: unknown; token?: string; base?: string; headers?: Record<string, string> } = {}) {
   const response = await fetch(`${init.base ?? directory.baseUrl}${path}`, {
     method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
-    headers: { authorization: `Bearer ${init.token ?? directory.token}`, ...(init.body !== undefined ? { 'content-type': 'application/scim+json' } : {}) },
+    headers: { authorization: `Bearer ${init.token ?? directory.token}`, ...(init.body !== undefined ? { 'content-type': 'application/scim+json' } : {}), ...init.headers },
     body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
   });
   const text = await response.text();
@@ -260,6 +260,28 @@ describe('SCIM Users', () => {
       expect(await scim(`/Users/${user.id}`, { method: 'PATCH', body: { Operations: [{ op: 'replace', path: 'active', value: false }] } })).toMatchObject({ status: 400, body: scimError(400, 'invalidSyntax') });
       expect(await scim(`/Users/${user.id}`, { method: 'PATCH', body: { schemas: [PATCH_OP], Operations: [] } })).toMatchObject({ status: 400, body: scimError(400, 'invalidSyntax') });
       expect(await scim(`/Users/${user.id}`, { method: 'PATCH', body: { schemas: [PATCH_OP], Operations: Array.from({ length: 101 }, () => ({ op: 'replace', path: 'title', value: 'x' })) } })).toMatchObject({ status: 400, body: scimError(400, 'invalidValue') });
+    });
+  });
+
+  describe('versions (ETags, RFC 7644 §3.14)', () => {
+    it('answers If-None-Match with 304 while the version holds, and refuses a change whose If-Match names another (412, nothing changed)', async () => {
+      const { body: user } = await scim('/Users', { body: oktaUser('versioned@acme.test') });
+      expect(user.meta.version).toBe('W/"1"');
+      const unchanged = await scim(`/Users/${user.id}`, { headers: { 'if-none-match': 'W/"1"' } });
+      expect(unchanged.status).toBe(304);
+      expect(unchanged.headers.get('etag')).toBe('W/"1"');
+      expect((await scim(`/Users/${user.id}`, { headers: { 'if-none-match': 'W/"7", W/"8"' } })).status).toBe(200);
+
+      const stale = { 'if-match': 'W/"0"' };
+      expect(await scim(`/Users/${user.id}`, { method: 'PUT', body: oktaUser('versioned@acme.test', { title: 'x' }), headers: stale })).toMatchObject({ status: 412, body: scimError(412) });
+      expect(await scim(`/Users/${user.id}`, { method: 'PATCH', body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'x' }] }, headers: stale })).toMatchObject({ status: 412 });
+      expect(await scim(`/Users/${user.id}`, { method: 'DELETE', headers: stale })).toMatchObject({ status: 412 });
+      expect((await scim(`/Users/${user.id}`)).body).toEqual(user);
+
+      const changed = await scim(`/Users/${user.id}`, { method: 'PUT', body: oktaUser('versioned@acme.test', { title: 'Lead' }), headers: { 'if-match': 'W/"1"' } });
+      expect(changed).toMatchObject({ status: 200, body: { title: 'Lead', meta: { version: 'W/"2"' } } });
+      expect((await scim(`/Users/${user.id}`, { method: 'PATCH', body: { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: 'title' }] }, headers: { 'if-match': '*' } })).status).toBe(200);
+      expect((await scim(`/Users/${user.id}`, { method: 'DELETE', headers: { 'if-match': '"3"' } })).status).toBe(204);
     });
   });
 });

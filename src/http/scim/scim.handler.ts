@@ -8,7 +8,7 @@ import { authenticateDirectory } from '../../modules/directory/directory-auth.js
 import { directoryBaseUrl } from '../../modules/directory/directory-presets.js';
 import { DirectoryRepository } from '../../modules/directory/directory.repository.js';
 import { resourceTypes, schemas, serviceProviderConfig } from '../../modules/directory/scim/scim-discovery.js';
-import { scimError, scimNotFound, scimTypeOf } from '../../modules/directory/scim/scim-errors.js';
+import { etagMatches, scimError, scimNotFound, scimTypeOf } from '../../modules/directory/scim/scim-errors.js';
 import { createUser, deleteUser, listUsers, patchUser, readUser, replaceUser, userResource, type DirectoryRequestContext } from '../../modules/directory/scim/scim-users.service.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json';
@@ -25,6 +25,9 @@ export interface ScimRequest {
   /** The query parameters as received: a repeated one is an array, refused. */
   query: Record<string, unknown>;
   authorization: string | undefined;
+  /** `If-Match` and `If-None-Match` (RFC 7644 §3.14). */
+  ifMatch: string | undefined;
+  ifNoneMatch: string | undefined;
   body: unknown;
   meta: RequestMeta;
 }
@@ -147,17 +150,19 @@ async function users(request: ScimRequest, context: DirectoryRequestContext, id:
   switch (request.method) {
     case 'GET': {
       const user = await readUser(context, id, singleParameters(request.query));
-      return { status: 200, body: user, headers: { etag: (user.meta as { version: string }).version } };
+      const version = (user.meta as { version: string }).version;
+      if (request.ifNoneMatch !== undefined && etagMatches(request.ifNoneMatch, version)) return { status: 304, headers: { etag: version } };
+      return { status: 200, body: user, headers: { etag: version } };
     }
     case 'PUT': {
-      const user = userResource(await replaceUser(context, id, request.body), context.baseUrl);
+      const user = userResource(await replaceUser(context, id, request.body, request.ifMatch), context.baseUrl);
       return { status: 200, body: user, headers: { etag: (user.meta as { version: string }).version } };
     }
     case 'DELETE':
-      await deleteUser(context, id);
+      await deleteUser(context, id, request.ifMatch);
       return { status: 204 };
     case 'PATCH': {
-      const user = userResource(await patchUser(context, id, request.body), context.baseUrl);
+      const user = userResource(await patchUser(context, id, request.body, request.ifMatch), context.baseUrl);
       return { status: 200, body: user, headers: { etag: (user.meta as { version: string }).version } };
     }
     default:

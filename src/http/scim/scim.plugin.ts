@@ -74,6 +74,8 @@ export async function scimPlugin(app: FastifyInstance, options: ScimPluginOption
         path,
         query: request.query as Record<string, unknown>,
         authorization: request.headers.authorization,
+        ifMatch: request.headers['if-match'],
+        ifNoneMatch: request.headers['if-none-match'],
         body: request.body,
         meta: options.requestMeta(request),
       });

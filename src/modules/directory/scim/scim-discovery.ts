@@ -18,7 +18,7 @@ export const SCIM_FEATURES = {
   bulk: false,
   filter: true,
   sort: false,
-  etag: false,
+  etag: true,
   changePassword: false,
 } as const;
 

@@ -45,3 +45,17 @@ export function scimTypeOf(error: unknown): ScimErrorType | null {
 export function scimNotFound(detail: string): AppError {
   return new AppError('NOT_FOUND', 'scim.not_found', detail);
 }
+
+/** An `If-Match` version that is not the resource's (RFC 7644 §3.14): 412, nothing changed. */
+export function scimPreconditionFailed(current: string): AppError {
+  return new AppError('PRECONDITION_FAILED', 'scim.precondition_failed', `The resource has changed: its version is ${current}`);
+}
+
+/**
+ * Whether an `If-Match` / `If-None-Match` header names `version` (`W/"3"`): `*`, or one of its
+ * comma-separated entity tags, weak or strong (SCIM versions are weak: compared weakly).
+ */
+export function etagMatches(header: string, version: string): boolean {
+  const tag = (value: string) => value.trim().replace(/^W\//, '');
+  return header.split(',').some((entry) => entry.trim() === '*' || tag(entry) === tag(version));
+}

@@ -7,7 +7,7 @@ import { DirectoryUser } from '../directory-user.entity.js';
 import { DirectoryUserRepository, USER_FILTER_TARGET } from '../directory-user.repository.js';
 import { syncDirectoryUser } from '../directory-provisioning.js';
 import { MAX_SCIM_PAGE_SIZE, LIST_RESPONSE_SCHEMA } from './scim-discovery.js';
-import { scimError, scimNotFound } from './scim-errors.js';
+import { etagMatches, scimError, scimNotFound, scimPreconditionFailed } from './scim-errors.js';
 import { compileFilter } from './scim-filter.js';
 import { applyPatch } from './scim-patch.js';
 import { normalizeResource, parseProjection, project, type NormalizedResource } from './scim-resource.js';
@@ -88,9 +88,17 @@ export function userResource(user: DirectoryUser, baseUrl: string): Record<strin
       created: user.createdAt.toISOString(),
       lastModified: user.updatedAt.toISOString(),
       location: `${baseUrl}/Users/${user.id}`,
-      version: `W/"${user.version}"`,
+      version: versionOf(user),
     },
   };
+}
+
+/** The ETag of a User: its version, weak. */
+export const versionOf = (user: DirectoryUser) => `W/"${user.version}"`;
+
+/** Refuses a change whose `If-Match` names another version than the User's (RFC 7644 §3.14). */
+function checkIfMatch(user: DirectoryUser, ifMatch: string | undefined): void {
+  if (ifMatch !== undefined && !etagMatches(ifMatch, versionOf(user))) throw scimPreconditionFailed(versionOf(user));
 }
 
 const uniqueness = (userName: string) => scimError('uniqueness', `A User with userName "${userName.slice(0, 256)}" exists in this directory`);
@@ -132,12 +140,13 @@ export async function getUser(ctx: DirectoryRequestContext, id: string): Promise
 }
 
 /** PUT: the resource replaced by the body (RFC 7644 §3.5.1); the id, created time and links stay. */
-export async function replaceUser(ctx: DirectoryRequestContext, id: string, body: unknown): Promise<DirectoryUser> {
+export async function replaceUser(ctx: DirectoryRequestContext, id: string, body: unknown, ifMatch?: string): Promise<DirectoryUser> {
   const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
   return inTransaction(ctx, columns.userName, async (em) => {
     const users = new DirectoryUserRepository(em);
     const user = await users.lockedOfDirectory(ctx.directory.id, id);
     if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
+    checkIfMatch(user, ifMatch);
     const holder = await users.byUserName(ctx.directory.id, columns.userName);
     if (holder && holder.id !== user.id) throw uniqueness(columns.userName);
     const before = snapshot(user);
@@ -153,12 +162,13 @@ export async function replaceUser(ctx: DirectoryRequestContext, id: string, body
  * PATCH (RFC 7644 §3.5.2): the operations applied to the User as it is (locked), then the result
  * checked as a whole, as a PUT of it would be; all or nothing.
  */
-export async function patchUser(ctx: DirectoryRequestContext, id: string, body: unknown): Promise<DirectoryUser> {
+export async function patchUser(ctx: DirectoryRequestContext, id: string, body: unknown, ifMatch?: string): Promise<DirectoryUser> {
   let userName: string | null = null;
   return inTransaction(ctx, null, async (em) => {
     const users = new DirectoryUserRepository(em);
     const user = await users.lockedOfDirectory(ctx.directory.id, id);
     if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
+    checkIfMatch(user, ifMatch);
     const current = { ...(user.externalId !== null ? { externalId: user.externalId } : {}), ...user.resource, userName: user.userName, active: user.active };
     const patched = applyPatch(current, body, USER_SCHEMAS);
     const extensions = USER_SCHEMAS.extensions.map((schema) => schema.id).filter((urn) => patched[urn] !== undefined);
@@ -178,11 +188,12 @@ export async function patchUser(ctx: DirectoryRequestContext, id: string, body: 
   });
 }
 
-export async function deleteUser(ctx: DirectoryRequestContext, id: string): Promise<void> {
+export async function deleteUser(ctx: DirectoryRequestContext, id: string, ifMatch?: string): Promise<void> {
   await inTransaction(ctx, null, async (em) => {
     const users = new DirectoryUserRepository(em);
     const user = await users.lockedOfDirectory(ctx.directory.id, id);
     if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
+    checkIfMatch(user, ifMatch);
     // The person's access to the organization ends with the resource.
     await syncDirectoryUser(em, ctx, user, { deleted: true });
     await users.delete(user.id);
