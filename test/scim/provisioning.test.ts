@@ -99,6 +99,11 @@ describe('provisioning from a directory', () => {
     expect(user.memberships.nodes).toEqual([]);
     expect((await scim('/Users', { body: scimUser('new@elsewhere.test') })).status).toBe(201);
     expect(await userByEmail('new@elsewhere.test')).toBeNull();
+    // Spellings that a domain rule would read as the verified domain, but that are no address of it.
+    for (const odd of ['pat@acme.test.', 'a@b@acme.test']) {
+      expect((await scim('/Users', { body: scimUser(odd) })).status).toBe(201);
+      expect(await userByEmail(odd)).toBeNull();
+    }
   });
 
   it('cuts a deactivated person off at once: tokens fail introspection, refresh is refused, the membership is INACTIVE; reactivation restores it', async () => {

@@ -10,6 +10,7 @@ import { endAccessOfUser } from '../session/session.service.js';
 import { UserStatus, type User } from '../user/user.entity.js';
 import { UserRepository } from '../user/user.repository.js';
 import { snapshotUser } from '../user/user.service.js';
+import { isEmailAddress } from '../validation.js';
 import type { Directory } from './directory.entity.js';
 import type { DirectoryUser } from './directory-user.entity.js';
 
@@ -49,7 +50,8 @@ async function environmentUserOf(em: EntityManager, ctx: ProvisioningContext, di
     if (linked) return linked;
   }
   const email = directoryUser.email;
-  if (!email) return null;
+  // The address rule every sign-in path shares: `pat@acme.test.` (another spelling of the same mailbox) or `a@b@acme.test` links nobody.
+  if (!email || !isEmailAddress(email)) return null;
   const domain = email.slice(email.lastIndexOf('@') + 1);
   const verified = await new OrganizationDomainRepository(em).verifiedNamesOf(ctx.directory.organizationId);
   if (!verified.includes(domain)) return null;
