@@ -134,6 +134,12 @@ async function route(request: ScimRequest, context: DirectoryRequestContext): Pr
   throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
 }
 
+/** A User in a response, with its version as the ETag header. */
+function userResponse(status: number, user: Record<string, unknown>): ScimResponse {
+  const { version, location } = user.meta as { version: string; location: string };
+  return { status, body: user, headers: status === 201 ? { location, etag: version } : { etag: version } };
+}
+
 const notAllowed = (methods: string) => scimErrorResponse(405, `Use ${methods.split(', ').join(' or ')} here`, null, { allow: methods });
 
 /** /Users and /Users/<id>. */
@@ -141,10 +147,7 @@ async function users(request: ScimRequest, context: DirectoryRequestContext, id:
   if (rest.length) throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
   if (id === undefined) {
     if (request.method === 'GET') return { status: 200, body: await listUsers(context, singleParameters(request.query)) };
-    if (request.method === 'POST') {
-      const user = userResource(await createUser(context, request.body), context.baseUrl);
-      return { status: 201, body: user, headers: { location: (user.meta as { location: string }).location, etag: (user.meta as { version: string }).version } };
-    }
+    if (request.method === 'POST') return userResponse(201, userResource(await createUser(context, request.body), context.baseUrl));
     return notAllowed('GET, POST');
   }
   switch (request.method) {
@@ -152,19 +155,15 @@ async function users(request: ScimRequest, context: DirectoryRequestContext, id:
       const user = await readUser(context, id, singleParameters(request.query));
       const version = (user.meta as { version: string }).version;
       if (request.ifNoneMatch !== undefined && etagMatches(request.ifNoneMatch, version)) return { status: 304, headers: { etag: version } };
-      return { status: 200, body: user, headers: { etag: version } };
+      return userResponse(200, user);
     }
-    case 'PUT': {
-      const user = userResource(await replaceUser(context, id, request.body, request.ifMatch), context.baseUrl);
-      return { status: 200, body: user, headers: { etag: (user.meta as { version: string }).version } };
-    }
+    case 'PUT':
+      return userResponse(200, userResource(await replaceUser(context, id, request.body, request.ifMatch), context.baseUrl));
     case 'DELETE':
       await deleteUser(context, id, request.ifMatch);
       return { status: 204 };
-    case 'PATCH': {
-      const user = userResource(await patchUser(context, id, request.body, request.ifMatch), context.baseUrl);
-      return { status: 200, body: user, headers: { etag: (user.meta as { version: string }).version } };
-    }
+    case 'PATCH':
+      return userResponse(200, userResource(await patchUser(context, id, request.body, request.ifMatch), context.baseUrl));
     default:
       return notAllowed('GET, PUT, PATCH, DELETE');
   }

@@ -111,7 +111,8 @@ class FilterCompiler {
     return `scim_v${this.aliases}`;
   }
 
-  private param(value: unknown): string {
+  /** A parameter of the condition: its placeholder. */
+  addParam(value: unknown): string {
     this.params.push(value);
     return '?';
   }
@@ -167,10 +168,6 @@ class FilterCompiler {
   private json(schemaId: string, path: string[]): string {
     const container = schemaId === this.target.schemas.core.id ? this.target.resource : `(${this.target.resource}->${key(schemaId)})`;
     return `${container}${path.map((name) => `->${key(name)}`).join('')}`;
-  }
-
-  addParam(value: unknown): string {
-    return this.param(value);
   }
 }
 

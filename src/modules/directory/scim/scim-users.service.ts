@@ -103,19 +103,28 @@ function checkIfMatch(user: DirectoryUser, ifMatch: string | undefined): void {
 
 const uniqueness = (userName: string) => scimError('uniqueness', `A User with userName "${userName.slice(0, 256)}" exists in this directory`);
 
-/** Runs `work` in a transaction; a concurrent insert of the same userName is the same 409 as a found one. */
-async function inTransaction<T>(ctx: DirectoryRequestContext, userName: string | null, work: (em: EntityManager) => Promise<T>): Promise<T> {
+/** Runs `work` in a transaction; a concurrent write of the same userName (the unique index) is the same 409 as a found one. */
+async function inTransaction<T>(ctx: DirectoryRequestContext, userName: () => string | null, work: (em: EntityManager) => Promise<T>): Promise<T> {
   try {
     return await ctx.em.transactional(work);
   } catch (error) {
-    if (isUniqueViolation(error) && userName !== null) throw uniqueness(userName);
+    const name = userName();
+    if (isUniqueViolation(error) && name !== null) throw uniqueness(name);
     throw error;
   }
 }
 
+/** The directory's User, locked until the transaction ends, at the version `If-Match` names (when it names one). */
+async function lockedUser(users: DirectoryUserRepository, ctx: DirectoryRequestContext, id: string, ifMatch: string | undefined): Promise<DirectoryUser> {
+  const user = await users.lockedOfDirectory(ctx.directory.id, id);
+  if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
+  checkIfMatch(user, ifMatch);
+  return user;
+}
+
 export async function createUser(ctx: DirectoryRequestContext, body: unknown): Promise<DirectoryUser> {
   const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
-  return inTransaction(ctx, columns.userName, async (em) => {
+  return inTransaction(ctx, () => columns.userName, async (em) => {
     const users = new DirectoryUserRepository(em);
     if (await users.byUserName(ctx.directory.id, columns.userName)) throw uniqueness(columns.userName);
     const user = new DirectoryUser();
@@ -139,40 +148,16 @@ export async function getUser(ctx: DirectoryRequestContext, id: string): Promise
   return user;
 }
 
-/** PUT: the resource replaced by the body (RFC 7644 §3.5.1); the id, created time and links stay. */
-export async function replaceUser(ctx: DirectoryRequestContext, id: string, body: unknown, ifMatch?: string): Promise<DirectoryUser> {
-  const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
-  return inTransaction(ctx, columns.userName, async (em) => {
-    const users = new DirectoryUserRepository(em);
-    const user = await users.lockedOfDirectory(ctx.directory.id, id);
-    if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
-    checkIfMatch(user, ifMatch);
-    const holder = await users.byUserName(ctx.directory.id, columns.userName);
-    if (holder && holder.id !== user.id) throw uniqueness(columns.userName);
-    const before = snapshot(user);
-    Object.assign(user, columns);
-    user.version += 1;
-    const synced = await syncDirectoryUser(em, ctx, user);
-    audit(ctx, em, 'directory.user.updated', user, { before, after: { ...snapshot(user), linkedUserId: synced.userId } });
-    return user;
-  });
-}
-
 /**
- * PATCH (RFC 7644 §3.5.2): the operations applied to the User as it is (locked), then the result
- * checked as a whole, as a PUT of it would be; all or nothing.
+ * A User changed to what `columnsFor` makes of it (the locked User as it is): its userName still
+ * its own, its version up, its environment user and membership in step, audited.
  */
-export async function patchUser(ctx: DirectoryRequestContext, id: string, body: unknown, ifMatch?: string): Promise<DirectoryUser> {
+async function changeUser(ctx: DirectoryRequestContext, id: string, ifMatch: string | undefined, columnsFor: (user: DirectoryUser) => ReturnType<typeof columnsOf>): Promise<DirectoryUser> {
   let userName: string | null = null;
-  return inTransaction(ctx, null, async (em) => {
+  return inTransaction(ctx, () => userName, async (em) => {
     const users = new DirectoryUserRepository(em);
-    const user = await users.lockedOfDirectory(ctx.directory.id, id);
-    if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
-    checkIfMatch(user, ifMatch);
-    const current = { ...(user.externalId !== null ? { externalId: user.externalId } : {}), ...user.resource, userName: user.userName, active: user.active };
-    const patched = applyPatch(current, body, USER_SCHEMAS);
-    const extensions = USER_SCHEMAS.extensions.map((schema) => schema.id).filter((urn) => patched[urn] !== undefined);
-    const columns = columnsOf(normalizeResource({ ...patched, schemas: [USER_SCHEMA, ...extensions] }, USER_SCHEMAS));
+    const user = await lockedUser(users, ctx, id, ifMatch);
+    const columns = columnsFor(user);
     userName = columns.userName;
     const holder = await users.byUserName(ctx.directory.id, columns.userName);
     if (holder && holder.id !== user.id) throw uniqueness(columns.userName);
@@ -182,18 +167,32 @@ export async function patchUser(ctx: DirectoryRequestContext, id: string, body: 
     const synced = await syncDirectoryUser(em, ctx, user);
     audit(ctx, em, 'directory.user.updated', user, { before, after: { ...snapshot(user), linkedUserId: synced.userId } });
     return user;
-  }).catch((error: unknown) => {
-    if (isUniqueViolation(error) && userName !== null) throw uniqueness(userName);
-    throw error;
+  });
+}
+
+/** PUT: the resource replaced by the body (RFC 7644 §3.5.1); the id, created time and links stay. */
+export async function replaceUser(ctx: DirectoryRequestContext, id: string, body: unknown, ifMatch?: string): Promise<DirectoryUser> {
+  const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
+  return changeUser(ctx, id, ifMatch, () => columns);
+}
+
+/**
+ * PATCH (RFC 7644 §3.5.2): the operations applied to the User as it is (locked), then the result
+ * checked as a whole, as a PUT of it would be; all or nothing.
+ */
+export async function patchUser(ctx: DirectoryRequestContext, id: string, body: unknown, ifMatch?: string): Promise<DirectoryUser> {
+  return changeUser(ctx, id, ifMatch, (user) => {
+    const current = { ...(user.externalId !== null ? { externalId: user.externalId } : {}), ...user.resource, userName: user.userName, active: user.active };
+    const patched = applyPatch(current, body, USER_SCHEMAS);
+    const extensions = USER_SCHEMAS.extensions.map((schema) => schema.id).filter((urn) => patched[urn] !== undefined);
+    return columnsOf(normalizeResource({ ...patched, schemas: [USER_SCHEMA, ...extensions] }, USER_SCHEMAS));
   });
 }
 
 export async function deleteUser(ctx: DirectoryRequestContext, id: string, ifMatch?: string): Promise<void> {
-  await inTransaction(ctx, null, async (em) => {
+  await inTransaction(ctx, () => null, async (em) => {
     const users = new DirectoryUserRepository(em);
-    const user = await users.lockedOfDirectory(ctx.directory.id, id);
-    if (!user) throw scimNotFound(`No User "${id.slice(0, 100)}" in this directory`);
-    checkIfMatch(user, ifMatch);
+    const user = await lockedUser(users, ctx, id, ifMatch);
     // The person's access to the organization ends with the resource.
     await syncDirectoryUser(em, ctx, user, { deleted: true });
     await users.delete(user.id);
