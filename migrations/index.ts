@@ -31,6 +31,7 @@ import { Migration20261202052000_SamlRequestFlowIndex } from './Migration2026120
 import { Migration20261202071000_AuditSealAtCommit } from './Migration20261202071000_AuditSealAtCommit.js';
 import { Migration20261202075427_Directories } from './Migration20261202075427_Directories.js';
 import { Migration20261202080544_DirectoryUsers } from './Migration20261202080544_DirectoryUsers.js';
+import { Migration20261202095151_DirectoryGroups } from './Migration20261202095151_DirectoryGroups.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -64,4 +65,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202071000_AuditSealAtCommit', class: Migration20261202071000_AuditSealAtCommit },
   { name: 'Migration20261202075427_Directories', class: Migration20261202075427_Directories },
   { name: 'Migration20261202080544_DirectoryUsers', class: Migration20261202080544_DirectoryUsers },
+  { name: 'Migration20261202095151_DirectoryGroups', class: Migration20261202095151_DirectoryGroups },
 ];

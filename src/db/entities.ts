@@ -29,6 +29,7 @@ import { Workspace } from '../modules/workspace/workspace.entity.js';
 import { SocialConnection, SocialIdentityLink } from '../modules/social/social-connection.entity.js';
 import { Directory } from '../modules/directory/directory.entity.js';
 import { DirectoryUser } from '../modules/directory/directory-user.entity.js';
+import { DirectoryGroup, DirectoryGroupMember } from '../modules/directory/directory-group.entity.js';
 
 export const entities = [
   Workspace,
@@ -72,6 +73,8 @@ export const entities = [
   SocialConnection,
   Directory,
   DirectoryUser,
+  DirectoryGroup,
+  DirectoryGroupMember,
   SocialIdentityLink,
   SsoTrace,
   SpKey,

@@ -50,6 +50,7 @@ export const INTERNAL_ID_PREFIXES = {
   ssoIdentity: 'ssi',
   socialIdentity: 'sci',
   directoryUser: 'dus',
+  directoryGroup: 'dgr',
 } as const;
 
 export type InternalIdKind = keyof typeof INTERNAL_ID_PREFIXES;

@@ -94,6 +94,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'SocialIdentityLink',
       'Directory',
       'DirectoryUser',
+      'DirectoryGroup',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

@@ -1,5 +1,8 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/db/id.js';
+import { systemFork } from '../../src/db/tenant-scope.js';
+import { ConsentRepository } from '../../src/modules/consent/consent.repository.js';
 import { HttpBrowser } from '../helpers/browser-http.js';
 import { mutate } from '../helpers/oauth.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
@@ -144,5 +147,82 @@ describe('provisioning from a directory', () => {
     expect((await client.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
     const user = await userByEmail('deleted@acme.test');
     expect(user.memberships.nodes.map((membership: { status: string }) => membership.status)).toEqual(['INACTIVE']);
+  });
+
+  it('withdraws what the person let applications do with the organization: a consent of it alone goes, another keeps its other organizations', async () => {
+    const { body: provisioned } = await scim('/Users', { body: scimUser('consenter@acme.test') });
+    const userId = (await userByEmail('consenter@acme.test')).id;
+    const other = await mutate(ws.client, 'createApplication', 'CreateApplicationInput', 'application { clientId }', { environmentId: env, name: 'Other', type: 'WEB', redirectUris: [REDIRECT] });
+    const em = systemFork(server.database.db.orm, 'test: seeds consents');
+    const consents = new ConsentRepository(em);
+    const onlyAcme = consents.create({ id: newId('consent'), environmentId: env, userId, clientId: app.clientId, scopes: ['openid'], resources: [], organizationIds: [orgId] });
+    const shared = consents.create({ id: newId('consent'), environmentId: env, userId, clientId: other.application.clientId, scopes: ['openid'], resources: [], organizationIds: ['org_elsewhere', orgId] });
+    await em.flush();
+
+    await scim(`/Users/${provisioned.id}`, { method: 'PATCH', body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active: false } }] } });
+    const after = systemFork(server.database.db.orm, 'test: reads consents');
+    expect(await new ConsentRepository(after).find(onlyAcme.id)).toBeNull();
+    expect((await new ConsentRepository(after).find(shared.id))?.organizationIds).toEqual(['org_elsewhere']);
+    const events = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 5, filter: { actions: ["consent.*"] }) { nodes { action actor { type } targets { id } } } }`, { env });
+    expect(events.auditEvents.nodes.map((event: { action: string; targets: { id: string }[] }) => [event.action, event.targets[0].id]).sort()).toEqual(
+      [['consent.revoked', onlyAcme.id], ['consent.updated', shared.id]].sort(),
+    );
+    expect(events.auditEvents.nodes[0].actor.type).toBe('DIRECTORY');
+  });
+});
+
+describe('roles from groups', () => {
+  const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+  const patch = (...Operations: unknown[]) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations });
+  const rolesOf = async (email: string) => {
+    const user = await userByEmail(email);
+    const membership = user.memberships.nodes.find((node: { organization: { id: string } }) => node.organization.id === orgId);
+    return membership.roles.map((role: { key: string }) => role.key).sort();
+  };
+  const setMappings = (groupRoleMappings: { group: string; roleKeys: string[] }[]) =>
+    mutate(ws.client, 'updateDirectory', 'UpdateDirectoryInput', 'directory { id }', { id: directory.id, groupRoleMappings });
+
+  it('gives a member of a mapped group its roles and takes them back when they leave, the group is renamed or deleted', async () => {
+    await setMappings([{ group: 'Admins', roleKeys: ['admin'] }]);
+    const grace = (await scim('/Users', { body: scimUser('grace@acme.test') })).body.id;
+    const hal = (await scim('/Users', { body: scimUser('hal@acme.test') })).body.id;
+    expect(await rolesOf('grace@acme.test')).toEqual(['member']);
+
+    const admins = (await scim('/Groups', { body: { schemas: [GROUP], displayName: 'admins', members: [{ value: grace }] } })).body.id;
+    expect(await rolesOf('grace@acme.test')).toEqual(['admin']);
+    expect(await rolesOf('hal@acme.test')).toEqual(['member']);
+
+    await scim(`/Groups/${admins}`, { method: 'PATCH', body: patch({ op: 'add', path: 'members', value: [{ value: hal }] }) });
+    expect(await rolesOf('hal@acme.test')).toEqual(['admin']);
+    await scim(`/Groups/${admins}`, { method: 'PATCH', body: patch({ op: 'remove', path: `members[value eq "${hal}"]` }) });
+    expect(await rolesOf('hal@acme.test')).toEqual(['member']);
+    expect(await rolesOf('grace@acme.test')).toEqual(['admin']);
+
+    await scim(`/Groups/${admins}`, { method: 'PATCH', body: patch({ op: 'replace', path: 'displayName', value: 'Former admins' }) });
+    expect(await rolesOf('grace@acme.test')).toEqual(['member']);
+    await scim(`/Groups/${admins}`, { method: 'PATCH', body: patch({ op: 'replace', path: 'displayName', value: 'Admins' }) });
+    expect(await rolesOf('grace@acme.test')).toEqual(['admin']);
+
+    // Deactivated and back: the roles the mappings give their groups now.
+    await scim(`/Users/${grace}`, { method: 'PATCH', body: patch({ op: 'replace', path: 'active', value: false }) });
+    await scim(`/Users/${grace}`, { method: 'PATCH', body: patch({ op: 'replace', path: 'active', value: true }) });
+    expect(await rolesOf('grace@acme.test')).toEqual(['admin']);
+
+    await scim(`/Groups/${admins}`, { method: 'DELETE' });
+    expect(await rolesOf('grace@acme.test')).toEqual(['member']);
+    const events = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 1, filter: { actions: ["membership.roles_changed"] }) { nodes { actor { type id } before after } } }`, { env });
+    expect(events.auditEvents.nodes[0]).toMatchObject({ actor: { type: 'DIRECTORY', id: directory.id }, before: { roles: ['admin'] }, after: { roles: ['member'], changedBy: 'scim' } });
+  });
+
+  it('applies changed mappings to everyone provisioned, in the administrator\'s name; without mappings roles are left to Gatehouse', async () => {
+    await setMappings([]);
+    const ivy = (await scim('/Users', { body: scimUser('ivy@acme.test') })).body.id;
+    await scim('/Groups', { body: { schemas: [GROUP], displayName: 'Auditors', members: [{ value: ivy }] } });
+    expect(await rolesOf('ivy@acme.test')).toEqual(['member']);
+    await setMappings([{ group: 'Auditors', roleKeys: ['admin', 'member'] }]);
+    expect(await rolesOf('ivy@acme.test')).toEqual(['admin', 'member']);
+    const events = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 1, filter: { actions: ["membership.roles_changed"] }) { nodes { actor { type } after } } }`, { env });
+    expect(events.auditEvents.nodes[0]).toMatchObject({ actor: { type: 'API_KEY' }, after: { roles: ['admin', 'member'], changedBy: 'scim' } });
+    await setMappings([]);
   });
 });

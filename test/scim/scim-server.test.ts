@@ -61,7 +61,7 @@ describe('discovery (RFC 7644 §4)', () => {
       patch: { supported: true },
       bulk: { supported: false },
       filter: { supported: true, maxResults: 100 },
-      sort: { supported: false },
+      sort: { supported: true },
       etag: { supported: true },
       changePassword: { supported: false },
       authenticationSchemes: [{ type: 'oauthbearertoken', primary: true }],
@@ -69,10 +69,11 @@ describe('discovery (RFC 7644 §4)', () => {
     });
   });
 
-  it('lists the resource types it serves (User, with the Enterprise extension), and each by id', async () => {
+  it('lists the resource types it serves (User, with the Enterprise extension, and Group), and each by id', async () => {
     const list = await scim(`${directory.baseUrl}/ResourceTypes`, directory.token);
-    expect(list.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 1, startIndex: 1, itemsPerPage: 1 });
-    expect(list.body.Resources.map((type: { id: string }) => type.id)).toEqual(['User']);
+    expect(list.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 2, startIndex: 1, itemsPerPage: 2 });
+    expect(list.body.Resources.map((type: { id: string }) => type.id)).toEqual(['User', 'Group']);
+    expect((await scim(`${directory.baseUrl}/ResourceTypes/Group`, directory.token)).body).toMatchObject({ id: 'Group', endpoint: '/Groups', schema: 'urn:ietf:params:scim:schemas:core:2.0:Group' });
     const user = await scim(`${directory.baseUrl}/ResourceTypes/User`, directory.token);
     expect(user.body).toMatchObject({
       id: 'User',
@@ -89,7 +90,10 @@ describe('discovery (RFC 7644 §4)', () => {
     expect(list.body.Resources.map((schema: { id: string }) => schema.id)).toEqual([
       'urn:ietf:params:scim:schemas:core:2.0:User',
       'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+      'urn:ietf:params:scim:schemas:core:2.0:Group',
     ]);
+    const group = list.body.Resources[2];
+    expect(group.attributes.map((attribute: { name: string }) => attribute.name)).toEqual(['displayName', 'members']);
     const user = list.body.Resources[0];
     expect(user.attributes.find((attribute: { name: string }) => attribute.name === 'userName')).toEqual({
       name: 'userName',

@@ -9,7 +9,8 @@ import { directoryBaseUrl } from '../../modules/directory/directory-presets.js';
 import { DirectoryRepository } from '../../modules/directory/directory.repository.js';
 import { resourceTypes, schemas, serviceProviderConfig } from '../../modules/directory/scim/scim-discovery.js';
 import { etagMatches, scimError, scimNotFound, scimTypeOf } from '../../modules/directory/scim/scim-errors.js';
-import { createUser, deleteUser, listUsers, patchUser, readUser, replaceUser, userResource, type DirectoryRequestContext } from '../../modules/directory/scim/scim-users.service.js';
+import { createGroup, deleteGroup, groupResource, groupVersionOf, listGroups, patchGroup, readGroup, replaceGroup } from '../../modules/directory/scim/scim-groups.service.js';
+import { createUser, deleteUser, listUsers, patchUser, readUser, replaceUser, userResource, userResponseBody, type DirectoryRequestContext } from '../../modules/directory/scim/scim-users.service.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json';
 const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -131,13 +132,21 @@ async function route(request: ScimRequest, context: DirectoryRequestContext): Pr
     return { status: 200, body: schemas(baseUrl, id) };
   }
   if (resource === 'Users') return users(request, context, id, rest);
+  if (resource === 'Groups') return groups(request, context, id, rest);
   throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
 }
 
-/** A User in a response, with its version as the ETag header. */
-function userResponse(status: number, user: Record<string, unknown>): ScimResponse {
-  const { version, location } = user.meta as { version: string; location: string };
-  return { status, body: user, headers: status === 201 ? { location, etag: version } : { etag: version } };
+/** A resource in a response, with its version as the ETag header (and its URL as Location when made). */
+function resourceResponse(status: number, resource: Record<string, unknown>): ScimResponse {
+  const { version, location } = resource.meta as { version: string; location: string };
+  return { status, body: resource, headers: status === 201 ? { location, etag: version } : { etag: version } };
+}
+
+/** A GET of one resource: 304 while `If-None-Match` names its version. */
+function readResponse(request: ScimRequest, resource: Record<string, unknown>): ScimResponse {
+  const version = (resource.meta as { version: string }).version;
+  if (request.ifNoneMatch !== undefined && etagMatches(request.ifNoneMatch, version)) return { status: 304, headers: { etag: version } };
+  return resourceResponse(200, resource);
 }
 
 const notAllowed = (methods: string) => scimErrorResponse(405, `Use ${methods.split(', ').join(' or ')} here`, null, { allow: methods });
@@ -147,23 +156,51 @@ async function users(request: ScimRequest, context: DirectoryRequestContext, id:
   if (rest.length) throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
   if (id === undefined) {
     if (request.method === 'GET') return { status: 200, body: await listUsers(context, singleParameters(request.query)) };
-    if (request.method === 'POST') return userResponse(201, userResource(await createUser(context, request.body), context.baseUrl));
+    if (request.method === 'POST') return resourceResponse(201, userResource(await createUser(context, request.body), context.baseUrl));
     return notAllowed('GET, POST');
   }
   switch (request.method) {
-    case 'GET': {
-      const user = await readUser(context, id, singleParameters(request.query));
-      const version = (user.meta as { version: string }).version;
-      if (request.ifNoneMatch !== undefined && etagMatches(request.ifNoneMatch, version)) return { status: 304, headers: { etag: version } };
-      return userResponse(200, user);
-    }
+    case 'GET':
+      return readResponse(request, await readUser(context, id, singleParameters(request.query)));
     case 'PUT':
-      return userResponse(200, userResource(await replaceUser(context, id, request.body, request.ifMatch), context.baseUrl));
+      return resourceResponse(200, await userResponseBody(context, await replaceUser(context, id, request.body, request.ifMatch)));
     case 'DELETE':
       await deleteUser(context, id, request.ifMatch);
       return { status: 204 };
     case 'PATCH':
-      return userResponse(200, userResource(await patchUser(context, id, request.body, request.ifMatch), context.baseUrl));
+      return resourceResponse(200, await userResponseBody(context, await patchUser(context, id, request.body, request.ifMatch)));
+    default:
+      return notAllowed('GET, PUT, PATCH, DELETE');
+  }
+}
+
+/** /Groups and /Groups/<id>. A PATCH answers 204 unless `attributes` or `excludedAttributes` ask for the Group (RFC 7644 §3.5.2). */
+async function groups(request: ScimRequest, context: DirectoryRequestContext, id: string | undefined, rest: string[]): Promise<ScimResponse> {
+  if (rest.length) throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
+  if (id === undefined) {
+    if (request.method === 'GET') return { status: 200, body: await listGroups(context, singleParameters(request.query)) };
+    if (request.method === 'POST') {
+      const { group, members } = await createGroup(context, request.body);
+      return resourceResponse(201, groupResource(group, context.baseUrl, members));
+    }
+    return notAllowed('GET, POST');
+  }
+  switch (request.method) {
+    case 'GET':
+      return readResponse(request, await readGroup(context, id, singleParameters(request.query)));
+    case 'PUT': {
+      const query = singleParameters(request.query);
+      return resourceResponse(200, await readGroup(context, await replaceGroup(context, id, request.body, request.ifMatch), query));
+    }
+    case 'DELETE':
+      await deleteGroup(context, id, request.ifMatch);
+      return { status: 204 };
+    case 'PATCH': {
+      const query = singleParameters(request.query);
+      const group = await patchGroup(context, id, request.body, request.ifMatch);
+      if (query.attributes === undefined && query.excludedAttributes === undefined) return { status: 204, headers: { etag: groupVersionOf(group) } };
+      return resourceResponse(200, await readGroup(context, group, query));
+    }
     default:
       return notAllowed('GET, PUT, PATCH, DELETE');
   }

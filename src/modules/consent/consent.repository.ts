@@ -17,6 +17,11 @@ export class ConsentRepository extends Repository<Consent> {
     return this.em.findOne(Consent, { userId, clientId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
   }
 
+  /** A user's consents that let applications act with their membership of `organizationId`, locked for the change. */
+  withOrganization(userId: string, organizationId: string): Promise<Consent[]> {
+    return this.em.find(Consent, { userId, organizationIds: { $contains: [organizationId] } }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  }
+
   page(filter: { environmentId: string; userId?: string | null; clientId?: string | null }, sort: Sort, args: PageArgs, maxPageSize: number) {
     const where: Record<string, unknown> = { environmentId: filter.environmentId };
     if (filter.userId) where.userId = filter.userId;

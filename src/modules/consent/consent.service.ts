@@ -12,7 +12,7 @@ export interface ConsentListFilter {
   applicationId?: string | null;
 }
 
-const snapshotConsent = (consent: Consent) => ({
+export const snapshotConsent = (consent: Consent) => ({
   id: consent.id,
   userId: consent.userId,
   clientId: consent.clientId,

@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { recordAudit, type AuditActor, type RequestMeta } from '../../audit/audit-recorder.js';
 import { newId } from '../../db/id.js';
+import { ConsentRepository } from '../consent/consent.repository.js';
+import { snapshotConsent } from '../consent/consent.service.js';
 import { MembershipStatus, type Membership } from '../membership/membership.entity.js';
 import { MembershipRepository } from '../membership/membership.repository.js';
 import { OrganizationDomainRepository } from '../organization/organization.repository.js';
@@ -13,15 +15,18 @@ import { snapshotUser } from '../user/user.service.js';
 import { isEmailAddress } from '../validation.js';
 import type { Directory } from './directory.entity.js';
 import type { DirectoryUser } from './directory-user.entity.js';
+import { applyGroupRoles } from './directory-roles.js';
 
 /** Who provisions, and where: the directory of the request. */
 export interface ProvisioningContext {
   directory: Directory;
   workspaceId: string;
   meta: RequestMeta;
+  /** Who the audit events name: the directory, unless an administrator's change (of the mappings) set it off. */
+  actor?: AuditActor;
 }
 
-const actorOf = (ctx: ProvisioningContext): AuditActor => ({ principal: null, meta: ctx.meta, directory: { id: ctx.directory.id, name: ctx.directory.name } });
+export const actorOf = (ctx: ProvisioningContext): AuditActor => ctx.actor ?? { principal: null, meta: ctx.meta, directory: { id: ctx.directory.id, name: ctx.directory.name } };
 
 function record(em: EntityManager, ctx: ProvisioningContext, action: string, targets: { type: string; id: string; name?: string }[], change: { before?: object; after?: object }) {
   recordAudit(em, actorOf(ctx), {
@@ -70,6 +75,33 @@ async function environmentUserOf(em: EntityManager, ctx: ProvisioningContext, di
   return user;
 }
 
+/**
+ * What the person let applications do with their membership of the organization ends with it:
+ * the organization leaves each consent, and a consent left with none is withdrawn, so that after
+ * a reactivation every application asks again. (Their tokens for the organization were revoked
+ * with the sessions.)
+ */
+async function withdrawConsents(em: EntityManager, ctx: ProvisioningContext, user: User, directoryUser: DirectoryUser): Promise<void> {
+  const consents = new ConsentRepository(em);
+  for (const consent of await consents.withOrganization(user.id, ctx.directory.organizationId)) {
+    const before = snapshotConsent(consent);
+    const targets = [
+      { type: 'consent', id: consent.id },
+      { type: 'user', id: user.id, name: user.email },
+      { type: 'application', id: consent.clientId },
+      { type: 'directory_user', id: directoryUser.id, name: directoryUser.userName },
+    ];
+    const remaining = consent.organizationIds.filter((id) => id !== ctx.directory.organizationId);
+    if (remaining.length) {
+      consent.organizationIds = remaining;
+      record(em, ctx, 'consent.updated', targets, { before, after: { ...snapshotConsent(consent), reason: 'user_deprovisioned' } });
+    } else {
+      em.remove(consent);
+      record(em, ctx, 'consent.revoked', targets, { before, after: { reason: 'user_deprovisioned' } });
+    }
+  }
+}
+
 /** What a sync did, for the caller's audit event. */
 export interface SyncOutcome {
   userId: string | null;
@@ -115,6 +147,8 @@ export async function syncDirectoryUser(em: EntityManager, ctx: ProvisioningCont
     );
     outcome.membershipId = created.id;
     record(em, ctx, 'membership.created', targets(created.id), { after: { status: created.status, roles: roles.map((role) => role.key), provisionedBy: 'scim' } });
+    // A person added to mapped groups before their account could be linked gets those groups' roles.
+    await applyGroupRoles(em, ctx, [directoryUser.id]);
     return outcome;
   }
   outcome.membershipId = membership.id;
@@ -124,6 +158,7 @@ export async function syncDirectoryUser(em: EntityManager, ctx: ProvisioningCont
   membership.status = wanted;
   if (wanted === MembershipStatus.INACTIVE) {
     const ended = await endAccessOfUser(em, user.id, 'user_deprovisioned', ctx.directory.organizationId);
+    await withdrawConsents(em, ctx, user, directoryUser);
     outcome.deprovisioned = true;
     record(em, ctx, 'directory.user.deprovisioned', [...targets(membership.id), ...ended.map((session) => ({ type: 'session', id: session.id }))], {
       before,
@@ -133,6 +168,8 @@ export async function syncDirectoryUser(em: EntityManager, ctx: ProvisioningCont
     // An INACTIVE or PENDING membership becomes active again; a user suspended in Gatehouse stays suspended.
     outcome.reactivated = true;
     record(em, ctx, 'directory.user.reactivated', targets(membership.id), { before, after: { status: wanted, userStatus: user.status === UserStatus.ACTIVE ? 'ACTIVE' : user.status } });
+    // Back with the roles the mappings give their groups now.
+    await applyGroupRoles(em, ctx, [directoryUser.id]);
   }
   return outcome;
 }

@@ -3,6 +3,7 @@ import { Repository } from '../../db/repository.js';
 import { entityCondition, managedRow, type SqlPart } from '../../db/rows.js';
 import { sql, tableOf } from '../../db/sql.js';
 import { DirectoryUser } from './directory-user.entity.js';
+import { pageOfDirectory, type ScimPage } from './directory-pages.js';
 import type { FilterTarget } from './scim/scim-filter.js';
 import { USER_SCHEMAS } from './scim/scim-schema.js';
 
@@ -47,17 +48,16 @@ export class DirectoryUserRepository extends Repository<DirectoryUser> {
     return managedRow(this.em, DirectoryUser, row);
   }
 
-  /**
-   * A page of the directory's Users matching `filter` (compiled SQL over USER_FILTER_TARGET),
-   * oldest first, and how many match in all: a count, not rows loaded.
-   */
-  async page(directoryId: string, filter: SqlPart | null, offset: number, limit: number): Promise<{ total: number; users: DirectoryUser[] }> {
+  /** A page of the directory's Users matching `filter` (compiled over USER_FILTER_TARGET), in `order`, with how many match. */
+  page(query: { directoryId: string; filter: SqlPart | null; order: string | null; offset: number; limit: number }): Promise<ScimPage<DirectoryUser>> {
+    return pageOfDirectory(this.em, DirectoryUser, 'u', query);
+  }
+
+  /** Which of `ids` are Users of the directory (a Group's members must be). */
+  async existing(directoryId: string, ids: readonly string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
     const scope = entityCondition(this.em, DirectoryUser, 'u');
-    const table = tableOf(this.em, DirectoryUser);
-    const where = `u."directory_id" = ?${scope.sql}${filter ? ` and (${filter.sql})` : ''}`;
-    const params = [directoryId, ...scope.params, ...(filter?.params ?? [])];
-    const [{ total }] = await sql<{ total: string }>(this.em, `select count(*)::text as "total" from "${table}" u where ${where}`, params);
-    const rows = limit > 0 && Number(total) > offset ? await sql<Record<string, unknown>>(this.em, `select u.* from "${table}" u where ${where} order by u."created_at", u."id" limit ? offset ?`, [...params, limit, offset]) : [];
-    return { total: Number(total), users: rows.map((row) => managedRow(this.em, DirectoryUser, row)!) };
+    const rows = await sql<{ id: string }>(this.em, `select u."id" from "${tableOf(this.em, DirectoryUser)}" u where u."directory_id" = ? and u."id" = any(?::text[])${scope.sql}`, [directoryId, [...ids], ...scope.params]);
+    return new Set(rows.map((row) => row.id));
   }
 }

@@ -8,6 +8,7 @@ import { SsoConnectionRepository } from '../connection/connection.repository.js'
 import { checkGroupRoleRows } from '../connection/connection.validation.js';
 import { OrganizationRepository } from '../organization/organization.repository.js';
 import { resolveRoleIds } from '../role/role.service.js';
+import { applyGroupRoles } from './directory-roles.js';
 import { audit, environmentFor, inTransaction, type ServiceContext } from '../service-context.js';
 import { checkName } from '../validation.js';
 import { Directory, DirectoryStatus, type DirectoryProvider } from './directory.entity.js';
@@ -123,6 +124,10 @@ export async function updateDirectory(ctx: ServiceContext, input: DirectoryInput
     const before = snapshot(directory);
     await apply(em, directory, input);
     audit(ctx, em, { action: 'directory.updated', environmentId: directory.environmentId, organizationId: directory.organizationId, targets: [target(directory)], before, after: snapshot(directory) });
+    // New mappings apply to everyone the directory provisioned, now.
+    if (JSON.stringify(before.groupRoleMappings) !== JSON.stringify(directory.groupRoleMappings)) {
+      await applyGroupRoles(em, { directory, workspaceId: ctx.principal.workspaceId, meta: ctx.meta, actor: { principal: ctx.principal, meta: ctx.meta } }, null);
+    }
     return directory;
   });
 }

@@ -129,6 +129,16 @@ export class MembershipRepository extends Repository<Membership> {
     await this.em.nativeDelete(MembershipRole, { membershipId, roleId: { $in: [...roleIds] } });
   }
 
+  /** Sets the roles of many memberships at once (each to its list): two statements whatever their number. */
+  async replaceRolesOfMany(roles: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    if (!roles.size) return;
+    const table = tableOf(this.em, MembershipRole);
+    await sql(this.em, `delete from "${table}" where "membership_id" = any(?::text[])`, [[...roles.keys()]]);
+    const pairs = [...roles].flatMap(([membershipId, roleIds]) => [...new Set(roleIds)].map((roleId) => [membershipId, roleId] as const));
+    if (!pairs.length) return;
+    await sql(this.em, `insert into "${table}" ("membership_id", "role_id") select * from unnest(?::text[], ?::text[])`, [pairs.map((pair) => pair[0]), pairs.map((pair) => pair[1])]);
+  }
+
   async addRoles(membershipId: string, roleIds: readonly string[]): Promise<void> {
     // Upsert so adding a role the membership already has is a no-op, not a conflict.
     for (const roleId of roleIds) await this.em.upsert(MembershipRole, { membershipId, roleId });

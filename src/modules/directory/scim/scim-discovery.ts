@@ -1,5 +1,5 @@
 import { scimNotFound } from './scim-errors.js';
-import { ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, USER, USER_SCHEMA, type ScimAttribute, type ScimSchema } from './scim-schema.js';
+import { ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA, type ScimAttribute, type ScimSchema } from './scim-schema.js';
 
 /**
  * The discovery documents of RFC 7644 §4 (ServiceProviderConfig, ResourceTypes, Schemas),
@@ -17,7 +17,7 @@ export const SCIM_FEATURES = {
   patch: true,
   bulk: false,
   filter: true,
-  sort: false,
+  sort: true,
   etag: true,
   changePassword: false,
 } as const;
@@ -47,9 +47,10 @@ export function serviceProviderConfig(baseUrl: string) {
   };
 }
 
-/** The resource types served (Groups join when their endpoints do). */
+/** The resource types served. */
 const RESOURCE_TYPES = [
   { id: 'User', name: 'User', endpoint: '/Users', description: 'User Account', schema: USER_SCHEMA, schemaExtensions: [{ schema: ENTERPRISE_USER_SCHEMA, required: false }] },
+  { id: 'Group', name: 'Group', endpoint: '/Groups', description: 'Group', schema: GROUP_SCHEMA, schemaExtensions: [] },
 ];
 
 const resourceType = (baseUrl: string, type: (typeof RESOURCE_TYPES)[number]) => ({
@@ -58,7 +59,7 @@ const resourceType = (baseUrl: string, type: (typeof RESOURCE_TYPES)[number]) =>
   meta: { resourceType: 'ResourceType', location: `${baseUrl}/ResourceTypes/${type.id}` },
 });
 
-const SCHEMAS: ScimSchema[] = [USER, ENTERPRISE_USER];
+const SCHEMAS: ScimSchema[] = [USER, ENTERPRISE_USER, GROUP];
 
 /** An attribute as the Schemas document describes it (RFC 7643 §7). */
 function describe(attribute: ScimAttribute): Record<string, unknown> {

@@ -18,7 +18,19 @@ export interface FilterTarget {
   /** SQL of the jsonb column holding the resource, e.g. `u."resource"`. */
   resource: string;
   /** Canonical path (`userName`, `meta.lastModified`) → SQL of its column and the column's kind. */
-  columns: Record<string, { sql: string; kind: 'text' | 'boolean' | 'timestamptz' }>;
+  columns: Record<string, FilterColumn>;
+  /**
+   * Multi-valued attributes kept as rows of another table (a Group's `members`), by canonical
+   * name: `rows(alias)` is the SQL `from … where <joined to the outer row>` of one resource's
+   * values, and `columns(alias)` the sub-attributes a filter may compare.
+   */
+  related?: Record<string, { rows: (alias: string) => string; columns: (alias: string) => Record<string, FilterColumn> }>;
+}
+
+/** An attribute kept in a column: its SQL and the column's kind. */
+export interface FilterColumn {
+  sql: string;
+  kind: 'text' | 'boolean' | 'timestamptz';
 }
 
 /**
@@ -63,11 +75,15 @@ function valuePathWithSubAttribute(filter: string): boolean {
   return false;
 }
 
-/** Inside a value path (`emails[type eq "work"]`): the complex attribute and the SQL of one of its values (jsonb). */
+/**
+ * Inside a value path (`emails[type eq "work"]`): the complex attribute and the SQL of one of
+ * its values, jsonb (`value`) or, for an attribute kept as rows, the columns of one row.
+ */
 interface ValueContext {
   attribute: ScimAttribute;
   path: string;
-  value: string;
+  value: string | null;
+  columns?: Record<string, FilterColumn>;
 }
 
 type Comparison = Extract<Filter, { compValue: unknown }>['op'] | 'pr';
@@ -123,6 +139,11 @@ class FilterCompiler {
     if (!resolved || resolved.parent || resolved.attribute.type !== 'complex') {
       throw scimError('invalidFilter', `"${attrPath}" is not a complex attribute a value filter can apply to`);
     }
+    const related = this.related(resolved.path[0]!);
+    if (related) {
+      const alias = this.alias();
+      return `exists (select 1 ${related.rows(alias)} and ${this.condition(inner, { attribute: resolved.attribute, path: attrPath, value: null, columns: related.columns(alias) })})`;
+    }
     const json = this.json(resolved.schema.id, resolved.path);
     if (!resolved.attribute.multiValued) return this.condition(inner, { attribute: resolved.attribute, path: attrPath, value: json });
     const alias = this.alias();
@@ -137,6 +158,7 @@ class FilterCompiler {
       }
       const sub = resolveSubAttribute(context.attribute, attrPath);
       if (!sub) throw scimError('invalidFilter', `"${context.path}" has no sub-attribute "${attrPath}"`);
+      if (context.columns) return this.relatedColumn(context.columns, context.path, sub, op, value);
       return compareJson(this, `${context.value}->${key(sub.name)}`, sub, op, value, `${context.path}.${sub.name}`);
     }
     const resolved = resolveAttribute(this.target.schemas, attrPath);
@@ -146,6 +168,8 @@ class FilterCompiler {
     if (column) return compareColumn(this, column, resolved.attribute, op, value, canonical);
 
     const attribute = resolved.attribute;
+    const related = !resolved.parent && op === 'pr' ? this.related(attribute.name) : undefined;
+    if (related) return `exists (select 1 ${related.rows(this.alias())})`;
     // A multi-valued complex attribute compared as a whole compares its values' `value` (`emails co "@acme.test"`).
     if (attribute.type === 'complex' && attribute.multiValued && op !== 'pr') {
       const valueOf = resolveSubAttribute(attribute, 'value');
@@ -160,8 +184,21 @@ class FilterCompiler {
   /** Some value of the multi-valued attribute at `path` has `attribute` matching. */
   private anyValue(schemaId: string, path: string[], attribute: ScimAttribute, op: Comparison, value: unknown, canonical: string): string {
     const alias = this.alias();
+    const related = this.related(path[0]!);
+    if (related) return `exists (select 1 ${related.rows(alias)} and ${this.relatedColumn(related.columns(alias), path[0]!, attribute, op, value)})`;
     const values = arrayOf(this.json(schemaId, path));
     return `exists (select 1 from jsonb_array_elements(${values}) as ${alias}(v) where ${compareJson(this, `${alias}.v->${key(attribute.name)}`, attribute, op, value, canonical)})`;
+  }
+
+  private related(name: string) {
+    return this.target.related?.[name];
+  }
+
+  /** A comparison of a sub-attribute of an attribute kept as rows: only those with a column can be compared. */
+  private relatedColumn(columns: Record<string, FilterColumn>, path: string, sub: ScimAttribute, op: Comparison, value: unknown): string {
+    const column = columns[sub.name];
+    if (!column) throw scimError('invalidFilter', `"${path}" is filtered by ${Object.keys(columns).join(', ')} only, not "${sub.name}"`);
+    return compareColumn(this, column, sub, op, value, `${path}.${sub.name}`);
   }
 
   /** The jsonb at `path` of the resource: core attributes at its top, an extension's under its URN. */
@@ -240,7 +277,7 @@ function compareText(compiler: FilterCompiler, text: string, caseExact: boolean,
 
 function compareColumn(
   compiler: FilterCompiler,
-  column: FilterTarget['columns'][string],
+  column: FilterColumn,
   attribute: ScimAttribute,
   op: Comparison,
   value: unknown,
@@ -263,4 +300,50 @@ function compareColumn(
     return definite(`${column.sql} ${op === 'eq' ? '=' : SQL_ORDER[op]} ${at}`);
   }
   return compareText(compiler, column.sql, attribute.caseExact, op, value as string);
+}
+
+/**
+ * The ORDER BY of `sortBy`/`sortOrder` (RFC 7644 §3.4.2.3) over `target`: strings by code point,
+ * lower-cased unless the attribute is `caseExact`; a multi-valued attribute by its primary value
+ * (else its first); absent values last when ascending, first when descending (PostgreSQL's
+ * order, missing as greatest); ties broken by creation, then id. Null without `sortBy`.
+ */
+export function compileSort(sortBy: string | undefined, sortOrder: string | undefined, target: FilterTarget): string | null {
+  if (sortOrder !== undefined && !/^(ascending|descending)$/i.test(sortOrder)) throw scimError('invalidValue', '"sortOrder" is "ascending" or "descending"');
+  if (sortBy === undefined || sortBy.trim() === '') return null;
+  const resolved = resolveAttribute(target.schemas, sortBy.trim());
+  if (!resolved) throw scimError('invalidValue', `"sortBy" names an unknown attribute "${sortBy.slice(0, 200)}"`);
+  const direction = sortOrder?.toLowerCase() === 'descending' ? 'desc' : 'asc';
+  const canonical = resolved.path.join('.');
+  let attribute = resolved.attribute;
+  let expression: string;
+  const column = target.columns[canonical];
+  if (column) {
+    expression = column.sql;
+  } else {
+    if (target.related?.[resolved.path[0]!]) throw scimError('invalidValue', `"sortBy" cannot sort by "${canonical}"`);
+    const container = resolved.schema.id === target.schemas.core.id ? target.resource : `(${target.resource}->${key(resolved.schema.id)})`;
+    const top = `${container}->${key(resolved.path[0]!)}`;
+    const plural = resolved.parent?.multiValued ? resolved.parent : attribute.multiValued ? attribute : null;
+    let json: string;
+    if (plural) {
+      const sub = resolved.parent ? attribute : resolveSubAttribute(attribute, 'value');
+      if (!sub || sub.type === 'complex') throw scimError('invalidValue', `"sortBy" cannot sort by "${canonical}"`);
+      attribute = sub;
+      const values = arrayOf(top);
+      json = `coalesce((select v->${key(sub.name)} from jsonb_array_elements(${values}) v where v->'primary' = 'true'::jsonb limit 1), ${values}->0->${key(sub.name)})`;
+    } else {
+      if (attribute.type === 'complex') throw scimError('invalidValue', `"sortBy" names "${canonical}", which is complex: sort by one of its sub-attributes`);
+      json = resolved.parent ? `${top}->${key(attribute.name)}` : top;
+    }
+    expression =
+      attribute.type === 'integer' || attribute.type === 'decimal'
+        ? `(case when jsonb_typeof(${json}) = 'number' then (${json})::numeric end)`
+        : attribute.type === 'boolean'
+          ? `(case when jsonb_typeof(${json}) = 'boolean' then (${json})::boolean end)`
+          : `(case when jsonb_typeof(${json}) = 'string' then ${json} #>> '{}' end)`;
+  }
+  const text = column ? column.kind === 'text' : attribute.type !== 'integer' && attribute.type !== 'decimal' && attribute.type !== 'boolean';
+  const ordered = text ? `${attribute.caseExact ? expression : `lower(${expression})`} collate "C"` : expression;
+  return `${ordered} ${direction}`;
 }

@@ -31,6 +31,20 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
  * the filter describes (Entra adds `emails[type eq "work"].value` this way).
  */
 export function applyPatch(current: Json, body: unknown, schemas: ResourceSchemas): Json {
+  return applyOperations(current, patchOperations(body), schemas);
+}
+
+/** One operation of a PATCH request, checked: its op in lower case, its path trimmed. */
+export interface PatchOperation {
+  op: Op;
+  path: string | undefined;
+  value: unknown;
+  /** Its position, for errors: `Operations[2]`. */
+  where: string;
+}
+
+/** The operations of a PatchOp message (RFC 7644 §3.5.2), or the SCIM error of what is wrong with it. */
+export function patchOperations(body: unknown): PatchOperation[] {
   if (!isObject(body)) throw scimError('invalidSyntax', 'The body must be a JSON object (a PatchOp message)');
   const declared = body.schemas;
   if (!Array.isArray(declared) || !declared.some((urn) => typeof urn === 'string' && urn.toLowerCase() === PATCH_OP_SCHEMA.toLowerCase())) {
@@ -39,30 +53,40 @@ export function applyPatch(current: Json, body: unknown, schemas: ResourceSchema
   const operations = body.Operations ?? body.operations;
   if (!Array.isArray(operations) || operations.length === 0) throw scimError('invalidSyntax', '"Operations" must be a non-empty array');
   if (operations.length > MAX_PATCH_OPERATIONS) throw scimError('invalidValue', `At most ${MAX_PATCH_OPERATIONS} operations in one PATCH`);
-  const resource = structuredClone(current);
-  for (const [index, operation] of operations.entries()) {
-    if (!isObject(operation)) throw scimError('invalidSyntax', `Operations[${index}] must be an object`);
+  return operations.map((operation: unknown, index) => {
+    const where = `Operations[${index}]`;
+    if (!isObject(operation)) throw scimError('invalidSyntax', `${where} must be an object`);
     const op = String(operation.op ?? '').toLowerCase();
-    if (op !== 'add' && op !== 'replace' && op !== 'remove') throw scimError('invalidSyntax', `Operations[${index}].op must be add, replace or remove`);
+    if (op !== 'add' && op !== 'replace' && op !== 'remove') throw scimError('invalidSyntax', `${where}.op must be add, replace or remove`);
     const path = operation.path;
-    if (path !== undefined && (typeof path !== 'string' || path.trim() === '')) throw scimError('invalidPath', `Operations[${index}].path must be a non-empty string`);
+    if (path !== undefined && (typeof path !== 'string' || path.trim() === '')) throw scimError('invalidPath', `${where}.path must be a non-empty string`);
     if (path === undefined) {
-      if (op === 'remove') throw scimError('noTarget', `Operations[${index}]: remove needs a path`);
-      if (!isObject(operation.value)) throw scimError('invalidValue', `Operations[${index}]: without a path, the value must be an object of attributes`);
-      for (const [key, value] of Object.entries(operation.value)) {
+      if (op === 'remove') throw scimError('noTarget', `${where}: remove needs a path`);
+      if (!isObject(operation.value)) throw scimError('invalidValue', `${where}: without a path, the value must be an object of attributes`);
+    }
+    return { op, path: path?.trim(), value: operation.value, where };
+  });
+}
+
+/** Checked operations applied in order to a copy of `current`. */
+export function applyOperations(current: Json, operations: readonly PatchOperation[], schemas: ResourceSchemas): Json {
+  const resource = structuredClone(current);
+  for (const { op, path, value } of operations) {
+    if (path === undefined) {
+      for (const [key, item] of Object.entries(value as Json)) {
         const extension = schemas.extensions.find((candidate) => candidate.id.toLowerCase() === key.toLowerCase());
-        if (extension && isObject(value)) {
-          for (const [sub, subValue] of Object.entries(value)) apply(resource, op, target(schemas, `${extension.id}:${sub}`), subValue);
+        if (extension && isObject(item)) {
+          for (const [sub, subValue] of Object.entries(item)) apply(resource, op, target(schemas, `${extension.id}:${sub}`), subValue);
         } else if (key.toLowerCase() === 'id' || key.toLowerCase() === 'meta' || key.toLowerCase() === 'schemas') {
           // Okta repeats the id (and some clients the schemas) beside the changes: nothing to change.
           continue;
         } else {
-          apply(resource, op, target(schemas, key), value);
+          apply(resource, op, target(schemas, key), item);
         }
       }
       continue;
     }
-    apply(resource, op, target(schemas, path.trim()), operation.value);
+    apply(resource, op, target(schemas, path), value);
   }
   return resource;
 }

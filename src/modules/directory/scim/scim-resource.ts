@@ -180,6 +180,13 @@ export function parseProjection(schemas: ResourceSchemas, attributes: string | u
 
 const pathKey = (extension: string | null, path: string[]) => `${extension ? `${extension}:` : ''}${path.join('.')}`.toLowerCase();
 
+/** Whether a response under `projection` carries the core attribute `name` (to skip reading what it would drop). */
+export function isReturned(projection: Projection, name: string): boolean {
+  const key = name.toLowerCase();
+  if (projection.exclude.has(key)) return false;
+  return !projection.include || projection.include.has(key) || [...projection.include].some((wanted) => wanted.startsWith(`${key}.`));
+}
+
 /** Attributes that are in every response whatever is asked (`returned: always`). */
 const ALWAYS = new Set(COMMON_ATTRIBUTES.filter((attribute) => attribute.returned === 'always').map((attribute) => attribute.name.toLowerCase()));
 

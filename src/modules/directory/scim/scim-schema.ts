@@ -135,7 +135,7 @@ export const USER: ScimSchema = {
       multiValued: true,
       mutability: 'readOnly',
       subAttributes: [
-        text('value', 'The group\'s id.', { mutability: 'readOnly' }),
+        text('value', 'The group\'s id.', { mutability: 'readOnly', caseExact: true }),
         attribute('$ref', 'reference', 'The group\'s URI.', { mutability: 'readOnly', referenceTypes: ['Group'] }),
         text('display', 'The group\'s display name.', { mutability: 'readOnly' }),
         text('type', 'direct: Gatehouse keeps no nested groups.', { mutability: 'readOnly', canonicalValues: ['direct', 'indirect'] }),
@@ -176,7 +176,7 @@ export const GROUP: ScimSchema = {
     attribute('members', 'complex', 'The members of the Group: Users of this directory.', {
       multiValued: true,
       subAttributes: [
-        text('value', 'The id of a member User.', { mutability: 'immutable' }),
+        text('value', 'The id of a member User.', { mutability: 'immutable', caseExact: true }),
         attribute('$ref', 'reference', 'The URI of the member.', { mutability: 'immutable', referenceTypes: ['User'] }),
         text('display', 'The member\'s display name.', { mutability: 'readOnly' }),
         text('type', 'User: groups of groups are not kept.', { mutability: 'immutable', canonicalValues: ['User'] }),

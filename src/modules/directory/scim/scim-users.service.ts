@@ -6,11 +6,12 @@ import type { Directory } from '../directory.entity.js';
 import { DirectoryUser } from '../directory-user.entity.js';
 import { DirectoryUserRepository, USER_FILTER_TARGET } from '../directory-user.repository.js';
 import { syncDirectoryUser } from '../directory-provisioning.js';
-import { MAX_SCIM_PAGE_SIZE, LIST_RESPONSE_SCHEMA } from './scim-discovery.js';
+import { DirectoryGroupRepository, type UserGroupRow } from '../directory-group.repository.js';
+import { LIST_RESPONSE_SCHEMA } from './scim-discovery.js';
 import { etagMatches, scimError, scimNotFound, scimPreconditionFailed } from './scim-errors.js';
-import { compileFilter } from './scim-filter.js';
+import { parseListQuery, type ListQuery } from './scim-list.js';
 import { applyPatch } from './scim-patch.js';
-import { normalizeResource, parseProjection, project, type NormalizedResource } from './scim-resource.js';
+import { isReturned, normalizeResource, parseProjection, project, type NormalizedResource, type Projection } from './scim-resource.js';
 import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA, USER_SCHEMAS } from './scim-schema.js';
 
 /** A SCIM request of a directory, authenticated: its EntityManager is scoped to the directory's environment. */
@@ -23,14 +24,6 @@ export interface DirectoryRequestContext {
   workspaceId: string;
 }
 
-/** Query parameters of a list (RFC 7644 §3.4.2). */
-export interface ListQuery {
-  filter?: string;
-  startIndex?: string;
-  count?: string;
-  attributes?: string;
-  excludedAttributes?: string;
-}
 
 const target = (user: DirectoryUser) => ({ type: 'directory_user', id: user.id, name: user.userName });
 /** What audit events say of a provisioned user: who, not their whole profile. */
@@ -73,8 +66,8 @@ function columnsOf(resource: NormalizedResource) {
   };
 }
 
-/** A User as SCIM shows it. */
-export function userResource(user: DirectoryUser, baseUrl: string): Record<string, unknown> {
+/** A User as SCIM shows it, with its groups when they were read. */
+export function userResource(user: DirectoryUser, baseUrl: string, groups?: UserGroupRow[]): Record<string, unknown> {
   const schemas = [USER_SCHEMA, ...(user.resource[ENTERPRISE_USER_SCHEMA] ? [ENTERPRISE_USER_SCHEMA] : [])];
   return {
     schemas,
@@ -83,6 +76,7 @@ export function userResource(user: DirectoryUser, baseUrl: string): Record<strin
     ...user.resource,
     userName: user.userName,
     active: user.active,
+    ...(groups?.length ? { groups: groups.map((group) => ({ value: group.id, $ref: `${baseUrl}/Groups/${group.id}`, display: group.displayName, type: 'direct' })) } : {}),
     meta: {
       resourceType: 'User',
       created: user.createdAt.toISOString(),
@@ -200,32 +194,36 @@ export async function deleteUser(ctx: DirectoryRequestContext, id: string, ifMat
   });
 }
 
-function positiveInteger(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  if (!/^-?\d{1,9}$/.test(value)) throw scimError('invalidValue', `"${name}" must be an integer`);
-  return Number(value);
-}
-
 /** GET /Users: a page of the directory's Users matching the filter, with the total from a count. */
 export async function listUsers(ctx: DirectoryRequestContext, query: ListQuery) {
-  // RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1, a negative count as 0.
-  const startIndex = Math.max(1, positiveInteger(query.startIndex, 'startIndex', 1));
-  const count = Math.max(0, positiveInteger(query.count, 'count', MAX_SCIM_PAGE_SIZE));
-  if (count > MAX_SCIM_PAGE_SIZE) throw scimError('invalidValue', `"count" is at most ${MAX_SCIM_PAGE_SIZE}`);
-  const projection = parseProjection(USER_SCHEMAS, query.attributes, query.excludedAttributes);
-  const filter = query.filter !== undefined && query.filter.trim() !== '' ? compileFilter(query.filter, USER_FILTER_TARGET) : null;
-  const { total, users } = await new DirectoryUserRepository(ctx.em).page(ctx.directory.id, filter, startIndex - 1, count);
+  const list = parseListQuery(query, USER_FILTER_TARGET);
+  const page = await new DirectoryUserRepository(ctx.em).page({ directoryId: ctx.directory.id, filter: list.filter, order: list.order, offset: list.startIndex - 1, limit: list.count });
+  const groups = await groupsFor(ctx, page.rows, list.projection);
   return {
     schemas: [LIST_RESPONSE_SCHEMA],
-    totalResults: total,
-    itemsPerPage: users.length,
-    startIndex,
-    Resources: users.map((user) => project(userResource(user, ctx.baseUrl), projection, USER_SCHEMAS)),
+    totalResults: page.total,
+    itemsPerPage: page.rows.length,
+    startIndex: list.startIndex,
+    Resources: page.rows.map((user) => project(userResource(user, ctx.baseUrl, groups.get(user.id)), list.projection, USER_SCHEMAS)),
   };
 }
 
 /** GET /Users/<id> with `attributes`/`excludedAttributes`. */
 export async function readUser(ctx: DirectoryRequestContext, id: string, query: Pick<ListQuery, 'attributes' | 'excludedAttributes'>) {
   const projection = parseProjection(USER_SCHEMAS, query.attributes, query.excludedAttributes);
-  return project(userResource(await getUser(ctx, id), ctx.baseUrl), projection, USER_SCHEMAS);
+  const user = await getUser(ctx, id);
+  const groups = await groupsFor(ctx, [user], projection);
+  return project(userResource(user, ctx.baseUrl, groups.get(user.id)), projection, USER_SCHEMAS);
+}
+
+/** The groups of the Users, when the response shows them (read in one statement). */
+async function groupsFor(ctx: DirectoryRequestContext, users: DirectoryUser[], projection: Projection | null): Promise<Map<string, UserGroupRow[]>> {
+  if (!users.length || (projection && !isReturned(projection, 'groups'))) return new Map();
+  return new DirectoryGroupRepository(ctx.em).groupsOf(users.map((user) => user.id));
+}
+
+/** A User as a response to a change shows it: with its groups. */
+export async function userResponseBody(ctx: DirectoryRequestContext, user: DirectoryUser): Promise<Record<string, unknown>> {
+  const groups = await groupsFor(ctx, [user], null);
+  return userResource(user, ctx.baseUrl, groups.get(user.id));
 }
