@@ -11,10 +11,10 @@ export class RateBudget {
     this.limiter = new RateLimiterMemory({ points: Math.max(perMinute, 1), duration: 60 });
   }
 
-  /** Counts one event of `key`; returns 0 while within the budget, else the seconds until it refills. */
-  async take(key: string): Promise<number> {
+  /** Counts `points` events of `key`; returns 0 while within the budget, else the seconds until it refills. */
+  async take(key: string, points = 1): Promise<number> {
     try {
-      await this.limiter.consume(key);
+      await this.limiter.consume(key, points);
       return 0;
     } catch (rejection) {
       const msBeforeNext = (rejection as { msBeforeNext?: number }).msBeforeNext ?? 60_000;

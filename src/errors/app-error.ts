@@ -12,6 +12,8 @@ export type ErrorKind =
   | 'CONFLICT'
   /** A condition the request set (a SCIM `If-Match` version) does not hold. */
   | 'PRECONDITION_FAILED'
+  /** A request larger than a limit (a SCIM Bulk request of too many operations). */
+  | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
   | 'INTERNAL';
 
@@ -22,6 +24,7 @@ const STATUS: Record<ErrorKind, number> = {
   BAD_USER_INPUT: 400,
   CONFLICT: 409,
   PRECONDITION_FAILED: 412,
+  PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   INTERNAL: 500,
 };
@@ -34,6 +37,7 @@ export const PUBLIC_CODE: Record<ErrorKind, string> = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   CONFLICT: 'CONFLICT',
   PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   RATE_LIMITED: 'RATE_LIMITED',
   INTERNAL: 'INTERNAL_SERVER_ERROR',
 };

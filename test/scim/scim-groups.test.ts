@@ -233,3 +233,75 @@ describe('bad input changes nothing', () => {
     expect(await scim(`/Groups/${group.id}`, { method: 'POST', body: {} })).toMatchObject({ status: 405 });
   });
 });
+
+describe('Bulk', () => {
+  const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+  const bulk = (Operations: unknown[], extra: Record<string, unknown> = {}) => scim('/Bulk', { body: { schemas: [BULK], Operations, ...extra } });
+
+  it('runs each operation, resolving bulkId references whatever their order, and reports each result', async () => {
+    const response = await bulk([
+      // The group refers to a user created after it in the request.
+      { method: 'POST', path: '/Groups', bulkId: 'team', data: { schemas: [GROUP], displayName: 'Bulk team', members: [{ value: 'bulkId:kim' }] } },
+      { method: 'POST', path: '/Users', bulkId: 'kim', data: { schemas: [USER], userName: 'kim@acme.test' } },
+      { method: 'PATCH', path: '/Groups/bulkId:team', data: patch({ op: 'add', path: 'members', value: [{ value: ada }] }) },
+      { method: 'PUT', path: `/Users/${dee}`, version: 'W/"1"', data: { schemas: [USER], userName: 'dee@acme.test', displayName: 'Dee' } },
+    ]);
+    expect(response.status).toBe(200);
+    expect(response.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:BulkResponse']);
+    const [team, kim, patched, put] = response.body.Operations;
+    expect(kim).toMatchObject({ method: 'POST', bulkId: 'kim', status: '201', location: expect.stringContaining(`${directory.baseUrl}/Users/`), version: 'W/"1"' });
+    expect(team).toMatchObject({ method: 'POST', bulkId: 'team', status: '201', location: expect.stringContaining(`${directory.baseUrl}/Groups/`) });
+    expect(patched).toMatchObject({ method: 'PATCH', status: '204', version: 'W/"2"' });
+    expect(put).toMatchObject({ method: 'PUT', status: '200', version: 'W/"2"' });
+    const kimId = kim.location.split('/').pop();
+    const group = await read(team.location.split('/').pop());
+    expect(memberIds(group)).toEqual([ada, kimId].sort());
+  });
+
+  it('reports failures per operation, fails what refers to them, and stops after failOnErrors', async () => {
+    const response = await bulk([
+      { method: 'POST', path: '/Users', bulkId: 'dup', data: { schemas: [USER], userName: 'ada@acme.test' } },
+      { method: 'POST', path: '/Groups', bulkId: 'g', data: { schemas: [GROUP], displayName: 'Refers to a failure', members: [{ value: 'bulkId:dup' }] } },
+      { method: 'PATCH', path: `/Users/${bob}`, version: 'W/"999"', data: patch({ op: 'replace', path: 'displayName', value: 'B' }) },
+      { method: 'DELETE', path: '/Users/dus_nobody' },
+    ]);
+    expect(response.body.Operations.map((result: { status: string }) => result.status)).toEqual(['409', '409', '412', '404']);
+    expect(response.body.Operations[0].response).toMatchObject({ scimType: 'uniqueness' });
+    expect((await scim(`/Groups?filter=${q('displayName eq "Refers to a failure"')}`)).body.totalResults).toBe(0);
+
+    const stopped = await bulk(
+      [
+        { method: 'DELETE', path: '/Users/dus_nobody1' },
+        { method: 'DELETE', path: '/Users/dus_nobody2' },
+        { method: 'POST', path: '/Users', bulkId: 'never', data: { schemas: [USER], userName: 'never@acme.test' } },
+      ],
+      { failOnErrors: 2 },
+    );
+    expect(stopped.body.Operations.map((result: { status: string }) => result.status)).toEqual(['404', '404']);
+    expect((await scim(`/Users?filter=${q('userName eq "never@acme.test"')}`)).body.totalResults).toBe(0);
+
+    const circular = await bulk([
+      { method: 'POST', path: '/Groups', bulkId: 'a', data: { schemas: [GROUP], displayName: 'A', members: [{ value: 'bulkId:b' }] } },
+      { method: 'POST', path: '/Groups', bulkId: 'b', data: { schemas: [GROUP], displayName: 'B', members: [{ value: 'bulkId:a' }] } },
+    ]);
+    expect(circular.body.Operations.map((result: { status: string }) => result.status)).toEqual(['409', '409']);
+  });
+
+  it('refuses a request over its limits (413 tooMany) or malformed, running none of it', async () => {
+    const config = (await scim('/ServiceProviderConfig')).body;
+    expect(config.bulk).toEqual({ supported: true, maxOperations: 1000, maxPayloadSize: 1048576 });
+    const many = Array.from({ length: 1001 }, () => ({ method: 'DELETE', path: `/Users/${ada}` }));
+    expect(await bulk(many)).toMatchObject({ status: 413, body: scimError(413, 'tooMany') });
+    expect((await scim(`/Users/${ada}`)).status).toBe(200);
+    const huge = await bulk([{ method: 'POST', path: '/Users', bulkId: 'x', data: { schemas: [USER], userName: 'x'.repeat(1100 * 1024) } }]);
+    expect(huge).toMatchObject({ status: 413, body: { status: '413' } });
+    expect(await bulk([{ method: 'GET', path: '/Users' }])).toMatchObject({ status: 400, body: scimError(400, 'invalidValue') });
+    expect(await bulk([{ method: 'POST', path: '/Users', data: { schemas: [USER], userName: 'nobulkid@acme.test' } }])).toMatchObject({ status: 400, body: scimError(400, 'invalidValue') });
+    expect(await bulk([{ method: 'DELETE', path: '/Bulk' }])).toMatchObject({ status: 400, body: scimError(400, 'invalidPath') });
+    expect(await bulk([{ method: 'POST', path: '/Users', bulkId: 'same', data: {} }, { method: 'POST', path: '/Users', bulkId: 'same', data: {} }])).toMatchObject({ status: 400, body: scimError(400, 'invalidValue') });
+    expect(await scim('/Bulk', { body: { schemas: [PATCH_OP], Operations: [] } })).toMatchObject({ status: 400, body: scimError(400, 'invalidSyntax') });
+    expect(await bulk([{ method: 'DELETE', path: `/Users/${ada}` }], { failOnErrors: 0 })).toMatchObject({ status: 400, body: scimError(400, 'invalidValue') });
+    expect((await scim('/Bulk')).status).toBe(405);
+    expect((await scim(`/Users/${ada}`)).status).toBe(200);
+  });
+});

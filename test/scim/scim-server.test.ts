@@ -59,7 +59,7 @@ describe('discovery (RFC 7644 §4)', () => {
     expect(response.body).toMatchObject({
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
       patch: { supported: true },
-      bulk: { supported: false },
+      bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 1048576 },
       filter: { supported: true, maxResults: 100 },
       sort: { supported: true },
       etag: { supported: true },

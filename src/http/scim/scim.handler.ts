@@ -8,6 +8,7 @@ import { authenticateDirectory } from '../../modules/directory/directory-auth.js
 import { directoryBaseUrl } from '../../modules/directory/directory-presets.js';
 import { DirectoryRepository } from '../../modules/directory/directory.repository.js';
 import { resourceTypes, schemas, serviceProviderConfig } from '../../modules/directory/scim/scim-discovery.js';
+import { MAX_BULK_OPERATIONS, runBulk } from './scim-bulk.js';
 import { etagMatches, scimError, scimNotFound, scimTypeOf } from '../../modules/directory/scim/scim-errors.js';
 import { createGroup, deleteGroup, groupResource, groupVersionOf, listGroups, patchGroup, readGroup, replaceGroup } from '../../modules/directory/scim/scim-groups.service.js';
 import { createUser, deleteUser, listUsers, patchUser, readUser, replaceUser, userResource, userResponseBody, type DirectoryRequestContext } from '../../modules/directory/scim/scim-users.service.js';
@@ -97,13 +98,31 @@ export function scimHandler(options: ScimHandlerOptions): (request: ScimRequest)
         if (touched.size > 10_000) touched.clear();
         await new DirectoryRepository(system()).touch(directory.id, new Date(now));
       }
-      return await route(request, {
-        em: scopedFork(options.orm, tenantScope(authenticated.workspaceId, [directory.environmentId])),
+      const scope = tenantScope(authenticated.workspaceId, [directory.environmentId]);
+      const context: DirectoryRequestContext = {
+        em: scopedFork(options.orm, scope),
         directory,
         meta: request.meta,
         baseUrl: directoryBaseUrl(options.publicUrl(), directory.id),
         workspaceId: authenticated.workspaceId,
-      });
+      };
+      if (request.path[0] === 'Bulk') {
+        if (request.path.length > 1) throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
+        if (request.method !== 'POST') return scimErrorResponse(405, 'Use POST here', null, { allow: 'POST' });
+        // Each operation is a request of the directory's budget.
+        const operations = (request.body as { Operations?: unknown } | undefined)?.Operations;
+        const more = Array.isArray(operations) ? Math.min(operations.length, MAX_BULK_OPERATIONS) - 1 : 0;
+        const wait = more > 0 ? await budget.take(directory.id, more) : 0;
+        if (wait > 0) throw new AppError('RATE_LIMITED', 'scim.rate_limited', `This Bulk request would take the directory past ${options.requestsPerMinute} requests in a minute`, { detail: { retryAfter: wait } });
+        return await runBulk(request, async (operation) => {
+          try {
+            return await route(operation, { ...context, em: scopedFork(options.orm, scope) });
+          } catch (error) {
+            return scimErrorOf(error, operation.meta, options.logger);
+          }
+        });
+      }
+      return await route(request, context);
     } catch (error) {
       return scimErrorOf(error, request.meta, options.logger);
     }

@@ -4,11 +4,12 @@ import type { Logger } from 'pino';
 import type { RequestMeta } from '../../audit/audit-recorder.js';
 import type { FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import type { Config } from '../../config.js';
+import { MAX_BULK_PAYLOAD_BYTES } from '../../modules/directory/scim/scim-discovery.js';
 import { clientError } from '../request-errors.js';
 import { SCIM_CONTENT_TYPE, scimErrorResponse, scimHandler, type ScimResponse } from './scim.handler.js';
 
-/** A SCIM request body, at most (a Bulk request's limit will be advertised below it). */
-export const SCIM_BODY_LIMIT = 1024 * 1024;
+/** A SCIM request body, at most: the Bulk request's limit advertised in ServiceProviderConfig. */
+export const SCIM_BODY_LIMIT = MAX_BULK_PAYLOAD_BYTES;
 
 export interface ScimPluginOptions {
   config: Config;

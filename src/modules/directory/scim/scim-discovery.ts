@@ -15,12 +15,17 @@ export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListR
 /** What the server supports now; each flag turns true with the endpoints that honour it. */
 export const SCIM_FEATURES = {
   patch: true,
-  bulk: false,
+  bulk: true,
   filter: true,
   sort: true,
   etag: true,
   changePassword: false,
 } as const;
+
+/** Operations of one Bulk request, at most. */
+export const MAX_BULK_OPERATIONS = 1000;
+/** A Bulk request's body, at most (the SCIM body limit). */
+export const MAX_BULK_PAYLOAD_BYTES = 1024 * 1024;
 
 /** The largest page a list returns (`count` above it is refused). */
 export const MAX_SCIM_PAGE_SIZE = 100;
@@ -30,7 +35,7 @@ export function serviceProviderConfig(baseUrl: string) {
     schemas: [SERVICE_PROVIDER_CONFIG_SCHEMA],
     documentationUri: 'https://github.com/gatehouse-dev/gatehouse#scim-20-directory-sync',
     patch: { supported: SCIM_FEATURES.patch },
-    bulk: { supported: SCIM_FEATURES.bulk, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: SCIM_FEATURES.bulk, maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: MAX_BULK_PAYLOAD_BYTES },
     filter: { supported: SCIM_FEATURES.filter, maxResults: MAX_SCIM_PAGE_SIZE },
     changePassword: { supported: SCIM_FEATURES.changePassword },
     sort: { supported: SCIM_FEATURES.sort },

@@ -30,8 +30,8 @@ const KIND: Record<ScimErrorType, ErrorKind> = {
  * A SCIM request Gatehouse refuses: the code is `scim.<scimType>`, the SCIM transport answers
  * with the RFC 7644 §3.12 error (status, `scimType`, `detail`).
  */
-export function scimError(scimType: ScimErrorType, detail: string): AppError {
-  return new AppError(KIND[scimType], `scim.${scimType}`, detail, { detail: { scimType } });
+export function scimError(scimType: ScimErrorType, detail: string, kind: ErrorKind = KIND[scimType]): AppError {
+  return new AppError(kind, `scim.${scimType}`, detail, { detail: { scimType } });
 }
 
 /** The `scimType` of an error made by `scimError`, or null. */
