@@ -32,6 +32,7 @@ import { Migration20261202071000_AuditSealAtCommit } from './Migration2026120207
 import { Migration20261202075427_Directories } from './Migration20261202075427_Directories.js';
 import { Migration20261202080544_DirectoryUsers } from './Migration20261202080544_DirectoryUsers.js';
 import { Migration20261202095151_DirectoryGroups } from './Migration20261202095151_DirectoryGroups.js';
+import { Migration20261202100850_DirectoryRequestErrors } from './Migration20261202100850_DirectoryRequestErrors.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261127001157_initial', class: Migration20261127001157_initial },
@@ -66,4 +67,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202075427_Directories', class: Migration20261202075427_Directories },
   { name: 'Migration20261202080544_DirectoryUsers', class: Migration20261202080544_DirectoryUsers },
   { name: 'Migration20261202095151_DirectoryGroups', class: Migration20261202095151_DirectoryGroups },
+  { name: 'Migration20261202100850_DirectoryRequestErrors', class: Migration20261202100850_DirectoryRequestErrors },
 ];

@@ -30,6 +30,7 @@ import { SocialConnection, SocialIdentityLink } from '../modules/social/social-c
 import { Directory } from '../modules/directory/directory.entity.js';
 import { DirectoryUser } from '../modules/directory/directory-user.entity.js';
 import { DirectoryGroup, DirectoryGroupMember } from '../modules/directory/directory-group.entity.js';
+import { DirectoryRequestError } from '../modules/directory/directory-request-error.entity.js';
 
 export const entities = [
   Workspace,
@@ -75,6 +76,7 @@ export const entities = [
   DirectoryUser,
   DirectoryGroup,
   DirectoryGroupMember,
+  DirectoryRequestError,
   SocialIdentityLink,
   SsoTrace,
   SpKey,

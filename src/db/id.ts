@@ -32,6 +32,8 @@ export const ID_PREFIXES = {
   spKey: 'spk',
   socialConnection: 'soc',
   directory: 'dir',
+  directoryUser: 'dus',
+  directoryGroup: 'dgr',
 } as const;
 
 /**
@@ -49,8 +51,7 @@ export const INTERNAL_ID_PREFIXES = {
   oidcRequest: 'oir',
   ssoIdentity: 'ssi',
   socialIdentity: 'sci',
-  directoryUser: 'dus',
-  directoryGroup: 'dgr',
+  directoryRequestError: 'dre',
 } as const;
 
 export type InternalIdKind = keyof typeof INTERNAL_ID_PREFIXES;

@@ -95,6 +95,7 @@ export const TENANT_COLUMNS: Readonly<Record<string, { read: TenantColumn; write
       'Directory',
       'DirectoryUser',
       'DirectoryGroup',
+      'DirectoryRequestError',
     ].map((name) => [name, { read: ofEnvironment, write: ofEnvironment }]),
   ),
 };

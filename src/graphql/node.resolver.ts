@@ -9,6 +9,7 @@ import { getSsoTrace } from '../modules/connection/sso-trace.service.js';
 import { getSpKey } from '../modules/connection/sp-key.service.js';
 import { getSocialConnection } from '../modules/social/social-connection.service.js';
 import { getDirectory } from '../modules/directory/directory.service.js';
+import { getDirectoryGroup, getDirectoryUser } from '../modules/directory/directory-sync.service.js';
 import { getOutboxMessage } from '../modules/email/email.service.js';
 import { getEnvironment } from '../modules/environment/environment.service.js';
 import { getMembership } from '../modules/membership/membership.service.js';
@@ -60,6 +61,8 @@ const FETCHERS: Record<IdKind, (ctx: ServiceContext, id: string) => Promise<obje
   spKey: getSpKey,
   socialConnection: getSocialConnection,
   directory: getDirectory,
+  directoryUser: getDirectoryUser,
+  directoryGroup: getDirectoryGroup,
 };
 
 /** Longest part of an invalid id quoted back: ids are 30 characters; anything longer is not worth echoing. */

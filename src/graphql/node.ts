@@ -30,6 +30,8 @@ export const NODE_TYPE_BY_KIND: Partial<Record<IdKind, string>> = {
   spKey: 'SsoSpKey',
   socialConnection: 'SocialConnection',
   directory: 'Directory',
+  directoryUser: 'DirectoryUser',
+  directoryGroup: 'DirectoryGroup',
 };
 
 @InterfaceType('Node', {

@@ -16,7 +16,7 @@ import { OrganizationResolver } from '../modules/organization/organization.resol
 import { ResourceServerResolver } from '../modules/resource-server/resource-server.resolver.js';
 import { SsoConnectionResolver } from '../modules/connection/connection.resolver.js';
 import { SocialConnectionResolver } from '../modules/social/social-connection.resolver.js';
-import { DirectoryResolver } from '../modules/directory/directory.resolver.js';
+import { DirectoryGroupResolver, DirectoryResolver, DirectoryUserResolver } from '../modules/directory/directory.resolver.js';
 import { UserIdentityResolver } from '../modules/identity/identity.resolver.js';
 import { SsoTraceResolver } from '../modules/connection/sso-trace.resolver.js';
 import { SpKeyResolver } from '../modules/connection/sp-key.resolver.js';
@@ -78,6 +78,8 @@ async function build(): Promise<GraphQLSchema> {
       SsoConnectionResolver,
       SocialConnectionResolver,
       DirectoryResolver,
+      DirectoryUserResolver,
+      DirectoryGroupResolver,
       UserIdentityResolver,
       SsoTraceResolver,
       SpKeyResolver,

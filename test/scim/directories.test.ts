@@ -157,3 +157,74 @@ describe('SCIM directories (GraphQL)', () => {
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
+
+describe('what a directory provisioned (GraphQL)', () => {
+  const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+  const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+  let directory: { id: string; baseUrl: string; token: string };
+  const scim = async (path: string, init: { method?: string; body?: unknown; token?: string } = {}) => {
+    const response = await fetch(`${directory.baseUrl}${path}`, {
+      method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
+      headers: { authorization: `Bearer ${init.token ?? directory.token}`, ...(init.body !== undefined ? { 'content-type': 'application/scim+json' } : {}) },
+      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  beforeAll(async () => {
+    const created = await run(ws.client, 'createDirectory', 'CreateDirectoryInput', 'token directory { id baseUrl }', { organizationId: orgId, name: 'Acme Entra', provider: 'ENTRA_ID' });
+    directory = { id: created.directory.id, baseUrl: created.directory.baseUrl, token: created.token };
+  });
+
+  it('lists its users and groups with their SCIM resources, members and counts, and reads each by node(id:)', async () => {
+    const ada = (await scim('/Users', { body: { schemas: [USER], userName: 'ada@acme.test', displayName: 'Ada', emails: [{ value: 'ada@acme.test', primary: true }] } })).body;
+    const bob = (await scim('/Users', { body: { schemas: [USER], userName: 'bob@acme.test', active: false } })).body;
+    const group = (await scim('/Groups', { body: { schemas: [GROUP], displayName: 'Engineering', externalId: 'eng-1', members: [{ value: ada.id }] } })).body;
+
+    const data = await ws.client.data(
+      `query($dir: ID!, $group: ID!) {
+        node(id: $dir) { ... on Directory { userCount groupCount } }
+        all: directoryUsers(directoryId: $dir, first: 10) { totalCount nodes { id userName externalId active displayName email userId directoryId organizationId resource } }
+        inactive: directoryUsers(directoryId: $dir, active: false, first: 10) { nodes { id } }
+        members: directoryUsers(directoryId: $dir, groupId: $group, first: 10) { nodes { id } }
+        groups: directoryGroups(directoryId: $dir, first: 10) { nodes { id displayName externalId memberCount members(first: 5) { nodes { userName } } } }
+        ofAda: directoryGroups(directoryId: $dir, memberId: "${ada.id}", first: 10) { nodes { id } }
+        ofBob: directoryGroups(directoryId: $dir, memberId: "${bob.id}", first: 10) { nodes { id } }
+      }`,
+      { dir: directory.id, group: group.id },
+    );
+    expect(data.node).toEqual({ userCount: 2, groupCount: 1 });
+    expect(data.all.totalCount).toBe(2);
+    expect(data.all.nodes[0]).toMatchObject({ id: ada.id, userName: 'ada@acme.test', active: true, displayName: 'Ada', email: 'ada@acme.test', directoryId: directory.id, organizationId: orgId });
+    expect(data.all.nodes[0].resource).toMatchObject({ id: ada.id, userName: 'ada@acme.test', meta: { location: `${directory.baseUrl}/Users/${ada.id}` } });
+    expect(data.inactive.nodes).toEqual([{ id: bob.id }]);
+    expect(data.members.nodes).toEqual([{ id: ada.id }]);
+    expect(data.groups.nodes).toEqual([{ id: group.id, displayName: 'Engineering', externalId: 'eng-1', memberCount: 1, members: { nodes: [{ userName: 'ada@acme.test' }] } }]);
+    expect(data.ofAda.nodes).toEqual([{ id: group.id }]);
+    expect(data.ofBob.nodes).toEqual([]);
+
+    const nodes = await ws.client.data(`query($u: ID!, $g: ID!) { u: node(id: $u) { ... on DirectoryUser { userName } } g: node(id: $g) { ... on DirectoryGroup { displayName } } }`, { u: ada.id, g: group.id });
+    expect(nodes).toEqual({ u: { userName: 'ada@acme.test' }, g: { displayName: 'Engineering' } });
+
+    // A group of another directory is not a filter of this one.
+    const other = await run(ws.client, 'createDirectory', 'CreateDirectoryInput', 'directory { id }', { organizationId: orgId, name: 'Other', provider: 'GENERIC' });
+    const refused = await ws.client.request(`query($dir: ID!, $group: ID!) { directoryUsers(directoryId: $dir, groupId: $group, first: 1) { totalCount } }`, { dir: other.directory.id, group: group.id });
+    expect(refused.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('keeps its recent failed requests, and audits refused credentials without the token', async () => {
+    expect((await scim('/Users', { body: { schemas: [USER], userName: 'ada@acme.test' } })).status).toBe(409);
+    expect((await scim(`/Users?filter=${encodeURIComponent('userName eq')}`)).status).toBe(400);
+    expect((await scim('/Users', { token: 'gh_scim_wrong' })).status).toBe(401);
+    const data = await ws.client.data(`query($id: ID!) { node(id: $id) { ... on Directory { recentErrors { method path status scimType detail createdAt } } } }`, { id: directory.id });
+    const errors = data.node.recentErrors;
+    expect(errors.map((error: { status: number }) => error.status)).toEqual([401, 400, 409]);
+    expect(errors[1]).toMatchObject({ method: 'GET', path: '/Users', status: 400, scimType: 'invalidFilter' });
+    expect(errors[2]).toMatchObject({ method: 'POST', path: '/Users', status: 409, scimType: 'uniqueness', detail: expect.stringContaining('ada@acme.test') });
+
+    const events = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 1, filter: { actions: ["directory.authentication_failed"] }) { nodes { actor { type } targets { id } after } } }`, { env });
+    expect(events.auditEvents.nodes[0]).toMatchObject({ targets: [{ id: directory.id }], after: { reason: 'token_mismatch', method: 'GET', path: '/Users' } });
+    expect(JSON.stringify(events)).not.toContain('gh_scim_wrong');
+  });
+});

@@ -80,8 +80,10 @@ interface EnvData {
   spKeyId: string;
   /** A social connection (GitHub, with a client secret) of the environment. */
   socialConnectionId: string;
-  /** A SCIM directory of the organization, linked to its SSO connection. */
+  /** A SCIM directory of the organization, linked to its SSO connection; a User and a Group it provisioned. */
   directoryId: string;
+  directoryUserId: string;
+  directoryGroupId: string;
   socialClientId: string;
   /** A sign-in trace of that connection (its person's email is findable). */
   ssoTraceId: string;
@@ -166,7 +168,7 @@ const APPLICATION = `id clientId name type environmentId allowedAudiences roles 
 const RESOURCE_SERVER = 'id name identifier environmentId metadataUrl scopes { name description }';
 const SSO_CONNECTION = 'id name environmentId organizationId status oidc { issuer clientId hasClientSecret } saml { spEntityId idpEntityId }';
 const SOCIAL_CONNECTION = 'id name environmentId provider enabled clientId redirectUri scopes issuer authorizationUrl tokenUrl userinfoUrl';
-const DIRECTORY = 'id name environmentId organizationId provider status baseUrl tokenPrefix previousTokenExpiresAt groupRoleMappings { group roleKeys } connectionId lastRequestAt setupHint';
+const DIRECTORY = 'id name environmentId organizationId provider status baseUrl tokenPrefix previousTokenExpiresAt groupRoleMappings { group roleKeys } connectionId lastRequestAt setupHint userCount groupCount recentErrors { status }';
 const SSO_TRACE = 'id environmentId organizationId connectionId outcome email userId requestIds profile steps { step detail }';
 const TRUSTED_ISSUER = 'id name issuer environmentId jwks jwksUri audiences';
 const SIGNING_KEY = 'id kid environmentId algorithm state publicJwk activatesAt';
@@ -1132,6 +1134,34 @@ const ROWS: Row[] = [
     },
   },
   {
+    operation: 'directoryUsers',
+    name: "of the victim's directory",
+    document: `query($dir: ID!) { directoryUsers(directoryId: $dir, first: 50) { totalCount nodes { id userName resource } } }`,
+    variables: (t) => ({ dir: t.directoryId }),
+    expect: both(notFound('directory')),
+  },
+  {
+    operation: 'directoryUsers',
+    name: "of the intruder's directory, filtered by the victim's group",
+    document: `query($dir: ID!, $group: ID) { directoryUsers(directoryId: $dir, groupId: $group, first: 50) { totalCount nodes { id } } }`,
+    variables: (t, f) => ({ dir: f.aDev.directoryId, group: t.directoryGroupId }),
+    expect: both(notFound('directory_group')),
+  },
+  {
+    operation: 'directoryGroups',
+    name: "of the victim's directory",
+    document: `query($dir: ID!) { directoryGroups(directoryId: $dir, first: 50) { totalCount nodes { id displayName memberCount members(first: 5) { nodes { id } } } } }`,
+    variables: (t) => ({ dir: t.directoryId }),
+    expect: both(notFound('directory')),
+  },
+  {
+    operation: 'directoryGroups',
+    name: "of the intruder's directory, filtered by the victim's user",
+    document: `query($dir: ID!, $member: ID) { directoryGroups(directoryId: $dir, memberId: $member, first: 50) { totalCount nodes { id } } }`,
+    variables: (t, f) => ({ dir: f.aDev.directoryId, member: t.directoryUserId }),
+    expect: both(notFound('directory_user')),
+  },
+  {
     operation: 'createDirectory',
     name: "in the victim's organization",
     document: mutation('createDirectory', 'CreateDirectoryInput', `token directory { ${DIRECTORY} }`),
@@ -1707,6 +1737,8 @@ const NODE_TARGETS: { kind: IdKind; label: string; id: (t: Target) => string; at
   { kind: 'spKey', label: "an SP key of the victim's SAML connection", id: (t) => t.spKeyId, attackers: ATTACKERS, resource: 'sso_sp_key' },
   { kind: 'socialConnection', label: "the victim's social connection", id: (t) => t.socialConnectionId, attackers: ATTACKERS, resource: 'social_connection' },
   { kind: 'directory', label: "the victim's SCIM directory", id: (t) => t.directoryId, attackers: ATTACKERS, resource: 'directory' },
+  { kind: 'directoryUser', label: "a User the victim's directory provisioned", id: (t) => t.directoryUserId, attackers: ATTACKERS, resource: 'directory_user' },
+  { kind: 'directoryGroup', label: "a Group the victim's directory provisioned", id: (t) => t.directoryGroupId, attackers: ATTACKERS, resource: 'directory_group' },
   { kind: 'ssoTrace', label: "a sign-in trace of the victim's SSO connection", id: (t) => t.ssoTraceId, attackers: ATTACKERS, resource: 'sso_trace' },
   { kind: 'auditEvent', label: "an audit event of the victim's environment", id: (t) => t.auditEventIds[0], attackers: ATTACKERS, resource: 'audit_event' },
   { kind: 'auditEvent', label: "a workspace-level audit event of the victim's workspace", id: (t) => t.workspaceEventId, attackers: ATTACKERS, resource: 'audit_event' },
@@ -1832,12 +1864,24 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     clientId: socialClientId,
     clientSecret: `${tag}-social-secret`,
   });
-  const directory = await mutate(client, 'createDirectory', 'CreateDirectoryInput', 'directory { id }', {
+  const directory = await mutate(client, 'createDirectory', 'CreateDirectoryInput', 'token directory { id baseUrl }', {
     organizationId: org.organization.id,
     name: `${Tag} Okta`,
     provider: 'OKTA',
     connectionId: ssoConnection.ssoConnection.id,
   });
+  // What the directory's IdP provisioned: a User, and a Group with it as member.
+  const provision = async (path: string, body: unknown) => {
+    const response = await fetch(`${directory.directory.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${directory.token}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(201);
+    return (await response.json()) as { id: string };
+  };
+  const directoryUser = await provision('/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `scim@${tag}.example` });
+  const directoryGroup = await provision('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `${Tag} engineers`, members: [{ value: directoryUser.id }] });
   const trustedIssuer = await mutate(client, 'createTrustedIssuer', 'CreateTrustedIssuerInput', 'trustedIssuer { id }', {
     environmentId,
     name: `${Tag} IdP`,
@@ -1942,6 +1986,8 @@ async function seed(client: GraphQLClient, environmentId: string, tag: string): 
     socialConnectionId: socialConnection.socialConnection.id,
     socialClientId,
     directoryId: directory.directory.id,
+    directoryUserId: directoryUser.id,
+    directoryGroupId: directoryGroup.id,
     samlConnectionId: samlConnection.ssoConnection.id,
     spKeyId: spKey.spKey.id,
     auditEventIds: lookups.auditEvents.nodes.map((event: { id: string }) => event.id),

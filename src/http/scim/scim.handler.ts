@@ -1,10 +1,11 @@
 import type { MikroORM } from '@mikro-orm/core';
-import type { RequestMeta } from '../../audit/audit-recorder.js';
+import type { AuditActor, AuditInput, RequestMeta } from '../../audit/audit-recorder.js';
 import { addressKey, type FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import { RateBudget } from '../../auth/rate-budget.js';
 import { scopedFork, systemFork, tenantScope } from '../../db/tenant-scope.js';
 import { AppError } from '../../errors/app-error.js';
-import { authenticateDirectory } from '../../modules/directory/directory-auth.js';
+import { authenticateDirectory, DirectoryAuthFailure, type AuthenticatedDirectory, type DirectoryAuthFailureReason } from '../../modules/directory/directory-auth.js';
+import { DirectoryRequestErrorRepository } from '../../modules/directory/directory-request-error.repository.js';
 import { directoryBaseUrl } from '../../modules/directory/directory-presets.js';
 import { DirectoryRepository } from '../../modules/directory/directory.repository.js';
 import { resourceTypes, schemas, serviceProviderConfig } from '../../modules/directory/scim/scim-discovery.js';
@@ -17,6 +18,8 @@ export const SCIM_CONTENT_TYPE = 'application/scim+json';
 const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 /** A directory's `lastRequestAt` is written at most this often per process. */
 const TOUCH_EVERY_MS = 60_000;
+/** Refusals (401, 429) of one directory are kept among its recent errors at most this often per process. */
+const NOTE_REFUSALS_EVERY_MS = 10_000;
 
 /** A SCIM request, whatever carried it. */
 export interface ScimRequest {
@@ -46,6 +49,8 @@ export interface ScimHandlerOptions {
   publicUrl: () => string;
   requestsPerMinute: number;
   failedAuth: FailedAuthLimiter;
+  /** Appends an anonymous failure's audit event within the environment's budget (AuditBatcher). */
+  auditFailure: (actor: AuditActor, input: AuditInput) => Promise<void>;
   logger: { error(object: unknown, message: string): void };
 }
 
@@ -76,17 +81,50 @@ export function scimHandler(options: ScimHandlerOptions): (request: ScimRequest)
   const touched = new Map<string, number>();
   const system = () => systemFork(options.orm, 'SCIM: finds the directory of a bearer token before its tenant is known');
 
-  return async (request) => {
+  const notedAt = new Map<string, number>();
+  /** A failed request of a known directory, kept for its recent errors; refusals (401, 429) at most once per directory and window, as anyone can cause them. */
+  const noteError = async (known: AuthenticatedDirectory, request: ScimRequest, response: ScimResponse) => {
+    if (response.status < 400) return;
+    if (response.status === 401 || response.status === 429) {
+      const now = Date.now();
+      if (now - (notedAt.get(known.directory.id) ?? 0) < NOTE_REFUSALS_EVERY_MS) return;
+      notedAt.set(known.directory.id, now);
+      if (notedAt.size > 10_000) notedAt.clear();
+    }
+    const body = response.body as { scimType?: string; detail?: string } | undefined;
     try {
-      let authenticated;
+      await new DirectoryRequestErrorRepository(scopedFork(options.orm, tenantScope(known.workspaceId, [known.directory.environmentId]))).record({
+        environmentId: known.directory.environmentId,
+        directoryId: known.directory.id,
+        method: request.method,
+        path: `/${request.path.join('/')}`,
+        status: response.status,
+        scimType: body?.scimType ?? null,
+        detail: body?.detail ?? '',
+      });
+    } catch (error) {
+      options.logger.error({ err: error, requestId: request.meta.requestId }, 'could not keep a failed SCIM request');
+    }
+  };
+
+  return async (request) => {
+    let known: AuthenticatedDirectory | null = null;
+    let response: ScimResponse;
+    try {
+      let authenticated: AuthenticatedDirectory;
       try {
         authenticated = await authenticateDirectory(system(), request.directoryId, request.authorization);
       } catch (error) {
+        if (error instanceof DirectoryAuthFailure) {
+          known = error.found;
+          if (known) await auditRefusal(options, request, known, error.reason);
+        }
         // Past its budget of failures, an address gets 429 instead of 401.
         const blocked = error instanceof AppError && error.kind === 'UNAUTHENTICATED' ? await options.failedAuth.recordFailure(addressKey(request.meta.ip)) : 0;
         if (blocked > 0) throw new AppError('RATE_LIMITED', 'scim.rate_limited', 'Too many failed authentications; try again later', { detail: { retryAfter: blocked } });
         throw error;
       }
+      known = authenticated;
       const { directory } = authenticated;
       const retryAfter = await budget.take(directory.id);
       if (retryAfter > 0) {
@@ -114,19 +152,47 @@ export function scimHandler(options: ScimHandlerOptions): (request: ScimRequest)
         const more = Array.isArray(operations) ? Math.min(operations.length, MAX_BULK_OPERATIONS) - 1 : 0;
         const wait = more > 0 ? await budget.take(directory.id, more) : 0;
         if (wait > 0) throw new AppError('RATE_LIMITED', 'scim.rate_limited', `This Bulk request would take the directory past ${options.requestsPerMinute} requests in a minute`, { detail: { retryAfter: wait } });
-        return await runBulk(request, async (operation) => {
+        response = await runBulk(request, async (operation) => {
+          let result: ScimResponse;
           try {
-            return await route(operation, { ...context, em: scopedFork(options.orm, scope) });
+            result = await route(operation, { ...context, em: scopedFork(options.orm, scope) });
           } catch (error) {
-            return scimErrorOf(error, operation.meta, options.logger);
+            result = scimErrorOf(error, operation.meta, options.logger);
           }
+          await noteError(authenticated, operation, result);
+          return result;
         });
+      } else {
+        response = await route(request, context);
       }
-      return await route(request, context);
     } catch (error) {
-      return scimErrorOf(error, request.meta, options.logger);
+      response = scimErrorOf(error, request.meta, options.logger);
     }
+    if (known) await noteError(known, request, response);
+    return response;
   };
+}
+
+/**
+ * A refused request that named an existing directory: audited in its environment (within the
+ * environment's budget of anonymous failures), never with the token presented.
+ */
+async function auditRefusal(options: ScimHandlerOptions, request: ScimRequest, known: AuthenticatedDirectory, reason: DirectoryAuthFailureReason): Promise<void> {
+  try {
+    await options.auditFailure(
+      { principal: null, anonymous: true, meta: request.meta },
+      {
+        action: 'directory.authentication_failed',
+        workspaceId: known.workspaceId,
+        environmentId: known.directory.environmentId,
+        organizationId: known.directory.organizationId,
+        targets: [{ type: 'directory', id: known.directory.id, name: known.directory.name }],
+        after: { reason, method: request.method, path: `/${request.path.join('/')}`.slice(0, 200) },
+      },
+    );
+  } catch (error) {
+    options.logger.error({ err: error, requestId: request.meta.requestId }, 'could not audit a refused SCIM request');
+  }
 }
 
 /** The query parameters, each given once. */

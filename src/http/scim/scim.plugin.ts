@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { AuditBatcher } from '../../audit/audit-batcher.js';
 import type { RequestMeta } from '../../audit/audit-recorder.js';
 import type { FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import type { Config } from '../../config.js';
@@ -33,8 +34,12 @@ function send(reply: FastifyReply, response: ScimResponse) {
  * parse, is a SCIM error, as is every other failure.
  */
 export async function scimPlugin(app: FastifyInstance, options: ScimPluginOptions): Promise<void> {
+  // Refused requests of known directories are audited within each environment's budget of anonymous failures.
+  const audit = new AuditBatcher(options.orm, { anonymousFailuresPerMinute: options.config.anonymousFailureAuditsPerMinute, logger: options.logger });
+  app.addHook('onClose', () => audit.close());
   const handle = scimHandler({
     orm: options.orm,
+    auditFailure: (actor, input) => audit.appendAnonymousFailure(actor, input),
     publicUrl: () => options.config.publicUrl,
     requestsPerMinute: options.config.scimRequestsPerMinute,
     failedAuth: options.failedAuth,

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { secretMatchesHash } from '../../crypto/secrets.js';
-import { unauthenticated } from '../../errors/app-error.js';
+import { AppError } from '../../errors/app-error.js';
 import { isIdOf } from '../../db/id.js';
 import { DirectoryStatus, type Directory } from './directory.entity.js';
 import { DirectoryRepository } from './directory.repository.js';
@@ -11,7 +11,21 @@ export interface AuthenticatedDirectory {
   workspaceId: string;
 }
 
-const refused = () => unauthenticated('scim.invalid_token', 'The bearer token is not valid for this directory');
+/** Why a request was refused, for the audit trail (the caller only ever sees the same 401). */
+export type DirectoryAuthFailureReason = 'no_token' | 'unknown_directory' | 'inactive' | 'token_mismatch';
+
+/**
+ * The one refusal of a SCIM request's credentials. It carries, for the audit trail only, why,
+ * and the directory the URL named when there is one.
+ */
+export class DirectoryAuthFailure extends AppError {
+  constructor(
+    readonly reason: DirectoryAuthFailureReason,
+    readonly found: AuthenticatedDirectory | null,
+  ) {
+    super('UNAUTHENTICATED', 'scim.invalid_token', 'The bearer token is not valid for this directory');
+  }
+}
 
 /**
  * The directory of a SCIM request: the one its URL names, if the `Authorization: Bearer` token
@@ -21,12 +35,14 @@ const refused = () => unauthenticated('scim.invalid_token', 'The bearer token is
  */
 export async function authenticateDirectory(em: EntityManager, directoryId: string, authorization: string | undefined, now = new Date()): Promise<AuthenticatedDirectory> {
   const token = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(authorization?.trim() ?? '')?.[1];
-  if (!token || !isIdOf('directory', directoryId)) throw refused();
+  if (!isIdOf('directory', directoryId)) throw new DirectoryAuthFailure('unknown_directory', null);
   const found = await new DirectoryRepository(em).withWorkspace(directoryId);
-  if (!found || found.directory.status !== DirectoryStatus.ACTIVE) throw refused();
+  if (!found) throw new DirectoryAuthFailure('unknown_directory', null);
+  if (!token) throw new DirectoryAuthFailure('no_token', found);
+  if (found.directory.status !== DirectoryStatus.ACTIVE) throw new DirectoryAuthFailure('inactive', found);
   const { directory } = found;
   const current = secretMatchesHash(directory.tokenHash, token);
   const previous = directory.previousTokenExpiresAt !== null && directory.previousTokenExpiresAt.getTime() > now.getTime() && secretMatchesHash(directory.previousTokenHash, token);
-  if (!current && !previous) throw refused();
+  if (!current && !previous) throw new DirectoryAuthFailure('token_mismatch', found);
   return found;
 }

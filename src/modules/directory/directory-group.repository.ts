@@ -1,4 +1,5 @@
-import { LockMode, type EntityManager } from '@mikro-orm/core';
+import { LockMode, raw, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import { paginate, type PageArgs } from '../../db/pagination.js';
 import { Repository } from '../../db/repository.js';
 import { entityCondition, type SqlPart } from '../../db/rows.js';
 import { sql, tableOf } from '../../db/sql.js';
@@ -171,5 +172,20 @@ export class DirectoryGroupRepository extends Repository<DirectoryGroup> {
       [...groupScope.params, ...roleScope.params, directory.organizationId, ...membershipScope.params, directory.id, userIds ? [...userIds] : page?.afterId ?? '', ...userScope.params, ...(page ? [page.limit] : [])],
     );
     return rows.map((row) => ({ directoryUserId: row.id, userId: row.user_id, membershipId: row.membership_id, groups: row.groups, roleKeys: row.roles }));
+  }
+
+  /** A directory's Groups for the management API, oldest first: all, or those a User is a member of. */
+  list(query: { directoryId: string; memberId?: string | null }, args: PageArgs, maxPageSize: number) {
+    const where: FilterQuery<DirectoryGroup>[] = [{ directoryId: query.directoryId }];
+    const members = tableOf(this.em, DirectoryGroupMember);
+    const conditions = (): FilterQuery<DirectoryGroup> => ({
+      $and: query.memberId != null ? [...where, { [raw((alias) => `${alias}.id in (select gm.group_id from "${members}" gm where gm.user_id = ?)`, [query.memberId])]: [] }] : where,
+    });
+    return paginate(this.em, DirectoryGroup, conditions, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  }
+
+  /** How many Groups the directory has. */
+  countOf(directoryId: string): Promise<number> {
+    return this.em.count(DirectoryGroup, { directoryId });
   }
 }

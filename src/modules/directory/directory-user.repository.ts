@@ -1,4 +1,6 @@
-import { LockMode, type EntityManager } from '@mikro-orm/core';
+import { LockMode, raw, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import { paginate, type PageArgs } from '../../db/pagination.js';
+import { DirectoryGroupMember } from './directory-group.entity.js';
 import { Repository } from '../../db/repository.js';
 import { entityCondition, managedRow, type SqlPart } from '../../db/rows.js';
 import { sql, tableOf } from '../../db/sql.js';
@@ -59,5 +61,22 @@ export class DirectoryUserRepository extends Repository<DirectoryUser> {
     const scope = entityCondition(this.em, DirectoryUser, 'u');
     const rows = await sql<{ id: string }>(this.em, `select u."id" from "${tableOf(this.em, DirectoryUser)}" u where u."directory_id" = ? and u."id" = any(?::text[])${scope.sql}`, [directoryId, [...ids], ...scope.params]);
     return new Set(rows.map((row) => row.id));
+  }
+
+  /** A directory's Users for the management API, oldest first: all, the active or inactive ones, or a group's members. */
+  list(query: { directoryId: string; active?: boolean | null; groupId?: string | null }, args: PageArgs, maxPageSize: number) {
+    const where: FilterQuery<DirectoryUser>[] = [{ directoryId: query.directoryId }];
+    if (query.active != null) where.push({ active: query.active });
+    const members = tableOf(this.em, DirectoryGroupMember);
+    // A subquery, not a list of ids: a group may have any number of members; raw() is consumed per query.
+    const conditions = (): FilterQuery<DirectoryUser> => ({
+      $and: query.groupId != null ? [...where, { [raw((alias) => `${alias}.id in (select gm.user_id from "${members}" gm where gm.group_id = ?)`, [query.groupId])]: [] }] : where,
+    });
+    return paginate(this.em, DirectoryUser, conditions, { field: 'createdAt', direction: 'ASC' }, args, maxPageSize);
+  }
+
+  /** How many Users the directory has. */
+  countOf(directoryId: string): Promise<number> {
+    return this.em.count(DirectoryUser, { directoryId });
   }
 }

@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../../graphql/connection.js';
 import { Cost } from '../../graphql/cost.js';
+import { JSONObjectScalar } from '../../graphql/scalars.js';
 import { MAX_GROUP_ROLE_MAPPINGS } from '../connection/connection.validation.js';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
@@ -143,4 +144,88 @@ export class DirectoryTokenPayload {
 
   @Field(() => [UserError], { description: 'Why the change was refused, if it was.' })
   userErrors!: UserError[];
+}
+
+@ObjectType('DirectoryUser', { implements: Node, description: 'A User resource a directory\'s identity provider provisioned (SCIM).' })
+export class DirectoryUserNode extends Node {
+  @Field(() => ID, { description: 'The directory that provisioned it.' })
+  directoryId!: string;
+
+  @Field(() => ID, { description: 'The directory\'s organization.' })
+  organizationId!: string;
+
+  @Field({ description: 'Its SCIM userName: unique in the directory, compared case-insensitively.' })
+  userName!: string;
+
+  @Field(() => String, { nullable: true, description: 'The identity provider\'s id of the person.' })
+  externalId!: string | null;
+
+  @Field({ description: 'false once the identity provider deactivated the person: their membership is then INACTIVE.' })
+  active!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Its display name.' })
+  displayName!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Its primary email address, lower-case.' })
+  email!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'The environment user it is linked to: null while its address is outside the organization\'s verified domains.' })
+  userId!: string | null;
+
+  @Field(() => JSONObjectScalar, { description: 'The SCIM resource as the directory\'s SCIM endpoint serves it (without its groups).' })
+  resource!: Record<string, unknown>;
+
+  @Field({ description: 'When it was provisioned.' })
+  createdAt!: Date;
+
+  @Field({ description: 'When it last changed.' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A page of directory users.' })
+export class DirectoryUserConnection extends Connection(DirectoryUserNode, 'DirectoryUser') {}
+
+@ObjectType('DirectoryGroup', { implements: Node, description: 'A Group resource a directory\'s identity provider provisioned (SCIM); its members get the roles the directory\'s group mappings give it.' })
+export class DirectoryGroupNode extends Node {
+  @Field(() => ID, { description: 'The directory that provisioned it.' })
+  directoryId!: string;
+
+  @Field(() => ID, { description: 'The directory\'s organization.' })
+  organizationId!: string;
+
+  @Field({ description: 'Its name: what the group → role mappings name.' })
+  displayName!: string;
+
+  @Field(() => String, { nullable: true, description: 'The identity provider\'s id of the group.' })
+  externalId!: string | null;
+
+  @Field({ description: 'When it was provisioned.' })
+  createdAt!: Date;
+
+  @Field({ description: 'When it last changed (its members included).' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A page of directory groups.' })
+export class DirectoryGroupConnection extends Connection(DirectoryGroupNode, 'DirectoryGroup') {}
+
+@ObjectType('DirectoryRequestError', { simpleResolvers: true, description: 'A SCIM request of a directory that failed, as its identity provider was answered.' })
+export class DirectoryRequestErrorType {
+  @Field({ description: 'When.' })
+  createdAt!: Date;
+
+  @Field({ description: 'The HTTP method.' })
+  method!: string;
+
+  @Field({ description: 'The path below the directory\'s base URL (at most 200 characters).' })
+  path!: string;
+
+  @Field(() => Int, { description: 'The HTTP status answered.' })
+  status!: number;
+
+  @Field(() => String, { nullable: true, description: 'The SCIM error type (RFC 7644 §3.12), when there is one.' })
+  scimType!: string | null;
+
+  @Field({ description: 'The error\'s detail (at most 500 characters).' })
+  detail!: string;
 }

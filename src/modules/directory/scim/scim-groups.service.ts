@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { recordAudit } from '../../../audit/audit-recorder.js';
-import { newInternalId } from '../../../db/id.js';
+import { newId } from '../../../db/id.js';
 import { DirectoryGroup } from '../directory-group.entity.js';
 import { DirectoryGroupRepository, GROUP_FILTER_TARGET, type GroupMemberRow } from '../directory-group.repository.js';
 import { applyGroupRoles, isMappedGroup } from '../directory-roles.js';
@@ -114,7 +114,7 @@ export async function createGroup(ctx: DirectoryRequestContext, body: unknown): 
   return ctx.em.transactional(async (em) => {
     const group = new DirectoryGroup();
     Object.assign(group, {
-      id: newInternalId('directoryGroup'),
+      id: newId('directoryGroup'),
       environmentId: ctx.directory.environmentId,
       organizationId: ctx.directory.organizationId,
       directoryId: ctx.directory.id,

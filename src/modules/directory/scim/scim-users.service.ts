@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { recordAudit, type RequestMeta } from '../../../audit/audit-recorder.js';
 import { isUniqueViolation } from '../../../db/db-errors.js';
-import { newInternalId } from '../../../db/id.js';
+import { newId } from '../../../db/id.js';
 import type { Directory } from '../directory.entity.js';
 import { DirectoryUser } from '../directory-user.entity.js';
 import { DirectoryUserRepository, USER_FILTER_TARGET } from '../directory-user.repository.js';
@@ -123,7 +123,7 @@ export async function createUser(ctx: DirectoryRequestContext, body: unknown): P
     if (await users.byUserName(ctx.directory.id, columns.userName)) throw uniqueness(columns.userName);
     const user = new DirectoryUser();
     Object.assign(user, {
-      id: newInternalId('directoryUser'),
+      id: newId('directoryUser'),
       environmentId: ctx.directory.environmentId,
       organizationId: ctx.directory.organizationId,
       directoryId: ctx.directory.id,
