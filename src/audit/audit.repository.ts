@@ -93,6 +93,11 @@ export class AuditEventRepository extends Repository<AuditEvent> {
    * Events matching `where` with `after < seq <= upTo`, oldest first, at most `limit`, as plain
    * objects (no identity map): the batches of an export and of a stream's replay.
    */
+  /** The events one request recorded in an environment since `since` (a provisioning simulation's step), oldest first; at most `limit`. */
+  ofRequest(environmentId: string, requestId: string, since: Date, limit: number): Promise<AuditEvent[]> {
+    return this.em.find(AuditEvent, { environmentId, requestId, occurredAt: { $gte: since } }, { orderBy: { seq: 'ASC' }, limit });
+  }
+
   async scan(where: FilterQuery<AuditEvent>, range: { after: string; upTo: string }, limit: number): Promise<AuditEvent[]> {
     const qb = (this.em as SqlEntityManager)
       .createQueryBuilder(AuditEvent, 'e')

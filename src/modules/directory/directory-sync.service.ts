@@ -9,6 +9,8 @@ import { DirectoryRequestErrorRepository } from './directory-request-error.repos
 import type { DirectoryUser } from './directory-user.entity.js';
 import { DirectoryUserRepository } from './directory-user.repository.js';
 import { DirectoryRepository } from './directory.repository.js';
+import type { SimulatedProvider } from './simulator/provisioning-sequences.js';
+import { simulateProvisioning, type Simulation } from './simulator/provisioning-simulator.js';
 
 /** What a directory provisioned, read through the management API (`organizations:read`). */
 
@@ -60,4 +62,11 @@ export function groupMemberCount(ctx: ServiceContext, group: DirectoryGroup): Pr
 /** A directory's most recent failed SCIM requests, newest first. */
 export function recentDirectoryErrors(ctx: ServiceContext, directoryId: string): Promise<DirectoryRequestError[]> {
   return new DirectoryRequestErrorRepository(ctx.em).recent(directoryId);
+}
+
+/** Replays an identity provider's provisioning sequence into a directory of a DEVELOPMENT environment (see provisioning-simulator.ts). Needs `organizations:write`. */
+export async function simulateDirectory(ctx: ServiceContext, input: { directoryId: string; provider?: SimulatedProvider | null; emailDomain?: string | null; groupName?: string | null }, publicUrl: string): Promise<Simulation> {
+  requireScope(ctx.principal, 'organizations:write');
+  const directory = await new DirectoryRepository(ctx.em).get(input.directoryId);
+  return simulateProvisioning(ctx.em, { ...input, directory, workspaceId: ctx.principal.workspaceId }, { publicUrl, meta: ctx.meta, actor: { principal: ctx.principal, meta: ctx.meta } });
 }

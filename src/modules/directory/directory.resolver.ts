@@ -4,7 +4,7 @@ import { JSONObjectScalar } from '../../graphql/scalars.js';
 import type { DirectoryGroup } from './directory-group.entity.js';
 import { RECENT_DIRECTORY_ERRORS } from './directory-request-error.repository.js';
 import type { DirectoryUser } from './directory-user.entity.js';
-import { directoryGroupCount, directoryUserCount, groupMemberCount, listDirectoryGroups, listDirectoryUsers, recentDirectoryErrors } from './directory-sync.service.js';
+import { directoryGroupCount, directoryUserCount, groupMemberCount, listDirectoryGroups, listDirectoryUsers, recentDirectoryErrors, simulateDirectory } from './directory-sync.service.js';
 import { userResource } from './scim/scim-users.service.js';
 import { pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
@@ -13,7 +13,7 @@ import { DeleteInput, DeletePayload } from '../organization/organization.types.j
 import { DIRECTORY_SETUP_HINTS, directoryBaseUrl } from './directory-presets.js';
 import type { Directory } from './directory.entity.js';
 import { createDirectory, deleteDirectory, listDirectories, rotateDirectoryToken, updateDirectory } from './directory.service.js';
-import { DirectoryGroupConnection, DirectoryGroupNode, DirectoryRequestErrorType, DirectoryUserConnection, DirectoryUserNode } from './directory.types.js';
+import { DirectoryGroupConnection, DirectoryGroupNode, DirectoryRequestErrorType, DirectorySimulationPayload, DirectoryUserConnection, DirectoryUserNode, SimulateDirectoryProvisioningInput } from './directory.types.js';
 import { CreateDirectoryInput, DirectoryConnection, DirectoryNode, DirectoryPayload, DirectoryTokenPayload, RotateDirectoryTokenInput, UpdateDirectoryInput } from './directory.types.js';
 
 const INPUT = { description: 'What to do; see the input type.' };
@@ -85,6 +85,16 @@ export class DirectoryResolver {
   })
   createDirectory(@Arg('input', INPUT) input: CreateDirectoryInput, @Ctx() ctx: GraphQLContext) {
     return mutationPayload(ctx, () => createDirectory(services(ctx), input));
+  }
+
+  // Each run is some fifteen SCIM requests and their writes.
+  @Cost({ perOperation: 1 })
+  @Mutation(() => DirectorySimulationPayload, {
+    description:
+      'Replays Okta\'s or Entra ID\'s documented provisioning sequence into a directory of a DEVELOPMENT environment, through the same SCIM code their requests meet: new people each run, a pushed group, membership changes, deactivation and deletion. Each step reports its request, the response and its effects (the audit events it caused). Refused elsewhere (`directory.simulator_development_only`). Needs `organizations:write`.',
+  })
+  simulateDirectoryProvisioning(@Arg('input', INPUT) input: SimulateDirectoryProvisioningInput, @Ctx() ctx: GraphQLContext) {
+    return mutationPayload(ctx, async () => ({ simulation: await simulateDirectory(services(ctx), input, ctx.config.publicUrl) }));
   }
 
   @Mutation(() => DirectoryPayload, { description: 'Changes a directory: its name, status, group → role mappings or SSO connection. Needs `organizations:write`.' })

@@ -2,11 +2,13 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { Connection } from '../../graphql/connection.js';
 import { Cost } from '../../graphql/cost.js';
 import { JSONObjectScalar } from '../../graphql/scalars.js';
+import { AuditTargetType } from '../../audit/audit.types.js';
 import { MAX_GROUP_ROLE_MAPPINGS } from '../connection/connection.validation.js';
 import { Node } from '../../graphql/node.js';
 import { UserError } from '../../graphql/user-error.js';
 import { SsoGroupRoleMappingInput, SsoGroupRoleMappingType } from '../connection/connection.types.js';
 import { DirectoryProvider, DirectoryStatus } from './directory.entity.js';
+import { MAX_EFFECTS_PER_STEP, MAX_SIMULATION_STEPS, MAX_TARGETS_PER_EFFECT } from './simulator/provisioning-simulator.js';
 import { DEFAULT_TOKEN_OVERLAP_SECONDS, MAX_TOKEN_OVERLAP_SECONDS } from './directory.service.js';
 
 registerEnumType(DirectoryProvider, {
@@ -228,4 +230,102 @@ export class DirectoryRequestErrorType {
 
   @Field({ description: 'The error\'s detail (at most 500 characters).' })
   detail!: string;
+}
+
+export enum SimulatedProviderEnum {
+  OKTA = 'OKTA',
+  ENTRA_ID = 'ENTRA_ID',
+}
+
+registerEnumType(SimulatedProviderEnum, {
+  name: 'SimulatedDirectoryProvider',
+  description: 'Whose documented provisioning sequence the simulator replays.',
+  valuesConfig: {
+    OKTA: { description: 'Okta: probe, create, group push, membership changes, deactivation (never a delete).' },
+    ENTRA_ID: { description: 'Microsoft Entra ID: probe, create with the enterprise extension, one member per request, soft then hard delete.' },
+  },
+});
+
+@InputType({ description: 'Which sequence to replay into which directory.' })
+export class SimulateDirectoryProvisioningInput {
+  @Field(() => ID, { description: 'The directory (of a DEVELOPMENT environment, ACTIVE).' })
+  directoryId!: string;
+
+  @Field(() => SimulatedProviderEnum, { nullable: true, description: 'Whose sequence; defaults to the directory\'s provider (Okta for those that are not Entra ID).' })
+  provider?: SimulatedProviderEnum | null;
+
+  @Field(() => String, { nullable: true, description: 'The domain of the simulated people\'s addresses; defaults to the organization\'s first verified domain (then they become users and members), else example.com.' })
+  emailDomain?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The name of the pushed group (a group → role mapping may name it); `Engineering` by default.' })
+  groupName?: string | null;
+}
+
+@ObjectType('DirectorySimulationEffect', { simpleResolvers: true, description: 'What a step changed: an audit event it caused.' })
+export class DirectorySimulationEffectType {
+  @Field({ description: 'The audit action, e.g. `membership.created`.' })
+  action!: string;
+
+  @Cost({ maxItems: MAX_TARGETS_PER_EFFECT })
+  @Field(() => [AuditTargetType], { description: `What it was about (at most ${MAX_TARGETS_PER_EFFECT}).` })
+  targets!: AuditTargetType[];
+}
+
+@ObjectType('DirectorySimulationStep', { simpleResolvers: true, description: 'One request of the replayed sequence: what was sent, what came back, what it changed.' })
+export class DirectorySimulationStepType {
+  @Field(() => Int, { description: 'Its position, from 0.' })
+  index!: number;
+
+  @Field({ description: 'What the identity provider does.' })
+  title!: string;
+
+  @Field({ description: 'The quirk of this request that a server must take.' })
+  quirk!: string;
+
+  @Field(() => String, { nullable: true, description: 'Why it did not run, or null.' })
+  skipped!: string | null;
+
+  @Field({ description: 'The HTTP method.' })
+  method!: string;
+
+  @Field({ description: 'The path below the directory\'s base URL, with its query string.' })
+  path!: string;
+
+  @Field(() => JSONObjectScalar, { nullable: true, description: 'The request body sent.' })
+  requestBody!: Record<string, unknown> | null;
+
+  @Field(() => Int, { nullable: true, description: 'The HTTP status answered; null when skipped.' })
+  status!: number | null;
+
+  @Field(() => JSONObjectScalar, { nullable: true, description: 'The response body.' })
+  responseBody!: Record<string, unknown> | null;
+
+  @Cost({ maxItems: MAX_EFFECTS_PER_STEP })
+  @Field(() => [DirectorySimulationEffectType], { description: `Its effects on users, memberships, groups and roles: the audit events it caused (at most ${MAX_EFFECTS_PER_STEP}).` })
+  effects!: DirectorySimulationEffectType[];
+}
+
+@ObjectType('DirectorySimulation', { simpleResolvers: true, description: 'A replayed provisioning sequence.' })
+export class DirectorySimulationType {
+  @Field(() => SimulatedProviderEnum, { description: 'Whose sequence.' })
+  provider!: SimulatedProviderEnum;
+
+  @Field({ description: 'The domain of the simulated people\'s addresses.' })
+  domain!: string;
+
+  @Field({ description: 'The pushed group\'s name.' })
+  groupName!: string;
+
+  @Cost({ maxItems: MAX_SIMULATION_STEPS })
+  @Field(() => [DirectorySimulationStepType], { description: 'The steps, in order.' })
+  steps!: DirectorySimulationStepType[];
+}
+
+@ObjectType({ description: 'The result of `simulateDirectoryProvisioning`.' })
+export class DirectorySimulationPayload {
+  @Field(() => DirectorySimulationType, { nullable: true, description: 'The simulation, step by step.' })
+  simulation!: DirectorySimulationType | null;
+
+  @Field(() => [UserError], { description: 'Why it was refused, if it was.' })
+  userErrors!: UserError[];
 }

@@ -1,6 +1,6 @@
-import { MAX_BULK_OPERATIONS } from '../../modules/directory/scim/scim-discovery.js';
-import { scimError } from '../../modules/directory/scim/scim-errors.js';
-import type { ScimRequest, ScimResponse } from './scim.handler.js';
+import { MAX_BULK_OPERATIONS } from './scim-discovery.js';
+import { scimError } from './scim-errors.js';
+import type { ScimRequest, ScimResponse } from './scim-router.js';
 
 export const BULK_REQUEST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 export const BULK_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
