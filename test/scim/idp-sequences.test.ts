@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpBrowser } from '../helpers/browser-http.js';
 import { mutate } from '../helpers/oauth.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
@@ -170,5 +171,37 @@ describe('the simulator', () => {
     expect(actionsOf(simulation.steps[1])).toEqual(['directory.user.created']);
     const events = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 1, filter: { actions: ["directory.simulation_run"] }) { nodes { actor { type } targets { id } after } } }`, { env });
     expect(events.auditEvents.nodes[0]).toMatchObject({ actor: { type: 'API_KEY' }, targets: [{ id: outside }], after: { provider: 'OKTA', domain: 'elsewhere.test', failed: 0 } });
+  });
+});
+
+describe('the simulator page', () => {
+  it('replays a sequence with the directory\'s own token and shows each step; refuses another token, and production', async () => {
+    const created = await mutate(ws.client, 'createDirectory', 'CreateDirectoryInput', 'token directory { id }', { organizationId: orgId, name: 'Acme page', provider: 'ENTRA_ID' });
+    const browser = new HttpBrowser(server.url);
+    const path = `/e/${env}/directories/${created.directory.id}/simulator`;
+    expect('page' in (await browser.go(path))).toBe(true);
+    expect(browser.status).toBe(200);
+    expect(browser.html).toContain('Acme page');
+
+    await browser.submit('/simulator', { token: 'gh_scim_not-the-token', provider: 'ENTRA_ID', domain: '', group: '' });
+    expect(browser.status).toBe(401);
+    expect(browser.html).toContain('not the directory');
+
+    await browser.submit('/simulator', { token: created.token, provider: 'ENTRA_ID', domain: 'acme.test', group: 'Page group' });
+    expect(browser.status).toBe(200);
+    expect(browser.html).toContain('Entra creates Ada');
+    expect(browser.html).toContain('membership.created');
+    expect(browser.html).toContain('PATCH /Groups/dgr_');
+    const users = await ws.client.data(`query($dir: ID!) { directoryUsers(directoryId: $dir, first: 5) { totalCount } }`, { dir: created.directory.id });
+    // Ada stays (disabled); Grace was deleted.
+    expect(users.directoryUsers.totalCount).toBe(1);
+
+    const prodOrg = (await mutate(ws.client, 'createOrganization', 'CreateOrganizationInput', 'organization { id }', { environmentId: ws.production.id, name: 'Prod page' })).organization.id;
+    const prod = await mutate(ws.client, 'createDirectory', 'CreateDirectoryInput', 'directory { id }', { organizationId: prodOrg, name: 'Prod', provider: 'OKTA' });
+    await browser.go(`/e/${ws.production.id}/directories/${prod.directory.id}/simulator`);
+    expect(browser.status).toBe(404);
+    // A directory of this environment under another environment's URL is not found either.
+    await browser.go(`/e/${env}/directories/${prod.directory.id}/simulator`);
+    expect(browser.status).toBe(404);
   });
 });

@@ -10,6 +10,7 @@ import { registerLogoutRoutes } from './logout.routes.js';
 import { registerSsoRoutes } from './sso.routes.js';
 import { registerOidcSsoRoutes } from './sso-oidc.routes.js';
 import { registerSimulatorRoutes } from './simulator.routes.js';
+import { registerDirectorySimulatorRoutes } from './directory-simulator.routes.js';
 import { registerSocialRoutes } from './social.routes.js';
 
 /** Form bodies of the hosted pages and the authorization endpoint are small. */
@@ -70,6 +71,7 @@ export async function registerHostedPages(app: FastifyInstance, deps: SignInDeps
     registerSsoRoutes(scope, deps, environment, kit, parseFields);
     registerOidcSsoRoutes(scope, deps, environment, kit);
     registerSimulatorRoutes(scope, deps, environment, kit);
+    registerDirectorySimulatorRoutes(scope, deps, environment, kit);
     registerSocialRoutes(scope, deps, environment, kit);
     registerLogoutRoutes(scope, deps, environment);
   });
