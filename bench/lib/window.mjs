@@ -39,13 +39,14 @@ export function measuredWindow({ warmupMs, durationMs, onWindowStart, onWindowEn
   };
 }
 
-/** Count, rate over the window, p50, p99 and max of the latencies (ms) counted in it. */
+/** Count, rate over the window, p50, p95, p99 and max of the latencies (ms) counted in it. */
 export function latencyStats(latencies, durationMs) {
   const sorted = Float64Array.from(latencies).sort();
   return {
     ok: sorted.length,
     perSecond: sorted.length / (durationMs / 1000),
     p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
     p99: percentile(sorted, 99),
     max: sorted.length ? sorted[sorted.length - 1] : NaN,
   };

@@ -62,7 +62,7 @@ export async function runWorkers({ workers, warmupMs, durationMs, iterate, onWin
   } finally {
     clock.close();
   }
-  const { ok, perSecond, p50, p99, max } = latencyStats(latencies, durationMs);
+  const { ok, perSecond, p50, p95, p99, max } = latencyStats(latencies, durationMs);
   const clientCpuPercent = clock.clientCpuPercent();
-  return { ok, errors, started, retired, statuses: Object.fromEntries(statuses), errorSamples, steps, perSecond, p50, p99, max, clientCpuPercent };
+  return { ok, errors, started, retired, statuses: Object.fromEntries(statuses), errorSamples, steps, perSecond, p50, p95, p99, max, clientCpuPercent };
 }

@@ -33,6 +33,11 @@ const UNIQUE_VIOLATIONS: Record<string, () => AppError> = {
 /** Whether the error is a unique constraint violation (a concurrent insert of the same key won). */
 export const isUniqueViolation = (error: unknown): boolean => error instanceof UniqueConstraintViolationException;
 
+/** The name of the unique constraint a unique violation hit, or null (not one, or unnamed). */
+export function violatedUniqueConstraint(error: unknown): string | null {
+  return error instanceof UniqueConstraintViolationException ? (constraintName(error) ?? null) : null;
+}
+
 /** Turns known constraint violations into domain errors; anything else passes through. */
 export function mapDbError(error: unknown): unknown {
   if (error instanceof UniqueConstraintViolationException) {

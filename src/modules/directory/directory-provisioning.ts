@@ -5,9 +5,7 @@ import { ConsentRepository } from '../consent/consent.repository.js';
 import { snapshotConsent } from '../consent/consent.service.js';
 import { MembershipStatus, type Membership } from '../membership/membership.entity.js';
 import { MembershipRepository } from '../membership/membership.repository.js';
-import { OrganizationDomainRepository } from '../organization/organization.repository.js';
 import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
-import { RoleRepository } from '../role/role.repository.js';
 import { endAccessOfUser } from '../session/session.service.js';
 import { UserStatus, type User } from '../user/user.entity.js';
 import { UserRepository } from '../user/user.repository.js';
@@ -15,6 +13,7 @@ import { snapshotUser } from '../user/user.service.js';
 import { isEmailAddress } from '../validation.js';
 import type { Directory } from './directory.entity.js';
 import type { DirectoryUser } from './directory-user.entity.js';
+import { DirectoryUserRepository } from './directory-user.repository.js';
 import { applyGroupRoles } from './directory-roles.js';
 
 /** Who provisions, and where: the directory of the request. */
@@ -42,27 +41,36 @@ function record(em: EntityManager, ctx: ProvisioningContext, action: string, tar
 const givenNameOf = (resource: Record<string, unknown>) => ((resource.name as { givenName?: string } | undefined)?.givenName ?? null)?.slice(0, 200) ?? null;
 const familyNameOf = (resource: Record<string, unknown>) => ((resource.name as { familyName?: string } | undefined)?.familyName ?? null)?.slice(0, 200) ?? null;
 
+/** Who a directory user is in the environment: their user (found or made) and that user's membership of the organization. */
+interface Person {
+  user: User;
+  membership: Membership | null;
+  /** The environment's default role, for a new membership. */
+  defaultRoles: { id: string; key: string }[];
+}
+
 /**
  * The environment user a directory user is: the one it is linked to, else the user with its
  * email address, else a new one — but only for an address in one of the organization's verified
  * domains, so that an identity provider can neither take over nor make accounts of people
- * outside its organization. Null (left unlinked) otherwise.
+ * outside its organization. Null (left unlinked) otherwise. One statement reads it all.
  */
-async function environmentUserOf(em: EntityManager, ctx: ProvisioningContext, directoryUser: DirectoryUser): Promise<User | null> {
-  const users = new UserRepository(em);
-  if (directoryUser.userId) {
-    const linked = await users.find(directoryUser.userId);
-    if (linked) return linked;
-  }
+async function personOf(em: EntityManager, ctx: ProvisioningContext, directoryUser: DirectoryUser): Promise<Person | null> {
   const email = directoryUser.email;
   // The address rule every sign-in path shares: `pat@acme.test.` (another spelling of the same mailbox) or `a@b@acme.test` links nobody.
-  if (!email || !isEmailAddress(email)) return null;
-  const domain = email.slice(email.lastIndexOf('@') + 1);
-  const verified = await new OrganizationDomainRepository(em).verifiedNamesOf(ctx.directory.organizationId);
-  if (!verified.includes(domain)) return null;
-  const existing = await users.findByEmail(ctx.directory.environmentId, email);
-  if (existing) return existing;
-  const user = users.create({
+  const linkable = email !== null && isEmailAddress(email);
+  const found = await new DirectoryUserRepository(em).personOf({
+    environmentId: ctx.directory.environmentId,
+    organizationId: ctx.directory.organizationId,
+    linkedUserId: directoryUser.userId,
+    email: linkable ? email : null,
+    roleKeys: [DEFAULT_MEMBERSHIP_ROLE],
+  });
+  const membershipOf = (user: User) => found.memberships.find((membership) => membership.userId === user.id) ?? null;
+  if (found.linkedUser) return { user: found.linkedUser, membership: membershipOf(found.linkedUser), defaultRoles: found.roles };
+  if (!linkable || !found.verifiedDomains.includes(email.slice(email.lastIndexOf('@') + 1))) return null;
+  if (found.emailUser) return { user: found.emailUser, membership: membershipOf(found.emailUser), defaultRoles: found.roles };
+  const user = new UserRepository(em).create({
     id: newId('user'),
     environmentId: ctx.directory.environmentId,
     email,
@@ -72,7 +80,7 @@ async function environmentUserOf(em: EntityManager, ctx: ProvisioningContext, di
     familyName: familyNameOf(directoryUser.resource),
   });
   record(em, ctx, 'user.created', [{ type: 'user', id: user.id, name: user.email }], { after: { ...snapshotUser(user), provisionedBy: 'scim' } });
-  return user;
+  return { user, membership: null, defaultRoles: found.roles };
 }
 
 /**
@@ -120,8 +128,9 @@ export interface SyncOutcome {
  */
 export async function syncDirectoryUser(em: EntityManager, ctx: ProvisioningContext, directoryUser: DirectoryUser, options: { deleted?: boolean } = {}): Promise<SyncOutcome> {
   const outcome: SyncOutcome = { userId: null, membershipId: null, deprovisioned: false, reactivated: false };
-  const user = await environmentUserOf(em, ctx, directoryUser);
-  if (!user) return outcome;
+  const person = await personOf(em, ctx, directoryUser);
+  if (!person) return outcome;
+  const { user, membership } = person;
   directoryUser.userId = user.id;
   outcome.userId = user.id;
   const active = directoryUser.active && !options.deleted;
@@ -132,7 +141,6 @@ export async function syncDirectoryUser(em: EntityManager, ctx: ProvisioningCont
     if (familyName && user.familyName !== familyName) user.familyName = familyName;
   }
   const memberships = new MembershipRepository(em);
-  const membership: Membership | null = await memberships.ofUserIn(user.id, ctx.directory.organizationId);
   const targets = (id: string) => [
     { type: 'membership', id },
     { type: 'user', id: user.id, name: user.email },
@@ -140,7 +148,7 @@ export async function syncDirectoryUser(em: EntityManager, ctx: ProvisioningCont
   ];
   if (!membership) {
     if (!active) return outcome;
-    const roles = await new RoleRepository(em).withKeys(ctx.directory.environmentId, [DEFAULT_MEMBERSHIP_ROLE]);
+    const roles = person.defaultRoles;
     const created = memberships.create(
       { id: newId('membership'), environmentId: ctx.directory.environmentId, organizationId: ctx.directory.organizationId, userId: user.id, status: MembershipStatus.ACTIVE },
       roles.map((role) => role.id),

@@ -3,7 +3,11 @@ import { paginate, type PageArgs } from '../../db/pagination.js';
 import { DirectoryGroupMember } from './directory-group.entity.js';
 import { Repository } from '../../db/repository.js';
 import { entityCondition, managedRow, type SqlPart } from '../../db/rows.js';
-import { sql, tableOf } from '../../db/sql.js';
+import { preparedSql, sql, tableOf } from '../../db/sql.js';
+import { Membership } from '../membership/membership.entity.js';
+import { DomainState, OrganizationDomain } from '../organization/organization.entity.js';
+import { Role } from '../role/role.entity.js';
+import { User } from '../user/user.entity.js';
 import { DirectoryUser } from './directory-user.entity.js';
 import { pageOfDirectory, type ScimPage } from './directory-pages.js';
 import type { FilterTarget } from './scim/scim-filter.js';
@@ -78,5 +82,58 @@ export class DirectoryUserRepository extends Repository<DirectoryUser> {
   /** How many Users the directory has. */
   countOf(directoryId: string): Promise<number> {
     return this.em.count(DirectoryUser, { directoryId });
+  }
+
+  /**
+   * Who a provisioned person may be, in one statement (rows managed by the EntityManager): the
+   * user they are linked to, the environment's user with `email`, the organization's verified
+   * domain names, the memberships of those users in the organization, and the environment's
+   * roles with `roleKeys`.
+   */
+  async personOf(query: { environmentId: string; organizationId: string; linkedUserId: string | null; email: string | null; roleKeys: readonly string[] }): Promise<{
+    linkedUser: User | null;
+    emailUser: User | null;
+    verifiedDomains: string[];
+    memberships: Membership[];
+    roles: { id: string; key: string }[];
+  }> {
+    const userScope = entityCondition(this.em, User, 'u');
+    const linkedScope = entityCondition(this.em, User, 'lu');
+    const domainScope = entityCondition(this.em, OrganizationDomain, 'd');
+    const membershipScope = entityCondition(this.em, Membership, 'm');
+    const roleScope = entityCondition(this.em, Role, 'o');
+    // Each part is an init plan run once; memberships are probed by the unique (organization, user) index.
+    const rows = await preparedSql<Record<string, unknown>>(
+      this.em,
+      `with "linked" as materialized (select lu.* from "${tableOf(this.em, User)}" lu where lu."id" = ?${linkedScope.sql} limit 1),` +
+        ` "by_email" as materialized (select u.* from "${tableOf(this.em, User)}" u where u."environment_id" = ? and u."email" = ?${userScope.sql} limit 1)` +
+        ` select (select row_to_json(l) from "linked" l) as "_linked", (select row_to_json(u) from "by_email" u) as "_email",` +
+        ` array(select d."domain" from "${tableOf(this.em, OrganizationDomain)}" d where d."organization_id" = ? and d."state" = '${DomainState.VERIFIED}'${domainScope.sql}) as "_domains",` +
+        ` (select coalesce(json_agg(m), '[]'::json) from "${tableOf(this.em, Membership)}" m where m."organization_id" = ?${membershipScope.sql}` +
+        ` and m."user_id" = any(array[(select l."id" from "linked" l), (select u."id" from "by_email" u)])) as "_memberships",` +
+        ` (select coalesce(json_agg(json_build_object('id', o."id", 'key', o."key")), '[]'::json) from "${tableOf(this.em, Role)}" o where o."environment_id" = ? and o."key" = any(?::text[])${roleScope.sql}) as "_roles"`,
+      [
+        query.linkedUserId ?? '',
+        ...linkedScope.params,
+        query.environmentId,
+        query.email ?? '',
+        ...userScope.params,
+        query.organizationId,
+        ...domainScope.params,
+        query.organizationId,
+        ...membershipScope.params,
+        query.environmentId,
+        [...query.roleKeys],
+        ...roleScope.params,
+      ],
+    );
+    const row = rows[0] ?? {};
+    return {
+      linkedUser: managedRow(this.em, User, row._linked as Record<string, unknown> | null),
+      emailUser: query.email ? managedRow(this.em, User, row._email as Record<string, unknown> | null) : null,
+      verifiedDomains: (row._domains as string[] | null) ?? [],
+      memberships: ((row._memberships as Record<string, unknown>[] | null) ?? []).map((membership) => managedRow(this.em, Membership, membership)!),
+      roles: (row._roles as { id: string; key: string }[] | null) ?? [],
+    };
   }
 }

@@ -259,19 +259,23 @@ function compareJson(compiler: FilterCompiler, json: string, attribute: ScimAttr
 function compareText(compiler: FilterCompiler, text: string, caseExact: boolean, op: Comparison, value: string): string {
   const subject = caseExact ? text : `lower(${text})`;
   const operand = () => (caseExact ? `${compiler.addParam(value)}::text` : `lower(${compiler.addParam(value)}::text)`);
+  // Never NULL (a missing value does not match, and \`not\` of it does), and still a plain
+  // comparison of the column the planner can serve from an index (\`lower("user_name") = …\`);
+  // coalesce() around it would hide the comparison from the index.
+  const known = (condition: string) => `(${text} is not null and ${condition})`;
   switch (op) {
     case 'eq':
-      return definite(`${subject} = ${operand()}`);
+      return known(`${subject} = ${operand()}`);
     case 'ne':
-      return `(not ${definite(`${subject} = ${operand()}`)})`;
+      return `(not ${known(`${subject} = ${operand()}`)})`;
     case 'co':
-      return definite(`strpos(${subject}, ${operand()}) > 0`);
+      return known(`strpos(${subject}, ${operand()}) > 0`);
     case 'sw':
-      return definite(`starts_with(${subject}, ${operand()})`);
+      return known(`starts_with(${subject}, ${operand()})`);
     case 'ew':
-      return definite(`right(${subject}, char_length(${compiler.addParam(value)}::text)) = ${operand()}`);
+      return known(`right(${subject}, char_length(${compiler.addParam(value)}::text)) = ${operand()}`);
     default:
-      return definite(`${subject} collate "C" ${SQL_ORDER[op]} ${operand()} collate "C"`);
+      return known(`${subject} collate "C" ${SQL_ORDER[op]} ${operand()} collate "C"`);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { recordAudit, type RequestMeta } from '../../../audit/audit-recorder.js';
-import { isUniqueViolation } from '../../../db/db-errors.js';
+import { retryOnUniqueViolation, violatedUniqueConstraint } from '../../../db/db-errors.js';
 import { newId } from '../../../db/id.js';
 import type { Directory } from '../directory.entity.js';
 import { DirectoryUser } from '../directory-user.entity.js';
@@ -97,15 +97,26 @@ function checkIfMatch(user: DirectoryUser, ifMatch: string | undefined): void {
 
 const uniqueness = (userName: string) => scimError('uniqueness', `A User with userName "${userName.slice(0, 256)}" exists in this directory`);
 
-/** Runs `work` in a transaction; a concurrent write of the same userName (the unique index) is the same 409 as a found one. */
+/** The index that keeps userName unique per directory. */
+const USER_NAME_INDEX = 'directory_user_directory_id_user_name_unique';
+
+/**
+ * Runs `work` in a transaction. A userName another User of the directory holds (the unique
+ * index, also under concurrent writes) is SCIM's 409 `uniqueness`; another unique violation
+ * means a concurrent request made the same person's account or membership first, and the
+ * work runs once more to find them.
+ */
 async function inTransaction<T>(ctx: DirectoryRequestContext, userName: () => string | null, work: (em: EntityManager) => Promise<T>): Promise<T> {
-  try {
-    return await ctx.em.transactional(work);
-  } catch (error) {
-    const name = userName();
-    if (isUniqueViolation(error) && name !== null) throw uniqueness(name);
-    throw error;
-  }
+  const attempt = async () => {
+    try {
+      return await ctx.em.transactional(work);
+    } catch (error) {
+      const name = userName();
+      if (violatedUniqueConstraint(error) === USER_NAME_INDEX && name !== null) throw uniqueness(name);
+      throw error;
+    }
+  };
+  return retryOnUniqueViolation(attempt);
 }
 
 /** The directory's User, locked until the transaction ends, at the version `If-Match` names (when it names one). */
@@ -119,8 +130,7 @@ async function lockedUser(users: DirectoryUserRepository, ctx: DirectoryRequestC
 export async function createUser(ctx: DirectoryRequestContext, body: unknown): Promise<DirectoryUser> {
   const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
   return inTransaction(ctx, () => columns.userName, async (em) => {
-    const users = new DirectoryUserRepository(em);
-    if (await users.byUserName(ctx.directory.id, columns.userName)) throw uniqueness(columns.userName);
+    // No lookup first: the unique index refuses a userName the directory holds (see inTransaction).
     const user = new DirectoryUser();
     Object.assign(user, {
       id: newId('directoryUser'),
@@ -153,8 +163,6 @@ async function changeUser(ctx: DirectoryRequestContext, id: string, ifMatch: str
     const user = await lockedUser(users, ctx, id, ifMatch);
     const columns = columnsFor(user);
     userName = columns.userName;
-    const holder = await users.byUserName(ctx.directory.id, columns.userName);
-    if (holder && holder.id !== user.id) throw uniqueness(columns.userName);
     const before = snapshot(user);
     Object.assign(user, columns);
     user.version += 1;
