@@ -188,7 +188,7 @@ describe('what a directory provisioned (GraphQL)', () => {
         all: directoryUsers(directoryId: $dir, first: 10) { totalCount nodes { id userName externalId active displayName email userId directoryId organizationId resource } }
         inactive: directoryUsers(directoryId: $dir, active: false, first: 10) { nodes { id } }
         members: directoryUsers(directoryId: $dir, groupId: $group, first: 10) { nodes { id } }
-        groups: directoryGroups(directoryId: $dir, first: 10) { nodes { id displayName externalId memberCount members(first: 5) { nodes { userName } } } }
+        groups: directoryGroups(directoryId: $dir, first: 10) { nodes { id displayName externalId memberCount members(first: 5) { nodes { userName } } resource } }
         ofAda: directoryGroups(directoryId: $dir, memberId: "${ada.id}", first: 10) { nodes { id } }
         ofBob: directoryGroups(directoryId: $dir, memberId: "${bob.id}", first: 10) { nodes { id } }
       }`,
@@ -200,7 +200,16 @@ describe('what a directory provisioned (GraphQL)', () => {
     expect(data.all.nodes[0].resource).toMatchObject({ id: ada.id, userName: 'ada@acme.test', meta: { location: `${directory.baseUrl}/Users/${ada.id}` } });
     expect(data.inactive.nodes).toEqual([{ id: bob.id }]);
     expect(data.members.nodes).toEqual([{ id: ada.id }]);
-    expect(data.groups.nodes).toEqual([{ id: group.id, displayName: 'Engineering', externalId: 'eng-1', memberCount: 1, members: { nodes: [{ userName: 'ada@acme.test' }] } }]);
+    expect(data.groups.nodes).toEqual([
+      {
+        id: group.id,
+        displayName: 'Engineering',
+        externalId: 'eng-1',
+        memberCount: 1,
+        members: { nodes: [{ userName: 'ada@acme.test' }] },
+        resource: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: group.id, externalId: 'eng-1', displayName: 'Engineering', meta: expect.objectContaining({ location: `${directory.baseUrl}/Groups/${group.id}` }) },
+      },
+    ]);
     expect(data.ofAda.nodes).toEqual([{ id: group.id }]);
     expect(data.ofBob.nodes).toEqual([]);
 

@@ -1162,6 +1162,13 @@ const ROWS: Row[] = [
     expect: both(notFound('directory_user')),
   },
   {
+    operation: 'simulateDirectoryProvisioning',
+    name: "into the victim's directory",
+    document: mutation('simulateDirectoryProvisioning', 'SimulateDirectoryProvisioningInput', 'simulation { domain steps { status } }'),
+    variables: (t) => ({ input: { directoryId: t.directoryId } }),
+    expect: both(notFound('directory')),
+  },
+  {
     operation: 'createDirectory',
     name: "in the victim's organization",
     document: mutation('createDirectory', 'CreateDirectoryInput', `token directory { ${DIRECTORY} }`),

@@ -125,6 +125,8 @@ export function scimHandler(options: ScimHandlerOptions): (request: ScimRequest)
       } else {
         response = await route(request, context);
       }
+      // What the identity provider sent that needed reading kindly, for whoever tunes its mappings.
+      if (context.normalized?.length) options.logger.info({ requestId: request.meta.requestId, directoryId: directory.id, normalized: context.normalized }, 'SCIM input normalised');
     } catch (error) {
       response = scimErrorOf(error, request.meta, options.logger);
     }

@@ -7,7 +7,7 @@ import { DirectoryGroup, DirectoryGroupMember } from './directory-group.entity.j
 import { Membership, MembershipRole, MembershipStatus } from '../membership/membership.entity.js';
 import { Role } from '../role/role.entity.js';
 import { DirectoryUser } from './directory-user.entity.js';
-import { pageOfDirectory, type ScimPage } from './directory-pages.js';
+import { pageOfDirectory, type ScimPage } from './directory-pages.repository.js';
 import type { FilterTarget } from './scim/scim-filter.js';
 import { GROUP_SCHEMAS } from './scim/scim-schema.js';
 

@@ -9,7 +9,7 @@ import { DomainState, OrganizationDomain } from '../organization/organization.en
 import { Role } from '../role/role.entity.js';
 import { User } from '../user/user.entity.js';
 import { DirectoryUser } from './directory-user.entity.js';
-import { pageOfDirectory, type ScimPage } from './directory-pages.js';
+import { pageOfDirectory, type ScimPage } from './directory-pages.repository.js';
 import type { FilterTarget } from './scim/scim-filter.js';
 import { USER_SCHEMAS } from './scim/scim-schema.js';
 
@@ -41,17 +41,6 @@ export class DirectoryUserRepository extends Repository<DirectoryUser> {
   /** The directory's User, locked until the transaction ends: a change reads what it changes after any other change committed. */
   lockedOfDirectory(directoryId: string, id: string): Promise<DirectoryUser | null> {
     return this.em.findOne(DirectoryUser, { id, directoryId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-  }
-
-  /** The directory's User with `userName`, compared case-insensitively (the unique index's rule). */
-  async byUserName(directoryId: string, userName: string): Promise<DirectoryUser | null> {
-    const scope = entityCondition(this.em, DirectoryUser, 'u');
-    const [row] = await sql<Record<string, unknown>>(
-      this.em,
-      `select u.* from "${tableOf(this.em, DirectoryUser)}" u where u."directory_id" = ? and lower(u."user_name") = lower(?)${scope.sql} limit 1`,
-      [directoryId, userName, ...scope.params],
-    );
-    return managedRow(this.em, DirectoryUser, row);
   }
 
   /** A page of the directory's Users matching `filter` (compiled over USER_FILTER_TARGET), in `order`, with how many match. */

@@ -5,6 +5,7 @@ import type { DirectoryGroup } from './directory-group.entity.js';
 import { RECENT_DIRECTORY_ERRORS } from './directory-request-error.repository.js';
 import type { DirectoryUser } from './directory-user.entity.js';
 import { directoryGroupCount, directoryUserCount, groupMemberCount, listDirectoryGroups, listDirectoryUsers, recentDirectoryErrors, simulateDirectory } from './directory-sync.service.js';
+import { groupResource } from './scim/scim-groups.service.js';
 import { userResource } from './scim/scim-users.service.js';
 import { pageConnection, PageArgsType } from '../../graphql/connection.js';
 import { services, type GraphQLContext } from '../../graphql/context.js';
@@ -125,6 +126,11 @@ export class DirectoryUserResolver {
 
 @Resolver(() => DirectoryGroupNode)
 export class DirectoryGroupResolver {
+  @FieldResolver(() => JSONObjectScalar)
+  resource(@Root() group: DirectoryGroup, @Ctx() ctx: GraphQLContext): Record<string, unknown> {
+    return groupResource(group, directoryBaseUrl(ctx.config.publicUrl, group.directoryId));
+  }
+
   @Cost({ price: 5 })
   @FieldResolver(() => Int, { description: 'How many members it has.' })
   memberCount(@Root() group: DirectoryGroup, @Ctx() ctx: GraphQLContext): Promise<number> {

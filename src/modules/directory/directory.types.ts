@@ -201,6 +201,9 @@ export class DirectoryGroupNode extends Node {
   @Field(() => String, { nullable: true, description: 'The identity provider\'s id of the group.' })
   externalId!: string | null;
 
+  @Field(() => JSONObjectScalar, { description: 'The SCIM resource as the directory\'s SCIM endpoint serves it, without its members.' })
+  resource!: Record<string, unknown>;
+
   @Field({ description: 'When it was provisioned.' })
   createdAt!: Date;
 

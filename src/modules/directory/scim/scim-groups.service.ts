@@ -12,7 +12,7 @@ import { foldMemberOperation, isMembersPath, memberIds, noMemberChange, type Mem
 import { applyOperations, patchOperations, type PatchOperation } from './scim-patch.js';
 import { isReturned, normalizeResource, parseProjection, project, type Projection } from './scim-resource.js';
 import { GROUP_SCHEMA, GROUP_SCHEMAS } from './scim-schema.js';
-import type { DirectoryRequestContext } from './scim-users.service.js';
+import { noteNormalized, type DirectoryRequestContext } from './scim-users.service.js';
 
 /**
  * SCIM Groups (RFC 7644 §3) of a directory. A Group's members are rows of their own: a request
@@ -61,11 +61,12 @@ export function groupResource(group: DirectoryGroup, baseUrl: string, members?: 
 }
 
 /** The columns a Group's attributes set, checked against the schema; its members apart. */
-function groupColumnsOf(body: unknown): { displayName: string; externalId: string | null; members: string[] | null } {
+function groupColumnsOf(ctx: DirectoryRequestContext, body: unknown): { displayName: string; externalId: string | null; members: string[] | null } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw scimError('invalidSyntax', 'The body must be a JSON object (a SCIM resource)');
   const membersKey = Object.keys(body).find((key) => key.toLowerCase() === 'members');
   const { [membersKey ?? 'members']: members, ...rest } = body as Record<string, unknown>;
-  const { attributes } = normalizeResource(rest, GROUP_SCHEMAS);
+  const { attributes, normalized } = normalizeResource(rest, GROUP_SCHEMAS);
+  noteNormalized(ctx, normalized);
   return {
     ...checkedColumns(attributes),
     members: membersKey === undefined ? null : memberIds(members, 'members', { count: 0 }),
@@ -110,7 +111,7 @@ async function rolesAfter(ctx: DirectoryRequestContext, em: EntityManager, names
 }
 
 export async function createGroup(ctx: DirectoryRequestContext, body: unknown): Promise<{ group: DirectoryGroup; members: GroupMemberRow[] | undefined }> {
-  const columns = groupColumnsOf(body);
+  const columns = groupColumnsOf(ctx, body);
   return ctx.em.transactional(async (em) => {
     const group = new DirectoryGroup();
     Object.assign(group, {
@@ -136,7 +137,7 @@ export async function createGroup(ctx: DirectoryRequestContext, body: unknown): 
 
 /** PUT: the displayName and externalId replaced; the members replaced by the list given, or kept when the body has none. */
 export async function replaceGroup(ctx: DirectoryRequestContext, id: string, body: unknown, ifMatch?: string): Promise<DirectoryGroup> {
-  const columns = groupColumnsOf(body);
+  const columns = groupColumnsOf(ctx, body);
   const change = noMemberChange();
   if (columns.members) {
     change.reset = true;
@@ -154,7 +155,10 @@ export async function patchGroup(ctx: DirectoryRequestContext, id: string, body:
   const change = noMemberChange();
   const counter = { count: 0 };
   const attributeOperations: PatchOperation[] = [];
-  for (const operation of patchOperations(body)) {
+  const notes: string[] = [];
+  const operations = patchOperations(body, notes);
+  noteNormalized(ctx, notes);
+  for (const operation of operations) {
     if (operation.path !== undefined) {
       if (isMembersPath(operation.path)) foldMemberOperation(change, operation.op, operation.path, operation.value, operation.where, counter);
       else attributeOperations.push(operation);

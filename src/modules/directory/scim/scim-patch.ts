@@ -21,19 +21,6 @@ interface Target {
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/**
- * A PATCH request (RFC 7644 §3.5.2) applied to a resource's JSON (`current`: core attributes at
- * the top, an extension's under its URN, canonical names), returning the new JSON; nothing is
- * written until the caller has checked the whole result. Operation names in any case (Entra's
- * "Replace"); paths `attr`, `attr.sub`, `urn:…:attr`, `attr[filter]`, `attr[filter].sub`;
- * path-less `add`/`replace` with an object of paths (Okta's `{id, displayName}`, Entra's
- * `{"name.givenName": …}`). An `add` through a value filter that matches nothing adds the value
- * the filter describes (Entra adds `emails[type eq "work"].value` this way).
- */
-export function applyPatch(current: Json, body: unknown, schemas: ResourceSchemas): Json {
-  return applyOperations(current, patchOperations(body), schemas);
-}
-
 /** One operation of a PATCH request, checked: its op in lower case, its path trimmed. */
 export interface PatchOperation {
   op: Op;
@@ -44,7 +31,7 @@ export interface PatchOperation {
 }
 
 /** The operations of a PatchOp message (RFC 7644 §3.5.2), or the SCIM error of what is wrong with it. */
-export function patchOperations(body: unknown): PatchOperation[] {
+export function patchOperations(body: unknown, normalized: string[] = []): PatchOperation[] {
   if (!isObject(body)) throw scimError('invalidSyntax', 'The body must be a JSON object (a PatchOp message)');
   const declared = body.schemas;
   if (!Array.isArray(declared) || !declared.some((urn) => typeof urn === 'string' && urn.toLowerCase() === PATCH_OP_SCHEMA.toLowerCase())) {
@@ -58,6 +45,7 @@ export function patchOperations(body: unknown): PatchOperation[] {
     if (!isObject(operation)) throw scimError('invalidSyntax', `${where} must be an object`);
     const op = String(operation.op ?? '').toLowerCase();
     if (op !== 'add' && op !== 'replace' && op !== 'remove') throw scimError('invalidSyntax', `${where}.op must be add, replace or remove`);
+    if (operation.op !== op) normalized.push(`${where}.op: "${String(operation.op)}" read as ${op}`);
     const path = operation.path;
     if (path !== undefined && (typeof path !== 'string' || path.trim() === '')) throw scimError('invalidPath', `${where}.path must be a non-empty string`);
     if (path === undefined) {
@@ -68,7 +56,15 @@ export function patchOperations(body: unknown): PatchOperation[] {
   });
 }
 
-/** Checked operations applied in order to a copy of `current`. */
+/**
+ * The operations of a PATCH request (RFC 7644 §3.5.2, checked by `patchOperations`) applied in order to a resource's JSON (`current`: core attributes at
+ * the top, an extension's under its URN, canonical names), returning the new JSON; nothing is
+ * written until the caller has checked the whole result. Operation names in any case (Entra's
+ * "Replace"); paths `attr`, `attr.sub`, `urn:…:attr`, `attr[filter]`, `attr[filter].sub`;
+ * path-less `add`/`replace` with an object of paths (Okta's `{id, displayName}`, Entra's
+ * `{"name.givenName": …}`). An `add` through a value filter that matches nothing adds the value
+ * the filter describes (Entra adds `emails[type eq "work"].value` this way).
+ */
 export function applyOperations(current: Json, operations: readonly PatchOperation[], schemas: ResourceSchemas): Json {
   const resource = structuredClone(current);
   for (const { op, path, value } of operations) {

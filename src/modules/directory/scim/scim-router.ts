@@ -18,6 +18,7 @@ const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 /** Where an unexpected failure is reported. */
 export interface ScimLogger {
   error(object: unknown, message: string): void;
+  info(object: unknown, message: string): void;
 }
 
 /** A SCIM request, whatever carried it. */

@@ -10,7 +10,7 @@ import { DirectoryGroupRepository, type UserGroupRow } from '../directory-group.
 import { LIST_RESPONSE_SCHEMA } from './scim-discovery.js';
 import { etagMatches, scimError, scimNotFound, scimPreconditionFailed } from './scim-errors.js';
 import { parseListQuery, type ListQuery } from './scim-list.js';
-import { applyPatch } from './scim-patch.js';
+import { applyOperations, patchOperations } from './scim-patch.js';
 import { isReturned, normalizeResource, parseProjection, project, type NormalizedResource, type Projection } from './scim-resource.js';
 import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA, USER_SCHEMAS } from './scim-schema.js';
 
@@ -22,6 +22,20 @@ export interface DirectoryRequestContext {
   /** The directory's SCIM base URL, for `meta.location`. */
   baseUrl: string;
   workspaceId: string;
+  /** What the request's input needed normalising (Entra's "True", an attribute name in another case…): the transport logs it. */
+  normalized?: string[];
+}
+
+/** Keeps what normalising a request's input noted, for the transport's log. */
+export function noteNormalized(ctx: DirectoryRequestContext, notes: readonly string[]): void {
+  if (notes.length) (ctx.normalized ??= []).push(...notes.slice(0, 50));
+}
+
+/** A resource normalised, its notes kept. */
+function normalizedIn(ctx: DirectoryRequestContext, body: unknown, schemas: typeof USER_SCHEMAS): NormalizedResource {
+  const resource = normalizeResource(body, schemas);
+  noteNormalized(ctx, resource.normalized);
+  return resource;
 }
 
 
@@ -128,7 +142,7 @@ async function lockedUser(users: DirectoryUserRepository, ctx: DirectoryRequestC
 }
 
 export async function createUser(ctx: DirectoryRequestContext, body: unknown): Promise<DirectoryUser> {
-  const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
+  const columns = columnsOf(normalizedIn(ctx, body, USER_SCHEMAS));
   return inTransaction(ctx, () => columns.userName, async (em) => {
     // No lookup first: the unique index refuses a userName the directory holds (see inTransaction).
     const user = new DirectoryUser();
@@ -174,7 +188,7 @@ async function changeUser(ctx: DirectoryRequestContext, id: string, ifMatch: str
 
 /** PUT: the resource replaced by the body (RFC 7644 §3.5.1); the id, created time and links stay. */
 export async function replaceUser(ctx: DirectoryRequestContext, id: string, body: unknown, ifMatch?: string): Promise<DirectoryUser> {
-  const columns = columnsOf(normalizeResource(body, USER_SCHEMAS));
+  const columns = columnsOf(normalizedIn(ctx, body, USER_SCHEMAS));
   return changeUser(ctx, id, ifMatch, () => columns);
 }
 
@@ -185,9 +199,11 @@ export async function replaceUser(ctx: DirectoryRequestContext, id: string, body
 export async function patchUser(ctx: DirectoryRequestContext, id: string, body: unknown, ifMatch?: string): Promise<DirectoryUser> {
   return changeUser(ctx, id, ifMatch, (user) => {
     const current = { ...(user.externalId !== null ? { externalId: user.externalId } : {}), ...user.resource, userName: user.userName, active: user.active };
-    const patched = applyPatch(current, body, USER_SCHEMAS);
+    const notes: string[] = [];
+    const patched = applyOperations(current, patchOperations(body, notes), USER_SCHEMAS);
+    noteNormalized(ctx, notes);
     const extensions = USER_SCHEMAS.extensions.map((schema) => schema.id).filter((urn) => patched[urn] !== undefined);
-    return columnsOf(normalizeResource({ ...patched, schemas: [USER_SCHEMA, ...extensions] }, USER_SCHEMAS));
+    return columnsOf(normalizedIn(ctx, { ...patched, schemas: [USER_SCHEMA, ...extensions] }, USER_SCHEMAS));
   });
 }
 

@@ -100,7 +100,7 @@ export async function simulateProvisioning(
       );
     } catch (error) {
       if (!options.logger && !(error instanceof AppError && error.expose)) throw error;
-      return scimErrorOf(error, meta, options.logger ?? { error: () => undefined });
+      return scimErrorOf(error, meta, options.logger ?? { error: () => undefined, info: () => undefined });
     }
   };
 
