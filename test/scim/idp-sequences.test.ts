@@ -165,7 +165,9 @@ describe('the simulator', () => {
     expect((await simulate({ directoryId: off })).userErrors).toEqual([expect.objectContaining({ code: 'directory.inactive' })]);
     expect((await simulate({ directoryId: off, emailDomain: 'not a domain' })).userErrors[0].code).toMatch(/^directory\./);
 
+
     const outside = await directory('OKTA');
+    expect((await simulate({ directoryId: outside, groupName: 'x" or displayName pr or displayName eq "y' })).userErrors).toEqual([expect.objectContaining({ code: 'directory.invalid_group_name' })]);
     const { simulation } = await simulate({ directoryId: outside, emailDomain: 'elsewhere.test', groupName: 'Other' });
     // Outside the verified domains: provisioned, but no user and no membership.
     expect(actionsOf(simulation.steps[1])).toEqual(['directory.user.created']);
@@ -181,14 +183,18 @@ describe('the simulator page', () => {
     const path = `/e/${env}/directories/${created.directory.id}/simulator`;
     expect('page' in (await browser.go(path))).toBe(true);
     expect(browser.status).toBe(200);
-    expect(browser.html).toContain('Acme page');
+    // The form alone does not name the directory.
+    expect(browser.html).not.toContain('Acme page');
 
     await browser.submit('/simulator', { token: 'gh_scim_not-the-token', provider: 'ENTRA_ID', domain: '', group: '' });
     expect(browser.status).toBe(401);
     expect(browser.html).toContain('not the directory');
+    const refused = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 1, filter: { actions: ["directory.authentication_failed"] }) { nodes { targets { id } after } } }`, { env });
+    expect(refused.auditEvents.nodes[0]).toMatchObject({ targets: [{ id: created.directory.id }], after: { reason: 'token_mismatch', path: '/simulator' } });
 
     await browser.submit('/simulator', { token: created.token, provider: 'ENTRA_ID', domain: 'acme.test', group: 'Page group' });
     expect(browser.status).toBe(200);
+    expect(browser.html).toContain('Acme page');
     expect(browser.html).toContain('Entra creates Ada');
     expect(browser.html).toContain('membership.created');
     expect(browser.html).toContain('PATCH /Groups/dgr_');

@@ -287,6 +287,19 @@ describe('Bulk', () => {
     expect(circular.body.Operations.map((result: { status: string }) => result.status)).toEqual(['409', '409']);
   });
 
+  it('reads lower-case operations too, and audits a large member change as one counted event', async () => {
+    const bulkLower = await scim('/Bulk', { body: { schemas: [BULK], operations: [{ method: 'DELETE', path: '/Users/dus_nobody' }] } });
+    expect(bulkLower.body.Operations).toEqual([expect.objectContaining({ status: '404' })]);
+    const people: string[] = [];
+    const made = await bulk(Array.from({ length: 1000 }, (_, i) => i).map((i) => ({ method: 'POST', path: '/Users', bulkId: `p${i}`, data: { schemas: [USER], userName: `many${i}@acme.test` } })));
+    for (const result of made.body.Operations) people.push(result.location.split('/').pop());
+    const big = (await scim('/Groups', { body: { schemas: [GROUP], displayName: 'Big', members: [...people, ada].map((value) => ({ value })) } })).body;
+    expect(big.members).toHaveLength(1001);
+    const events = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 1, filter: { actions: ["directory.group.members_changed"] }) { nodes { targets { id } after } } }`, { env: ws.development.id });
+    expect(events.auditEvents.nodes[0]).toMatchObject({ targets: [{ id: big.id }, { id: directory.id }], after: { added: 1001, removed: 0 } });
+    expect(events.auditEvents.nodes[0].after.addedIds).toHaveLength(100);
+  });
+
   it('refuses a request over its limits (413 tooMany) or malformed, running none of it', async () => {
     const config = (await scim('/ServiceProviderConfig')).body;
     expect(config.bulk).toEqual({ supported: true, maxOperations: 1000, maxPayloadSize: 1048576 });

@@ -3,7 +3,7 @@ import { addressKey } from '../../auth/failed-auth-limiter.js';
 import { RateBudget } from '../../auth/rate-budget.js';
 import { systemFork } from '../../db/tenant-scope.js';
 import { AppError } from '../../errors/app-error.js';
-import { authenticateDirectory } from '../../modules/directory/directory-auth.js';
+import { authenticateDirectory, DirectoryAuthFailure } from '../../modules/directory/directory-auth.js';
 import { DirectoryRepository } from '../../modules/directory/directory.repository.js';
 import type { SimulatedProvider } from '../../modules/directory/simulator/provisioning-sequences.js';
 import { simulateProvisioning, type Simulation } from '../../modules/directory/simulator/provisioning-simulator.js';
@@ -18,6 +18,8 @@ type DirectoryParams = EnvParams & { id: string };
 
 /** Replays per client address and minute: each is some fifteen SCIM requests. */
 const RUNS_PER_ADDRESS_PER_MINUTE = 10;
+/** Replays into one directory per minute, from anywhere. */
+const RUNS_PER_DIRECTORY_PER_MINUTE = 20;
 const PROVIDERS: { value: SimulatedProvider; label: string }[] = [
   { value: 'OKTA', label: 'Okta' },
   { value: 'ENTRA_ID', label: 'Microsoft Entra ID' },
@@ -47,7 +49,8 @@ export function registerDirectorySimulatorRoutes(
     return sendPage(reply, 'directory-simulator', {
       title: 'Provisioning simulator',
       ...brand(env),
-      directoryName: directory.name,
+      // Its name only once its token was shown: the form alone reveals nothing of it.
+      directoryName: extra.simulation ? directory.name : null,
       action: `/e/${env.id}/directories/${directory.id}/simulator`,
       csrf: binding.csrfToken(binding.browserId(request, reply)),
       providers: PROVIDERS.map((provider) => ({ ...provider, selected: provider.value === selected })),
@@ -64,6 +67,7 @@ export function registerDirectorySimulatorRoutes(
   });
 
   const runs = new RateBudget(RUNS_PER_ADDRESS_PER_MINUTE);
+  const perDirectory = new RateBudget(RUNS_PER_DIRECTORY_PER_MINUTE);
   scope.post(path, async (request: FastifyRequest<{ Params: DirectoryParams }>, reply) => {
     const env = await environment(request);
     const found = await directoryOf(env, request.params.id);
@@ -77,15 +81,30 @@ export function registerDirectorySimulatorRoutes(
     }
     const provider = field(fields, 'provider');
     if (provider !== 'OKTA' && provider !== 'ENTRA_ID') return page(request, reply, env, found, { status: 400, error: 'Pick Okta or Microsoft Entra ID.' });
+    const meta = deps.requestMeta(request);
     let authenticated;
     try {
       authenticated = await authenticateDirectory(systemFork(deps.orm, 'provisioning simulator: the directory of a bearer token'), found.id, `Bearer ${field(fields, 'token') ?? ''}`);
-    } catch {
-      // Counted like the SCIM endpoint's own refusals.
-      await deps.ipFailures.recordFailure(addressKey(request.ip ?? null));
+    } catch (error) {
+      // Counted and audited like the SCIM endpoint's own refusals.
+      const blocked = await deps.ipFailures.recordFailure(addressKey(request.ip ?? null));
+      if (blocked > 0) return message(reply, request, env, 429, 'Too many failed attempts', 'Too many wrong tokens came from this network; try again later.', 'rate_limited');
+      await deps.audit.appendAnonymousFailure(
+        { principal: null, anonymous: true, meta },
+        {
+          action: 'directory.authentication_failed',
+          workspaceId: env.workspaceId,
+          environmentId: env.id,
+          organizationId: found.organizationId,
+          targets: [{ type: 'directory', id: found.id, name: found.name }],
+          after: { reason: error instanceof DirectoryAuthFailure ? error.reason : 'token_mismatch', method: 'POST', path: '/simulator' },
+        },
+      );
       return page(request, reply, env, found, { status: 401, error: 'This is not the directory\'s bearer token (or the directory is INACTIVE).' });
     }
-    const meta = deps.requestMeta(request);
+    if ((await perDirectory.take(found.id)) > 0) {
+      return message(reply, request, env, 429, 'Too many replays', 'This directory was replayed into too often in the last minute; try again in a minute.', 'rate_limited');
+    }
     try {
       const simulation = await simulateProvisioning(
         kit.emOf(env),

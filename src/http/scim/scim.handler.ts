@@ -8,7 +8,7 @@ import { authenticateDirectory, DirectoryAuthFailure, type AuthenticatedDirector
 import { DirectoryRequestErrorRepository } from '../../modules/directory/directory-request-error.repository.js';
 import { directoryBaseUrl } from '../../modules/directory/directory-presets.js';
 import { DirectoryRepository } from '../../modules/directory/directory.repository.js';
-import { MAX_BULK_OPERATIONS, runBulk } from '../../modules/directory/scim/scim-bulk.js';
+import { runBulk } from '../../modules/directory/scim/scim-bulk.js';
 import { scimNotFound } from '../../modules/directory/scim/scim-errors.js';
 import { route, scimErrorOf, scimErrorResponse, type ScimLogger, type ScimRequest, type ScimResponse } from '../../modules/directory/scim/scim-router.js';
 import type { DirectoryRequestContext } from '../../modules/directory/scim/scim-users.service.js';
@@ -67,6 +67,11 @@ export function scimHandler(options: ScimHandlerOptions): (request: ScimRequest)
     }
   };
 
+  /** What the identity provider sent that needed reading kindly, for whoever tunes its mappings. */
+  const logNormalized = (request: ScimRequest, context: DirectoryRequestContext) => {
+    if (context.normalized?.length) options.logger.info({ requestId: request.meta.requestId, directoryId: context.directory.id, path: `/${request.path.join('/')}`, normalized: context.normalized }, 'SCIM input normalised');
+  };
+
   return async (request) => {
     let known: AuthenticatedDirectory | null = null;
     let response: ScimResponse;
@@ -107,26 +112,30 @@ export function scimHandler(options: ScimHandlerOptions): (request: ScimRequest)
       if (request.path[0] === 'Bulk') {
         if (request.path.length > 1) throw scimNotFound(`No such endpoint: /${request.path.join('/').slice(0, 200)}`);
         if (request.method !== 'POST') return scimErrorResponse(405, 'Use POST here', null, { allow: 'POST' });
-        // Each operation is a request of the directory's budget.
-        const operations = (request.body as { Operations?: unknown } | undefined)?.Operations;
-        const more = Array.isArray(operations) ? Math.min(operations.length, MAX_BULK_OPERATIONS) - 1 : 0;
-        const wait = more > 0 ? await budget.take(directory.id, more) : 0;
-        if (wait > 0) throw new AppError('RATE_LIMITED', 'scim.rate_limited', `This Bulk request would take the directory past ${options.requestsPerMinute} requests in a minute`, { detail: { retryAfter: wait } });
-        response = await runBulk(request, async (operation) => {
-          let result: ScimResponse;
-          try {
-            result = await route(operation, { ...context, em: scopedFork(options.orm, scope) });
-          } catch (error) {
-            result = scimErrorOf(error, operation.meta, options.logger);
-          }
-          await noteError(authenticated, operation, result);
-          return result;
-        });
+        response = await runBulk(
+          request,
+          async (operation) => {
+            const opContext = { ...context, em: scopedFork(options.orm, scope) };
+            let result: ScimResponse;
+            try {
+              result = await route(operation, opContext);
+            } catch (error) {
+              result = scimErrorOf(error, operation.meta, options.logger);
+            }
+            logNormalized(operation, opContext);
+            await noteError(authenticated, operation, result);
+            return result;
+          },
+          async (operations) => {
+            // The request itself took one unit.
+            const wait = operations > 1 ? await budget.take(directory.id, operations - 1) : 0;
+            if (wait > 0) throw new AppError('RATE_LIMITED', 'scim.rate_limited', `This Bulk request would take the directory past ${options.requestsPerMinute} requests in a minute`, { detail: { retryAfter: wait } });
+          },
+        );
       } else {
         response = await route(request, context);
       }
-      // What the identity provider sent that needed reading kindly, for whoever tunes its mappings.
-      if (context.normalized?.length) options.logger.info({ requestId: request.meta.requestId, directoryId: directory.id, normalized: context.normalized }, 'SCIM input normalised');
+      logNormalized(request, context);
     } catch (error) {
       response = scimErrorOf(error, request.meta, options.logger);
     }

@@ -77,17 +77,18 @@ export class DirectoryGroupRepository extends Repository<DirectoryGroup> {
     return pageOfDirectory(this.em, DirectoryGroup, 'g', query);
   }
 
-  /** The members of each group, oldest first, with the name to display. */
-  async membersOf(groupIds: readonly string[]): Promise<Map<string, GroupMemberRow[]>> {
+  /** The members of each group, oldest first, with the name to display; null when there are more than `limit` in all. */
+  async membersOf(groupIds: readonly string[], limit: number): Promise<Map<string, GroupMemberRow[]> | null> {
     const out = new Map<string, GroupMemberRow[]>(groupIds.map((id) => [id, []]));
     if (!groupIds.length) return out;
     const scope = entityCondition(this.em, DirectoryUser, 'u');
     const rows = await sql<{ group_id: string; id: string; display: string }>(
       this.em,
       `select m."group_id", u."id", coalesce(u."display_name", u."user_name") as "display" from "${tableOf(this.em, DirectoryGroupMember)}" m` +
-        ` join "${tableOf(this.em, DirectoryUser)}" u on u."id" = m."user_id"${scope.sql} where m."group_id" = any(?::text[]) order by m."created_at", m."user_id"`,
-      [...scope.params, [...groupIds]],
+        ` join "${tableOf(this.em, DirectoryUser)}" u on u."id" = m."user_id"${scope.sql} where m."group_id" = any(?::text[]) order by m."created_at", m."user_id" limit ?`,
+      [...scope.params, [...groupIds], limit + 1],
     );
+    if (rows.length > limit) return null;
     for (const row of rows) out.get(row.group_id)!.push({ id: row.id, display: row.display });
     return out;
   }

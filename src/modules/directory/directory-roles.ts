@@ -1,11 +1,12 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { recordAudit } from '../../audit/audit-recorder.js';
-import { rolesForGroups } from '../connection/attribute-mapping.js';
+import { rolesForGroups, type GroupRoleMapping } from '../connection/attribute-mapping.js';
 import { MembershipRepository } from '../membership/membership.repository.js';
 import { DEFAULT_MEMBERSHIP_ROLE } from '../role/builtin-roles.js';
 import { RoleRepository } from '../role/role.repository.js';
 import { DirectoryGroupRepository, type RoleSubject } from './directory-group.repository.js';
 import { actorOf, type ProvisioningContext } from './directory-provisioning.js';
+import { DirectoryRepository } from './directory.repository.js';
 
 /** People whose roles one pass recomputes when every provisioned person is concerned (a mapping changed). */
 const ALL_USERS_CHUNK = 1000;
@@ -24,15 +25,17 @@ export function isMappedGroup(mappings: readonly { group: string }[], displayNam
  * Set-based: a few statements per thousand people, one audit event per membership changed.
  */
 export async function applyGroupRoles(em: EntityManager, ctx: ProvisioningContext, userIds: readonly string[] | null): Promise<number> {
-  const mappings = ctx.directory.groupRoleMappings;
-  if (!mappings.length || (userIds && !userIds.length)) return 0;
+  if (!ctx.directory.groupRoleMappings.length || (userIds && !userIds.length)) return 0;
   // The statements below read memberships and members the unit of work may not have written yet.
   await em.flush();
+  // One recomputation of the directory's people at a time, with the mappings as committed.
+  const mappings = await new DirectoryRepository(em).lockRolesOf(ctx.directory.id);
+  if (!mappings.length) return 0;
   const groups = new DirectoryGroupRepository(em);
   if (userIds) {
     let changed = 0;
     for (let start = 0; start < userIds.length; start += ALL_USERS_CHUNK) {
-      changed += await applyTo(em, ctx, await groups.roleSubjects(ctx.directory, userIds.slice(start, start + ALL_USERS_CHUNK)));
+      changed += await applyTo(em, ctx, mappings, await groups.roleSubjects(ctx.directory, userIds.slice(start, start + ALL_USERS_CHUNK)));
     }
     return changed;
   }
@@ -40,16 +43,16 @@ export async function applyGroupRoles(em: EntityManager, ctx: ProvisioningContex
   let afterId = '';
   for (;;) {
     const subjects = await groups.roleSubjects(ctx.directory, null, { afterId, limit: ALL_USERS_CHUNK });
-    changed += await applyTo(em, ctx, subjects);
+    changed += await applyTo(em, ctx, mappings, subjects);
     if (subjects.length < ALL_USERS_CHUNK) return changed;
     afterId = subjects[subjects.length - 1]!.directoryUserId;
   }
 }
 
-async function applyTo(em: EntityManager, ctx: ProvisioningContext, subjects: RoleSubject[]): Promise<number> {
+async function applyTo(em: EntityManager, ctx: ProvisioningContext, mappings: readonly GroupRoleMapping[], subjects: RoleSubject[]): Promise<number> {
   const sorted = (keys: readonly string[]) => [...new Set(keys)].sort();
   const wanted = subjects.map((subject) => {
-    const mapped = rolesForGroups(ctx.directory.groupRoleMappings, subject.groups) ?? [];
+    const mapped = rolesForGroups(mappings, subject.groups) ?? [];
     return { subject, keys: sorted(mapped.length ? mapped : [DEFAULT_MEMBERSHIP_ROLE]) };
   });
   const roles = await new RoleRepository(em).withKeys(ctx.directory.environmentId, [...new Set(wanted.flatMap((entry) => entry.keys))]);

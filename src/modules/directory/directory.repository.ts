@@ -1,10 +1,11 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { paginate, type PageArgs } from '../../db/pagination.js';
-import { rowMapper } from '../../db/rows.js';
+import { entityCondition, rowMapper } from '../../db/rows.js';
 import { Repository } from '../../db/repository.js';
 import { sql, tableOf } from '../../db/sql.js';
 import { Environment } from '../environment/environment.entity.js';
 import { environmentsOf, TenantScopeViolation } from '../../db/tenant-scope.js';
+import type { GroupRoleMapping } from '../connection/attribute-mapping.js';
 import { Directory } from './directory.entity.js';
 
 /** SCIM directories of the scope's environments. */
@@ -49,5 +50,19 @@ export class DirectoryRepository extends Repository<Directory> {
   /** Notes that the directory's IdP called now (outside any transaction: a usage hint, not an audited change). */
   async touch(id: string, at: Date): Promise<void> {
     await sql(this.em, `update "${tableOf(this.em, Directory)}" set "last_request_at" = ? where "id" = ?`, [at, id]);
+  }
+
+  /**
+   * Serialises role recomputation of a directory's people until the transaction ends, then
+   * reads the directory's group → role mappings as committed: two concurrent changes of one
+   * person's groups (under READ COMMITTED) each compute from what the other committed, and a
+   * request that loaded the directory before an administrator changed its mappings computes
+   * with the new ones.
+   */
+  async lockRolesOf(directoryId: string): Promise<GroupRoleMapping[]> {
+    await sql(this.em, 'select pg_advisory_xact_lock(hashtext(?))', [`directory-roles:${directoryId}`]);
+    const scope = entityCondition(this.em, Directory, 'd');
+    const [row] = await sql<{ group_role_mappings: GroupRoleMapping[] }>(this.em, `select d."group_role_mappings" from "${tableOf(this.em, Directory)}" d where d."id" = ?${scope.sql}`, [directoryId, ...scope.params]);
+    return row?.group_role_mappings ?? [];
   }
 }

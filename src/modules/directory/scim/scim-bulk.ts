@@ -82,8 +82,10 @@ function resolve(value: unknown, ids: Map<string, string>): unknown {
  * 409), stopping after `failOnErrors` errors. The results say each operation's status, its
  * resource's location and version, or its SCIM error.
  */
-export async function runBulk(request: ScimRequest, run: (request: ScimRequest) => Promise<ScimResponse>): Promise<ScimResponse> {
+export async function runBulk(request: ScimRequest, run: (request: ScimRequest) => Promise<ScimResponse>, charge: (operations: number) => Promise<void>): Promise<ScimResponse> {
   const { operations, failOnErrors } = operationsOf(request.body);
+  // Each operation is a request of the directory's budget: charged once they are counted, before any runs.
+  await charge(operations.length);
   const ids = new Map<string, string>();
   const failed = new Set<string>();
   const results: Record<string, unknown>[] = new Array(operations.length);
@@ -116,7 +118,8 @@ export async function runBulk(request: ScimRequest, run: (request: ScimRequest) 
     const resource = ok && isObject(response.body) ? (response.body.meta as { location?: string; version?: string } | undefined) : undefined;
     if (operation.bulkId !== undefined) {
       if (ok && isObject(response.body) && typeof response.body.id === 'string') ids.set(operation.bulkId, response.body.id);
-      else failed.add(operation.bulkId);
+      // A PUT, PATCH or DELETE that succeeded made nothing to refer to; only a failure fails what refers to it.
+      else if (!ok) failed.add(operation.bulkId);
     }
     if (!ok) errors += 1;
     results[next.index] = {

@@ -87,9 +87,14 @@ async function lockedGroup(groups: DirectoryGroupRepository, ctx: DirectoryReque
   return group;
 }
 
+/** Members added or removed by one request that are audited one by one, at most; beyond, one `directory.group.members_changed` event counts them. */
+export const MAX_MEMBER_EVENTS = 1000;
+const MEMBER_IDS_IN_SUMMARY = 100;
+
 /**
  * Applies a member change to a locked group: every member added must be a User of the
- * directory; only the named rows are written. Audited one event per member added or removed.
+ * directory; only the named rows are written. Audited one event per member added or removed
+ * (a summary beyond MAX_MEMBER_EVENTS).
  */
 async function applyMemberChange(ctx: DirectoryRequestContext, em: EntityManager, group: DirectoryGroup, change: MemberChange): Promise<{ added: string[]; removed: string[] }> {
   const groups = new DirectoryGroupRepository(em);
@@ -99,6 +104,13 @@ async function applyMemberChange(ctx: DirectoryRequestContext, em: EntityManager
   if (unknown !== undefined) throw scimError('invalidValue', `members: "${unknown.slice(0, 100)}" is not a User of this directory`);
   const removed = change.reset ? await groups.removeMembersExcept(group, wanted) : await groups.removeMembers(group, [...change.remove]);
   const added = await groups.addMembers(group, wanted);
+  if (added.length + removed.length > MAX_MEMBER_EVENTS) {
+    // Emptying or replacing a large group: one event that counts, not one per member.
+    audit(ctx, em, 'directory.group.members_changed', [target(group)], {
+      after: { added: added.length, removed: removed.length, addedIds: added.slice(0, MEMBER_IDS_IN_SUMMARY), removedIds: removed.slice(0, MEMBER_IDS_IN_SUMMARY) },
+    });
+    return { added, removed };
+  }
   for (const id of added) audit(ctx, em, 'directory.group.member_added', [target(group), { type: 'directory_user', id }], {});
   for (const id of removed) audit(ctx, em, 'directory.group.member_removed', [target(group), { type: 'directory_user', id }], {});
   return { added, removed };
@@ -129,7 +141,7 @@ export async function createGroup(ctx: DirectoryRequestContext, body: unknown): 
     if (columns.members?.length) {
       const { added } = await applyMemberChange(ctx, em, group, { reset: false, add: new Set(columns.members), remove: new Set() });
       await rolesAfter(ctx, em, [group.displayName], () => added);
-      members = (await new DirectoryGroupRepository(em).membersOf([group.id])).get(group.id);
+      members = (await new DirectoryGroupRepository(em).membersOf([group.id], MAX_MEMBERS_OF_A_GROUP))?.get(group.id);
     }
     return { group, members: members ?? (columns.members ? [] : undefined) };
   });
@@ -224,16 +236,23 @@ export async function deleteGroup(ctx: DirectoryRequestContext, id: string, ifMa
   });
 }
 
-async function membersFor(ctx: DirectoryRequestContext, groups: DirectoryGroup[], projection: Projection | null): Promise<Map<string, GroupMemberRow[]> | null> {
+/** Members one response shows, at most: of a single Group, and of all the Groups of a list page. */
+export const MAX_MEMBERS_OF_A_GROUP = 100_000;
+export const MAX_MEMBERS_OF_A_PAGE = 10_000;
+
+/** The members of the Groups, when the response shows them; a response that would hold more than `limit` is refused (`tooMany`). */
+async function membersFor(ctx: DirectoryRequestContext, groups: DirectoryGroup[], projection: Projection | null, limit: number): Promise<Map<string, GroupMemberRow[]> | null> {
   if (!groups.length || (projection && !isReturned(projection, 'members'))) return null;
-  return new DirectoryGroupRepository(ctx.em).membersOf(groups.map((group) => group.id));
+  const members = await new DirectoryGroupRepository(ctx.em).membersOf(groups.map((group) => group.id), limit);
+  if (!members) throw scimError('tooMany', `The response would hold more than ${limit} members: ask with excludedAttributes=members${groups.length > 1 ? ', or a smaller count' : ''}`);
+  return members;
 }
 
 /** GET /Groups: a page of the directory's Groups; members read only when the response shows them. */
 export async function listGroups(ctx: DirectoryRequestContext, query: ListQuery) {
   const list = parseListQuery(query, GROUP_FILTER_TARGET);
   const page = await new DirectoryGroupRepository(ctx.em).page({ directoryId: ctx.directory.id, filter: list.filter, order: list.order, offset: list.startIndex - 1, limit: list.count });
-  const members = await membersFor(ctx, page.rows, list.projection);
+  const members = await membersFor(ctx, page.rows, list.projection, MAX_MEMBERS_OF_A_PAGE);
   return {
     schemas: [LIST_RESPONSE_SCHEMA],
     totalResults: page.total,
@@ -248,6 +267,6 @@ export async function readGroup(ctx: DirectoryRequestContext, idOrGroup: string 
   const projection = parseProjection(GROUP_SCHEMAS, query.attributes, query.excludedAttributes);
   const group = typeof idOrGroup === 'string' ? await new DirectoryGroupRepository(ctx.em).ofDirectory(ctx.directory.id, idOrGroup) : idOrGroup;
   if (!group) throw scimNotFound(`No Group "${String(idOrGroup).slice(0, 100)}" in this directory`);
-  const members = await membersFor(ctx, [group], projection);
+  const members = await membersFor(ctx, [group], projection, MAX_MEMBERS_OF_A_GROUP);
   return project(groupResource(group, ctx.baseUrl, members?.get(group.id)), projection, GROUP_SCHEMAS);
 }

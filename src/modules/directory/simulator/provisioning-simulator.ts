@@ -86,7 +86,8 @@ export async function simulateProvisioning(
   const domain = input.emailDomain?.trim().toLowerCase() || (await new OrganizationDomainRepository(em).verifiedNamesOf(directory.organizationId))[0] || FALLBACK_DOMAIN;
   if (!DOMAIN.test(domain)) throw invalid('directory.invalid_domain', 'emailDomain must be a domain name', ['input', 'emailDomain']);
   const groupName = input.groupName?.trim() || DEFAULT_GROUP_NAME;
-  if (groupName.length > 100) throw invalid('directory.invalid_group_name', 'groupName is at most 100 characters', ['input', 'groupName']);
+  // The name goes into Entra's displayName filter as a string: no quote or backslash to break out of it.
+  if (groupName.length > 100 || /["\\]/.test(groupName)) throw invalid('directory.invalid_group_name', 'groupName is at most 100 characters, without " or \\', ['input', 'groupName']);
 
   const scope = tenantScope(input.workspaceId, [directory.environmentId]);
   const state: SequenceState = { tag: randomBytes(3).toString('hex'), domain, groupName, ids: {} };
