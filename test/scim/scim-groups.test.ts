@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemFork } from '../../src/db/tenant-scope.js';
+import { DirectoryUser } from '../../src/modules/directory/directory-user.entity.js';
 import { mutate } from '../helpers/oauth.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
 
@@ -84,8 +86,9 @@ describe('Okta group push', () => {
     await scim(`/Groups/${group.id}`, { method: 'PATCH', body: patch({ op: 'replace', path: 'members', value: [{ value: bob }, { value: cy }] }) });
     expect(memberIds(await read(group.id))).toEqual([bob, cy].sort());
 
-    // The User shows its groups.
+    // The User shows its groups, and its version moved with them: an old ETag no longer answers 304.
     const user = (await scim(`/Users/${bob}`)).body;
+    const before = user.meta.version;
     expect(user.groups).toEqual([{ value: group.id, display: 'Engineers', type: 'direct', $ref: `${directory.baseUrl}/Groups/${group.id}` }]);
 
     // `replace members []` empties the group.
@@ -93,6 +96,7 @@ describe('Okta group push', () => {
     now = await read(group.id);
     expect(now.members).toEqual([]);
     expect((await scim(`/Users/${bob}`)).body.groups).toBeUndefined();
+    expect((await scim(`/Users/${bob}`, { headers: { 'if-none-match': before } })).status).toBe(200);
   });
 
   it('creates a group with its members in the POST, and replaces them with PUT', async () => {
@@ -161,8 +165,12 @@ describe('Entra group provisioning', () => {
     const { body: group } = await scim('/Groups', { body: { schemas: [GROUP], displayName: 'Temporary', members: [{ value: ada }] } });
     const leaver = await newUser('leaver@acme.test');
     await scim(`/Groups/${group.id}`, { method: 'PATCH', body: patch({ op: 'add', path: 'members', value: [{ value: leaver }] }) });
+    const version = (await read(group.id)).meta.version;
     expect((await scim(`/Users/${leaver}`, { method: 'DELETE' })).status).toBe(204);
-    expect(memberIds(await read(group.id))).toEqual([ada]);
+    const after = await read(group.id);
+    expect(memberIds(after)).toEqual([ada]);
+    // The group lost a member: its version moved.
+    expect(after.meta.version).not.toBe(version);
     expect((await scim(`/Groups/${group.id}`, { method: 'DELETE' })).status).toBe(204);
     expect(await scim(`/Groups/${group.id}`)).toMatchObject({ status: 404, body: scimError(404) });
     expect((await scim(`/Users/${ada}`)).body.groups?.map((item: { display: string }) => item.display) ?? []).not.toContain('Temporary');
@@ -239,12 +247,14 @@ describe('Bulk', () => {
   const bulk = (Operations: unknown[], extra: Record<string, unknown> = {}) => scim('/Bulk', { body: { schemas: [BULK], Operations, ...extra } });
 
   it('runs each operation, resolving bulkId references whatever their order, and reports each result', async () => {
+    const deeVersion = (await scim(`/Users/${dee}`)).body.meta.version as string;
+    const nextVersion = `W/"${Number(/\d+/.exec(deeVersion)![0]) + 1}"`;
     const response = await bulk([
       // The group refers to a user created after it in the request.
       { method: 'POST', path: '/Groups', bulkId: 'team', data: { schemas: [GROUP], displayName: 'Bulk team', members: [{ value: 'bulkId:kim' }] } },
       { method: 'POST', path: '/Users', bulkId: 'kim', data: { schemas: [USER], userName: 'kim@acme.test' } },
       { method: 'PATCH', path: '/Groups/bulkId:team', data: patch({ op: 'add', path: 'members', value: [{ value: ada }] }) },
-      { method: 'PUT', path: `/Users/${dee}`, version: 'W/"1"', data: { schemas: [USER], userName: 'dee@acme.test', displayName: 'Dee' } },
+      { method: 'PUT', path: `/Users/${dee}`, version: deeVersion, data: { schemas: [USER], userName: 'dee@acme.test', displayName: 'Dee' } },
     ]);
     expect(response.status).toBe(200);
     expect(response.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:BulkResponse']);
@@ -252,7 +262,7 @@ describe('Bulk', () => {
     expect(kim).toMatchObject({ method: 'POST', bulkId: 'kim', status: '201', location: expect.stringContaining(`${directory.baseUrl}/Users/`), version: 'W/"1"' });
     expect(team).toMatchObject({ method: 'POST', bulkId: 'team', status: '201', location: expect.stringContaining(`${directory.baseUrl}/Groups/`) });
     expect(patched).toMatchObject({ method: 'PATCH', status: '204', version: 'W/"2"' });
-    expect(put).toMatchObject({ method: 'PUT', status: '200', version: 'W/"2"' });
+    expect(put).toMatchObject({ method: 'PUT', status: '200', version: nextVersion });
     const kimId = kim.location.split('/').pop();
     const group = await read(team.location.split('/').pop());
     expect(memberIds(group)).toEqual([ada, kimId].sort());
@@ -290,9 +300,14 @@ describe('Bulk', () => {
   it('reads lower-case operations too, and audits a large member change as one counted event', async () => {
     const bulkLower = await scim('/Bulk', { body: { schemas: [BULK], operations: [{ method: 'DELETE', path: '/Users/dus_nobody' }] } });
     expect(bulkLower.body.Operations).toEqual([expect.objectContaining({ status: '404' })]);
-    const people: string[] = [];
-    const made = await bulk(Array.from({ length: 1000 }, (_, i) => i).map((i) => ({ method: 'POST', path: '/Users', bulkId: `p${i}`, data: { schemas: [USER], userName: `many${i}@acme.test` } })));
-    for (const result of made.body.Operations) people.push(result.location.split('/').pop());
+    // A thousand Users, written as the server writes them (a thousand POSTs would only slow the suite).
+    const em = systemFork(server.database.db.orm, 'test: seeds directory users');
+    const people = Array.from({ length: 1000 }, (_, i) => `dus_many${String(i).padStart(4, '0')}`);
+    const { environmentId, organizationId } = (await em.findOneOrFail(DirectoryUser, { id: ada })) as DirectoryUser;
+    for (const [i, id] of people.entries()) {
+      em.persist(em.create(DirectoryUser, { id, environmentId, organizationId, directoryId: directory.id, userName: `many${i}@acme.test`, resource: {} }));
+    }
+    await em.flush();
     const big = (await scim('/Groups', { body: { schemas: [GROUP], displayName: 'Big', members: [...people, ada].map((value) => ({ value })) } })).body;
     expect(big.members).toHaveLength(1001);
     const events = await ws.client.data(`query($env: ID) { auditEvents(environmentId: $env, first: 1, filter: { actions: ["directory.group.members_changed"] }) { nodes { targets { id } after } } }`, { env: ws.development.id });

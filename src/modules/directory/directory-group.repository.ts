@@ -146,6 +146,21 @@ export class DirectoryGroupRepository extends Repository<DirectoryGroup> {
     return rows.map((row) => row.user_id);
   }
 
+  /**
+   * Takes a new version of the groups a User of the directory is a member of (it is about to
+   * leave them), locking them in id order, as a change of a group locks it before its members.
+   */
+  async bumpGroupsOf(directoryId: string, userId: string): Promise<void> {
+    const table = tableOf(this.em, DirectoryGroup);
+    const scope = entityCondition(this.em, DirectoryGroup, 'l');
+    await sql(
+      this.em,
+      `update "${table}" g set "version" = g."version" + 1, "updated_at" = now() where g."id" in` +
+        ` (select l."id" from "${table}" l where l."directory_id" = ? and l."id" in (select m."group_id" from "${tableOf(this.em, DirectoryGroupMember)}" m where m."user_id" = ?)${scope.sql} order by l."id" for update)`,
+      [directoryId, userId, ...scope.params],
+    );
+  }
+
   /** How many members the group has. */
   async memberCount(group: DirectoryGroup): Promise<number> {
     const [row] = await sql<{ count: string }>(this.em, `select count(*)::text as "count" from "${tableOf(this.em, DirectoryGroupMember)}" where "group_id" = ?`, [group.id]);

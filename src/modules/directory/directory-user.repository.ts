@@ -48,11 +48,21 @@ export class DirectoryUserRepository extends Repository<DirectoryUser> {
     return pageOfDirectory(this.em, DirectoryUser, 'u', query);
   }
 
-  /** Which of `ids` are Users of the directory (a Group's members must be). */
-  async existing(directoryId: string, ids: readonly string[]): Promise<Set<string>> {
+  /**
+   * Takes a new version of those of `ids` that are Users of the directory (their `groups` are
+   * about to change), locking them in id order so that concurrent changes of groups with common
+   * members cannot deadlock; the ids found.
+   */
+  async bumpVersions(directoryId: string, ids: readonly string[]): Promise<Set<string>> {
     if (!ids.length) return new Set();
-    const scope = entityCondition(this.em, DirectoryUser, 'u');
-    const rows = await sql<{ id: string }>(this.em, `select u."id" from "${tableOf(this.em, DirectoryUser)}" u where u."directory_id" = ? and u."id" = any(?::text[])${scope.sql}`, [directoryId, [...ids], ...scope.params]);
+    const table = tableOf(this.em, DirectoryUser);
+    const scope = entityCondition(this.em, DirectoryUser, 'l');
+    const rows = await sql<{ id: string }>(
+      this.em,
+      `update "${table}" u set "version" = u."version" + 1, "updated_at" = now() where u."id" in` +
+        ` (select l."id" from "${table}" l where l."directory_id" = ? and l."id" = any(?::text[])${scope.sql} order by l."id" for update) returning u."id"`,
+      [directoryId, [...new Set(ids)], ...scope.params],
+    );
     return new Set(rows.map((row) => row.id));
   }
 

@@ -99,7 +99,9 @@ const MEMBER_IDS_IN_SUMMARY = 100;
 async function applyMemberChange(ctx: DirectoryRequestContext, em: EntityManager, group: DirectoryGroup, change: MemberChange): Promise<{ added: string[]; removed: string[] }> {
   const groups = new DirectoryGroupRepository(em);
   const wanted = [...change.add];
-  const existing = await new DirectoryUserRepository(em).existing(ctx.directory.id, wanted);
+  // The Users whose `groups` change take a new version (ETag) first, locked in id order; those found are the directory's.
+  const concerned = change.reset ? [...(await groups.memberIds(group)), ...wanted] : [...wanted, ...change.remove];
+  const existing = await new DirectoryUserRepository(em).bumpVersions(ctx.directory.id, concerned);
   const unknown = wanted.find((id) => !existing.has(id));
   if (unknown !== undefined) throw scimError('invalidValue', `members: "${unknown.slice(0, 100)}" is not a User of this directory`);
   const removed = change.reset ? await groups.removeMembersExcept(group, wanted) : await groups.removeMembers(group, [...change.remove]);
@@ -229,6 +231,7 @@ export async function deleteGroup(ctx: DirectoryRequestContext, id: string, ifMa
   await ctx.em.transactional(async (em) => {
     const groups = new DirectoryGroupRepository(em);
     const group = await lockedGroup(groups, ctx, id, ifMatch);
+    await new DirectoryUserRepository(em).bumpVersions(ctx.directory.id, await groups.memberIds(group));
     const removed = await groups.removeMembersExcept(group, []);
     await groups.delete(group.id);
     audit(ctx, em, 'directory.group.deleted', [target(group)], { before: { ...snapshot(group), members: removed.length } });

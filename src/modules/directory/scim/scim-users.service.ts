@@ -210,6 +210,8 @@ export async function patchUser(ctx: DirectoryRequestContext, id: string, body: 
 export async function deleteUser(ctx: DirectoryRequestContext, id: string, ifMatch?: string): Promise<void> {
   await inTransaction(ctx, () => null, async (em) => {
     const users = new DirectoryUserRepository(em);
+    // The groups the User leaves take a new version, locked before the User as a group's own changes lock them.
+    await new DirectoryGroupRepository(em).bumpGroupsOf(ctx.directory.id, id);
     const user = await lockedUser(users, ctx, id, ifMatch);
     // The person's access to the organization ends with the resource.
     await syncDirectoryUser(em, ctx, user, { deleted: true });
