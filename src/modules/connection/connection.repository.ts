@@ -5,8 +5,9 @@ import { LockMode, QueryOrder } from '@mikro-orm/core';
 import { preparedSql, sql, tableOf } from '../../db/sql.js';
 import { embeddedRowWhere, entityCondition, insertRowSql, managedRow, rowMapper } from '../../db/rows.js';
 import { Membership } from '../membership/membership.entity.js';
+import { membershipsOfUsersSql } from '../membership/membership.repository.js';
 import { DomainState, OrganizationDomain } from '../organization/organization.entity.js';
-import { Role } from '../role/role.entity.js';
+import { rolesWithKeysSql } from '../role/role.repository.js';
 import { User } from '../user/user.entity.js';
 import { scopeOf, TenantScopeViolation } from '../../db/tenant-scope.js';
 import { Environment } from '../environment/environment.entity.js';
@@ -317,8 +318,8 @@ export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
     const linkScope = entityCondition(this.em, SsoIdentityLink, 'l');
     const userScope = entityCondition(this.em, User, 'u');
     const linked = embeddedRowWhere(this.em, User, 'lu', { sql: 'lu."id" = (select l."user_id" from "link" l)', params: [] });
-    const membershipScope = entityCondition(this.em, Membership, 'm');
-    const roleScope = entityCondition(this.em, Role, 'o');
+    const memberships = membershipsOfUsersSql(this.em, query.organizationId, `array[(select l."user_id" from "link" l), (select u."id" from "by_email" u)]`);
+    const roles = rolesWithKeysSql(this.em, query.environmentId, query.roleKeys);
     // Each lookup is its own init plan, run once: memberships are probed by the unique
     // (organization, user) index for at most two users. A semi-join of the organization's
     // memberships against the user lookups was O(memberships × users) under a generic plan.
@@ -327,9 +328,7 @@ export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
       `with "link" as materialized (select l.* from "${tableOf(this.em, SsoIdentityLink)}" l where l."connection_id" = ? and l."subject" = ?${linkScope.sql} limit 1),` +
         ` "by_email" as materialized (select u.* from "${tableOf(this.em, User)}" u where u."environment_id" = ? and u."email" = ?${userScope.sql} limit 1)` +
         ` select (select row_to_json(l) from "link" l) as "_link", ${linked.sql} as "_linked", (select row_to_json(u) from "by_email" u) as "_email",` +
-        ` (select coalesce(json_agg(m), '[]'::json) from "${tableOf(this.em, Membership)}" m where m."organization_id" = ?${membershipScope.sql}` +
-        ` and m."user_id" = any(array[(select l."user_id" from "link" l), (select u."id" from "by_email" u)])) as "_memberships",` +
-        ` (select coalesce(json_agg(json_build_object('id', o."id", 'key', o."key")), '[]'::json) from "${tableOf(this.em, Role)}" o where o."environment_id" = ? and o."key" = any(?::text[])${roleScope.sql}) as "_roles"`,
+        ` ${memberships.sql} as "_memberships", ${roles.sql} as "_roles"`,
       [
         query.connectionId,
         query.subject,
@@ -338,11 +337,8 @@ export class SsoIdentityLinkRepository extends Repository<SsoIdentityLink> {
         query.email,
         ...userScope.params,
         ...linked.params,
-        query.organizationId,
-        ...membershipScope.params,
-        query.environmentId,
-        [...query.roleKeys],
-        ...roleScope.params,
+        ...memberships.params,
+        ...roles.params,
       ],
     );
     const row = rows[0] ?? {};

@@ -5,8 +5,9 @@ import { Repository } from '../../db/repository.js';
 import { entityCondition, managedRow, type SqlPart } from '../../db/rows.js';
 import { preparedSql, sql, tableOf } from '../../db/sql.js';
 import { Membership } from '../membership/membership.entity.js';
+import { membershipsOfUsersSql } from '../membership/membership.repository.js';
 import { DomainState, OrganizationDomain } from '../organization/organization.entity.js';
-import { Role } from '../role/role.entity.js';
+import { rolesWithKeysSql } from '../role/role.repository.js';
 import { User } from '../user/user.entity.js';
 import { DirectoryUser } from './directory-user.entity.js';
 import { pageOfDirectory, type ScimPage } from './directory-pages.repository.js';
@@ -99,8 +100,8 @@ export class DirectoryUserRepository extends Repository<DirectoryUser> {
     const userScope = entityCondition(this.em, User, 'u');
     const linkedScope = entityCondition(this.em, User, 'lu');
     const domainScope = entityCondition(this.em, OrganizationDomain, 'd');
-    const membershipScope = entityCondition(this.em, Membership, 'm');
-    const roleScope = entityCondition(this.em, Role, 'o');
+    const memberships = membershipsOfUsersSql(this.em, query.organizationId, `array[(select l."id" from "linked" l), (select u."id" from "by_email" u)]`);
+    const roles = rolesWithKeysSql(this.em, query.environmentId, query.roleKeys);
     // Each part is an init plan run once; memberships are probed by the unique (organization, user) index.
     const rows = await preparedSql<Record<string, unknown>>(
       this.em,
@@ -108,9 +109,7 @@ export class DirectoryUserRepository extends Repository<DirectoryUser> {
         ` "by_email" as materialized (select u.* from "${tableOf(this.em, User)}" u where u."environment_id" = ? and u."email" = ?${userScope.sql} limit 1)` +
         ` select (select row_to_json(l) from "linked" l) as "_linked", (select row_to_json(u) from "by_email" u) as "_email",` +
         ` array(select d."domain" from "${tableOf(this.em, OrganizationDomain)}" d where d."organization_id" = ? and d."state" = '${DomainState.VERIFIED}'${domainScope.sql}) as "_domains",` +
-        ` (select coalesce(json_agg(m), '[]'::json) from "${tableOf(this.em, Membership)}" m where m."organization_id" = ?${membershipScope.sql}` +
-        ` and m."user_id" = any(array[(select l."id" from "linked" l), (select u."id" from "by_email" u)])) as "_memberships",` +
-        ` (select coalesce(json_agg(json_build_object('id', o."id", 'key', o."key")), '[]'::json) from "${tableOf(this.em, Role)}" o where o."environment_id" = ? and o."key" = any(?::text[])${roleScope.sql}) as "_roles"`,
+        ` ${memberships.sql} as "_memberships", ${roles.sql} as "_roles"`,
       [
         query.linkedUserId ?? '',
         ...linkedScope.params,
@@ -119,11 +118,8 @@ export class DirectoryUserRepository extends Repository<DirectoryUser> {
         ...userScope.params,
         query.organizationId,
         ...domainScope.params,
-        query.organizationId,
-        ...membershipScope.params,
-        query.environmentId,
-        [...query.roleKeys],
-        ...roleScope.params,
+        ...memberships.params,
+        ...roles.params,
       ],
     );
     const row = rows[0] ?? {};

@@ -59,6 +59,19 @@ export function activeGrantsSql(em: EntityManager, user: SqlFragment, organizati
   };
 }
 
+/**
+ * SQL of a scalar subquery: the memberships of `organizationId` of the users `userIds` (an SQL
+ * array expression of the outer statement), as a JSON array of rows, within the scope. Probed by
+ * the unique (organization, user) index, user by user.
+ */
+export function membershipsOfUsersSql(em: EntityManager, organizationId: string, userIds: string): SqlFragment {
+  const scope = entityCondition(em, Membership, 'm');
+  return {
+    sql: `(select coalesce(json_agg(m), '[]'::json) from "${tableOf(em, Membership)}" m where m."organization_id" = ?${scope.sql} and m."user_id" = any(${userIds}))`,
+    params: [organizationId, ...scope.params],
+  };
+}
+
 export class MembershipRepository extends Repository<Membership> {
   constructor(em: EntityManager) {
     super(em, Membership, 'membership');

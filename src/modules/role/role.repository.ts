@@ -7,6 +7,15 @@ import { MembershipRole } from '../membership/membership.entity.js';
 import { Permission, Role, RolePermission } from './role.entity.js';
 
 /** Roles of the EntityManager's tenant scope, and the permissions they grant. */
+/** SQL of a scalar subquery: the environment's roles with `keys`, as a JSON array of `{ id, key }`, within the scope. */
+export function rolesWithKeysSql(em: EntityManager, environmentId: string, keys: readonly string[]): { sql: string; params: unknown[] } {
+  const scope = entityCondition(em, Role, 'o');
+  return {
+    sql: `(select coalesce(json_agg(json_build_object('id', o."id", 'key', o."key")), '[]'::json) from "${tableOf(em, Role)}" o where o."environment_id" = ? and o."key" = any(?::text[])${scope.sql})`,
+    params: [environmentId, [...keys], ...scope.params],
+  };
+}
+
 export class RoleRepository extends Repository<Role> {
   constructor(em: EntityManager) {
     super(em, Role, 'role');
