@@ -27,7 +27,8 @@ export interface ProvisioningContext {
 
 export const actorOf = (ctx: ProvisioningContext): AuditActor => ctx.actor ?? { principal: null, meta: ctx.meta, directory: { id: ctx.directory.id, name: ctx.directory.name } };
 
-function record(em: EntityManager, ctx: ProvisioningContext, action: string, targets: { type: string; id: string; name?: string }[], change: { before?: object; after?: object }) {
+/** An audit event of the directory's doing (or of `ctx.actor`), naming the directory among its targets. */
+export function recordDirectoryEvent(em: EntityManager, ctx: ProvisioningContext, action: string, targets: { type: string; id: string; name?: string }[], change: { before?: object; after?: object }) {
   recordAudit(em, actorOf(ctx), {
     action,
     workspaceId: ctx.workspaceId,
@@ -79,7 +80,7 @@ async function personOf(em: EntityManager, ctx: ProvisioningContext, directoryUs
     givenName: givenNameOf(directoryUser.resource),
     familyName: familyNameOf(directoryUser.resource),
   });
-  record(em, ctx, 'user.created', [{ type: 'user', id: user.id, name: user.email }], { after: { ...snapshotUser(user), provisionedBy: 'scim' } });
+  recordDirectoryEvent(em, ctx, 'user.created', [{ type: 'user', id: user.id, name: user.email }], { after: { ...snapshotUser(user), provisionedBy: 'scim' } });
   return { user, membership: null, defaultRoles: found.roles };
 }
 
@@ -102,10 +103,10 @@ async function withdrawConsents(em: EntityManager, ctx: ProvisioningContext, use
     const remaining = consent.organizationIds.filter((id) => id !== ctx.directory.organizationId);
     if (remaining.length) {
       consent.organizationIds = remaining;
-      record(em, ctx, 'consent.updated', targets, { before, after: { ...snapshotConsent(consent), reason: 'user_deprovisioned' } });
+      recordDirectoryEvent(em, ctx, 'consent.updated', targets, { before, after: { ...snapshotConsent(consent), reason: 'user_deprovisioned' } });
     } else {
       em.remove(consent);
-      record(em, ctx, 'consent.revoked', targets, { before, after: { reason: 'user_deprovisioned' } });
+      recordDirectoryEvent(em, ctx, 'consent.revoked', targets, { before, after: { reason: 'user_deprovisioned' } });
     }
   }
 }
@@ -154,7 +155,7 @@ export async function syncDirectoryUser(em: EntityManager, ctx: ProvisioningCont
       roles.map((role) => role.id),
     );
     outcome.membershipId = created.id;
-    record(em, ctx, 'membership.created', targets(created.id), { after: { status: created.status, roles: roles.map((role) => role.key), provisionedBy: 'scim' } });
+    recordDirectoryEvent(em, ctx, 'membership.created', targets(created.id), { after: { status: created.status, roles: roles.map((role) => role.key), provisionedBy: 'scim' } });
     // A person added to mapped groups before their account could be linked gets those groups' roles.
     await applyGroupRoles(em, ctx, [directoryUser.id]);
     return outcome;
@@ -168,14 +169,14 @@ export async function syncDirectoryUser(em: EntityManager, ctx: ProvisioningCont
     const ended = await endAccessOfUser(em, user.id, 'user_deprovisioned', ctx.directory.organizationId);
     await withdrawConsents(em, ctx, user, directoryUser);
     outcome.deprovisioned = true;
-    record(em, ctx, 'directory.user.deprovisioned', [...targets(membership.id), ...ended.map((session) => ({ type: 'session', id: session.id }))], {
+    recordDirectoryEvent(em, ctx, 'directory.user.deprovisioned', [...targets(membership.id), ...ended.map((session) => ({ type: 'session', id: session.id }))], {
       before,
       after: { status: wanted, reason: options.deleted ? 'deleted' : 'inactive', sessionsEnded: ended.length },
     });
   } else {
     // An INACTIVE or PENDING membership becomes active again; a user suspended in Gatehouse stays suspended.
     outcome.reactivated = true;
-    record(em, ctx, 'directory.user.reactivated', targets(membership.id), { before, after: { status: wanted, userStatus: user.status === UserStatus.ACTIVE ? 'ACTIVE' : user.status } });
+    recordDirectoryEvent(em, ctx, 'directory.user.reactivated', targets(membership.id), { before, after: { status: wanted, userStatus: user.status === UserStatus.ACTIVE ? 'ACTIVE' : user.status } });
     // Back with the roles the mappings give their groups now.
     await applyGroupRoles(em, ctx, [directoryUser.id]);
   }

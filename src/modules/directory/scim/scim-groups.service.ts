@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { recordAudit } from '../../../audit/audit-recorder.js';
 import { newId } from '../../../db/id.js';
 import { DirectoryGroup } from '../directory-group.entity.js';
 import { DirectoryGroupRepository, GROUP_FILTER_TARGET, type GroupMemberRow } from '../directory-group.repository.js';
+import { recordDirectoryEvent } from '../directory-provisioning.js';
 import { applyGroupRoles, isMappedGroup } from '../directory-roles.js';
 import { DirectoryUserRepository } from '../directory-user.repository.js';
 import { LIST_RESPONSE_SCHEMA } from './scim-discovery.js';
@@ -25,20 +25,8 @@ import { noteNormalized, type DirectoryRequestContext } from './scim-users.servi
 const target = (group: DirectoryGroup) => ({ type: 'directory_group', id: group.id, name: group.displayName });
 const snapshot = (group: DirectoryGroup) => ({ displayName: group.displayName, externalId: group.externalId });
 
-function audit(ctx: DirectoryRequestContext, em: EntityManager, action: string, targets: { type: string; id: string; name?: string }[], change: { before?: object; after?: object }) {
-  recordAudit(
-    em,
-    { principal: null, meta: ctx.meta, directory: { id: ctx.directory.id, name: ctx.directory.name } },
-    {
-      action,
-      workspaceId: ctx.workspaceId,
-      environmentId: ctx.directory.environmentId,
-      organizationId: ctx.directory.organizationId,
-      targets: [...targets, { type: 'directory', id: ctx.directory.id, name: ctx.directory.name }],
-      ...change,
-    },
-  );
-}
+const audit = (ctx: DirectoryRequestContext, em: EntityManager, action: string, targets: { type: string; id: string; name?: string }[], change: { before?: object; after?: object }) =>
+  recordDirectoryEvent(em, ctx, action, targets, change);
 
 export const groupVersionOf = (group: DirectoryGroup) => `W/"${group.version}"`;
 

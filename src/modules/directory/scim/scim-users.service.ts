@@ -1,11 +1,11 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { recordAudit, type RequestMeta } from '../../../audit/audit-recorder.js';
+import type { RequestMeta } from '../../../audit/audit-recorder.js';
 import { retryOnUniqueViolation, violatedUniqueConstraint } from '../../../db/db-errors.js';
 import { newId } from '../../../db/id.js';
 import type { Directory } from '../directory.entity.js';
 import { DirectoryUser } from '../directory-user.entity.js';
 import { DirectoryUserRepository, USER_FILTER_TARGET } from '../directory-user.repository.js';
-import { syncDirectoryUser } from '../directory-provisioning.js';
+import { recordDirectoryEvent, syncDirectoryUser } from '../directory-provisioning.js';
 import { DirectoryGroupRepository, type UserGroupRow } from '../directory-group.repository.js';
 import { LIST_RESPONSE_SCHEMA } from './scim-discovery.js';
 import { etagMatches, scimError, scimNotFound, scimPreconditionFailed } from './scim-errors.js';
@@ -43,20 +43,8 @@ const target = (user: DirectoryUser) => ({ type: 'directory_user', id: user.id, 
 /** What audit events say of a provisioned user: who, not their whole profile. */
 const snapshot = (user: DirectoryUser) => ({ userName: user.userName, externalId: user.externalId, active: user.active, email: user.email });
 
-function audit(ctx: DirectoryRequestContext, em: EntityManager, action: string, user: DirectoryUser, change: { before?: object; after?: object }) {
-  recordAudit(
-    em,
-    { principal: null, meta: ctx.meta, directory: { id: ctx.directory.id, name: ctx.directory.name } },
-    {
-      action,
-      workspaceId: ctx.workspaceId,
-      environmentId: ctx.directory.environmentId,
-      organizationId: ctx.directory.organizationId,
-      targets: [target(user), { type: 'directory', id: ctx.directory.id, name: ctx.directory.name }],
-      ...change,
-    },
-  );
-}
+const audit = (ctx: DirectoryRequestContext, em: EntityManager, action: string, user: DirectoryUser, change: { before?: object; after?: object }) =>
+  recordDirectoryEvent(em, ctx, action, [target(user)], change);
 
 /** The primary email address, else the first work one, else the first; lower-case. */
 function primaryEmail(attributes: Record<string, unknown>): string | null {
