@@ -105,24 +105,21 @@ async function main() {
         dbMs: (databaseCpuSince(database, dbBefore) * 1000) / count,
       };
     };
+    /** `iterate` run by CONCURRENCY clients for DURATION seconds after WARMUP, with the CPU per request. */
+    const sustained = (iterate) =>
+      measured(
+        (r) => r.ok + r.errors,
+        () => runWorkers({ workers: CONCURRENCY, warmupMs: WARMUP * 1000, durationMs: DURATION * 1000, iterate }),
+      );
     const rows = [];
 
     if (MODES.includes('create')) {
       const directory = await newDirectory('Create');
       let next = 0;
-      const result = await measured(
-        (r) => r.ok + r.errors,
-        () =>
-          runWorkers({
-            workers: CONCURRENCY,
-            warmupMs: WARMUP * 1000,
-            durationMs: DURATION * 1000,
-            iterate: async () => {
-              const response = await scim(directory, 'POST', '/Users', person(`create${(next += 1)}`));
-              return response.status === 201 ? { ok: true } : { ok: false, status: response.status, error: response.body?.slice(0, 200) };
-            },
-          }),
-      );
+      const result = await sustained(async () => {
+        const response = await scim(directory, 'POST', '/Users', person(`create${(next += 1)}`));
+        return response.status === 201 ? { ok: true } : { ok: false, status: response.status, error: response.body?.slice(0, 200) };
+      });
       rows.push({ row: `POST /Users (new people of a verified domain), c=${CONCURRENCY}`, ...result });
       console.log(`create: ${fmt(result.perSecond, 0)} req/s, p50 ${fmt(result.p50)} p95 ${fmt(result.p95)} p99 ${fmt(result.p99)} ms, errors ${result.errors} ${JSON.stringify(result.errorSamples)}; load ${load()}`);
     }
@@ -175,22 +172,13 @@ async function main() {
       console.log(`seeded ${size} Users in ${fmt((performance.now() - seeding) / 1000)} s`);
 
       if (MODES.includes('filter')) {
-        const result = await measured(
-          (r) => r.ok + r.errors,
-          () =>
-            runWorkers({
-              workers: CONCURRENCY,
-              warmupMs: WARMUP * 1000,
-              durationMs: DURATION * 1000,
-              iterate: async () => {
-                const i = 1 + Math.floor(Math.random() * FILTER_USERS);
-                // Another case than stored: userName compares case-insensitively.
-                const response = await scim(directory, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "SEED${i}@${DOMAIN.toUpperCase()}"`)}`);
-                const found = response.status === 200 && JSON.parse(response.body).totalResults === 1;
-                return found ? { ok: true } : { ok: false, status: response.status, error: response.body?.slice(0, 200) };
-              },
-            }),
-        );
+        const result = await sustained(async () => {
+          const i = 1 + Math.floor(Math.random() * FILTER_USERS);
+          // Another case than stored: userName compares case-insensitively.
+          const response = await scim(directory, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "SEED${i}@${DOMAIN.toUpperCase()}"`)}`);
+          const found = response.status === 200 && JSON.parse(response.body).totalResults === 1;
+          return found ? { ok: true } : { ok: false, status: response.status, error: response.body?.slice(0, 200) };
+        });
         rows.push({ row: `userName eq among ${FILTER_USERS} Users, c=${CONCURRENCY}`, ...result });
         console.log(`filter: ${fmt(result.perSecond, 0)} req/s, p50 ${fmt(result.p50)} p95 ${fmt(result.p95)} ms; load ${load()}`);
       }
@@ -216,21 +204,12 @@ async function main() {
         console.log(`members: ${times.map((t) => t.toFixed(0)).join(', ')} ms per PATCH of ${PATCH_SIZE}; load ${load()}`);
 
         let member = offset;
-        const single = await measured(
-          (r) => r.ok + r.errors,
-          () =>
-            runWorkers({
-              workers: CONCURRENCY,
-              warmupMs: WARMUP * 1000,
-              durationMs: DURATION * 1000,
-              iterate: async () => {
-                member += 1;
-                if (member > size) return { ok: false, status: 'out of seeded users', retire: true };
-                const response = await scim(directory, 'PATCH', `/Groups/${group.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Add', path: 'members', value: [{ value: `dus_seed${String(member).padStart(9, '0')}` }] }] });
-                return response.status === 204 ? { ok: true } : { ok: false, status: response.status, error: response.body?.slice(0, 200) };
-              },
-            }),
-        );
+        const single = await sustained(async () => {
+          member += 1;
+          if (member > size) return { ok: false, status: 'out of seeded users', retire: true };
+          const response = await scim(directory, 'PATCH', `/Groups/${group.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Add', path: 'members', value: [{ value: `dus_seed${String(member).padStart(9, '0')}` }] }] });
+          return response.status === 204 ? { ok: true } : { ok: false, status: response.status, error: response.body?.slice(0, 200) };
+        });
         rows.push({ row: `PATCH adding one member to that group (Entra), c=${CONCURRENCY}`, ...single });
         console.log(`one member: ${fmt(single.perSecond, 0)} req/s, p50 ${fmt(single.p50)} p95 ${fmt(single.p95)} ms; load ${load()}`);
       }

@@ -1,4 +1,6 @@
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { HttpBrowser } from '../helpers/browser-http.js';
 import { mutate } from '../helpers/oauth.js';
 import { startServer, type TestServer, type TestWorkspace } from '../helpers/server.js';
@@ -209,5 +211,51 @@ describe('the simulator page', () => {
     // A directory of this environment under another environment's URL is not found either.
     await browser.go(`/e/${env}/directories/${prod.directory.id}/simulator`);
     expect(browser.status).toBe(404);
+  });
+});
+
+describe('the simulator page in Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('replays a sequence under the pages\' CSP, loading nothing from elsewhere, and refuses a form without its browser\'s CSRF token', async () => {
+    // An organization of its own: the other tests took Acme's five directories.
+    const organization = (await mutate(ws.client, 'createOrganization', 'CreateOrganizationInput', 'organization { id }', { environmentId: env, name: 'Acme browser', domains: [{ domain: 'browser.acme.test', state: 'VERIFIED' }] })).organization.id;
+    const created = await mutate(ws.client, 'createDirectory', 'CreateDirectoryInput', 'token directory { id }', { organizationId: organization, name: 'Acme Chromium', provider: 'OKTA' });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems: string[] = [];
+    const elsewhere: string[] = [];
+    page.on('console', (entry) => {
+      if (entry.type() === 'error' && !entry.location().url.endsWith('/favicon.ico')) problems.push(entry.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('request', (request) => {
+      if (new URL(request.url()).origin !== new URL(server.url).origin) elsewhere.push(request.url());
+    });
+    const path = `${server.url}/e/${env}/directories/${created.directory.id}/simulator`;
+    await page.goto(path);
+    await page.getByRole('heading', { name: 'Provisioning simulator' }).waitFor();
+    await page.getByLabel('The directory\'s bearer token').fill(created.token);
+    await page.getByLabel('Sequence').selectOption('OKTA');
+    await page.getByLabel('Email domain').fill('browser.acme.test');
+    await page.getByRole('button', { name: 'Replay the sequence' }).click();
+    await page.getByText('Okta creates Ada').waitFor({ timeout: 15_000 });
+    expect(await page.getByText('Acme Chromium').count()).toBeGreaterThan(0);
+    expect(await page.locator('ol.steps > li').count()).toBe(15);
+    expect(problems).toEqual([]);
+    expect(elsewhere).toEqual([]);
+    await context.close();
+
+    // The same form posted without the cookie of the browser that opened it.
+    const forged = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: 'x', token: created.token, provider: 'OKTA' }), redirect: 'manual' });
+    expect(forged.status).toBe(403);
+    const users = await ws.client.data(`query($dir: ID!) { directoryUsers(directoryId: $dir, first: 5) { totalCount } }`, { dir: created.directory.id });
+    expect(users.directoryUsers.totalCount).toBe(2);
   });
 });
